@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing, builds every preset and runs every test.
+#   sudo scripts/test.sh            # everything (what CI runs)
+#   sudo scripts/test.sh --quick    # default preset only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+QUICK=0
+[ "${1:-}" = --quick ] && QUICK=1
+JOBS=${JOBS:-$(nproc)}
+
+step() { printf '\n=== %s ===\n' "$*"; }
+
+step "dependencies"
+scripts/install-deps.sh
+
+step "build: default (RelWithDebInfo)"
+cmake --preset default >/dev/null
+cmake --build --preset default -j "$JOBS"
+step "tests: default"
+ctest --preset default -j "$JOBS"
+
+if [ "$QUICK" = 0 ]; then
+  step "build: asan (ASan + UBSan)"
+  cmake --preset asan >/dev/null
+  cmake --build --preset asan -j "$JOBS"
+  step "tests: asan (unit, fuzz corpus replay, hostile input against braidd)"
+  ctest --preset asan -j "$JOBS" -L 'unit|fuzz|asan'
+
+  step "build: fuzz (clang-14 libFuzzer)"
+  cmake --preset fuzz >/dev/null
+  cmake --build --preset fuzz -j "$JOBS" --target fuzzers
+  step "fuzz: short run of every target"
+  for f in build/fuzz/tests/fuzz/fuzz_*; do
+    [ -x "$f" ] || continue
+    name=$(basename "$f")
+    corpus=tests/fuzz/corpus/${name#fuzz_}
+    work=$(mktemp -d)
+    "$f" -max_total_time="${FUZZ_SECONDS:-20}" -print_final_stats=0 "$work" "$corpus" >/tmp/$name.log 2>&1 \
+      || { tail -40 /tmp/$name.log; exit 1; }
+    rm -rf "$work"
+    echo "$name: ok ($(grep -o 'cov: [0-9]*' /tmp/$name.log | tail -1))"
+  done
+fi
+step "all tests passed"
