@@ -77,6 +77,11 @@ struct EspCounters {
 
 enum class SealStatus : uint8_t { kOk, kSequenceExhausted, kNoRoom, kCryptoError };
 
+// Test-only access to the hooks below, defined by the ESP unit tests: published vectors use
+// explicit IVs other than the sequence number and ESN vectors start high in the sequence
+// space. Production code has no way to reach them.
+class EspTestAccess;
+
 class EspOutboundSa {
  public:
   static Result<std::unique_ptr<EspOutboundSa>> create(const EspSaConfig& config);
@@ -92,6 +97,11 @@ class EspOutboundSa {
   // Test and rekey aid: continue from a given sequence number.
   virtual void setLastSequence(uint64_t seq) = 0;
   virtual const EspCounters& counters() const = 0;
+
+ protected:
+  friend class EspTestAccess;
+  // The next seal writes `iv` as explicit IV instead of the sequence number.
+  virtual void setNextExplicitIv(uint64_t iv) { (void)iv; }
 };
 
 class EspInboundSa {
@@ -107,6 +117,11 @@ class EspInboundSa {
 
   virtual uint32_t spi() const = 0;
   virtual const EspCounters& counters() const = 0;
+
+ protected:
+  friend class EspTestAccess;
+  // Marks `seq` as received, so the window (and ESN inference) continues from there.
+  virtual void primeReplayWindow(uint64_t seq) { (void)seq; }
 };
 
 // Inbound SAD: demultiplexes ESP by SPI, whatever socket or uplink it arrived on.

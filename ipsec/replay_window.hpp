@@ -17,6 +17,7 @@ class ReplayWindow {
 
   // True if `seq` (full 64-bit number) is new and inside the window. Does not change state:
   // ESP calls check() before verifying the ICV and update() only after it verified.
+  // Accepted: seq > highest(), or highest() - seq < size() and not yet seen. 0 never is.
   bool check(uint64_t seq) const;
   // Marks `seq` as received, advancing the window if it is the new highest. Returns false if
   // it was a replay (so check+update may also be used alone).
@@ -32,7 +33,10 @@ class ReplayWindow {
  private:
   uint32_t size_;
   uint64_t top_ = 0;                 // highest sequence number received
-  std::vector<uint64_t> blocks_;     // ring bitmap, size_/64 + 1 blocks (RFC 6479)
+  // Ring bitmap (RFC 6479): at least size_/64 + 1 blocks so that the window never shares a
+  // block with the bits being cleared, rounded up to a power of two so indexing is a mask.
+  std::vector<uint64_t> blocks_;
+  uint64_t blockMask_ = 0;
 };
 
 }  // namespace braid::ipsec
