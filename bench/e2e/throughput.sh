@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# bench/e2e/throughput.sh - braid's end-to-end throughput benchmark.
+#
+# iperf3 TCP from LAN host A to LAN host B through each system's tunnel between two gateway
+# namespaces, one stream and N parallel streams, several runs each, all systems in one run
+# and interleaved (round-robin, order rotated every round) so that the machine's noise hits
+# every system alike. Prints per-run figures, medians, ratios to braid and the tunnel
+# daemons' CPU use (utime+stime from /proc/<pid>/stat, all threads).
+#
+# Systems: braid (braidd, manual keys, AES-256-GCM), strongswan (charon + kernel-libipsec,
+# AES-256-GCM ESP-in-UDP), wireguard-go (ChaCha20-Poly1305), veth (routed, no tunnel: the
+# ceiling). See bench/e2e/README.md.
+#
+# Usage: sudo bench/e2e/throughput.sh [--quick] [--only LIST] [--runs N] [--seconds S]
+#                                     [--streams N] [--perf[=SYSTEM]] [--keep]
+# Env:   E2E_RUNS=3 E2E_SECS=10 E2E_STREAMS=4, BRAIDD=path/to/braidd, E2E_PERF_TOP=25
+set -u
+E2E_HERE=$(cd "$(dirname "$0")" && pwd)
+E2E_REPO=$(cd "$E2E_HERE/../.." && pwd)
+NN_PREFIX=${NN_PREFIX:-e2e$$-}
+. "$E2E_REPO/tests/support/netns.sh"
+. "$E2E_HERE/systems.sh"
+
+ALL_SYSTEMS="braid strongswan wireguard-go veth"
+RUNS=${E2E_RUNS:-3}
+SECS=${E2E_SECS:-10}
+STREAMS=${E2E_STREAMS:-4}
+ONLY=$ALL_SYSTEMS
+PERF=""
+
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+while [ $# -gt 0 ]; do
+  case $1 in
+    --quick) RUNS=3; SECS=3 ;;
+    --only) ONLY=${2:?--only needs a list}; ONLY=${ONLY//,/ }; shift ;;
+    --only=*) ONLY=${1#--only=}; ONLY=${ONLY//,/ } ;;
+    --runs) RUNS=${2:?}; shift ;;
+    --seconds) SECS=${2:?}; shift ;;
+    --streams) STREAMS=${2:?}; shift ;;
+    --perf) PERF=braid ;;
+    --perf=*) PERF=${1#--perf=} ;;
+    --keep) export NN_KEEP=1 ;;
+    -h|--help) usage 0 ;;
+    *) echo "unknown option $1" >&2; usage 2 ;;
+  esac
+  shift
+done
+for s in $ONLY; do
+  case " $ALL_SYSTEMS " in *" $s "*) ;; *) nn_die "unknown system '$s' (known: $ALL_SYSTEMS)" ;; esac
+done
+if [ -n "$PERF" ]; then
+  case " $ALL_SYSTEMS " in *" $PERF "*) ;; *) nn_die "unknown system '$PERF' for --perf" ;; esac
+  ONLY=$PERF
+fi
+for v in "$RUNS" "$SECS" "$STREAMS"; do
+  [[ $v =~ ^[1-9][0-9]*$ ]] || nn_die "runs, seconds and streams must be positive integers"
+done
+
+command -v iperf3 >/dev/null || nn_die "iperf3 missing (apt-get install iperf3)"
+command -v python3 >/dev/null || nn_die "python3 missing"
+if [ -n "$PERF" ]; then
+  command -v perf >/dev/null || nn_die "perf missing (apt-get install linux-perf)"
+fi
+nn_init
+HZ=$(getconf CLK_TCK)
+RESULTS=$NN_TMP/results.tsv
+: >"$RESULTS"
+
+declare -A PIDS NOTE
+tag_of() { printf '%s' "${1//-/_}"; }   # namespace tag of a system
+
+cpu_ticks() {  # utime+stime (clock ticks, all threads) of the given PIDs
+  local s=0 p t
+  for p in "$@"; do
+    t=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}')
+    s=$((s + ${t:-0}))
+  done
+  echo "$s"
+}
+machine_ticks() { awk '/^cpu /{b=$2+$3+$4+$7+$8+$9; print b, b+$5+$6}' /proc/stat; }
+
+# One iperf3 client run; appends "system streams run mbit retrans daemon_ticks wall_ns
+# busy_ticks total_ticks" to RESULTS and prints a line.
+measure() {
+  local sys=$1 streams=$2 run=$3 t; t=$(tag_of "$1")
+  local c0 c1 w0 w1 m0 m1 out vals
+  # shellcheck disable=SC2086
+  c0=$(cpu_ticks ${PIDS[$sys]}); m0=$(machine_ticks); w0=$(date +%s%N)
+  out=$(nn_exec "$t-lanA" iperf3 -c "$E2E_HOST_B" -p 5201 -t "$SECS" -P "$streams" -J 2>&1)
+  # shellcheck disable=SC2086
+  w1=$(date +%s%N); m1=$(machine_ticks); c1=$(cpu_ticks ${PIDS[$sys]})
+  vals=$(printf '%s' "$out" | python3 -c '
+import json, sys
+try:
+    d = json.load(sys.stdin)
+    print("%.1f %s" % (d["end"]["sum_received"]["bits_per_second"] / 1e6,
+                       d["end"]["sum_sent"].get("retransmits", "nan")))
+except Exception:
+    print("nan nan")')
+  if [ "${vals%% *}" = nan ]; then
+    nn_log "$sys: iperf3 run failed: $(printf '%s' "$out" | tail -3 | tr '\n' ' ')"
+  fi
+  local b0=${m0% *} t0=${m0#* } b1=${m1% *} t1=${m1#* }
+  # shellcheck disable=SC2086
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sys" "$streams" "$run" ${vals} \
+    "$((c1 - c0))" "$((w1 - w0))" "$((b1 - b0))" "$((t1 - t0))" >>"$RESULTS"
+  tail -1 "$RESULTS" | awk -F'\t' -v hz="$HZ" -v have="${PIDS[$sys]}" '{
+    cpu = (have == "") ? "-" : sprintf("%.0f%%", 100 * $6 / hz / ($7 / 1e9));
+    printf "  %-13s %d stream%s run %d: %8s Mbit/s  retransmits %-6s daemons %-5s machine %.0f%% busy\n",
+      $1, $2, ($2 == 1 ? " " : "s"), $3, $4, $5, cpu, 100 * $8 / $9 }'
+}
+
+start_iperf_server() {
+  local t; t=$(tag_of "$1")
+  nn_bg "$t-lanB" "$NN_TMP/$t-iperf3-server.log" iperf3 -s -B "$E2E_HOST_B" -p 5201
+  nn_wait_for 5 sh -c "ip netns exec '$(nn "$t-lanB")' ss -Htln | grep -q ':5201 '" ||
+    nn_die "$1: iperf3 server did not start"
+}
+
+# --- bring every selected system up, each in its own copy of the topology ---
+for s in $ONLY; do
+  t=$(tag_of "$s")
+  nn_log "setting up $s"
+  e2e_topology "$t"
+  E2E_DAEMON_PIDS=""; E2E_NOTE=""
+  "sys_${t}_up" "$t"
+  PIDS[$s]=$E2E_DAEMON_PIDS
+  NOTE[$s]=$E2E_NOTE
+  start_iperf_server "$s"
+  echo "$s: ${NOTE[$s]}${PIDS[$s]:+ (daemon PIDs ${PIDS[$s]})}"
+done
+
+# --- perf profile mode: one single-stream run of one system under perf record -g ---
+if [ -n "$PERF" ]; then
+  [ -n "${PIDS[$PERF]}" ] || nn_die "--perf=$PERF: that system has no daemon to profile"
+  data=$NN_TMP/perf.data
+  nn_log "perf record -g on ${PIDS[$PERF]} during a ${SECS}s single-stream run"
+  perf record -e cpu-clock -F 1999 -g -o "$data" -p "${PIDS[$PERF]// /,}" -- sleep "$((SECS + 1))" \
+    >"$NN_TMP/perf-record.log" 2>&1 &
+  perf_pid=$!
+  NN_PIDS+=("$perf_pid")
+  sleep 0.5
+  measure "$PERF" 1 1
+  wait "$perf_pid" || nn_die "perf record failed: $(tail -3 "$NN_TMP/perf-record.log")"
+  top=${E2E_PERF_TOP:-25}
+  echo
+  echo "=== $PERF: top symbols, self time, all daemon threads (perf record -e cpu-clock -g) ==="
+  perf report -i "$data" --stdio --no-children --sort dso,symbol -g none --percent-limit 0.5 \
+    2>/dev/null | grep -v '^#' | grep -v '^$' | head -n "$top"
+  for p in ${PIDS[$PERF]}; do
+    echo
+    echo "=== $PERF: pid $p ($(ip netns identify "$p" 2>/dev/null)): top symbols, self time ==="
+    perf report -i "$data" --stdio --no-children --pid "$p" --sort symbol -g none \
+      --percent-limit 1 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 15
+  done
+  echo
+  echo "=== $PERF: top call chains into the heaviest symbols (caller graph, 2% cut-off) ==="
+  perf report -i "$data" --stdio --no-children --sort symbol -g caller,2,callee --percent-limit 3 \
+    2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 80
+  if [ "${NN_KEEP:-0}" = 1 ]; then echo "perf data kept: $data"; fi
+  exit 0
+fi
+
+# --- the measurement: rounds x (1 stream, N streams) x systems, order rotated per round ---
+read -r -a order <<<"$ONLY"
+n=${#order[@]}
+echo
+echo "=== iperf3 TCP ${E2E_LAN_A%/*} -> $E2E_HOST_B, $RUNS rounds x ${SECS}s, 1 and $STREAMS streams ==="
+for r in $(seq 1 "$RUNS"); do
+  for streams in 1 "$STREAMS"; do
+    for i in $(seq 0 $((n - 1))); do
+      measure "${order[$(((i + r - 1) % n))]}" "$streams" "$r"
+    done
+  done
+done
+
+# --- summary table ---
+echo
+echo "=== $(date '+%Y-%m-%d %H:%M'), $(nproc) CPUs, $RUNS x ${SECS}s per cell, medians ==="
+for s in $ONLY; do echo "  $s: ${NOTE[$s]}"; done
+python3 - "$RESULTS" "$HZ" "$STREAMS" $ONLY <<'PY'
+import statistics, sys
+path, hz, streams, systems = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
+rows = [l.rstrip("\n").split("\t") for l in open(path) if l.strip()]
+def cells(sysname, n):
+    return [r for r in rows if r[0] == sysname and int(r[1]) == n]
+def med(values):
+    values = [v for v in values if v == v]  # drop nan
+    return statistics.median(values) if values else float("nan")
+def mbit(sysname, n):
+    return med([float(r[3]) for r in cells(sysname, n)])
+def cpu(sysname, n):
+    c = cells(sysname, n)
+    if not c or all(int(r[5]) == 0 for r in c):
+        return float("nan")
+    return med([100.0 * int(r[5]) / hz / (int(r[6]) / 1e9) for r in c])
+def fmt(v, f="%.0f"):
+    return "-" if v != v else f % v
+names = {"veth": "veth (ceiling)"}
+base1, baseN = (mbit("braid", 1), mbit("braid", streams)) if "braid" in systems else (None, None)
+head = ("system", "1 stream Mbit/s", "%d streams Mbit/s" % streams,
+        "ratio to braid (1 stream)", "ratio (%d streams)" % streams,
+        "daemons' CPU (1 / %d streams)" % streams)
+print("%-15s %16s %18s %26s %19s   %s" % head)
+for s in systems:
+    m1, mn = mbit(s, 1), mbit(s, streams)
+    r1 = m1 / base1 if base1 else float("nan")
+    rn = mn / baseN if baseN else float("nan")
+    c1, cn = cpu(s, 1), cpu(s, streams)
+    c = "-" if c1 != c1 else "%s%% / %s%% of a core" % (fmt(c1), fmt(cn))
+    print("%-15s %16s %18s %26s %19s   %s" % (names.get(s, s), fmt(m1), fmt(mn),
+          fmt(r1, "%.2f"), fmt(rn, "%.2f"), c))
+print()
+print("runs (Mbit/s):")
+for s in systems:
+    for n in (1, streams):
+        print("  %-13s %d stream%s: %s" % (s, n, " " if n == 1 else "s",
+              "  ".join(r[3] for r in cells(s, n))))
+PY
