@@ -131,33 +131,49 @@ for s in $ONLY; do
 done
 
 # --- perf profile mode: one single-stream run of one system under perf record -g ---
+# One recording per gateway daemon, so that the sending side (gwA: LAN -> tunnel) and the
+# receiving side (gwB: tunnel -> LAN) each add up to 100 %. cpu-clock, not cycles: this VM
+# has no hardware PMU.
+perf_report() {  # perf_report DATA ARGS...   (strips headers and empty sort columns)
+  local f=$1; shift
+  perf report -i "$f" --stdio --no-children "$@" 2>/dev/null |
+    grep -v '^#' | grep -v '^$' | sed -e 's/[[:space:]]*-[[:space:]]*-[[:space:]]*$//'
+}
 if [ -n "$PERF" ]; then
   [ -n "${PIDS[$PERF]}" ] || nn_die "--perf=$PERF: that system has no daemon to profile"
-  data=$NN_TMP/perf.data
+  top=${E2E_PERF_TOP:-25}
+  perf_pids=(); perf_files=()
+  for p in ${PIDS[$PERF]}; do
+    f=$NN_TMP/perf-$p.data
+    perf record -e cpu-clock -F 1999 -g -o "$f" -p "$p" -- sleep "$((SECS + 1))" \
+      >"$NN_TMP/perf-record-$p.log" 2>&1 &
+    perf_pids+=("$!"); perf_files+=("$f"); NN_PIDS+=("$!")
+  done
   nn_log "perf record -g on ${PIDS[$PERF]} during a ${SECS}s single-stream run"
-  perf record -e cpu-clock -F 1999 -g -o "$data" -p "${PIDS[$PERF]// /,}" -- sleep "$((SECS + 1))" \
-    >"$NN_TMP/perf-record.log" 2>&1 &
-  perf_pid=$!
-  NN_PIDS+=("$perf_pid")
   sleep 0.5
   measure "$PERF" 1 1
-  wait "$perf_pid" || nn_die "perf record failed: $(tail -3 "$NN_TMP/perf-record.log")"
-  top=${E2E_PERF_TOP:-25}
-  echo
-  echo "=== $PERF: top symbols, self time, all daemon threads (perf record -e cpu-clock -g) ==="
-  perf report -i "$data" --stdio --no-children --sort dso,symbol -g none --percent-limit 0.5 \
-    2>/dev/null | grep -v '^#' | grep -v '^$' | head -n "$top"
-  for p in ${PIDS[$PERF]}; do
-    echo
-    echo "=== $PERF: pid $p ($(ip netns identify "$p" 2>/dev/null)): top symbols, self time ==="
-    perf report -i "$data" --stdio --no-children --pid "$p" --sort symbol -g none \
-      --percent-limit 1 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 15
+  for i in "${!perf_pids[@]}"; do
+    wait "${perf_pids[$i]}" || nn_die "perf record failed: $(tail -3 "$NN_TMP/perf-record-*.log")"
   done
-  echo
-  echo "=== $PERF: top call chains into the heaviest symbols (caller graph, 2% cut-off) ==="
-  perf report -i "$data" --stdio --no-children --sort symbol -g caller,2,callee --percent-limit 3 \
-    2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 80
-  if [ "${NN_KEEP:-0}" = 1 ]; then echo "perf data kept: $data"; fi
+  echo "(throughput above is under perf sampling at 1999 Hz)"
+  set -- ${PIDS[$PERF]}
+  for i in "${!perf_files[@]}"; do
+    f=${perf_files[$i]}; p=$1; shift
+    where=$(ip netns identify "$p" 2>/dev/null)
+    case $where in *-gwA) role="gwA, sending side: LAN A -> tunnel" ;;
+                   *-gwB) role="gwB, receiving side: tunnel -> LAN B" ;; *) role=$where ;; esac
+    echo
+    echo "=== $PERF pid $p ($role): samples by thread ==="
+    perf_report "$f" --sort pid -g none | head -n 8
+    echo "=== $PERF pid $p ($role): by object ==="
+    perf_report "$f" --sort dso -g none | head -n 8
+    echo "=== $PERF pid $p ($role): top symbols, self time ==="
+    perf_report "$f" --sort dso,symbol -g none --percent-limit 0.3 | head -n "$top"
+    echo "=== $PERF pid $p ($role): call chains into the top symbols (callers, >= 3 %) ==="
+    perf_report "$f" --sort symbol -g caller,3,callee,function,percent --percent-limit 4 |
+      head -n 60
+  done
+  if [ "${NN_KEEP:-0}" = 1 ]; then echo "perf data kept: ${perf_files[*]}"; fi
   exit 0
 fi
 
@@ -165,7 +181,7 @@ fi
 read -r -a order <<<"$ONLY"
 n=${#order[@]}
 echo
-echo "=== iperf3 TCP ${E2E_LAN_A%/*} -> $E2E_HOST_B, $RUNS rounds x ${SECS}s, 1 and $STREAMS streams ==="
+echo "=== iperf3 TCP LAN A 10.98.1.2 -> LAN B $E2E_HOST_B, $RUNS rounds x ${SECS}s, 1 and $STREAMS streams ==="
 for r in $(seq 1 "$RUNS"); do
   for streams in 1 "$STREAMS"; do
     for i in $(seq 0 $((n - 1))); do
