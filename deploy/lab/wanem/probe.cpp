@@ -1,0 +1,326 @@
+// braid-wanem-probe: a UDP timestamping sender/receiver that measures a path THROUGH the
+// emulator: one-way delay (sender and receiver share the host's CLOCK_REALTIME; the receive
+// time is the kernel's SO_TIMESTAMPNS stamp), loss, loss bursts, duplicates, reordering,
+// received rate, and which source addresses arrived (to see NAT rebinding).
+//
+//   braid-wanem-probe send --to IP:PORT [--bind IP:PORT] (--pps N | --rate 50mbit)
+//                          (--count N | --duration 2s) [--size UDP_PAYLOAD_BYTES]
+//   braid-wanem-probe recv --bind IP:PORT [--duration 5s] [--idle 1s] [--ready FILE]
+// The receiver prints key=value lines.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/bytes.hpp"
+#include "deploy/lab/wanem/params.hpp"
+
+namespace {
+
+using braid::ByteReader;
+using braid::ByteWriter;
+
+constexpr uint32_t kMagic = 0x62776d70;  // "bwmp"
+constexpr size_t kHeader = 4 + 8 + 8 + 8;  // magic, seq, total, send time
+constexpr size_t kIpUdpOverhead = 28;
+
+int64_t realNs() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
+bool parseEndpoint(const std::string& s, sockaddr_in& out) {
+  auto colon = s.rfind(':');
+  if (colon == std::string::npos) return false;
+  out = sockaddr_in{};
+  out.sin_family = AF_INET;
+  uint64_t port;
+  if (!braid::wanem::parseUint(s.substr(colon + 1), port) || port > 65535) return false;
+  out.sin_port = htons(static_cast<uint16_t>(port));
+  return inet_pton(AF_INET, s.substr(0, colon).c_str(), &out.sin_addr) == 1;
+}
+
+std::string endpointText(const sockaddr_in& a) {
+  char ip[INET_ADDRSTRLEN];
+  inet_ntop(AF_INET, &a.sin_addr, ip, sizeof(ip));
+  return std::string(ip) + ":" + std::to_string(ntohs(a.sin_port));
+}
+
+int die(const char* what) {
+  std::fprintf(stderr, "braid-wanem-probe: %s: %s\n", what, std::strerror(errno));
+  return 1;
+}
+
+int usage() {
+  std::fprintf(stderr,
+               "usage: braid-wanem-probe send --to IP:PORT [--bind IP:PORT] (--pps N | --rate R)\n"
+               "                              (--count N | --duration D) [--size BYTES]\n"
+               "       braid-wanem-probe recv --bind IP:PORT [--duration D] [--idle D] "
+               "[--ready FILE]\n");
+  return 2;
+}
+
+int runSend(const std::map<std::string, std::string>& opt) {
+  sockaddr_in to{}, local{};
+  if (!opt.count("to") || !parseEndpoint(opt.at("to"), to)) return usage();
+  uint64_t size = 200, count = 0;
+  if (opt.count("size") && (!braid::wanem::parseUint(opt.at("size"), size) || size < kHeader ||
+                            size > 65000)) {
+    return usage();
+  }
+  double pps = 0;
+  if (opt.count("pps")) {
+    uint64_t v;
+    if (!braid::wanem::parseUint(opt.at("pps"), v) || v == 0) return usage();
+    pps = static_cast<double>(v);
+  } else if (opt.count("rate")) {
+    uint64_t bps;
+    if (!braid::wanem::parseRate(opt.at("rate"), bps) || bps == 0) return usage();
+    pps = static_cast<double>(bps) / (8.0 * static_cast<double>(size + kIpUdpOverhead));
+  } else {
+    return usage();
+  }
+  if (opt.count("count")) {
+    if (!braid::wanem::parseUint(opt.at("count"), count) || count == 0) return usage();
+  } else if (opt.count("duration")) {
+    braid::Duration d;
+    if (!braid::wanem::parseDuration(opt.at("duration"), d)) return usage();
+    count = static_cast<uint64_t>(std::llround(pps * std::chrono::duration<double>(d).count()));
+  } else {
+    return usage();
+  }
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return die("socket");
+  int buf = 4 << 20;
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+  if (opt.count("bind")) {
+    if (!parseEndpoint(opt.at("bind"), local)) return usage();
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0) return die("bind");
+  }
+  if (connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to)) != 0) return die("connect");
+  prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+
+  constexpr size_t kBatch = 32;
+  std::vector<std::vector<uint8_t>> payload(kBatch, std::vector<uint8_t>(size, 0x5a));
+  mmsghdr msgs[kBatch];
+  iovec iov[kBatch];
+  timespec start;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  auto startNs = int64_t{start.tv_sec} * 1000000000 + start.tv_nsec;
+  double gapNs = 1e9 / pps;
+  uint64_t sent = 0, errors = 0;
+  while (sent < count) {
+    timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t elapsed = int64_t{now.tv_sec} * 1000000000 + now.tv_nsec - startNs;
+    uint64_t due = std::min<uint64_t>(count, static_cast<uint64_t>(elapsed / gapNs) + 1);
+    while (sent < due) {
+      size_t n = std::min<uint64_t>(kBatch, due - sent);
+      int64_t stamp = realNs();
+      for (size_t i = 0; i < n; ++i) {
+        ByteWriter w(braid::MutableBytes(payload[i].data(), payload[i].size()));
+        (void)w.writeU32(kMagic);
+        (void)w.writeU64(sent + i);
+        (void)w.writeU64(count);
+        (void)w.writeU64(static_cast<uint64_t>(stamp));
+        iov[i] = {payload[i].data(), payload[i].size()};
+        msgs[i].msg_hdr = msghdr{};
+        msgs[i].msg_hdr.msg_iov = &iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+      }
+      int r = sendmmsg(fd, msgs, static_cast<unsigned>(n), 0);
+      if (r <= 0) {
+        ++errors;  // e.g. ECONNREFUSED from an earlier ICMP error; the packet still counts
+        r = 1;
+      }
+      sent += static_cast<uint64_t>(r);
+    }
+    if (sent >= count) break;
+    int64_t next = startNs + static_cast<int64_t>(static_cast<double>(sent) * gapNs);
+    timespec ts{static_cast<time_t>(next / 1000000000), static_cast<long>(next % 1000000000)};
+    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
+  }
+  std::printf("sent=%llu send_errors=%llu pps=%.1f\n", static_cast<unsigned long long>(sent),
+              static_cast<unsigned long long>(errors), pps);
+  return 0;
+}
+
+double percentile(std::vector<int64_t>& v, double q) {
+  if (v.empty()) return 0.0;
+  size_t k = static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
+  std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
+  return static_cast<double>(v[k]) / 1e6;
+}
+
+int runRecv(const std::map<std::string, std::string>& opt) {
+  sockaddr_in local{};
+  if (!opt.count("bind") || !parseEndpoint(opt.at("bind"), local)) return usage();
+  braid::Duration total = std::chrono::seconds(30), idle = std::chrono::seconds(1);
+  if (opt.count("duration") && !braid::wanem::parseDuration(opt.at("duration"), total)) {
+    return usage();
+  }
+  if (opt.count("idle") && !braid::wanem::parseDuration(opt.at("idle"), idle)) return usage();
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return die("socket");
+  int one = 1, buf = 8 << 20;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) != 0) {
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+  }
+  if (bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0) return die("bind");
+  if (opt.count("ready")) std::ofstream(opt.at("ready")) << "ready\n";
+
+  struct Sample {
+    uint64_t seq;
+    int64_t rxNs;
+    int64_t owdNs;
+    size_t bytes;
+  };
+  std::vector<Sample> samples;
+  samples.reserve(1 << 16);
+  std::vector<std::string> sources;
+  uint64_t total64 = 0, bad = 0;
+  int64_t begin = realNs();
+  int64_t lastRx = 0;
+  std::vector<uint8_t> data(65536);
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
+  for (;;) {
+    int64_t now = realNs();
+    if (now - begin > total.count()) break;
+    if (lastRx != 0 && now - lastRx > idle.count()) break;
+    timeval tv{0, 100000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    sockaddr_in from{};
+    iovec iov{data.data(), data.size()};
+    msghdr mh{};
+    mh.msg_name = &from;
+    mh.msg_namelen = sizeof(from);
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = control;
+    mh.msg_controllen = sizeof(control);
+    ssize_t r = recvmsg(fd, &mh, 0);
+    if (r < 0) continue;
+    int64_t rx = realNs();
+    for (cmsghdr* cm = CMSG_FIRSTHDR(&mh); cm != nullptr; cm = CMSG_NXTHDR(&mh, cm)) {
+      if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
+        timespec ts;
+        std::memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
+        rx = int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+      }
+    }
+    ByteReader rd(braid::Bytes(data.data(), static_cast<size_t>(r)));
+    uint32_t magic;
+    uint64_t seq, tot, sentNs;
+    if (!rd.readU32(magic) || magic != kMagic || !rd.readU64(seq) || !rd.readU64(tot) ||
+        !rd.readU64(sentNs)) {
+      ++bad;
+      continue;
+    }
+    total64 = std::max(total64, tot);
+    lastRx = realNs();
+    samples.push_back({seq, rx, rx - static_cast<int64_t>(sentNs), static_cast<size_t>(r)});
+    std::string src = endpointText(from);
+    if (sources.empty() || sources.back() != src) {
+      if (std::find(sources.begin(), sources.end(), src) == sources.end()) sources.push_back(src);
+    }
+  }
+
+  // Loss, duplicates, reordering and loss bursts from the sequence numbers.
+  uint64_t maxSeq = 0, dup = 0, reordered = 0;
+  std::vector<uint8_t> seen;
+  uint64_t highest = 0;
+  bool any = false;
+  for (const auto& s : samples) {
+    if (s.seq >= seen.size()) seen.resize(s.seq + 1, 0);
+    if (seen[s.seq]) {
+      ++dup;
+      continue;
+    }
+    seen[s.seq] = 1;
+    if (any && s.seq < highest) ++reordered;
+    highest = any ? std::max(highest, s.seq) : s.seq;
+    any = true;
+    maxSeq = std::max(maxSeq, s.seq);
+  }
+  uint64_t expected = total64 != 0 ? total64 : (any ? maxSeq + 1 : 0);
+  uint64_t unique = 0, lost = 0, bursts = 0, run = 0;
+  for (uint64_t i = 0; i < expected; ++i) {
+    bool got = i < seen.size() && seen[i];
+    unique += got;
+    if (!got) {
+      ++lost;
+      if (run++ == 0) ++bursts;
+    } else {
+      run = 0;
+    }
+  }
+  std::vector<int64_t> owd;
+  owd.reserve(samples.size());
+  double sum = 0, sumSq = 0;
+  for (const auto& s : samples) {
+    owd.push_back(s.owdNs);
+    sum += static_cast<double>(s.owdNs);
+    sumSq += static_cast<double>(s.owdNs) * static_cast<double>(s.owdNs);
+  }
+  double n = static_cast<double>(owd.size());
+  double mean = n > 0 ? sum / n : 0.0;
+  double stdev = n > 1 ? std::sqrt(std::max(0.0, sumSq / n - mean * mean)) : 0.0;
+  double rateBps = 0;
+  if (samples.size() > 1 && samples.back().rxNs > samples.front().rxNs) {
+    double bytes = 0;
+    for (size_t i = 1; i < samples.size(); ++i) bytes += samples[i].bytes + kIpUdpOverhead;
+    rateBps = bytes * 8e9 / static_cast<double>(samples.back().rxNs - samples.front().rxNs);
+  }
+  std::string src;
+  for (const auto& s : sources) src += (src.empty() ? "" : ",") + s;
+  std::printf("received=%zu unique=%llu expected=%llu lost=%llu dup=%llu reordered=%llu bad=%llu\n",
+              samples.size(), static_cast<unsigned long long>(unique),
+              static_cast<unsigned long long>(expected), static_cast<unsigned long long>(lost),
+              static_cast<unsigned long long>(dup), static_cast<unsigned long long>(reordered),
+              static_cast<unsigned long long>(bad));
+  std::printf("loss_pct=%.4f bursts=%llu burst_mean=%.3f\n",
+              expected ? 100.0 * static_cast<double>(lost) / static_cast<double>(expected) : 0.0,
+              static_cast<unsigned long long>(bursts),
+              bursts ? static_cast<double>(lost) / static_cast<double>(bursts) : 0.0);
+  std::vector<int64_t> tmp = owd;
+  double mn = owd.empty() ? 0 : static_cast<double>(*std::min_element(owd.begin(), owd.end())) / 1e6;
+  double mx = owd.empty() ? 0 : static_cast<double>(*std::max_element(owd.begin(), owd.end())) / 1e6;
+  std::printf("owd_min_ms=%.3f owd_avg_ms=%.3f owd_p50_ms=%.3f owd_p99_ms=%.3f owd_max_ms=%.3f "
+              "owd_std_ms=%.3f\n",
+              mn, mean / 1e6, percentile(tmp, 0.5), percentile(tmp, 0.99), mx, stdev / 1e6);
+  std::printf("rate_bps=%.0f\nsources=%s\n", rateBps, src.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return usage();
+  std::string mode = argv[1];
+  std::map<std::string, std::string> opt;
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i];
+    if (!a.starts_with("--") || i + 1 >= argc) return usage();
+    opt[a.substr(2)] = argv[++i];
+  }
+  if (mode == "send") return runSend(opt);
+  if (mode == "recv") return runRecv(opt);
+  return usage();
+}
