@@ -1,0 +1,523 @@
+#include "edge/config.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "core/hex.hpp"
+
+namespace braid::edge {
+namespace {
+
+using KeyList = std::initializer_list<std::string_view>;
+
+std::string typeName(toml::node_type t) {
+  switch (t) {
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date-time";
+    default: return "nothing";
+  }
+}
+
+std::string joinPath(const std::string& path, std::string_view key) {
+  return path.empty() ? std::string(key) : path + "." + std::string(key);
+}
+
+// Collects every problem with its position; the loader reports them all at once.
+class Checker {
+ public:
+  explicit Checker(std::string_view file) : file_(file) {}
+
+  std::string where(const toml::source_region& r) const {
+    std::ostringstream os;
+    os << file_ << ':' << r.begin.line << ':' << r.begin.column;
+    return os.str();
+  }
+  void error(const toml::source_region& r, const std::string& msg) {
+    errors_.push_back(where(r) + ": " + msg);
+  }
+  void error(const toml::node& n, const std::string& msg) { error(n.source(), msg); }
+  const std::vector<std::string>& errors() const { return errors_; }
+
+  void allowOnly(const toml::table& t, const std::string& path, KeyList keys) {
+    for (auto&& [k, v] : t) {
+      if (std::find(keys.begin(), keys.end(), k.str()) != keys.end()) continue;
+      std::string expected;
+      for (auto key : keys) expected += (expected.empty() ? "" : ", ") + std::string(key);
+      error(k.source(), "unknown key '" + joinPath(path, k.str()) + "'; expected one of: " +
+                            expected);
+    }
+  }
+
+  const toml::node* node(const toml::table& t, const std::string& path, std::string_view key,
+                         bool required, toml::node_type type, std::string_view what) {
+    const toml::node* n = t.get(key);
+    if (n == nullptr) {
+      if (required) {
+        error(t.source(), "missing required key '" + joinPath(path, key) + "'; expected " +
+                              std::string(what));
+      }
+      return nullptr;
+    }
+    if (n->type() != type) {
+      error(*n, "'" + joinPath(path, key) + "' is " + typeName(n->type()) + "; expected " +
+                    std::string(what));
+      return nullptr;
+    }
+    return n;
+  }
+
+  std::optional<std::string> str(const toml::table& t, const std::string& path,
+                                 std::string_view key, bool required, std::string_view what) {
+    const toml::node* n = node(t, path, key, required, toml::node_type::string, what);
+    if (n == nullptr) return std::nullopt;
+    return std::string(n->as_string()->get());
+  }
+
+  std::optional<int64_t> integer(const toml::table& t, const std::string& path,
+                                 std::string_view key, bool required, int64_t lo, int64_t hi) {
+    std::string what = "an integer in " + std::to_string(lo) + ".." + std::to_string(hi);
+    const toml::node* n = node(t, path, key, required, toml::node_type::integer, what);
+    if (n == nullptr) return std::nullopt;
+    int64_t v = n->as_integer()->get();
+    if (v < lo || v > hi) {
+      error(*n, "'" + joinPath(path, key) + "' = " + std::to_string(v) +
+                    " is out of range; expected " + what);
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  std::optional<bool> boolean(const toml::table& t, const std::string& path,
+                              std::string_view key) {
+    const toml::node* n = node(t, path, key, false, toml::node_type::boolean, "true or false");
+    if (n == nullptr) return std::nullopt;
+    return n->as_boolean()->get();
+  }
+
+  const toml::table* table(const toml::table& t, const std::string& path, std::string_view key,
+                           bool required, std::string_view what) {
+    const toml::node* n = node(t, path, key, required, toml::node_type::table, what);
+    return n == nullptr ? nullptr : n->as_table();
+  }
+
+  const toml::array* array(const toml::table& t, const std::string& path, std::string_view key,
+                           bool required, std::string_view what) {
+    const toml::node* n = node(t, path, key, required, toml::node_type::array, what);
+    if (n == nullptr) return nullptr;
+    if (required && n->as_array()->empty()) {
+      error(*n, "'" + joinPath(path, key) + "' is empty; expected " + std::string(what));
+      return nullptr;
+    }
+    return n->as_array();
+  }
+
+  std::optional<IpAddress> address(const toml::table& t, const std::string& path,
+                                   std::string_view key, bool required) {
+    auto s = str(t, path, key, required, "an IPv4 or IPv6 address string");
+    if (!s) return std::nullopt;
+    auto a = IpAddress::parse(*s);
+    if (!a || a->isUnspecified()) {
+      error(*t.get(key), "'" + joinPath(path, key) + "' = \"" + *s +
+                             "\" is not a usable address; expected a specific IPv4 or IPv6 "
+                             "address such as \"192.0.2.1\"");
+      return std::nullopt;
+    }
+    return a;
+  }
+
+  // An array of prefix strings, each remembered with its node for later cross checks.
+  struct LocatedPrefix {
+    IpPrefix prefix;
+    const toml::node* node;
+    std::string path;
+  };
+  std::vector<LocatedPrefix> prefixes(const toml::table& t, const std::string& path,
+                                      std::string_view key) {
+    std::vector<LocatedPrefix> out;
+    const toml::array* arr =
+        array(t, path, key, true, "a non-empty array of prefixes such as [\"10.1.0.0/16\"]");
+    if (arr == nullptr) return out;
+    for (size_t i = 0; i < arr->size(); ++i) {
+      const toml::node& n = *arr->get(i);
+      std::string p = joinPath(path, key) + "[" + std::to_string(i) + "]";
+      if (!n.is_string()) {
+        error(n, "'" + p + "' is " + typeName(n.type()) + "; expected a prefix string");
+        continue;
+      }
+      std::string text(n.as_string()->get());
+      auto prefix = IpPrefix::parse(text);
+      if (!prefix) {
+        error(n, "'" + p + "' = \"" + text +
+                     "\" is not a valid prefix; expected address/length with no host bits set, "
+                     "such as \"10.1.0.0/16\"");
+        continue;
+      }
+      out.push_back({*prefix, &n, p});
+    }
+    return out;
+  }
+
+ private:
+  std::string file_;
+  std::vector<std::string> errors_;
+};
+
+struct Loader {
+  Checker& c;
+  Config cfg;
+  std::vector<Checker::LocatedPrefix> localSubnets;
+  std::vector<Checker::LocatedPrefix> remoteSubnets;
+  struct SpiUse {
+    uint32_t spi;
+    std::string key;  // what must be unique: "in" or "out:<remote>"
+    const toml::node* node;
+  };
+  std::vector<SpiUse> spis;
+
+  void log(const toml::table& root) {
+    const toml::table* t = c.table(root, "", "log", false, "a table [log]");
+    if (t == nullptr) return;
+    c.allowOnly(*t, "log", {"level"});
+    if (auto s = c.str(*t, "log", "level", false, "one of trace, debug, info, warn, error, off")) {
+      if (!parseLogLevel(*s, cfg.logLevel)) {
+        c.error(*t->get("level"), "'log.level' = \"" + *s +
+                                      "\" is unknown; expected one of trace, debug, info, warn, "
+                                      "error, off");
+      }
+    }
+  }
+
+  void overlay(const toml::table& root) {
+    const toml::table* t = c.table(root, "", "overlay", true, "a table [overlay]");
+    if (t == nullptr) return;
+    auto& o = cfg.overlay;
+    c.allowOnly(*t, "overlay", {"device", "mtu", "address", "local_subnets"});
+    if (auto s = c.str(*t, "overlay", "device", false, "an interface name")) {
+      bool ok = !s->empty() && s->size() <= 15 && *s != "." && *s != "..";
+      for (char ch : *s) ok = ok && ch > ' ' && ch != '/' && ch != ':' && ch < 127;
+      if (!ok) {
+        c.error(*t->get("device"), "'overlay.device' = \"" + *s +
+                                       "\" is not a valid interface name; expected 1..15 "
+                                       "printable characters without '/', ':' or spaces");
+      } else {
+        o.device = *s;
+      }
+    }
+    if (auto v = c.integer(*t, "overlay", "mtu", false, kMinOverlayMtu, kMaxOverlayMtu)) {
+      o.mtu = static_cast<uint32_t>(*v);
+    }
+    if (auto s = c.str(*t, "overlay", "address", false, "an address with prefix length")) {
+      auto p = IpPrefix::parse(*s, /*allowHostBits=*/true);
+      auto slash = s->find('/');
+      auto a = IpAddress::parse(slash == std::string::npos ? *s : s->substr(0, slash));
+      if (!p || !a || a->isUnspecified()) {
+        c.error(*t->get("address"), "'overlay.address' = \"" + *s +
+                                        "\" is not valid; expected an address with optional "
+                                        "prefix length such as \"10.98.1.1/32\"");
+      } else {
+        o.address = *a;
+        o.addressPrefixLength = p->length();
+      }
+    }
+    localSubnets = c.prefixes(*t, "overlay", "local_subnets");
+    for (auto& lp : localSubnets) o.localSubnets.push_back(lp.prefix);
+  }
+
+  void dataplane(const toml::table& root) {
+    const toml::table* t = c.table(root, "", "dataplane", false, "a table [dataplane]");
+    if (t == nullptr) return;
+    auto& d = cfg.dataplane;
+    const std::string p = "dataplane";
+    c.allowOnly(*t, p, {"batch_size", "pool_packets", "tun_offload", "tun_gro", "udp_gso",
+                        "udp_gro", "socket_buffer"});
+    if (auto v = c.integer(*t, p, "batch_size", false, 1, 256)) d.batchSize = uint32_t(*v);
+    if (auto v = c.integer(*t, p, "pool_packets", false, 64, 65536)) {
+      d.poolPackets = uint32_t(*v);
+      if (d.poolPackets < 2 * d.batchSize) {
+        c.error(*t->get("pool_packets"),
+                "'dataplane.pool_packets' = " + std::to_string(*v) +
+                    " is too small; expected at least twice dataplane.batch_size (" +
+                    std::to_string(2 * d.batchSize) + ")");
+      }
+    }
+    if (auto v = c.boolean(*t, p, "tun_offload")) d.tunOffload = *v;
+    if (auto v = c.boolean(*t, p, "tun_gro")) d.tunGro = *v;
+    if (auto v = c.boolean(*t, p, "udp_gso")) d.udpGso = *v;
+    if (auto v = c.boolean(*t, p, "udp_gro")) d.udpGro = *v;
+    if (auto v = c.integer(*t, p, "socket_buffer", false, 65536, 64 << 20)) {
+      d.socketBuffer = uint32_t(*v);
+    }
+  }
+
+  void uplinks(const toml::table& root) {
+    const toml::array* arr = c.array(root, "", "uplink", true, "one or more [[uplink]] tables");
+    if (arr == nullptr) return;
+    for (size_t i = 0; i < arr->size(); ++i) {
+      const toml::node& n = *arr->get(i);
+      std::string p = "uplink[" + std::to_string(i) + "]";
+      if (!n.is_table()) {
+        c.error(n, "'" + p + "' is " + typeName(n.type()) + "; expected a [[uplink]] table");
+        continue;
+      }
+      const toml::table& t = *n.as_table();
+      c.allowOnly(t, p, {"name", "local_address", "port"});
+      UplinkConfig u;
+      auto name = c.str(t, p, "name", true, "a unique uplink name");
+      auto addr = c.address(t, p, "local_address", true);
+      if (auto v = c.integer(t, p, "port", false, 1, 65535)) u.port = uint16_t(*v);
+      if (!name || !addr) continue;
+      u.name = *name;
+      u.localAddress = *addr;
+      for (auto& other : cfg.uplinks) {
+        if (other.name == u.name) {
+          c.error(*t.get("name"), "'" + p + ".name' = \"" + u.name +
+                                      "\" is a duplicate; expected a unique uplink name");
+        } else if (other.localAddress == u.localAddress && other.port == u.port) {
+          c.error(*t.get("local_address"),
+                  "'" + p + "' uses " + u.localAddress.toString() + " port " +
+                      std::to_string(u.port) + " like uplink \"" + other.name +
+                      "\"; expected a distinct local address or port per uplink");
+        }
+      }
+      cfg.uplinks.push_back(std::move(u));
+    }
+  }
+
+  std::optional<ManualSaKeys> saKeys(const toml::table& parent, const std::string& path,
+                                     std::string_view dir, std::optional<ipsec::EspCipher> cipher,
+                                     const std::string& spiScope) {
+    const toml::table* t = c.table(parent, path, dir, true, "a table with spi and key");
+    if (t == nullptr) return std::nullopt;
+    std::string p = joinPath(path, dir);
+    c.allowOnly(*t, p, {"spi", "key"});
+    auto spi = c.integer(*t, p, "spi", true, 256, 0xFFFFFFFFLL);  // RFC 4303 2.1: 1..255 reserved
+    auto key = c.str(*t, p, "key", true, "the key || salt in hex");
+    if (!spi || !key) return std::nullopt;
+    ManualSaKeys out;
+    out.spi = static_cast<uint32_t>(*spi);
+    for (auto& used : spis) {
+      if (used.spi == out.spi && used.key == spiScope) {
+        c.error(*t->get("spi"), "'" + p + ".spi' = " + std::to_string(out.spi) +
+                                    " is already used at " + c.where(used.node->source()) +
+                                    "; expected a unique " +
+                                    (dir == "inbound" ? "inbound SPI (inbound ESP is "
+                                                        "demultiplexed by SPI alone)"
+                                                      : "outbound SPI per remote address"));
+      }
+    }
+    spis.push_back({out.spi, spiScope, t->get("spi")});
+    auto bytes = fromHex(*key);
+    if (!bytes) {
+      c.error(*t->get("key"), "'" + p + ".key' is not valid hex; expected hex digits (optional "
+                                        "0x prefix, ':' or spaces allowed)");
+      return std::nullopt;
+    }
+    SecretBytes secret{Bytes(*bytes)};
+    secureWipe(bytes->data(), bytes->size());
+    if (cipher) {
+      size_t want = ipsec::espKeymatLength(*cipher);
+      if (secret.size() != want) {
+        c.error(*t->get("key"), "'" + p + ".key' has " + std::to_string(secret.size()) +
+                                    " bytes; " + std::string(ipsec::espCipherName(*cipher)) +
+                                    " expects " + std::to_string(want) + " bytes (" +
+                                    std::to_string(want - 4) + "-byte key followed by the " +
+                                    "4-byte salt), i.e. " + std::to_string(2 * want) +
+                                    " hex digits");
+        return std::nullopt;
+      }
+    }
+    out.keymat = std::move(secret);
+    return out;
+  }
+
+  std::optional<ManualKeying> manual(const toml::table& path_t, const std::string& path,
+                                     const IpAddress& remote) {
+    const toml::table* t = c.table(path_t, path, "manual", true,
+                                   "a table [peer.path.manual] with static keys (IKEv2 keying "
+                                   "is not available yet)");
+    if (t == nullptr) return std::nullopt;
+    std::string p = path + ".manual";
+    c.allowOnly(*t, p, {"cipher", "esn", "replay_window", "outbound", "inbound"});
+    ManualKeying m;
+    std::optional<ipsec::EspCipher> cipher;
+    if (auto s = c.str(*t, p, "cipher", true, "aes128gcm16, aes256gcm16 or chacha20poly1305")) {
+      cipher = ipsec::parseEspCipher(*s);
+      if (!cipher) {
+        c.error(*t->get("cipher"), "'" + p + ".cipher' = \"" + *s +
+                                       "\" is unknown; expected aes128gcm16, aes256gcm16 or "
+                                       "chacha20poly1305");
+      } else {
+        m.cipher = *cipher;
+      }
+    }
+    if (auto v = c.boolean(*t, p, "esn")) m.esn = *v;
+    if (auto v = c.integer(*t, p, "replay_window", false, ipsec::ReplayWindow::kMinSize,
+                           ipsec::ReplayWindow::kMaxSize)) {
+      m.replayWindow = uint32_t(*v);
+    }
+    auto out = saKeys(*t, p, "outbound", cipher, "out:" + remote.toString());
+    auto in = saKeys(*t, p, "inbound", cipher, "in");
+    if (!out || !in || !cipher) return std::nullopt;
+    m.outbound = std::move(*out);
+    m.inbound = std::move(*in);
+    return m;
+  }
+
+  void paths(const toml::table& peer_t, const std::string& path, PeerConfig& peer) {
+    const toml::array* arr = c.array(peer_t, path, "path", true,
+                                     "one or more [[peer.path]] tables (uplink x peer)");
+    if (arr == nullptr) return;
+    for (size_t i = 0; i < arr->size(); ++i) {
+      const toml::node& n = *arr->get(i);
+      std::string p = path + ".path[" + std::to_string(i) + "]";
+      if (!n.is_table()) {
+        c.error(n, "'" + p + "' is " + typeName(n.type()) + "; expected a [[peer.path]] table");
+        continue;
+      }
+      const toml::table& t = *n.as_table();
+      c.allowOnly(t, p, {"uplink", "remote_address", "remote_port", "manual"});
+      PathConfig pc;
+      auto uplink = c.str(t, p, "uplink", true, "the name of an [[uplink]]");
+      auto remote = c.address(t, p, "remote_address", true);
+      if (auto v = c.integer(t, p, "remote_port", false, 1, 65535)) pc.remotePort = uint16_t(*v);
+      if (uplink) {
+        auto it = std::find_if(cfg.uplinks.begin(), cfg.uplinks.end(),
+                               [&](const UplinkConfig& u) { return u.name == *uplink; });
+        if (it == cfg.uplinks.end()) {
+          std::string names;
+          for (auto& u : cfg.uplinks) names += (names.empty() ? "" : ", ") + u.name;
+          c.error(*t.get("uplink"), "'" + p + ".uplink' = \"" + *uplink +
+                                        "\" names no uplink; expected one of: " + names);
+          uplink.reset();
+        } else {
+          pc.uplink = *uplink;
+          pc.uplinkIndex = size_t(it - cfg.uplinks.begin());
+          for (auto& other : peer.paths) {
+            if (other.uplinkIndex == pc.uplinkIndex) {
+              c.error(*t.get("uplink"), "'" + p + ".uplink' = \"" + *uplink +
+                                            "\" is used twice for this peer; expected one path "
+                                            "per uplink and peer");
+            }
+          }
+          if (remote && remote->family() != it->localAddress.family()) {
+            c.error(*t.get("remote_address"),
+                    "'" + p + ".remote_address' is " + remote->toString() +
+                        " but uplink \"" + *uplink + "\" is " + it->localAddress.toString() +
+                        "; expected the same address family");
+          }
+        }
+      }
+      if (!remote) continue;
+      pc.remoteAddress = *remote;
+      pc.manual = manual(t, p, *remote);
+      if (uplink && pc.manual) peer.paths.push_back(std::move(pc));
+    }
+  }
+
+  void peers(const toml::table& root) {
+    const toml::array* arr = c.array(root, "", "peer", true, "one or more [[peer]] tables");
+    if (arr == nullptr) return;
+    for (size_t i = 0; i < arr->size(); ++i) {
+      const toml::node& n = *arr->get(i);
+      std::string p = "peer[" + std::to_string(i) + "]";
+      if (!n.is_table()) {
+        c.error(n, "'" + p + "' is " + typeName(n.type()) + "; expected a [[peer]] table");
+        continue;
+      }
+      const toml::table& t = *n.as_table();
+      c.allowOnly(t, p, {"name", "remote_subnets", "path", "ike"});
+      PeerConfig peer;
+      if (auto name = c.str(t, p, "name", true, "a unique peer name")) {
+        for (auto& other : cfg.peers) {
+          if (other.name == *name) {
+            c.error(*t.get("name"), "'" + p + ".name' = \"" + *name +
+                                        "\" is a duplicate; expected a unique peer name");
+          }
+        }
+        peer.name = *name;
+      }
+      if (const toml::node* ike = t.get("ike")) {
+        c.error(*ike, "'" + p + ".ike' is reserved for IKEv2 keying, which this version does "
+                                "not support yet; expected [peer.path.manual] keys");
+      }
+      auto subnets = c.prefixes(t, p, "remote_subnets");
+      for (auto& rs : subnets) {
+        peer.remoteSubnets.push_back(rs.prefix);
+        remoteSubnets.push_back(rs);
+      }
+      paths(t, p, peer);
+      cfg.peers.push_back(std::move(peer));
+    }
+  }
+
+  // Routing needs disjoint subnets: local vs remote, and remote vs remote across peers.
+  void crossCheck() {
+    for (size_t i = 0; i < remoteSubnets.size(); ++i) {
+      auto& r = remoteSubnets[i];
+      for (auto& l : localSubnets) {
+        if (r.prefix.overlaps(l.prefix)) {
+          c.error(*r.node, "'" + r.path + "' = " + r.prefix.toString() + " overlaps '" + l.path +
+                               "' = " + l.prefix.toString() + " (" +
+                               c.where(l.node->source()) +
+                               "); expected local and remote subnets to be disjoint");
+        }
+      }
+      for (size_t j = 0; j < i; ++j) {
+        auto& o = remoteSubnets[j];
+        if (r.prefix.overlaps(o.prefix)) {
+          c.error(*r.node, "'" + r.path + "' = " + r.prefix.toString() + " overlaps '" + o.path +
+                               "' = " + o.prefix.toString() + " (" +
+                               c.where(o.node->source()) +
+                               "); expected every remote subnet to be routed to one peer");
+        }
+      }
+    }
+  }
+};
+
+}  // namespace
+
+Result<Config> parseConfig(std::string_view text, std::string_view sourceName) {
+  Checker checker(sourceName);
+  toml::table root;
+  try {
+    root = toml::parse(text, sourceName);
+  } catch (const toml::parse_error& e) {
+    checker.error(e.source(), "TOML syntax error: " + std::string(e.description()));
+    return errorStatus(ErrorCode::kParseError, checker.errors().front());
+  }
+  Loader l{checker, {}, {}, {}, {}};
+  l.cfg.sourceName = std::string(sourceName);
+  checker.allowOnly(root, "", {"log", "overlay", "dataplane", "uplink", "peer"});
+  l.log(root);
+  l.overlay(root);
+  l.dataplane(root);
+  l.uplinks(root);
+  l.peers(root);
+  l.crossCheck();
+  if (!checker.errors().empty()) {
+    std::string all;
+    for (auto& e : checker.errors()) all += (all.empty() ? "" : "\n") + e;
+    return errorStatus(ErrorCode::kInvalidArgument, all);
+  }
+  return std::move(l.cfg);
+}
+
+Result<Config> loadConfigFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return errorStatus(ErrorCode::kNotFound, path + ": cannot open the configuration file");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return parseConfig(ss.str(), path);
+}
+
+}  // namespace braid::edge

@@ -1,0 +1,107 @@
+// Plain counters of the data plane, one struct per component and owned by the thread that
+// counts. The control thread only reads published copies (DataPlane::snapshot), so the hot
+// path never locks or uses atomics. Names are stable: tests, the stats file and later the
+// Prometheus exporter use them.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ipsec/esp.hpp"
+
+namespace braid::edge {
+
+// Why the TX side (TUN -> ESP -> UDP) dropped a packet.
+enum class TxDrop : uint8_t {
+  kMalformed = 0,   // not an IPv4/IPv6 packet, or a bad virtio header / GSO layout
+  kNoRoute,         // destination in no peer's remote subnets
+  kNoSa,            // the chosen path has no outbound SA installed
+  kPoolExhausted,   // no free packet buffer
+  kOversize,        // larger than the overlay MTU (no GSO) or too many GSO segments
+  kSealFailed,      // ESP refused (sequence exhausted, no room, crypto error)
+  kSendError,       // sendmmsg failed for this datagram
+  kCount,
+};
+inline constexpr size_t kTxDropCount = static_cast<size_t>(TxDrop::kCount);
+std::string_view txDropName(TxDrop d);
+
+struct TxCounters {
+  uint64_t tunReads = 0;          // read() calls that returned a packet
+  uint64_t tunPackets = 0;        // packets after GSO segmentation
+  uint64_t tunBytes = 0;
+  uint64_t gsoSuperPackets = 0;   // TSO super-packets split in userspace
+  uint64_t csumCompleted = 0;     // NEEDS_CSUM packets whose checksum we finished
+  uint64_t sealed = 0;
+  uint64_t sendCalls = 0;         // sendmmsg calls
+  uint64_t datagramsSent = 0;
+  uint64_t bytesSent = 0;         // UDP payload bytes
+  uint64_t gsoSends = 0;          // messages sent with UDP_SEGMENT
+  uint64_t udpGsoDisabled = 0;    // kernel refused UDP_SEGMENT; fell back to plain sends
+  uint64_t commands = 0;          // SA installs/removals applied
+  std::array<uint64_t, kTxDropCount> drops{};
+  void drop(TxDrop d, uint64_t n = 1) { drops[static_cast<size_t>(d)] += n; }
+  uint64_t dropped(TxDrop d) const { return drops[static_cast<size_t>(d)]; }
+};
+
+// Why the RX side (UDP -> ESP -> TUN) dropped a packet (ESP reasons come from ipsec).
+enum class RxDrop : uint8_t {
+  kInvalid = 0,     // datagram too short to classify (RFC 3948 section 2)
+  kNoIkeHandler,    // non-ESP-marker datagram (IKE) and no handler installed
+  kPolicy,          // inner source/destination outside the SA's peer/local subnets
+  kBadInner,        // next header not IPv4/IPv6, or inner packet malformed
+  kPoolExhausted,
+  kOversize,        // GRO datagram larger than the receive buffer or bad segment size
+  kTunWriteError,
+  kCount,
+};
+inline constexpr size_t kRxDropCount = static_cast<size_t>(RxDrop::kCount);
+std::string_view rxDropName(RxDrop d);
+
+struct RxCounters {
+  uint64_t recvCalls = 0;         // recvmmsg calls that returned data
+  uint64_t datagrams = 0;         // after GRO splitting
+  uint64_t bytes = 0;
+  uint64_t groDatagrams = 0;      // coalesced datagrams delivered by UDP_GRO
+  uint64_t keepalives = 0;        // RFC 3948 section 2.3 NAT-keepalive, dropped
+  uint64_t ikeMessages = 0;       // handed to the IKE hook
+  uint64_t espPackets = 0;
+  uint64_t opened = 0;
+  uint64_t dummy = 0;             // next header 59, discarded (RFC 4303 section 2.6)
+  uint64_t tunWrites = 0;         // write()/writev() calls
+  uint64_t tunPackets = 0;        // inner packets delivered (before coalescing)
+  uint64_t tunBytes = 0;
+  uint64_t groCoalesced = 0;      // packets merged into a preceding one
+  uint64_t tunGroDisabled = 0;    // kernel refused a GSO write; coalescing turned off
+  uint64_t commands = 0;
+  std::array<uint64_t, kRxDropCount> drops{};
+  void drop(RxDrop d, uint64_t n = 1) { drops[static_cast<size_t>(d)] += n; }
+  uint64_t dropped(RxDrop d) const { return drops[static_cast<size_t>(d)]; }
+};
+
+struct SaStats {
+  uint32_t spi = 0;
+  bool inbound = false;
+  std::string path;  // "peer/uplink"
+  ipsec::EspCounters esp;
+};
+
+// What the control thread sees: copies taken by the data threads when asked.
+struct DataPlaneStats {
+  TxCounters tx;
+  RxCounters rx;
+  ipsec::EspCounters inboundTable;  // unknown SPI, too short (counted by the table)
+  std::vector<SaStats> sas;
+  // ESP drops summed over the table and every inbound SA.
+  std::array<uint64_t, ipsec::kEspDropCount> espDrops() const;
+};
+
+// "name value" lines, one counter per line (the stats file format; see
+// docs/configuration.md). Zero counters are included so that readers see every name.
+std::string formatStats(const DataPlaneStats& s);
+// A short one-line summary for the log.
+std::string summarizeStats(const DataPlaneStats& s);
+
+}  // namespace braid::edge

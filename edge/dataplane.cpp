@@ -1,0 +1,152 @@
+#include "edge/dataplane.hpp"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "core/log.hpp"
+#include "edge/workers.hpp"
+
+namespace braid::edge {
+
+CommandQueue::CommandQueue() : fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
+
+CommandQueue::~CommandQueue() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void CommandQueue::post(std::function<void()> fn) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(std::move(fn));
+    pending_.store(true, std::memory_order_release);
+  }
+  uint64_t one = 1;
+  (void)!::write(fd_, &one, sizeof one);
+}
+
+size_t CommandQueue::drain() {
+  uint64_t v;
+  (void)!::read(fd_, &v, sizeof v);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    running_.swap(queue_);
+    pending_.store(false, std::memory_order_release);
+  }
+  size_t n = running_.size();
+  for (auto& fn : running_) fn();
+  running_.clear();
+  return n;
+}
+
+DataPlane::DataPlane(DataPlaneOptions opts, int tunFd, std::vector<int> uplinkFds,
+                     std::vector<PathSpec> paths, std::vector<PeerSpec> peers)
+    : paths_(paths),
+      tx_(std::make_unique<TxWorker>(opts, tunFd, uplinkFds, paths, peers)),
+      rx_(std::make_unique<RxWorker>(opts, tunFd, uplinkFds, paths, peers)) {}
+
+DataPlane::~DataPlane() { stop(); }
+
+void DataPlane::start() {
+  if (running_) return;
+  stop_ = false;
+  // Commands posted before start are applied on the data threads' first iteration.
+  txThread_ = std::thread([this] { tx_->run(stop_); });
+  rxThread_ = std::thread([this] { rx_->run(stop_); });
+  running_ = true;
+}
+
+void DataPlane::stop() {
+  if (!running_) return;
+  stop_ = true;
+  tx_->commands().post([] {});  // wake both polls
+  rx_->commands().post([] {});
+  txThread_.join();
+  rxThread_.join();
+  running_ = false;
+  // Apply whatever was posted last, on this thread now that the workers are gone.
+  tx_->commands().drain();
+  rx_->commands().drain();
+}
+
+// unique_ptr captured through shared_ptr: std::function needs a copyable closure.
+void DataPlane::installOutbound(size_t path, std::unique_ptr<ipsec::EspOutboundSa> sa) {
+  auto holder = std::make_shared<std::unique_ptr<ipsec::EspOutboundSa>>(std::move(sa));
+  tx_->commands().post([this, path, holder] { tx_->installSa(path, std::move(*holder)); });
+}
+
+void DataPlane::removeOutbound(size_t path) {
+  tx_->commands().post([this, path] { tx_->removeSa(path); });
+}
+
+void DataPlane::installInbound(size_t path, std::unique_ptr<ipsec::EspInboundSa> sa) {
+  auto holder = std::make_shared<std::unique_ptr<ipsec::EspInboundSa>>(std::move(sa));
+  rx_->commands().post([this, path, holder] { rx_->installSa(path, std::move(*holder)); });
+}
+
+void DataPlane::removeInbound(uint32_t spi) {
+  rx_->commands().post([this, spi] { rx_->removeSa(spi); });
+}
+
+void DataPlane::setSelector(std::unique_ptr<PathSelector> selector) {
+  auto holder = std::make_shared<std::unique_ptr<PathSelector>>(std::move(selector));
+  tx_->commands().post([this, holder] { tx_->setSelector(std::move(*holder)); });
+}
+
+void DataPlane::setIkeHandler(IkeHandler handler) {
+  rx_->commands().post([this, h = std::move(handler)] { rx_->setIkeHandler(h); });
+}
+
+void DataPlane::publishTx() {
+  TxCounters c;
+  std::vector<SaStats> sas;
+  tx_->publish(c, sas);
+  std::lock_guard<std::mutex> lock(statsMu_);
+  published_.tx = c;
+  txSas_ = std::move(sas);
+  ++txGen_;
+  statsCv_.notify_all();
+}
+
+void DataPlane::publishRx() {
+  RxCounters c;
+  ipsec::EspCounters table;
+  std::vector<SaStats> sas;
+  rx_->publish(c, table, sas);
+  std::lock_guard<std::mutex> lock(statsMu_);
+  published_.rx = c;
+  published_.inboundTable = table;
+  rxSas_ = std::move(sas);
+  ++rxGen_;
+  statsCv_.notify_all();
+}
+
+DataPlaneStats DataPlane::snapshot() {
+  if (!running_) {
+    tx_->commands().drain();
+    rx_->commands().drain();
+    publishTx();
+    publishRx();
+  } else {
+    uint64_t tg, rg;
+    {
+      std::lock_guard<std::mutex> lock(statsMu_);
+      tg = txGen_;
+      rg = rxGen_;
+    }
+    tx_->commands().post([this] { publishTx(); });
+    rx_->commands().post([this] { publishRx(); });
+    std::unique_lock<std::mutex> wait(statsMu_);
+    if (!statsCv_.wait_for(wait, std::chrono::seconds(1),
+                           [&] { return txGen_ > tg && rxGen_ > rg; })) {
+      BRAID_LOG(kWarn, "edge") << "stats snapshot: a data thread did not answer within 1 s";
+    }
+    wait.unlock();
+  }
+  std::lock_guard<std::mutex> lock(statsMu_);
+  DataPlaneStats out = published_;
+  out.sas = txSas_;
+  out.sas.insert(out.sas.end(), rxSas_.begin(), rxSas_.end());
+  return out;
+}
+
+}  // namespace braid::edge

@@ -1,0 +1,104 @@
+// The data plane: one thread per direction, each running to completion over a batch.
+//   TX: TUN -> (GSO split) -> PathSelector -> ESP seal in place -> sendmmsg per uplink
+//   RX: recvmmsg per uplink (UDP GRO) -> classify (RFC 3948) -> ESP open by SPI -> policy
+//       check -> (TCP coalescing) -> TUN
+// Each thread owns its SAs, pool, batches and counters and never locks on the hot path.
+// Other threads change SAs by posting commands that the owning thread applies between
+// batches (this is how IKE will install and remove SAs at run time).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "edge/counters.hpp"
+#include "edge/paths.hpp"
+#include "ipsec/esp.hpp"
+
+namespace braid::edge {
+
+struct DataPlaneOptions {
+  uint32_t batchSize = 64;
+  uint32_t poolPackets = 4096;
+  uint32_t mtu = 1438;
+  bool vnetHdr = false;  // the TUN was opened with IFF_VNET_HDR
+  bool tunGro = false;
+  bool udpGso = false;
+  bool udpGro = false;
+  std::vector<IpPrefix> localSubnets;
+};
+
+// Called on the RX thread for each non-ESP-marker datagram (RFC 3948 section 2.2) with the
+// IKE message after the marker. It must copy what it keeps and return quickly.
+using IkeHandler = std::function<void(size_t uplink, const SockAddr& from, Bytes message)>;
+
+// A mutex-protected queue of closures plus an eventfd that wakes the owning thread's poll().
+class CommandQueue {
+ public:
+  CommandQueue();
+  ~CommandQueue();
+  void post(std::function<void()> fn);
+  // Owning thread: cheap check, then run everything queued.
+  bool pending() const { return pending_.load(std::memory_order_acquire); }
+  size_t drain();
+  int fd() const { return fd_; }
+
+ private:
+  int fd_ = -1;
+  std::mutex mu_;
+  std::vector<std::function<void()>> queue_;
+  std::vector<std::function<void()>> running_;
+  std::atomic<bool> pending_{false};
+};
+
+class TxWorker;
+class RxWorker;
+
+class DataPlane {
+ public:
+  DataPlane(DataPlaneOptions opts, int tunFd, std::vector<int> uplinkFds,
+            std::vector<PathSpec> paths, std::vector<PeerSpec> peers);
+  ~DataPlane();
+  DataPlane(const DataPlane&) = delete;
+  DataPlane& operator=(const DataPlane&) = delete;
+
+  void start();
+  void stop();
+
+  // Thread-safe. Applied by the owning thread before its next batch; the SA replaced or
+  // removed is destroyed on that thread.
+  void installOutbound(size_t path, std::unique_ptr<ipsec::EspOutboundSa> sa);
+  void removeOutbound(size_t path);
+  void installInbound(size_t path, std::unique_ptr<ipsec::EspInboundSa> sa);
+  void removeInbound(uint32_t spi);
+  void setSelector(std::unique_ptr<PathSelector> selector);
+  void setIkeHandler(IkeHandler handler);
+
+  // Copies of every counter, taken by the data threads themselves (waits up to 1 s).
+  DataPlaneStats snapshot();
+
+  const std::vector<PathSpec>& paths() const { return paths_; }
+
+ private:
+  void publishTx();
+  void publishRx();
+
+  std::vector<PathSpec> paths_;
+  std::unique_ptr<TxWorker> tx_;
+  std::unique_ptr<RxWorker> rx_;
+  std::thread txThread_, rxThread_;
+  std::atomic<bool> stop_{false};
+  bool running_ = false;
+
+  std::mutex statsMu_;
+  std::condition_variable statsCv_;
+  uint64_t txGen_ = 0, rxGen_ = 0;
+  DataPlaneStats published_;
+  std::vector<SaStats> txSas_, rxSas_;
+};
+
+}  // namespace braid::edge

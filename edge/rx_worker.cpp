@@ -1,0 +1,202 @@
+// RX: UDP -> ESP -> TUN, batched and run to completion on one thread.
+#include <netinet/udp.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/log.hpp"
+#include "edge/workers.hpp"
+
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+
+namespace braid::edge {
+namespace {
+constexpr size_t kGroBufferLength = 65535;
+constexpr size_t kGroBuffers = 8;
+constexpr int kRoundsPerWakeup = 8;  // then give the other uplinks and commands a turn
+}  // namespace
+
+RxWorker::RxWorker(const DataPlaneOptions& opts, int tunFd, std::vector<int> uplinkFds,
+                   std::vector<PathSpec> paths, const std::vector<PeerSpec>& peers)
+    : opts_(opts),
+      uplinkFds_(std::move(uplinkFds)),
+      paths_(std::move(paths)),
+      local_(opts.localSubnets),
+      // With GRO a datagram carries up to 64 KiB of segments; without, one ESP packet.
+      bufLen_(opts.udpGro ? kGroBufferLength : opts.mtu + 128),
+      pool_(opts.udpGro ? kGroBuffers : opts.batchSize, kPacketHeadroom + bufLen_,
+            kPacketHeadroom),
+      writer_([fd = tunFd](const uint8_t* d, size_t n) { return long(::write(fd, d, n)); },
+              opts.vnetHdr, opts.tunGro, counters_) {
+  for (const PeerSpec& p : peers) peerSubnets_.emplace_back(p.remoteSubnets);
+  const size_t n = pool_.total();
+  msgs_.resize(n);
+  iovs_.resize(n);
+  names_.resize(n);
+  cmsgs_.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    bufs_.push_back(pool_.acquire());
+    iovs_[i].iov_base = bufs_[i]->data();
+    iovs_[i].iov_len = bufLen_;
+  }
+}
+
+void RxWorker::installSa(size_t path, std::unique_ptr<ipsec::EspInboundSa> sa) {
+  ++counters_.commands;
+  if (!sa || path >= paths_.size()) return;
+  const uint32_t spi = sa->spi();
+  if (Status s = table_.add(std::move(sa)); !s) {
+    BRAID_LOG(kError, "rx") << "inbound SA " << spi << ": " << s.message();
+    return;
+  }
+  spiPath_[spi] = path;
+}
+
+void RxWorker::removeSa(uint32_t spi) {
+  ++counters_.commands;
+  table_.remove(spi);
+  spiPath_.erase(spi);
+}
+
+void RxWorker::publish(RxCounters& counters, ipsec::EspCounters& table,
+                       std::vector<SaStats>& sas) const {
+  counters = counters_;
+  table = table_.counters();
+  sas.clear();
+  for (auto& [spi, path] : spiPath_) {
+    if (const ipsec::EspInboundSa* sa = table_.find(spi)) {
+      sas.push_back({spi, true, paths_[path].name, sa->counters()});
+    }
+  }
+}
+
+void RxWorker::run(const std::atomic<bool>& stop) {
+  std::vector<pollfd> fds;
+  for (int fd : uplinkFds_) fds.push_back({fd, POLLIN, 0});
+  fds.push_back({commands_.fd(), POLLIN, 0});
+  while (!stop.load(std::memory_order_relaxed)) {
+    int r = ::poll(fds.data(), fds.size(), 200);
+    if (r < 0 && errno != EINTR) {
+      BRAID_LOG(kError, "rx") << "poll: " << std::strerror(errno);
+      return;
+    }
+    if (commands_.pending()) commands_.drain();
+    if (r <= 0) continue;
+    for (size_t u = 0; u < uplinkFds_.size(); ++u) {
+      if (fds[u].revents & (POLLIN | POLLERR)) receive(u);
+    }
+  }
+}
+
+void RxWorker::receive(size_t uplink) {
+  const int fd = uplinkFds_[uplink];
+  const size_t n = msgs_.size();
+  for (int round = 0; round < kRoundsPerWakeup; ++round) {
+    for (size_t i = 0; i < n; ++i) {
+      msghdr& h = msgs_[i].msg_hdr;
+      h = msghdr{};
+      h.msg_name = &names_[i].storage;
+      h.msg_namelen = sizeof(sockaddr_storage);
+      h.msg_iov = &iovs_[i];
+      h.msg_iovlen = 1;
+      h.msg_control = cmsgs_[i].data();
+      h.msg_controllen = cmsgs_[i].size();
+    }
+    int r = ::recvmmsg(fd, msgs_.data(), static_cast<unsigned>(n), MSG_DONTWAIT, nullptr);
+    if (r <= 0) return;
+    ++counters_.recvCalls;
+    for (size_t i = 0; i < size_t(r); ++i) {
+      msghdr& h = msgs_[i].msg_hdr;
+      names_[i].length = h.msg_namelen;
+      const size_t len = msgs_[i].msg_len;
+      if (h.msg_flags & MSG_TRUNC) {
+        counters_.drop(RxDrop::kOversize);
+        continue;
+      }
+      size_t gso = 0;
+      for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
+        if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+          int v = 0;
+          std::memcpy(&v, CMSG_DATA(c), sizeof v);
+          gso = v > 0 ? size_t(v) : 0;
+        }
+      }
+      uint8_t* base = bufs_[i]->data() - kPacketHeadroom;
+      if (gso == 0 || gso >= len) {
+        handleSegment(uplink, base, kPacketHeadroom, len, i);
+        continue;
+      }
+      ++counters_.groDatagrams;
+      for (size_t off = 0; off < len; off += gso) {
+        handleSegment(uplink, base, kPacketHeadroom + off, std::min(gso, len - off), i);
+      }
+    }
+    writer_.flush();
+    if (size_t(r) < n) return;
+  }
+}
+
+void RxWorker::handleSegment(size_t uplink, uint8_t* base, size_t off, size_t len, size_t msg) {
+  ++counters_.datagrams;
+  counters_.bytes += len;
+  Bytes payload(base + off, len);
+  switch (ipsec::classifyUdpEncap(payload)) {
+    case ipsec::UdpEncapKind::kKeepalive:
+      ++counters_.keepalives;  // RFC 3948 section 2.3: receivers ignore them
+      return;
+    case ipsec::UdpEncapKind::kInvalid:
+      counters_.drop(RxDrop::kInvalid);
+      return;
+    case ipsec::UdpEncapKind::kIke:
+      if (ike_) {
+        ++counters_.ikeMessages;
+        ike_(uplink, names_[msg], payload.subspan(4));  // after the non-ESP marker
+      } else {
+        counters_.drop(RxDrop::kNoIkeHandler);
+      }
+      return;
+    case ipsec::UdpEncapKind::kEsp:
+      break;
+  }
+  ++counters_.espPackets;
+  const uint32_t spi = loadBe32(payload.data());
+  // A view over this segment: the headroom in front is this segment's own bytes, or the
+  // buffer's headroom for the first segment.
+  PacketBuffer pkt(base, off + len);
+  pkt.reset(off);
+  (void)pkt.commit(len);
+  uint8_t nh = 0;
+  if (table_.open(pkt, nh)) return;  // dropped and counted by the ESP layer
+  if (nh == ipsec::kNextHeaderDummy) {
+    ++counters_.dummy;
+    return;
+  }
+  uint8_t* ip = pkt.data();
+  size_t ipLen = pkt.size();
+  // RFC 4303 section 2.6: TFC padding may follow the inner packet; its length field rules.
+  if (nh == ipsec::kNextHeaderIpv4 && ipLen >= 20 && (ip[0] >> 4) == 4 &&
+      loadBe16(ip + 2) >= 20 && loadBe16(ip + 2) <= ipLen) {
+    ipLen = loadBe16(ip + 2);
+  } else if (nh == ipsec::kNextHeaderIpv6 && ipLen >= 40 && (ip[0] >> 4) == 6 &&
+             size_t(loadBe16(ip + 4)) + 40 <= ipLen) {
+    ipLen = size_t(loadBe16(ip + 4)) + 40;
+  } else {
+    counters_.drop(RxDrop::kBadInner);
+    return;
+  }
+  // RFC 4301 section 5.2: the inner addresses must match the SA's selectors.
+  auto it = spiPath_.find(spi);
+  if (it == spiPath_.end() || !peerSubnets_[paths_[it->second].peer].contains(ip, ipLen, false) ||
+      !local_.contains(ip, ipLen, true)) {
+    counters_.drop(RxDrop::kPolicy);
+    return;
+  }
+  ++counters_.opened;
+  writer_.add(ip, ipLen);
+}
+
+}  // namespace braid::edge

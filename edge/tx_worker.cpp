@@ -1,0 +1,254 @@
+// TX: TUN -> ESP -> UDP, batched and run to completion on one thread.
+#include <netinet/udp.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/log.hpp"
+#include "edge/workers.hpp"
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+
+namespace braid::edge {
+
+TxWorker::TxWorker(const DataPlaneOptions& opts, int tunFd, std::vector<int> uplinkFds,
+                   std::vector<PathSpec> paths, const std::vector<PeerSpec>& peers)
+    : opts_(opts),
+      tunFd_(tunFd),
+      uplinkFds_(std::move(uplinkFds)),
+      paths_(std::move(paths)),
+      sas_(paths_.size()),
+      ready_(paths_.size(), 0),
+      selector_(std::make_unique<RouteSelector>(peers)),
+      pool_(opts.poolPackets, kPacketHeadroom + opts.mtu + kPacketTailroom, kPacketHeadroom),
+      udpGso_(opts.udpGso) {
+  const size_t maxPkts = opts.batchSize + kMaxGsoSegments;
+  pkts_.reserve(maxPkts);
+  if (opts.vnetHdr) scratch_.resize(kVirtioNetHdrLen + 65535 + 64);
+  batches_.resize(uplinkFds_.size());
+  for (SendBatch& b : batches_) {
+    b.msgs.resize(maxPkts);
+    b.iovs.resize(maxPkts);
+    b.cmsgs.resize(maxPkts);
+    b.segments.resize(maxPkts);
+    b.gsoSize.resize(maxPkts);
+    b.bytes.resize(maxPkts);
+  }
+}
+
+void TxWorker::installSa(size_t path, std::unique_ptr<ipsec::EspOutboundSa> sa) {
+  ++counters_.commands;
+  if (path >= sas_.size()) return;
+  sas_[path] = std::move(sa);
+  ready_[path] = sas_[path] != nullptr;
+}
+
+void TxWorker::removeSa(size_t path) { installSa(path, nullptr); }
+
+void TxWorker::publish(TxCounters& counters, std::vector<SaStats>& sas) const {
+  counters = counters_;
+  sas.clear();
+  for (size_t i = 0; i < sas_.size(); ++i) {
+    if (sas_[i]) sas.push_back({sas_[i]->spi(), false, paths_[i].name, sas_[i]->counters()});
+  }
+}
+
+void TxWorker::run(const std::atomic<bool>& stop) {
+  pollfd fds[2] = {{tunFd_, POLLIN, 0}, {commands_.fd(), POLLIN, 0}};
+  bool drained = true;
+  while (!stop.load(std::memory_order_relaxed)) {
+    if (drained) {
+      int r = ::poll(fds, 2, 200);
+      if (r < 0 && errno != EINTR) {
+        BRAID_LOG(kError, "tx") << "poll: " << std::strerror(errno);
+        return;
+      }
+      if (r <= 0 && !commands_.pending()) continue;
+    }
+    if (commands_.pending()) commands_.drain();
+    drained = readBurst();
+    if (!pkts_.empty()) processAndSend();
+  }
+}
+
+bool TxWorker::readBurst() {
+  while (pkts_.size() < opts_.batchSize) {
+    if (opts_.vnetHdr) {
+      ssize_t n = ::read(tunFd_, scratch_.data(), scratch_.size());
+      if (n < 0) return true;  // EAGAIN: drained
+      ++counters_.tunReads;
+      if (size_t(n) <= kVirtioNetHdrLen) {
+        counters_.drop(TxDrop::kMalformed);
+        continue;
+      }
+      VirtioNetHdr h;
+      std::memcpy(&h, scratch_.data(), sizeof h);
+      switch (splitTunRead(h, scratch_.data() + kVirtioNetHdrLen, size_t(n) - kVirtioNetHdrLen,
+                           opts_.mtu, pool_, pkts_, counters_)) {
+        case SplitResult::kOk: break;
+        case SplitResult::kMalformed: counters_.drop(TxDrop::kMalformed); break;
+        case SplitResult::kTooManySegments:
+        case SplitResult::kOversize: counters_.drop(TxDrop::kOversize); break;
+        case SplitResult::kNoBuffer: counters_.drop(TxDrop::kPoolExhausted); break;
+      }
+    } else {
+      PacketPtr b = pool_.acquire();
+      if (!b) {
+        counters_.drop(TxDrop::kPoolExhausted);
+        return false;
+      }
+      MutableBytes space = b->tailSpace();
+      ssize_t n = ::read(tunFd_, space.data(), space.size() - ipsec::kEspMaxTrailer);
+      if (n < 0) return true;
+      ++counters_.tunReads;
+      (void)b->commit(size_t(n));
+      pkts_.push_back(std::move(b));
+    }
+  }
+  return false;
+}
+
+void TxWorker::enqueue(SendBatch& b, int path, uint8_t* data, size_t len) {
+  iovec& iov = b.iovs[b.niov++];
+  iov.iov_base = data;
+  iov.iov_len = len;
+  if (b.nmsg > 0) {
+    size_t m = b.nmsg - 1;
+    // RFC-agnostic kernel rule for UDP_SEGMENT: every segment but the last is exactly
+    // gso_size bytes, at most 64 segments and one datagram's worth of payload.
+    if (udpGso_ && b.lastPath == path && !b.lastClosed && len <= b.gsoSize[m] &&
+        b.segments[m] < kMaxUdpGsoSegments && b.bytes[m] + len <= kMaxUdpPayload) {
+      ++b.msgs[m].msg_hdr.msg_iovlen;
+      ++b.segments[m];
+      b.bytes[m] += static_cast<uint32_t>(len);
+      if (len < b.gsoSize[m]) b.lastClosed = true;
+      return;
+    }
+  }
+  size_t m = b.nmsg++;
+  msghdr& h = b.msgs[m].msg_hdr;
+  h = msghdr{};
+  h.msg_name = &paths_[size_t(path)].remote.storage;
+  h.msg_namelen = paths_[size_t(path)].remote.length;
+  h.msg_iov = &iov;
+  h.msg_iovlen = 1;
+  b.segments[m] = 1;
+  b.gsoSize[m] = static_cast<uint16_t>(len);
+  b.bytes[m] = static_cast<uint32_t>(len);
+  b.lastPath = path;
+  b.lastClosed = false;
+}
+
+void TxWorker::processAndSend() {
+  for (SendBatch& b : batches_) {
+    b.nmsg = b.niov = 0;
+    b.lastPath = -1;
+  }
+  for (PacketPtr& p : pkts_) {
+    uint8_t* ip = p->data();
+    const size_t len = p->size();
+    ++counters_.tunPackets;
+    counters_.tunBytes += len;
+    const uint8_t version = len > 0 ? ip[0] >> 4 : 0;
+    if (!((version == 4 && len >= 20) || (version == 6 && len >= 40))) {
+      counters_.drop(TxDrop::kMalformed);
+      continue;
+    }
+    if (len > opts_.mtu) {
+      counters_.drop(TxDrop::kOversize);
+      continue;
+    }
+    int path = selector_->select(ip, len, ready_);
+    if (path < 0 || size_t(path) >= sas_.size()) {
+      counters_.drop(TxDrop::kNoRoute);
+      continue;
+    }
+    ipsec::EspOutboundSa* sa = sas_[size_t(path)].get();
+    if (sa == nullptr) {
+      counters_.drop(TxDrop::kNoSa);
+      continue;
+    }
+    const uint8_t nh = version == 4 ? ipsec::kNextHeaderIpv4 : ipsec::kNextHeaderIpv6;
+    if (sa->seal(*p, nh) != ipsec::SealStatus::kOk) {
+      counters_.drop(TxDrop::kSealFailed);
+      continue;
+    }
+    ++counters_.sealed;
+    enqueue(batches_[paths_[size_t(path)].uplink], path, p->data(), p->size());
+  }
+  for (size_t u = 0; u < batches_.size(); ++u) {
+    if (batches_[u].nmsg > 0) send(u, batches_[u]);
+  }
+  pkts_.clear();  // buffers go back to the pool
+}
+
+void TxWorker::sendSegmentsSeparately(int fd, SendBatch& b, size_t m) {
+  msghdr h = b.msgs[m].msg_hdr;
+  iovec* first = h.msg_iov;
+  size_t n = h.msg_iovlen;
+  h.msg_control = nullptr;
+  h.msg_controllen = 0;
+  h.msg_iovlen = 1;
+  for (size_t i = 0; i < n; ++i) {
+    h.msg_iov = first + i;
+    ++counters_.sendCalls;
+    if (::sendmsg(fd, &h, 0) < 0) {
+      counters_.drop(TxDrop::kSendError);
+    } else {
+      ++counters_.datagramsSent;
+      counters_.bytesSent += first[i].iov_len;
+    }
+  }
+}
+
+void TxWorker::send(size_t uplink, SendBatch& b) {
+  const int fd = uplinkFds_[uplink];
+  for (size_t m = 0; m < b.nmsg; ++m) {
+    msghdr& h = b.msgs[m].msg_hdr;
+    if (b.segments[m] > 1) {
+      h.msg_control = b.cmsgs[m].data();
+      h.msg_controllen = CMSG_SPACE(sizeof(uint16_t));
+      cmsghdr* c = CMSG_FIRSTHDR(&h);
+      c->cmsg_level = SOL_UDP;
+      c->cmsg_type = UDP_SEGMENT;
+      c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      std::memcpy(CMSG_DATA(c), &b.gsoSize[m], sizeof(uint16_t));
+    }
+  }
+  size_t done = 0;
+  while (done < b.nmsg) {
+    ++counters_.sendCalls;
+    int r = ::sendmmsg(fd, &b.msgs[done], static_cast<unsigned>(b.nmsg - done), 0);
+    if (r > 0) {
+      for (size_t m = done; m < done + size_t(r); ++m) {
+        counters_.datagramsSent += b.segments[m];
+        counters_.bytesSent += b.bytes[m];
+        if (b.segments[m] > 1) ++counters_.gsoSends;
+      }
+      done += size_t(r);
+      continue;
+    }
+    const int e = errno;
+    if (r < 0 && e == EINTR) continue;
+    if (b.segments[done] > 1 && (e == EIO || e == EINVAL)) {
+      // EIO: the egress device cannot checksum (a hard requirement of UDP_SEGMENT); EINVAL:
+      // this socket/kernel rejects GSO. Turn it off for good and resend one by one.
+      if (udpGso_) {
+        udpGso_ = false;
+        ++counters_.udpGsoDisabled;
+        BRAID_LOG(kWarn, "tx") << "UDP GSO refused (" << std::strerror(e)
+                               << "); falling back to one datagram per packet";
+      }
+      for (; done < b.nmsg; ++done) sendSegmentsSeparately(fd, b, done);
+      return;
+    }
+    counters_.drop(TxDrop::kSendError, b.segments[done]);
+    ++done;
+  }
+}
+
+}  // namespace braid::edge

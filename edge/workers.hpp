@@ -1,0 +1,110 @@
+// The two data-plane threads' state (internal to edge; see dataplane.hpp).
+#pragma once
+
+#include <sys/socket.h>
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "core/packet_buffer.hpp"
+#include "edge/dataplane.hpp"
+#include "edge/offload.hpp"
+
+namespace braid::edge {
+
+// Buffer layout: kPacketHeadroom in front (ESP header + IV prepended in place, virtio
+// header on TUN writes), the packet, then room for the ESP trailer and ICV.
+inline constexpr size_t kPacketHeadroom = 64;
+inline constexpr size_t kPacketTailroom = 64;
+inline constexpr size_t kMaxUdpGsoSegments = 64;  // kernel limit (UDP_MAX_SEGMENTS)
+inline constexpr size_t kMaxUdpPayload = 65000;
+
+class TxWorker {
+ public:
+  TxWorker(const DataPlaneOptions& opts, int tunFd, std::vector<int> uplinkFds,
+           std::vector<PathSpec> paths, const std::vector<PeerSpec>& peers);
+  void run(const std::atomic<bool>& stop);
+  CommandQueue& commands() { return commands_; }
+
+  // TX thread only (through commands, or before start).
+  void installSa(size_t path, std::unique_ptr<ipsec::EspOutboundSa> sa);
+  void removeSa(size_t path);
+  void setSelector(std::unique_ptr<PathSelector> s) { selector_ = std::move(s); }
+  void publish(TxCounters& counters, std::vector<SaStats>& sas) const;
+
+ private:
+  struct SendBatch {
+    std::vector<mmsghdr> msgs;
+    std::vector<iovec> iovs;
+    std::vector<std::array<uint8_t, 64>> cmsgs;
+    std::vector<uint16_t> segments;
+    std::vector<uint16_t> gsoSize;
+    std::vector<uint32_t> bytes;
+    size_t nmsg = 0;
+    size_t niov = 0;
+    int lastPath = -1;
+    bool lastClosed = false;
+  };
+  bool readBurst();  // true if the TUN is drained
+  void processAndSend();
+  void enqueue(SendBatch& b, int path, uint8_t* data, size_t len);
+  void send(size_t uplink, SendBatch& b);
+  void sendSegmentsSeparately(int fd, SendBatch& b, size_t msg);
+
+  DataPlaneOptions opts_;
+  int tunFd_;
+  std::vector<int> uplinkFds_;
+  std::vector<PathSpec> paths_;
+  std::vector<std::unique_ptr<ipsec::EspOutboundSa>> sas_;
+  std::vector<uint8_t> ready_;
+  std::unique_ptr<PathSelector> selector_;
+  PacketPool pool_;
+  std::vector<PacketPtr> pkts_;
+  std::vector<uint8_t> scratch_;  // one TUN read with virtio header (up to 64 KiB)
+  std::vector<SendBatch> batches_;
+  bool udpGso_;
+  TxCounters counters_;
+  CommandQueue commands_;
+};
+
+class RxWorker {
+ public:
+  RxWorker(const DataPlaneOptions& opts, int tunFd, std::vector<int> uplinkFds,
+           std::vector<PathSpec> paths, const std::vector<PeerSpec>& peers);
+  void run(const std::atomic<bool>& stop);
+  CommandQueue& commands() { return commands_; }
+
+  // RX thread only (through commands, or before start).
+  void installSa(size_t path, std::unique_ptr<ipsec::EspInboundSa> sa);
+  void removeSa(uint32_t spi);
+  void setIkeHandler(IkeHandler h) { ike_ = std::move(h); }
+  void publish(RxCounters& counters, ipsec::EspCounters& table, std::vector<SaStats>& sas) const;
+
+ private:
+  void receive(size_t uplink);
+  void handleSegment(size_t uplink, uint8_t* base, size_t off, size_t len, size_t msg);
+
+  DataPlaneOptions opts_;
+  std::vector<int> uplinkFds_;
+  std::vector<PathSpec> paths_;
+  std::vector<PrefixSet> peerSubnets_;
+  PrefixSet local_;
+  ipsec::EspInboundTable table_;
+  std::unordered_map<uint32_t, size_t> spiPath_;
+  IkeHandler ike_;
+  size_t bufLen_;
+  PacketPool pool_;
+  std::vector<PacketPtr> bufs_;
+  std::vector<mmsghdr> msgs_;
+  std::vector<iovec> iovs_;
+  std::vector<SockAddr> names_;
+  std::vector<std::array<uint8_t, 64>> cmsgs_;
+  RxCounters counters_;
+  TunWriter writer_;
+  CommandQueue commands_;
+};
+
+}  // namespace braid::edge

@@ -1,0 +1,108 @@
+# Helpers for the data-plane integration tests (sourced after tests/support/netns.sh).
+#   lanA 10.98.1.2 -- gwA 10.98.1.1 | wan0 10.99.0.1 -- 10.99.0.2 wan0 | gwB 10.98.2.1 -- lanB 10.98.2.2
+# The gateways have no route to the other LAN: only braid's routes over its TUN connect them.
+
+DP_BUILD=${BRAID_BUILD_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/default}
+DP_SRC=${BRAID_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+BRAIDD=${BRAIDD:-$DP_BUILD/edge/braidd}
+DP_KEY_AB=0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20a1a2a3a4
+DP_KEY_BA=2122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f40b1b2b3b4
+DP_SPI_AB=0x00001001
+DP_SPI_BA=0x00002001
+declare -A DP_PID
+
+dp_topology() {
+  local ns
+  for ns in lanA gwA gwB lanB; do
+    nn_add $ns
+    # No IPv6 anywhere: the WAN capture must show nothing but ESP-in-UDP.
+    nn_exec $ns sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  done
+  nn_veth lanA eth0 10.98.1.2/24 gwA lan0 10.98.1.1/24
+  nn_veth gwA wan0 10.99.0.1/24 gwB wan0 10.99.0.2/24
+  nn_veth gwB lan0 10.98.2.1/24 lanB eth0 10.98.2.2/24
+  nn_exec lanA ip route add default via 10.98.1.1
+  nn_exec lanB ip route add default via 10.98.2.1
+  nn_forwarding gwA
+  nn_forwarding gwB
+}
+
+# dp_config SITE(A|B) CIPHER KEYLEN_HEX [dataplane lines...] -> prints a config
+dp_config() {
+  local site=$1 cipher=$2; shift 2
+  local keyab=$DP_KEY_AB keyba=$DP_KEY_BA
+  if [ "$cipher" = aes128gcm16 ]; then keyab=${keyab:0:32}${keyab:64:8}; keyba=${keyba:0:32}${keyba:64:8}; fi
+  local local_net remote_net me peer out_spi in_spi out_key in_key
+  if [ "$site" = A ]; then
+    local_net=10.98.1.0/24 remote_net=10.98.2.0/24 me=10.99.0.1 peer=10.99.0.2
+    out_spi=$DP_SPI_AB in_spi=$DP_SPI_BA out_key=$keyab in_key=$keyba
+  else
+    local_net=10.98.2.0/24 remote_net=10.98.1.0/24 me=10.99.0.2 peer=10.99.0.1
+    out_spi=$DP_SPI_BA in_spi=$DP_SPI_AB out_key=$keyba in_key=$keyab
+  fi
+  cat <<CFG
+[log]
+level = "info"
+
+[overlay]
+device = "braid0"
+mtu = 1438
+local_subnets = ["$local_net"]
+
+[dataplane]
+$(printf '%s\n' "$@")
+
+[[uplink]]
+name = "wan0"
+local_address = "$me"
+
+[[peer]]
+name = "site-$site-peer"
+remote_subnets = ["$remote_net"]
+
+[[peer.path]]
+uplink = "wan0"
+remote_address = "$peer"
+
+[peer.path.manual]
+cipher = "$cipher"
+replay_window = 1024
+outbound = { spi = $out_spi, key = "$out_key" }
+inbound = { spi = $in_spi, key = "$in_key" }
+CFG
+}
+
+# dp_start SITE CONFIGFILE: braidd in gwSITE, waits until it wrote its stats file (ready).
+dp_start() {
+  local site=$1 cfg=$2 stats=$NN_TMP/stats$1
+  rm -f "$stats"
+  nn_bg gw$site "$NN_TMP/braidd$site.log" "$BRAIDD" --config "$cfg" --stats-file "$stats"
+  DP_PID[$site]=$NN_LAST_PID
+  if ! nn_wait_for 10 test -s "$stats"; then
+    cat "$NN_TMP/braidd$site.log" >&2
+    nn_die "braidd in gw$site did not start"
+  fi
+}
+
+# dp_stop SITE: SIGTERM and wait; returns braidd's exit code.
+dp_stop() {
+  local pid=${DP_PID[$1]} rc=0
+  kill -TERM "$pid" 2>/dev/null || return 1
+  wait "$pid" || rc=$?
+  return $rc
+}
+
+# dp_refresh SITE: SIGUSR1 makes braidd rewrite its stats file; waits for the new one.
+dp_refresh() {
+  local stats=$NN_TMP/stats$1
+  rm -f "$stats"
+  kill -USR1 "${DP_PID[$1]}"
+  nn_wait_for 5 test -s "$stats" || nn_die "braidd in gw$1 wrote no stats after SIGUSR1"
+}
+
+# dp_counter SITE NAME: value from the last stats file (0 if missing).
+dp_counter() {
+  awk -v k="$2" '$1 == k { print $2; found = 1 } END { if (!found) print 0 }' "$NN_TMP/stats$1"
+}
+
+dp_alive() { kill -0 "${DP_PID[$1]}" 2>/dev/null; }
