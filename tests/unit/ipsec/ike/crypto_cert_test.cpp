@@ -1,0 +1,203 @@
+// X.509 for IKEv2: chains against configured CAs, identities, CERTREQ hashes (RFC 7296 3.6,
+// 3.7; RFC 4945). Certificates are generated at test time with OpenSSL.
+#include <gtest/gtest.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "crypto_test_support.hpp"
+#include "ipsec/ike/auth_cert.hpp"
+
+namespace braid::ike {
+namespace {
+
+using test::hexOf;
+using test::unhex;
+
+// Builds a certificate for `key` signed by `issuerKey` (self-signed when issuer is null).
+Certificate makeCert(const PrivateKey& key, const std::string& cn, const Certificate* issuer,
+                     const PrivateKey& issuerKey, bool ca, const std::string& san = "",
+                     long notBeforeDays = -1, long notAfterDays = 365) {
+  X509* x = X509_new();
+  X509_set_version(x, 2);
+  static long serial = 1;
+  ASN1_INTEGER_set(X509_get_serialNumber(x), serial++);
+  X509_gmtime_adj(X509_getm_notBefore(x), notBeforeDays * 86400L);
+  X509_gmtime_adj(X509_getm_notAfter(x), notAfterDays * 86400L);
+  X509_set_pubkey(x, key.get());
+  X509_NAME* name = X509_get_subject_name(x);
+  X509_NAME_add_entry_by_txt(name, "C", MBSTRING_ASC, reinterpret_cast<const uint8_t*>("CH"), -1,
+                             -1, 0);
+  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const uint8_t*>("braid"),
+                             -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const uint8_t*>(cn.c_str()), -1, -1, 0);
+  X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer->get()) : name);
+  X509V3_CTX ctx;
+  X509V3_set_ctx(&ctx, issuer ? issuer->get() : x, x, nullptr, nullptr, 0);
+  auto addExt = [&](int nid, const char* value) {
+    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
+    ASSERT_NE(ext, nullptr) << value;
+    X509_add_ext(x, ext, -1);
+    X509_EXTENSION_free(ext);
+  };
+  addExt(NID_basic_constraints, ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
+  addExt(NID_key_usage, ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature");
+  addExt(NID_subject_key_identifier, "hash");
+  if (!san.empty()) addExt(NID_subject_alt_name, san.c_str());
+  EXPECT_GT(X509_sign(x, issuerKey.get(), EVP_sha256()), 0);
+  Certificate c = Certificate::fromX509(x);
+  X509_free(x);
+  return c;
+}
+
+struct Pki {
+  PrivateKey rootKey, interKey, leafKey, otherRootKey;
+  Certificate root, inter, leaf, otherRoot;
+};
+
+const Pki& pki() {
+  static const Pki p = [] {
+    Pki k;
+    k.rootKey = *PrivateKey::generateEc(KeyType::kEcP384);
+    k.interKey = *PrivateKey::generateEc(KeyType::kEcP256);
+    k.leafKey = *PrivateKey::generateRsa(2048);
+    k.otherRootKey = *PrivateKey::generateEc(KeyType::kEcP256);
+    k.root = makeCert(k.rootKey, "braid test root", nullptr, k.rootKey, true);
+    k.inter = makeCert(k.interKey, "braid test intermediate", &k.root, k.rootKey, true);
+    k.leaf = makeCert(k.leafKey, "gw1.example.com", &k.inter, k.interKey, false,
+                      "DNS:gw1.example.com,DNS:gw1-alt.example.com,email:ops@example.com,"
+                      "IP:192.0.2.1,IP:2001:db8::1");
+    k.otherRoot = makeCert(k.otherRootKey, "braid test root", nullptr, k.otherRootKey, true);
+    return k;
+  }();
+  return p;
+}
+
+TEST(IkeCert, ChainVerifies) {
+  const auto& p = pki();
+  TrustStore store;
+  ASSERT_TRUE(store.addCa(p.root));
+  const std::vector<Certificate> inter{p.inter};
+  EXPECT_TRUE(store.verify(p.leaf, inter)) << store.verify(p.leaf, inter).message();
+  // Without the intermediate there is no path.
+  Status missing = store.verify(p.leaf);
+  EXPECT_FALSE(missing);
+  EXPECT_EQ(missing.code(), ErrorCode::kPermissionDenied);
+}
+
+TEST(IkeCert, WrongCaFails) {
+  const auto& p = pki();
+  TrustStore store;
+  // Same subject name as the real root, different key: signature check must fail.
+  ASSERT_TRUE(store.addCa(p.otherRoot));
+  const std::vector<Certificate> inter{p.inter};
+  Status st = store.verify(p.leaf, inter);
+  EXPECT_FALSE(st);
+  EXPECT_NE(st.message().find("gw1.example.com"), std::string::npos) << st.message();
+}
+
+TEST(IkeCert, ValidityTime) {
+  const auto& p = pki();
+  TrustStore store;
+  ASSERT_TRUE(store.addCa(p.root));
+  const std::vector<Certificate> inter{p.inter};
+  const int64_t now = time(nullptr);
+  EXPECT_TRUE(store.verify(p.leaf, inter, now));
+  EXPECT_FALSE(store.verify(p.leaf, inter, now + 400 * 86400LL));  // expired
+  EXPECT_FALSE(store.verify(p.leaf, inter, now - 3 * 86400LL));    // not yet valid
+}
+
+TEST(IkeCert, IdentityMatching) {
+  const auto& c = pki().leaf;
+  EXPECT_EQ(c.dnsNames(), (std::vector<std::string>{"gw1.example.com", "gw1-alt.example.com"}));
+  EXPECT_EQ(c.emailNames(), (std::vector<std::string>{"ops@example.com"}));
+  ASSERT_EQ(c.ipAddresses().size(), 2u);
+  EXPECT_EQ(c.ipAddresses()[0].toString(), "192.0.2.1");
+  EXPECT_TRUE(c.matchesIdentity(id_type::kFqdn, asBytes("gw1.example.com")));
+  EXPECT_TRUE(c.matchesIdentity(id_type::kFqdn, asBytes("GW1-Alt.Example.com.")));
+  EXPECT_FALSE(c.matchesIdentity(id_type::kFqdn, asBytes("gw2.example.com")));
+  EXPECT_FALSE(c.matchesIdentity(id_type::kFqdn, asBytes("example.com")));
+  EXPECT_TRUE(c.matchesIdentity(id_type::kRfc822Addr, asBytes("OPS@example.com")));
+  EXPECT_FALSE(c.matchesIdentity(id_type::kRfc822Addr, asBytes("gw1.example.com")));
+  EXPECT_TRUE(c.matchesIdentity(id_type::kIpv4Addr, unhex("c0000201")));
+  EXPECT_FALSE(c.matchesIdentity(id_type::kIpv4Addr, unhex("c0000202")));
+  EXPECT_TRUE(c.matchesIdentity(id_type::kIpv6Addr, unhex("20010db8000000000000000000000001")));
+  EXPECT_FALSE(c.matchesIdentity(id_type::kIpv6Addr, unhex("c0000201")));
+  // ID_DER_ASN1_DN: the subject DN as DER.
+  const auto dn = c.subjectDer();
+  EXPECT_TRUE(c.matchesIdentity(id_type::kDerAsn1Dn, dn));
+  EXPECT_FALSE(c.matchesIdentity(id_type::kDerAsn1Dn, pki().inter.subjectDer()));
+  EXPECT_FALSE(c.matchesIdentity(id_type::kDerAsn1Dn, Bytes(dn).first(dn.size() - 1)));
+  EXPECT_FALSE(c.matchesIdentity(id_type::kKeyId, asBytes("gw1.example.com")));
+  EXPECT_EQ(c.subjectText(), "CN=gw1.example.com,O=braid,C=CH");
+  EXPECT_EQ(c.issuerText(), "CN=braid test intermediate,O=braid,C=CH");
+}
+
+TEST(IkeCert, CertReqHashes) {
+  const auto& p = pki();
+  TrustStore store;
+  ASSERT_TRUE(store.addCa(p.root));
+  ASSERT_TRUE(store.addCa(p.otherRoot));
+  const auto data = store.certReqData();
+  ASSERT_EQ(data.size(), 40u);
+  // SHA-1 over the DER SubjectPublicKeyInfo (RFC 7296 3.7).
+  const auto spki = p.root.publicKey().spkiDer();
+  uint8_t sha1[20];
+  unsigned len = 0;
+  EVP_Digest(spki.data(), spki.size(), sha1, &len, EVP_sha1(), nullptr);
+  EXPECT_EQ(hexOf(Bytes(data).first(20)), hexOf(Bytes(sha1, 20)));
+  EXPECT_TRUE(store.certReqNamesOurCa(Bytes(data).subspan(20)));
+  TrustStore one;
+  ASSERT_TRUE(one.addCa(p.root));
+  EXPECT_FALSE(one.certReqNamesOurCa(Bytes(data).subspan(20)));
+  EXPECT_FALSE(one.certReqNamesOurCa(Bytes(data).first(19)));
+  EXPECT_FALSE(one.certReqNamesOurCa({}));
+}
+
+TEST(IkeCert, DerPemAndFiles) {
+  const auto& p = pki();
+  auto der = Certificate::fromDer(p.leaf.der());
+  ASSERT_TRUE(der);
+  EXPECT_EQ(der->der(), p.leaf.der());
+  auto trailing = p.leaf.der();
+  trailing.push_back(0);
+  EXPECT_FALSE(Certificate::fromDer(trailing));
+  EXPECT_FALSE(Certificate::fromDer(unhex("3003020101")));
+
+  const std::string path = ::testing::TempDir() + "braid_ike_chain.pem";
+  {
+    std::ofstream f(path);
+    f << p.leaf.toPem() << p.inter.toPem();
+  }
+  auto chain = Certificate::loadPemFile(path);
+  ASSERT_TRUE(chain);
+  ASSERT_EQ(chain->size(), 2u);
+  EXPECT_EQ((*chain)[1].subjectText(), p.inter.subjectText());
+  TrustStore store;
+  const std::string caPath = ::testing::TempDir() + "braid_ike_ca.pem";
+  {
+    std::ofstream f(caPath);
+    f << p.root.toPem();
+  }
+  ASSERT_TRUE(store.addCaFile(caPath));
+  EXPECT_TRUE(store.verify((*chain)[0], std::span(*chain).subspan(1)));
+  std::remove(path.c_str());
+  std::remove(caPath.c_str());
+  EXPECT_FALSE(Certificate::loadPemFile("/nonexistent.pem"));
+  EXPECT_FALSE(Certificate::allFromPem("no certificate here"));
+
+  // The leaf's public key verifies what the leaf's private key signed.
+  const auto octets = unhex("0102");
+  auto choice = chooseSignature(p.leafKey, supportedSignatureHashes());
+  auto sig = signAuth(p.leafKey, *choice, octets);
+  ASSERT_TRUE(sig);
+  EXPECT_TRUE(verifyAuth(der->publicKey(), choice->method, *sig, octets));
+}
+
+}  // namespace
+}  // namespace braid::ike

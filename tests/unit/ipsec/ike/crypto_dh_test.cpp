@@ -1,0 +1,200 @@
+// Diffie-Hellman groups 14, 19, 20, 31: RFC 5903 8, RFC 7748 5.2/6.1 vectors, RFC 6989 checks.
+#include <gtest/gtest.h>
+
+#include <openssl/bn.h>
+
+#include "crypto_test_support.hpp"
+#include "ipsec/ike/crypto_dh.hpp"
+
+namespace braid::ike {
+namespace {
+
+using test::hexOf;
+using test::unhex;
+
+std::unique_ptr<KeyExchange> fixed(DhGroup g, const std::string& priv) {
+  auto k = KeyExchange::createWithPrivateKey(g, unhex(priv));
+  EXPECT_TRUE(k) << k.status().message();
+  return k ? std::move(*k) : nullptr;
+}
+
+struct EcVector {
+  DhGroup group;
+  const char *i, *gi, *r, *gr, *gir;
+};
+
+// RFC 5903 section 8.1 and 8.2 (KE data is x || y; shared secret is the x coordinate).
+const EcVector kRfc5903[] = {
+    {DhGroup::kEcp256, "C88F01F510D9AC3F70A292DAA2316DE544E9AAB8AFE84049C62A9C57862D1433",
+     "DAD0B65394221CF9B051E1FECA5787D098DFE637FC90B9EF945D0C3772581180"
+     "5271A0461CDB8252D61F1C456FA3E59AB1F45B33ACCF5F58389E0577B8990BB3",
+     "C6EF9C5D78AE012A011164ACB397CE2088685D8F06BF9BE0B283AB46476BEE53",
+     "D12DFB5289C8D4F81208B70270398C342296970A0BCCB74C736FC7554494BF63"
+     "56FBF3CA366CC23E8157854C13C58D6AAC23F046ADA30F8353E74F33039872AB",
+     "D6840F6B42F6EDAFD13116E0E12565202FEF8E9ECE7DCE03812464D04B9442DE"},
+    {DhGroup::kEcp384,
+     "099F3C7034D4A2C699884D73A375A67F7624EF7C6B3C0F160647B67414DCE655E35B538041E649EE3FAEF896783AB194",
+     "667842D7D180AC2CDE6F74F37551F55755C7645C20EF73E31634FE72B4C55EE6DE3AC808ACB4BDB4C88732AEE95F41AA"
+     "9482ED1FC0EEB9CAFC4984625CCFC23F65032149E0E144ADA024181535A0F38EEB9FCFF3C2C947DAE69B4C634573A81C",
+     "41CB0779B4BDB85D47846725FBEC3C9430FAB46CC8DC5060855CC9BDA0AA2942E0308312916B8ED2960E4BD55A7448FC",
+     "E558DBEF53EECDE3D3FCCFC1AEA08A89A987475D12FD950D83CFA41732BC509D0D1AC43A0336DEF96FDA41D0774A3571"
+     "DCFBEC7AACF3196472169E838430367F66EEBE3C6E70C416DD5F0C68759DD1FFF83FA40142209DFF5EAAD96DB9E6386C",
+     "11187331C279962D93D604243FD592CB9D0A926F422E47187521287E7156C5C4D603135569B9E9D09CF5D4A270F59746"},
+};
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+TEST(IkeDh, Rfc5903Vectors) {
+  for (const auto& v : kRfc5903) {
+    auto a = fixed(v.group, v.i);
+    auto b = fixed(v.group, v.r);
+    ASSERT_TRUE(a && b);
+    EXPECT_EQ(hexOf(a->publicValue()), lower(v.gi));
+    EXPECT_EQ(hexOf(b->publicValue()), lower(v.gr));
+    EXPECT_EQ(a->publicValue().size(), dhPublicValueLength(v.group));
+    auto s1 = a->computeSharedSecret(b->publicValue());
+    auto s2 = b->computeSharedSecret(a->publicValue());
+    ASSERT_TRUE(s1 && s2) << s1.status().message();
+    EXPECT_EQ(hexOf(s1->bytes()), lower(v.gir));
+    EXPECT_EQ(*s1, *s2);
+  }
+}
+
+TEST(IkeDh, Rfc7748X25519) {
+  // RFC 7748 6.1 (as used by RFC 8031).
+  auto alice = fixed(DhGroup::kCurve25519,
+                     "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
+  auto bob = fixed(DhGroup::kCurve25519,
+                   "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb");
+  ASSERT_TRUE(alice && bob);
+  EXPECT_EQ(hexOf(alice->publicValue()),
+            "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a");
+  EXPECT_EQ(hexOf(bob->publicValue()),
+            "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
+  auto k1 = alice->computeSharedSecret(bob->publicValue());
+  auto k2 = bob->computeSharedSecret(alice->publicValue());
+  ASSERT_TRUE(k1 && k2);
+  EXPECT_EQ(hexOf(k1->bytes()), "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
+  EXPECT_EQ(*k1, *k2);
+  // RFC 7748 5.2, first scalar-multiplication vector.
+  auto c = fixed(DhGroup::kCurve25519,
+                 "a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4");
+  auto out = c->computeSharedSecret(
+      unhex("e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c"));
+  ASSERT_TRUE(out);
+  EXPECT_EQ(hexOf(out->bytes()), "c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552");
+}
+
+TEST(IkeDh, X25519RejectsAllZeroSharedSecret) {
+  auto k = KeyExchange::create(DhGroup::kCurve25519);
+  ASSERT_TRUE(k);
+  // Low-order points: 0 and 1 give an all-zero result (RFC 7748 6.1).
+  std::vector<uint8_t> zero(32, 0), one(32, 0);
+  one[0] = 1;
+  for (const auto& p : {zero, one}) {
+    auto s = (*k)->computeSharedSecret(p);
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.status().code(), ErrorCode::kInvalidArgument);
+  }
+  EXPECT_FALSE((*k)->computeSharedSecret(std::vector<uint8_t>(31, 9)));
+}
+
+std::vector<uint8_t> modp2048Prime(int delta) {
+  BIGNUM* p = BN_get_rfc3526_prime_2048(nullptr);
+  if (delta < 0) BN_sub_word(p, static_cast<BN_ULONG>(-delta));
+  if (delta > 0) BN_add_word(p, static_cast<BN_ULONG>(delta));
+  std::vector<uint8_t> out(256);
+  BN_bn2binpad(p, out.data(), 256);
+  BN_free(p);
+  return out;
+}
+
+TEST(IkeDh, Modp2048TwoPartyFixedAndRandom) {
+  auto a = fixed(DhGroup::kModp2048, "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20");
+  auto b = fixed(DhGroup::kModp2048, "2122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f40");
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->publicValue().size(), 256u);
+  auto s1 = a->computeSharedSecret(b->publicValue());
+  auto s2 = b->computeSharedSecret(a->publicValue());
+  ASSERT_TRUE(s1 && s2) << s1.status().message();
+  EXPECT_EQ(s1->size(), 256u);
+  EXPECT_EQ(*s1, *s2);
+  // g^x for x = 1 is 2: the public value of a tiny fixed key is checkable by hand.
+  auto tiny = fixed(DhGroup::kModp2048, "01");
+  ASSERT_TRUE(tiny);
+  std::vector<uint8_t> two(256, 0);
+  two[255] = 2;
+  EXPECT_TRUE(std::equal(two.begin(), two.end(), tiny->publicValue().begin()));
+
+  auto r1 = KeyExchange::create(DhGroup::kModp2048);
+  auto r2 = KeyExchange::create(DhGroup::kModp2048);
+  ASSERT_TRUE(r1 && r2);
+  auto t1 = (*r1)->computeSharedSecret((*r2)->publicValue());
+  auto t2 = (*r2)->computeSharedSecret((*r1)->publicValue());
+  ASSERT_TRUE(t1 && t2);
+  EXPECT_EQ(*t1, *t2);
+}
+
+TEST(IkeDh, Rfc6989ModpRejects) {
+  auto k = KeyExchange::create(DhGroup::kModp2048);
+  ASSERT_TRUE(k);
+  std::vector<uint8_t> y(256, 0);
+  EXPECT_FALSE((*k)->computeSharedSecret(y));  // 0
+  y[255] = 1;
+  EXPECT_FALSE((*k)->computeSharedSecret(y));  // 1
+  EXPECT_FALSE((*k)->computeSharedSecret(modp2048Prime(-1)));  // p - 1
+  EXPECT_FALSE((*k)->computeSharedSecret(modp2048Prime(0)));   // p
+  EXPECT_FALSE((*k)->computeSharedSecret(std::vector<uint8_t>(256, 0xff)));  // > p
+  auto r = (*k)->computeSharedSecret(modp2048Prime(-1));
+  EXPECT_EQ(r.status().code(), ErrorCode::kInvalidArgument);
+  y[255] = 2;
+  EXPECT_TRUE((*k)->computeSharedSecret(y));  // 2 is in range (RFC 6989 checks only the range)
+  EXPECT_TRUE((*k)->computeSharedSecret(modp2048Prime(-2)));
+  EXPECT_FALSE((*k)->computeSharedSecret(std::vector<uint8_t>(255, 7)));  // wrong length
+}
+
+TEST(IkeDh, Rfc6989EcpRejects) {
+  for (const auto& v : kRfc5903) {
+    auto a = fixed(v.group, v.i);
+    ASSERT_TRUE(a);
+    auto good = unhex(v.gr);
+    auto offCurve = good;
+    offCurve.back() ^= 1;
+    auto s = a->computeSharedSecret(offCurve);
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.status().code(), ErrorCode::kInvalidArgument);
+    // The point at infinity has no affine x || y encoding; all zeros is not on the curve.
+    EXPECT_FALSE(a->computeSharedSecret(std::vector<uint8_t>(good.size(), 0)));
+    // Wrong length: with a 0x04 prefix (RFC 5903 has none), or truncated.
+    std::vector<uint8_t> prefixed{0x04};
+    prefixed.insert(prefixed.end(), good.begin(), good.end());
+    EXPECT_FALSE(a->computeSharedSecret(prefixed));
+    EXPECT_FALSE(a->computeSharedSecret(Bytes(good).first(good.size() - 1)));
+    // Coordinates >= p are rejected too.
+    EXPECT_FALSE(a->computeSharedSecret(std::vector<uint8_t>(good.size(), 0xff)));
+    EXPECT_TRUE(a->computeSharedSecret(good));
+  }
+}
+
+TEST(IkeDh, UnsupportedGroupsAndBadKeys) {
+  EXPECT_FALSE(KeyExchange::create(DhGroup::kNone));
+  EXPECT_FALSE(KeyExchange::create(static_cast<DhGroup>(2)));
+  EXPECT_FALSE(KeyExchange::createWithPrivateKey(DhGroup::kEcp256, unhex("0102")));
+  EXPECT_FALSE(KeyExchange::createWithPrivateKey(DhGroup::kCurve25519, unhex("0102")));
+  EXPECT_EQ(dhPublicValueLength(DhGroup::kEcp384), 96u);
+  EXPECT_EQ(dhSharedSecretLength(DhGroup::kEcp384), 48u);
+  for (auto g : {DhGroup::kEcp256, DhGroup::kEcp384, DhGroup::kCurve25519}) {
+    auto a = KeyExchange::create(g);
+    auto b = KeyExchange::create(g);
+    ASSERT_TRUE(a && b);
+    EXPECT_EQ((*a)->group(), g);
+    EXPECT_EQ(*(*a)->computeSharedSecret((*b)->publicValue()),
+              *(*b)->computeSharedSecret((*a)->publicValue()));
+  }
+}
+
+}  // namespace
+}  // namespace braid::ike
