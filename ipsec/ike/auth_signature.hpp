@@ -103,10 +103,10 @@ struct SignatureChoice {
   bool operator==(const SignatureChoice&) const = default;
 };
 
-// RFC 7427 section 4: if the peer advertised hashes (non-empty), use method 14 with the
-// strongest hash both support that suits the key (RSA: SHA-256 first... ECDSA: the curve's
-// own hash first); otherwise the classic method for the key type (RSA: 1 / SHA-1; P-256: 9;
-// P-384: 10; P-521: 11). Fails for unsupported key types.
+// RFC 7427 section 4: if the peer advertised hashes we support, use method 14 with the first
+// match in our order (RSA: SHA-256, 384, 512, or RSASSA-PSS/SHA-256 when `preferPss`; ECDSA:
+// the curve's own hash first, RFC 4754 pairing); otherwise the classic method for the key type
+// (RSA: 1 with SHA-1; P-256: 9; P-384: 10; P-521: 11). Fails for unsupported key types.
 Result<SignatureChoice> chooseSignature(const PrivateKey& key,
                                         std::span<const HashAlgorithm> peerHashes,
                                         bool preferPss = false);
