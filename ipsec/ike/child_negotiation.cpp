@@ -1,0 +1,347 @@
+#include "ipsec/ike/child_negotiation.hpp"
+
+#include <algorithm>
+
+#include "core/log.hpp"
+#include "ipsec/ike/ike_sa.hpp"
+
+namespace braid::ike {
+namespace {
+
+constexpr size_t kNonceLength = 32;
+
+ByteVec spiBytes(uint32_t spi) {
+  ByteVec b(4);
+  storeBe32(b.data(), spi);
+  return b;
+}
+
+std::vector<Proposal> withoutDh(std::vector<Proposal> list) {
+  for (auto& p : list) {
+    std::erase_if(p.transforms, [](const Transform& t) { return t.type == TransformType::kKe; });
+  }
+  return list;
+}
+
+DhGroup firstDhGroup(const std::vector<Proposal>& list) {
+  for (const auto& p : list) {
+    for (const auto& t : p.transforms) {
+      if (t.type == TransformType::kKe && t.id != 0) return static_cast<DhGroup>(t.id);
+    }
+  }
+  return DhGroup::kNone;
+}
+
+bool offersGroup(const std::vector<Proposal>& list, DhGroup g) {
+  for (const auto& p : list) {
+    for (const auto& t : p.transforms) {
+      if (t.type == TransformType::kKe && t.id == static_cast<uint16_t>(g)) return true;
+    }
+  }
+  return false;
+}
+
+ByteVec groupData(DhGroup g) {
+  ByteVec b(2);
+  storeBe16(b.data(), static_cast<uint16_t>(g));
+  return b;
+}
+
+}  // namespace
+
+std::optional<ipsec::EspCipher> espCipherOf(const Suite& s) {
+  if (s.encr == EncrId::kAesGcm16 && s.encrKeyBits == 128) return ipsec::EspCipher::kAesGcm16_128;
+  if (s.encr == EncrId::kAesGcm16 && s.encrKeyBits == 256) return ipsec::EspCipher::kAesGcm16_256;
+  if (s.encr == EncrId::kChaCha20Poly1305) return ipsec::EspCipher::kChaCha20Poly1305;
+  return std::nullopt;
+}
+
+ChildNegotiation::ChildNegotiation(IkeSa& sa, const ChildConfig* config, bool inIkeAuth)
+    : sa_(sa), config_(config), inIkeAuth_(inIkeAuth), initiator_(config != nullptr) {}
+
+ChildNegotiation::~ChildNegotiation() { release(); }
+
+void ChildNegotiation::release() {
+  if (spiIn_ != 0 && !installed_) sa_.ctx().releaseChildSpi(spiIn_);
+  spiIn_ = 0;
+}
+
+std::vector<Proposal> ChildNegotiation::ourProposals() const {
+  // RFC 7296 1.2: the Child SA of IKE_AUTH has no KE exchange, so no D-H transforms.
+  return inIkeAuth_ ? withoutDh(config_->espProposals) : config_->espProposals;
+}
+
+// ---- initiator ------------------------------------------------------------------------------
+
+bool ChildNegotiation::buildRequest(Message& m) {
+  if (spiIn_ == 0) spiIn_ = sa_.ctx().allocateChildSpi();
+  sent_ = ourProposals();
+  uint8_t number = 1;
+  for (auto& p : sent_) {
+    p.number = number++;
+    p.protocol = ProtocolId::kEsp;
+    p.spi = spiBytes(spiIn_);
+  }
+  m.add(PayloadType::kSa, SaPayload{sent_});
+  if (!inIkeAuth_) {
+    ni_.assign(kNonceLength, 0);
+    sa_.ctx().random().fill(ni_);
+    m.add(PayloadType::kNonce, NoncePayload{ni_});
+    if (keGroup_ == DhGroup::kNone) keGroup_ = firstDhGroup(sent_);
+    if (keGroup_ != DhGroup::kNone) {
+      auto ke = sa_.ctx().createKeyExchange(keGroup_);
+      if (!ke) {
+        BRAID_LOG(kError, "ike") << sa_.peerName() << ": key exchange: " << ke.status().message();
+        return false;
+      }
+      ke_ = std::move(ke.value());
+      Bytes pub = ke_->publicValue();
+      m.add(PayloadType::kKe, KePayload{static_cast<uint16_t>(keGroup_), ByteVec(pub.begin(), pub.end())});
+    }
+  }
+  m.add(PayloadType::kTsi, TsPayload{config_->localTs});
+  m.add(PayloadType::kTsr, TsPayload{config_->remoteTs});
+  m.addNotify(notify::kEspTfcPaddingNotSupported);
+  m.addNotify(notify::kNonFirstFragmentsAlso);
+  return true;
+}
+
+ChildNegotiation::Outcome ChildNegotiation::processResponse(const Message& m) {
+  const std::string child = "Child SA '" + config_->name + "'";
+  if (const NotifyPayload* n = m.errorNotify()) {
+    if (n->notifyType == notify::kInvalidKePayload && !inIkeAuth_ && n->data.size() == 2) {
+      auto g = static_cast<DhGroup>(loadBe16(n->data.data()));
+      if (g != keGroup_ && offersGroup(config_->espProposals, g)) {
+        ++sa_.ctx().counters().invalidKeReceived;
+        BRAID_LOG(kInfo, "ike") << sa_.peerName() << ": " << child
+                                << ": peer wants D-H group " << static_cast<int>(g) << ", retrying";
+        keGroup_ = g;
+        return Outcome::kRetry;
+      }
+    }
+    FailureKind kind = n->notifyType == notify::kNoProposalChosen ? FailureKind::kNoProposal
+                       : n->notifyType == notify::kTsUnacceptable ? FailureKind::kTsUnacceptable
+                       : n->notifyType == notify::kInvalidKePayload ? FailureKind::kInvalidKe
+                                                                    : FailureKind::kOther;
+    std::string detail = kind == FailureKind::kNoProposal
+                             ? " (we offered " + formatProposals(sent_) + ")"
+                         : kind == FailureKind::kTsUnacceptable
+                             ? " (we proposed " + selectorsToString(config_->localTs) + " === " +
+                                   selectorsToString(config_->remoteTs) + ")"
+                             : "";
+    sa_.fail(kind, true, child + " refused by peer: " + notifyName(n->notifyType) + detail);
+    release();
+    return Outcome::kFailed;
+  }
+  const auto* sa = m.get<SaPayload>(PayloadType::kSa);
+  const auto* tsi = m.get<TsPayload>(PayloadType::kTsi);
+  const auto* tsr = m.get<TsPayload>(PayloadType::kTsr);
+  if (sa == nullptr || tsi == nullptr || tsr == nullptr || sa->proposals.size() != 1) {
+    sa_.fail(FailureKind::kInvalidSyntax, true, child + ": response lacks SA/TSi/TSr");
+    release();
+    return Outcome::kFailed;
+  }
+  const Proposal& chosen = sa->proposals[0];
+  auto suite = checkSelectedProposal(sent_, chosen);
+  if (!suite || chosen.spi.size() != 4) {
+    sa_.fail(FailureKind::kNoProposal, false,
+             child + ": peer chose a proposal we did not offer: " + formatProposal(chosen) +
+                 " (offered " + formatProposals(sent_) + ")");
+    release();
+    return Outcome::kFailed;
+  }
+  // RFC 7296 2.9: the responder may only narrow what we proposed.
+  if (!selectorsWithin(tsi->selectors, config_->localTs) ||
+      !selectorsWithin(tsr->selectors, config_->remoteTs)) {
+    sa_.fail(FailureKind::kTsUnacceptable, false,
+             child + ": peer's traffic selectors " + selectorsToString(tsi->selectors) +
+                 " === " + selectorsToString(tsr->selectors) + " exceed ours " +
+                 selectorsToString(config_->localTs) + " === " +
+                 selectorsToString(config_->remoteTs));
+    release();
+    return Outcome::kFailed;
+  }
+  if (!inIkeAuth_) {
+    const auto* nonce = m.get<NoncePayload>(PayloadType::kNonce);
+    if (nonce == nullptr) return Outcome::kFailed;
+    nr_ = nonce->data;
+    if (suite->dh != DhGroup::kNone) {
+      const auto* ke = m.get<KePayload>(PayloadType::kKe);
+      if (ke == nullptr || ke_ == nullptr || ke->group != static_cast<uint16_t>(ke_->group())) {
+        sa_.fail(FailureKind::kInvalidKe, false, child + ": missing or wrong KE in response");
+        release();
+        return Outcome::kFailed;
+      }
+      auto shared = ke_->computeSharedSecret(ke->data);
+      if (!shared) {
+        sa_.fail(FailureKind::kInvalidKe, false,
+                 child + ": peer's KE rejected: " + shared.status().message());
+        release();
+        return Outcome::kFailed;
+      }
+      shared_ = std::move(shared.value());
+    }
+  } else {
+    ni_ = sa_.nonceI;
+    nr_ = sa_.nonceR;
+  }
+  return install(*suite, loadBe32(chosen.spi.data()), tsi->selectors, tsr->selectors);
+}
+
+// ---- responder ------------------------------------------------------------------------------
+
+void ChildNegotiation::refuse(uint16_t type, FailureKind kind, const std::string& reason) {
+  error_ = type;
+  sa_.fail(kind, false, reason + "; sending " + notifyName(type));
+}
+
+void ChildNegotiation::processRequest(const Message& m) {
+  const auto* sa = m.get<SaPayload>(PayloadType::kSa);
+  const auto* tsi = m.get<TsPayload>(PayloadType::kTsi);
+  const auto* tsr = m.get<TsPayload>(PayloadType::kTsr);
+  if (sa == nullptr && tsi == nullptr && tsr == nullptr && inIkeAuth_) return;  // childless
+  requested_ = true;
+  if (sa == nullptr || tsi == nullptr || tsr == nullptr) {
+    refuse(notify::kInvalidSyntax, FailureKind::kInvalidSyntax, "Child SA request lacks SA/TS");
+    return;
+  }
+  if (!sa->proposals.empty() && sa->proposals[0].protocol == ProtocolId::kIke) {
+    // IKE SA rekeying arrives with the next milestone.
+    refuse(notify::kNoAdditionalSas, FailureKind::kOther, "IKE SA rekeying not supported yet");
+    return;
+  }
+  const PeerConfig* pc = sa_.config();
+  for (const auto& c : pc->children) {
+    auto local = narrowSelectors(tsr->selectors, c.localTs);
+    auto remote = narrowSelectors(tsi->selectors, c.remoteTs);
+    if (!local.empty() && !remote.empty()) {
+      config_ = &c;
+      tsi_ = std::move(remote);
+      tsr_ = std::move(local);
+      break;
+    }
+  }
+  if (config_ == nullptr) {
+    std::string configured;
+    for (const auto& c : pc->children) {
+      configured += " '" + c.name + "' " + selectorsToString(c.remoteTs) + " === " +
+                    selectorsToString(c.localTs) + ";";
+    }
+    refuse(notify::kTsUnacceptable, FailureKind::kTsUnacceptable,
+           "traffic selectors unacceptable: peer proposed " + selectorsToString(tsi->selectors) +
+               " === " + selectorsToString(tsr->selectors) + ", configured" + configured);
+    return;
+  }
+  auto ours = ourProposals();
+  auto selected = selectProposal(ours, sa->proposals);
+  std::optional<ipsec::EspCipher> cipher;
+  Result<Suite> suite = errorStatus(ErrorCode::kNotFound, "none");
+  if (selected) suite = suiteOf(*selected);
+  if (suite) cipher = espCipherOf(*suite);
+  if (!selected || !suite || !cipher || selected->spi.size() != 4) {
+    refuse(notify::kNoProposalChosen, FailureKind::kNoProposal,
+           "no acceptable proposal for Child SA '" + config_->name + "': peer offered " +
+               formatProposals(sa->proposals) + ", we accept " + formatProposals(ours));
+    return;
+  }
+  selected_ = *selected;
+  suite_ = *suite;
+  spiOut_ = loadBe32(selected->spi.data());
+  if (inIkeAuth_) {
+    ni_ = sa_.nonceI;
+    nr_ = sa_.nonceR;
+    return;
+  }
+  const auto* nonce = m.get<NoncePayload>(PayloadType::kNonce);
+  if (nonce == nullptr) {
+    refuse(notify::kInvalidSyntax, FailureKind::kInvalidSyntax, "CREATE_CHILD_SA without nonce");
+    return;
+  }
+  ni_ = nonce->data;
+  if (suite_.dh != DhGroup::kNone) {
+    const auto* ke = m.get<KePayload>(PayloadType::kKe);
+    if (ke == nullptr || ke->group != static_cast<uint16_t>(suite_.dh)) {
+      // RFC 7296 1.3 + 2.7: tell the initiator the group we want.
+      errorData_ = groupData(suite_.dh);
+      refuse(notify::kInvalidKePayload, FailureKind::kInvalidKe,
+             "Child SA '" + config_->name + "': peer sent KE group " +
+                 std::to_string(ke ? ke->group : 0) + ", we want " +
+                 std::to_string(static_cast<int>(suite_.dh)));
+      return;
+    }
+    auto kx = sa_.ctx().createKeyExchange(suite_.dh);
+    if (!kx) {
+      refuse(notify::kNoProposalChosen, FailureKind::kOther, "key exchange: " + kx.status().message());
+      return;
+    }
+    ke_ = std::move(kx.value());
+    auto shared = ke_->computeSharedSecret(ke->data);
+    if (!shared) {
+      refuse(notify::kInvalidSyntax, FailureKind::kInvalidSyntax,
+             "peer's KE rejected: " + shared.status().message());
+      return;
+    }
+    shared_ = std::move(shared.value());
+  }
+}
+
+ChildNegotiation::Outcome ChildNegotiation::buildResponse(Message& m) {
+  if (!requested_) return Outcome::kFailed;
+  if (error_ != 0) {
+    m.addNotify(error_, errorData_);
+    return Outcome::kFailed;
+  }
+  spiIn_ = sa_.ctx().allocateChildSpi();
+  Proposal p = selected_;
+  p.spi = spiBytes(spiIn_);
+  m.add(PayloadType::kSa, SaPayload{{p}});
+  if (!inIkeAuth_) {
+    nr_.assign(kNonceLength, 0);
+    sa_.ctx().random().fill(nr_);
+    m.add(PayloadType::kNonce, NoncePayload{nr_});
+    if (ke_) {
+      Bytes pub = ke_->publicValue();
+      m.add(PayloadType::kKe, KePayload{static_cast<uint16_t>(ke_->group()), ByteVec(pub.begin(), pub.end())});
+    }
+  }
+  m.add(PayloadType::kTsi, TsPayload{tsi_});
+  m.add(PayloadType::kTsr, TsPayload{tsr_});
+  m.addNotify(notify::kEspTfcPaddingNotSupported);
+  m.addNotify(notify::kNonFirstFragmentsAlso);
+  return install(suite_, spiOut_, tsr_, tsi_);
+}
+
+ChildNegotiation::Outcome ChildNegotiation::install(const Suite& suite, uint32_t spiOut,
+                                                    std::vector<TrafficSelector> localTs,
+                                                    std::vector<TrafficSelector> remoteTs) {
+  auto cipher = espCipherOf(suite);
+  auto keys = deriveChildSaKeys(sa_.suite.prf, sa_.keys.skD.bytes(), suite, shared_.bytes(), ni_, nr_);
+  if (!cipher || !keys) {
+    sa_.fail(FailureKind::kOther, false,
+             "Child SA '" + config_->name + "': cannot derive keys: " +
+                 (keys ? std::string("cipher not supported by the data plane")
+                       : keys.status().message()));
+    release();
+    return Outcome::kFailed;
+  }
+  ipsec::EspSaConfig in, out;
+  in.spi = spiIn_;
+  out.spi = spiOut;
+  in.cipher = out.cipher = *cipher;
+  in.esn = out.esn = suite.esn;
+  in.replayWindow = out.replayWindow = config_->replayWindow;
+  in.keymat = initiator_ ? keys->encrR : keys->encrI;
+  out.keymat = initiator_ ? keys->encrI : keys->encrR;
+  auto child = std::make_unique<ChildSa>();
+  child->config = config_;
+  child->spiIn = spiIn_;
+  child->spiOut = spiOut;
+  child->suite = suite;
+  child->localTs = std::move(localTs);
+  child->remoteTs = std::move(remoteTs);
+  installed_ = true;
+  sa_.addChild(std::move(child), in, out);
+  return Outcome::kInstalled;
+}
+
+}  // namespace braid::ike

@@ -1,0 +1,144 @@
+// The IKE core's outputs: datagrams to send, SA events for edge, key logging, counters, and
+// its injectable inputs (randomness, key exchange construction). No I/O here.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/bytes.hpp"
+#include "core/result.hpp"
+#include "core/secure.hpp"
+#include "ipsec/esp.hpp"
+#include "ipsec/ike/config.hpp"
+#include "ipsec/ike/crypto_dh.hpp"
+
+namespace braid::ike {
+
+// Edge sends `data` from `local` to `remote`. When local.port is kNattPort the datagram goes
+// out of the NAT-T socket, so edge prefixes the 4-byte non-ESP marker (RFC 3948 2.2).
+class DatagramSender {
+ public:
+  virtual ~DatagramSender() = default;
+  virtual void sendDatagram(const Endpoint& local, const Endpoint& remote, Bytes data) = 0;
+};
+
+struct ChildSaEvent {
+  std::string peer;             // PeerConfig::name
+  std::string child;            // ChildConfig::name
+  uint64_t ikeSpiI = 0, ikeSpiR = 0;
+  ipsec::EspSaConfig inbound;   // SPI we chose; open with this
+  ipsec::EspSaConfig outbound;  // SPI the peer chose; seal with this
+  std::vector<TrafficSelector> localTs, remoteTs;
+  Endpoint local, remote;       // ESP-in-UDP endpoints (port 4500 when encapsulated)
+};
+
+struct IkeSaEvent {
+  std::string peer;
+  uint64_t spiI = 0, spiR = 0;
+  Endpoint local, remote;
+  Identity remoteId;
+  bool natDetected = false;  // either side is behind NAT, or encapsulation is forced
+};
+
+enum class FailureKind : uint8_t {
+  kAuthFailed,         // we rejected the peer's AUTH, or the peer rejected ours
+  kNoProposal,
+  kUnknownIdentity,
+  kTsUnacceptable,
+  kInvalidKe,
+  kPeerNotAnswering,
+  kInvalidSyntax,
+  kOther,
+};
+
+struct FailureEvent {
+  std::string peer;     // config name, or the address when no config matched
+  Endpoint remote;
+  FailureKind kind = FailureKind::kOther;
+  bool byPeer = false;  // the peer sent the notify (rather than us)
+  std::string reason;   // the one log line
+};
+
+class SaListener {
+ public:
+  virtual ~SaListener() = default;
+  virtual void onIkeSaUp(const IkeSaEvent&) {}
+  virtual void onIkeSaDown(const IkeSaEvent&) {}
+  virtual void onChildSaUp(const ChildSaEvent&) {}
+  // inbound.spi / outbound.spi name the SA; keymat is empty.
+  virtual void onChildSaDown(const ChildSaEvent&) {}
+  // RFC 7296 2.23: an authenticated message came from a new address/port (NAT rebinding);
+  // edge points the peer's ESP SAs at the new endpoint.
+  virtual void onPeerEndpointChanged(const IkeSaEvent&) {}
+  virtual void onFailure(const FailureEvent&) {}
+};
+
+// Key logging for Wireshark (ikev2_decryption_table, esp_sa). Optional.
+struct IkeKeyLog {
+  uint64_t spiI = 0, spiR = 0;
+  std::string encr, integ;  // transformName() of the negotiated suite
+  const SecretBytes* skEi = nullptr;
+  const SecretBytes* skEr = nullptr;
+  const SecretBytes* skAi = nullptr;
+  const SecretBytes* skAr = nullptr;
+};
+struct EspKeyLog {
+  uint32_t spi = 0;
+  IpAddress src, dst;
+  ipsec::EspCipher cipher = ipsec::EspCipher::kAesGcm16_256;
+  const SecretBytes* keymat = nullptr;  // key || salt
+};
+class KeySink {
+ public:
+  virtual ~KeySink() = default;
+  virtual void ikeSaKeys(const IkeKeyLog&) = 0;
+  virtual void childSaKeys(const EspKeyLog&) = 0;
+};
+
+// Randomness for SPIs, nonces, IVs and jitter. Default: OpenSSL RAND_bytes.
+class Random {
+ public:
+  virtual ~Random() = default;
+  virtual void fill(MutableBytes out) = 0;
+  uint64_t u64();
+  uint32_t u32();
+};
+class SystemRandom final : public Random {
+ public:
+  void fill(MutableBytes out) override;
+};
+// Deterministic (tests, fuzz seeds): xoshiro-style generator from a seed. NOT for production.
+class SeededRandom final : public Random {
+ public:
+  explicit SeededRandom(uint64_t seed) : state_(seed ? seed : 1) {}
+  void fill(MutableBytes out) override;
+
+ private:
+  uint64_t state_;
+};
+
+using KeyExchangeFactory = std::function<Result<std::unique_ptr<KeyExchange>>(DhGroup)>;
+
+// Plain counters owned by the SaManager (the metrics registry reads them).
+struct IkeCounters {
+  uint64_t ikeSaUp = 0, ikeSaDown = 0, childSaUp = 0, childSaDown = 0;
+  uint64_t authFailed = 0, authFailedByPeer = 0;
+  uint64_t noProposal = 0, noProposalByPeer = 0;
+  uint64_t unknownIdentity = 0;
+  uint64_t tsUnacceptable = 0, tsUnacceptableByPeer = 0;
+  uint64_t invalidKeSent = 0, invalidKeReceived = 0;
+  uint64_t invalidSyntaxSent = 0, invalidSyntaxReceived = 0;
+  uint64_t unsupportedCritical = 0;
+  uint64_t peerNotAnswering = 0;
+  uint64_t retransmits = 0, responsesReplayed = 0;
+  uint64_t requestsProcessed = 0, responsesProcessed = 0;
+  uint64_t dropsMalformed = 0, dropsUnknownSpi = 0, dropsIntegrity = 0, dropsMessageId = 0;
+  uint64_t dropsNoConfig = 0;
+  uint64_t initiateRetries = 0;
+  uint64_t peerEndpointChanges = 0;
+};
+
+}  // namespace braid::ike

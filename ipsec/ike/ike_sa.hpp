@@ -1,0 +1,147 @@
+// One IKE SA (RFC 7296 2): SPIs, state, negotiated suite and keys, NAT state, peer
+// endpoint, its Child SAs and the TaskManager that drives its exchanges.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/timer.hpp"
+#include "ipsec/ike/auth_signature.hpp"
+#include "ipsec/ike/config.hpp"
+#include "ipsec/ike/crypto_cipher.hpp"
+#include "ipsec/ike/crypto_keys.hpp"
+#include "ipsec/ike/events.hpp"
+#include "ipsec/ike/task_manager.hpp"
+
+namespace braid::ike {
+
+class IkeSa;
+
+// What an IKE SA needs from its owner (the SaManager).
+class IkeSaContext {
+ public:
+  virtual ~IkeSaContext() = default;
+  virtual const Clock& clock() = 0;
+  virtual TimerScheduler& timers() = 0;
+  virtual DatagramSender& sender() = 0;
+  virtual SaListener& listener() = 0;
+  virtual IkeCounters& counters() = 0;
+  virtual Random& random() = 0;
+  virtual KeySink* keySink() = 0;
+  virtual bool deterministicIvs() = 0;
+  virtual Result<std::unique_ptr<KeyExchange>> createKeyExchange(DhGroup group) = 0;
+  // A fresh inbound ESP SPI, unique in this process (>= 256, RFC 4303 2.1).
+  virtual uint32_t allocateChildSpi() = 0;
+  virtual void releaseChildSpi(uint32_t spi) = 0;
+  // Responder: the config for a peer that authenticated as `id` from `remote`.
+  virtual const PeerConfig* findPeerConfig(const Endpoint& remote, const Identity& id) = 0;
+  virtual void ikeSaEstablished(IkeSa& sa) { (void)sa; }
+  // The SA has ended (destroyed after this call returns; `failed` asks for a retry).
+  virtual void ikeSaEnded(IkeSa& sa, bool failed) = 0;
+};
+
+enum class IkeSaState : uint8_t { kCreated, kConnecting, kEstablished, kDeleting, kDead };
+std::string_view ikeSaStateName(IkeSaState s);
+
+enum class ChildSaState : uint8_t { kInstalled, kDeleting };
+
+struct ChildSa {
+  const ChildConfig* config = nullptr;
+  uint32_t spiIn = 0;   // ours: the peer sends with it
+  uint32_t spiOut = 0;  // the peer's
+  Suite suite;
+  std::vector<TrafficSelector> localTs, remoteTs;
+  ChildSaState state = ChildSaState::kInstalled;
+};
+
+class IkeSa {
+ public:
+  IkeSa(IkeSaContext& ctx, const PeerConfig* config, bool initiator, uint64_t ourSpi,
+        const Endpoint& local, const Endpoint& remote);
+  ~IkeSa();
+  IkeSa(const IkeSa&) = delete;
+  IkeSa& operator=(const IkeSa&) = delete;
+
+  // ---- driving ----------------------------------------------------------------------------
+  // Initiator: queue IKE_SA_INIT + IKE_AUTH (with the first Child SA) and start.
+  void initiate();
+  void receive(Message& message, const Endpoint& to, const Endpoint& from);
+  // Additional Child SA (CREATE_CHILD_SA), optionally another config than the first.
+  void createChild(const ChildConfig* child);
+  void deleteChild(uint32_t spiIn);
+  // INFORMATIONAL with Delete(IKE); the SA ends when the peer answers or gives up.
+  void deleteIkeSa();
+  // Empty INFORMATIONAL (liveness check, RFC 7296 1.4).
+  void sendLivenessCheck();
+
+  // ---- state --------------------------------------------------------------------------------
+  bool initiator() const { return initiator_; }
+  uint64_t spiI() const { return spiI_; }
+  uint64_t spiR() const { return spiR_; }
+  uint64_t ourSpi() const { return initiator_ ? spiI_ : spiR_; }
+  void setSpiR(uint64_t spi) { spiR_ = spi; }
+  void setSpiI(uint64_t spi) { spiI_ = spi; }
+  IkeSaState state() const { return state_; }
+  void setState(IkeSaState s) { state_ = s; }
+  const PeerConfig* config() const { return config_; }
+  void setConfig(const PeerConfig* c) { config_ = c; }
+  const Endpoint& local() const { return local_; }
+  const Endpoint& remote() const { return remote_; }
+  void setEndpoints(const Endpoint& local, const Endpoint& remote);
+  // "peer 'name' 192.0.2.1[500]" for logs.
+  std::string peerName() const;
+  const std::vector<std::unique_ptr<ChildSa>>& children() const { return children_; }
+  ChildSa* findChildByInbound(uint32_t spi);
+  ChildSa* findChildByOutbound(uint32_t spi);
+  TaskManager& tasks() { return tasks_; }
+  IkeSaContext& ctx() { return ctx_; }
+  bool natDetected() const { return natLocal_ || natRemote_ || forcedEncap_; }
+  bool natLocal() const { return natLocal_; }
+  bool natRemote() const { return natRemote_; }
+  void setNat(bool local, bool remote, bool forced);
+  // Floats IKE to port 4500 (RFC 7296 2.23) when NAT was detected or encapsulation forced.
+  void floatPorts();
+
+  // ---- keys (set by IKE_SA_INIT) ------------------------------------------------------------
+  Suite suite;
+  IkeSaKeys keys;
+  IkeCipherPair ciphers;
+  ByteVec nonceI, nonceR;
+  ByteVec initRequest, initResponse;  // the IKE_SA_INIT messages as sent (RFC 7296 2.15)
+  std::vector<HashAlgorithm> peerSignatureHashes;
+  Identity peerId;
+  Status installKeys(const Suite& s, Bytes sharedSecret);
+
+  // ---- outcomes -----------------------------------------------------------------------------
+  void established();
+  // One log line, one counter, one FailureEvent.
+  void fail(FailureKind kind, bool byPeer, const std::string& reason);
+  void addChild(std::unique_ptr<ChildSa> child, const ipsec::EspSaConfig& in,
+                const ipsec::EspSaConfig& out);
+  void removeChild(uint32_t spiIn);
+  // Ends the SA now: Child SA and IKE SA down events, owner notified (failed -> retry).
+  void destroy(bool failed);
+  bool dead() const { return state_ == IkeSaState::kDead; }
+
+  void send(Bytes datagram, const Endpoint& local, const Endpoint& remote);
+  void send(Bytes datagram) { send(datagram, local_, remote_); }
+  IkeCipher* outCipher() { return ciphers.outbound.get(); }
+  const IkeCipher* inCipher() const { return ciphers.inbound.get(); }
+  IkeSaEvent eventBase() const;
+
+ private:
+  IkeSaContext& ctx_;
+  const PeerConfig* config_;
+  bool initiator_;
+  uint64_t spiI_ = 0, spiR_ = 0;
+  IkeSaState state_ = IkeSaState::kCreated;
+  Endpoint local_, remote_;
+  bool natLocal_ = false, natRemote_ = false, forcedEncap_ = false;
+  std::vector<std::unique_ptr<ChildSa>> children_;
+  TaskManager tasks_;
+};
+
+}  // namespace braid::ike

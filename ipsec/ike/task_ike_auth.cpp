@@ -1,0 +1,237 @@
+// IKE_AUTH (RFC 7296 1.2, 2.15): identities, certificates and CERTREQ, AUTH by PSK or
+// signature (RFC 7296 3.8, RFC 4754, RFC 7427), and the first Child SA. An authentication
+// failure ends the IKE SA; a Child SA failure does not (RFC 7296 2.21.2).
+#include "core/log.hpp"
+#include "ipsec/ike/child_negotiation.hpp"
+#include "ipsec/ike/ike_sa.hpp"
+#include "ipsec/ike/tasks.hpp"
+
+namespace braid::ike {
+namespace {
+
+bool isSignatureMethod(AuthMethod m) {
+  return m == AuthMethod::kRsaSignature || m == AuthMethod::kEcdsaSha256P256 ||
+         m == AuthMethod::kEcdsaSha384P384 || m == AuthMethod::kEcdsaSha512P521 ||
+         m == AuthMethod::kDigitalSignature;
+}
+
+// Our AUTH payload over our signed octets (RFC 7296 2.15).
+Result<AuthPayload> buildAuth(IkeSa& sa, const Identity& id) {
+  const LocalAuth& la = sa.config()->localAuth;
+  bool init = sa.initiator();
+  ByteVec body = id.payloadBody();
+  auto octets = authSignedOctets(sa.suite.prf, init ? sa.initRequest : sa.initResponse,
+                                 init ? sa.nonceR : sa.nonceI,
+                                 (init ? sa.keys.skPi : sa.keys.skPr).bytes(), body);
+  if (!octets) return octets.status();
+  AuthPayload a;
+  if (la.kind == AuthKind::kPsk) {
+    auto mic = pskAuthData(sa.suite.prf, la.psk.bytes(), *octets);
+    if (!mic) return mic.status();
+    a.method = AuthMethod::kSharedKeyMic;
+    a.data.assign(mic->bytes().begin(), mic->bytes().end());
+    return a;
+  }
+  auto choice = chooseSignature(la.key, sa.peerSignatureHashes, la.preferPss);
+  if (!choice) return choice.status();
+  auto sig = signAuth(la.key, *choice, *octets);
+  if (!sig) return sig.status();
+  a.method = choice->method;
+  a.data = std::move(sig.value());
+  return a;
+}
+
+// Verifies the peer's AUTH (and certificate); the error text is the log line's cause.
+Status verifyAuth(IkeSa& sa, const Message& m, const IdPayload& idp, const AuthPayload& auth) {
+  const RemoteAuth& ra = sa.config()->remoteAuth;
+  bool init = sa.initiator();
+  Identity id = Identity::fromPayload(idp);
+  auto octets = authSignedOctets(sa.suite.prf, init ? sa.initResponse : sa.initRequest,
+                                 init ? sa.nonceI : sa.nonceR,
+                                 (init ? sa.keys.skPr : sa.keys.skPi).bytes(), id.payloadBody());
+  if (!octets) return octets.status();
+  if (ra.kind == AuthKind::kPsk) {
+    if (auth.method != AuthMethod::kSharedKeyMic) {
+      return errorStatus(ErrorCode::kPermissionDenied,
+                         "peer used auth method " + std::to_string(static_cast<int>(auth.method)) +
+                             ", we expect a pre-shared key");
+    }
+    if (!verifyPskAuthData(sa.suite.prf, ra.psk.bytes(), *octets, auth.data)) {
+      return errorStatus(ErrorCode::kPermissionDenied, "pre-shared key mismatch (AUTH does not verify)");
+    }
+    return Status::ok();
+  }
+  if (!isSignatureMethod(auth.method)) {
+    return errorStatus(ErrorCode::kPermissionDenied,
+                       "peer used auth method " + std::to_string(static_cast<int>(auth.method)) +
+                           ", we expect a signature");
+  }
+  auto certs = m.all<CertPayload>(PayloadType::kCert);
+  if (certs.empty() || certs[0]->encoding != kCertX509Signature) {
+    return errorStatus(ErrorCode::kPermissionDenied, "no X.509 certificate from peer");
+  }
+  auto leaf = Certificate::fromDer(certs[0]->data);
+  if (!leaf) return errorStatus(ErrorCode::kPermissionDenied, "bad certificate: " + leaf.status().message());
+  std::vector<Certificate> chain;
+  for (size_t i = 1; i < certs.size(); ++i) {
+    if (auto c = Certificate::fromDer(certs[i]->data)) chain.push_back(*c);
+  }
+  if (!ra.cas) return errorStatus(ErrorCode::kPermissionDenied, "no CA configured");
+  if (Status s = ra.cas->verify(*leaf, chain, ra.verifyTime); !s) {
+    return errorStatus(ErrorCode::kPermissionDenied,
+                       "certificate '" + leaf->subjectText() + "' not trusted: " + s.message());
+  }
+  if (!leaf->matchesIdentity(static_cast<uint8_t>(id.type()), id.data())) {
+    return errorStatus(ErrorCode::kPermissionDenied, "certificate '" + leaf->subjectText() +
+                                                         "' does not vouch for identity " + id.toString());
+  }
+  Status s = braid::ike::verifyAuth(leaf->publicKey(), auth.method, auth.data, *octets,
+                                    supportedSignatureHashes());
+  if (!s) return errorStatus(ErrorCode::kPermissionDenied, "signature invalid: " + s.message());
+  return Status::ok();
+}
+
+void addCredentials(IkeSa& sa, Message& m) {
+  const LocalAuth& la = sa.config()->localAuth;
+  if (la.kind != AuthKind::kPubkey) return;
+  for (const auto& c : la.certs) m.add(PayloadType::kCert, CertPayload{kCertX509Signature, c.der()});
+}
+
+class IkeAuthTask final : public Task {
+ public:
+  using Task::Task;
+  TaskKind kind() const override { return TaskKind::kIkeAuth; }
+  ExchangeType exchange() const override { return ExchangeType::kIkeAuth; }
+  std::string_view name() const override { return "IKE_AUTH"; }
+
+  TaskResult buildRequest(Message& m) override {
+    const PeerConfig& pc = *sa_.config();
+    m.add(PayloadType::kIdi, pc.localId.toPayload());
+    addCredentials(sa_, m);
+    if (pc.remoteAuth.kind == AuthKind::kPubkey && pc.remoteAuth.cas && pc.sendCertReq) {
+      m.add(PayloadType::kCertReq, CertReqPayload{kCertX509Signature, pc.remoteAuth.cas->certReqData()});
+    }
+    if (pc.initialContact) m.addNotify(notify::kInitialContact);
+    if (!pc.remoteId.any()) m.add(PayloadType::kIdr, pc.remoteId.toPayload());
+    auto auth = buildAuth(sa_, pc.localId);
+    if (!auth) {
+      sa_.fail(FailureKind::kOther, false, "cannot compute our AUTH: " + auth.status().message());
+      return TaskResult::kFailed;
+    }
+    m.add(PayloadType::kAuth, std::move(auth.value()));
+    if (!pc.children.empty()) {
+      child_ = std::make_unique<ChildNegotiation>(sa_, &pc.children[0], true);
+      if (!child_->buildRequest(m)) return TaskResult::kFailed;
+    }
+    return TaskResult::kNeedMore;
+  }
+
+  TaskResult processResponse(const Message& m) override {
+    const PeerConfig& pc = *sa_.config();
+    const auto* idr = m.get<IdPayload>(PayloadType::kIdr);
+    const auto* auth = m.get<AuthPayload>(PayloadType::kAuth);
+    if (idr == nullptr || auth == nullptr) {
+      const NotifyPayload* n = m.errorNotify();
+      uint16_t type = n ? n->notifyType : notify::kInvalidSyntax;
+      FailureKind kind = type == notify::kAuthenticationFailed ? FailureKind::kAuthFailed
+                         : type == notify::kInvalidSyntax      ? FailureKind::kInvalidSyntax
+                                                               : FailureKind::kOther;
+      sa_.fail(kind, true, "IKE_AUTH refused by peer: " + notifyName(type) +
+                               (type == notify::kAuthenticationFailed
+                                    ? " (peer rejected our credentials or identity " +
+                                          pc.localId.toString() + ")"
+                                    : ""));
+      return TaskResult::kFailed;
+    }
+    sa_.peerId = Identity::fromPayload(*idr);
+    if (!pc.remoteId.matches(sa_.peerId)) {
+      return authFailedAsInitiator(FailureKind::kUnknownIdentity,
+                                   "peer identity " + sa_.peerId.toString() +
+                                       " is not the expected " + pc.remoteId.toString());
+    }
+    if (Status s = verifyAuth(sa_, m, *idr, *auth); !s) {
+      return authFailedAsInitiator(FailureKind::kAuthFailed,
+                                   "authentication of " + sa_.peerId.toString() + " failed: " + s.message());
+    }
+    sa_.established();
+    if (child_) {
+      child_->processResponse(m);
+      child_.reset();
+    }
+    return TaskResult::kDone;
+  }
+
+  TaskResult processRequest(const Message& m) override {
+    const auto* idi = m.get<IdPayload>(PayloadType::kIdi);
+    const auto* auth = m.get<AuthPayload>(PayloadType::kAuth);
+    sa_.peerId = Identity::fromPayload(*idi);
+    if (!sa_.config()->remoteId.matches(sa_.peerId)) {
+      const PeerConfig* other = sa_.ctx().findPeerConfig(sa_.remote(), sa_.peerId);
+      if (other == nullptr) {
+        authFailed_ = true;
+        sa_.fail(FailureKind::kUnknownIdentity, false,
+                 "unknown identity " + sa_.peerId.toString() +
+                     ": no peer config expects it; sending AUTHENTICATION_FAILED");
+        return TaskResult::kFailed;
+      }
+      sa_.setConfig(other);
+    }
+    if (Status s = verifyAuth(sa_, m, *idi, *auth); !s) {
+      authFailed_ = true;
+      sa_.fail(FailureKind::kAuthFailed, false,
+               "authentication of " + sa_.peerId.toString() + " failed: " + s.message() +
+                   "; sending AUTHENTICATION_FAILED");
+      return TaskResult::kFailed;
+    }
+    child_ = std::make_unique<ChildNegotiation>(sa_, nullptr, true);
+    child_->processRequest(m);
+    return TaskResult::kDone;
+  }
+
+  TaskResult buildResponse(Message& m) override {
+    if (authFailed_) {
+      m.addNotify(notify::kAuthenticationFailed);
+      return TaskResult::kFailed;
+    }
+    const PeerConfig& pc = *sa_.config();
+    m.add(PayloadType::kIdr, pc.localId.toPayload());
+    addCredentials(sa_, m);
+    auto auth = buildAuth(sa_, pc.localId);
+    if (!auth) {
+      sa_.fail(FailureKind::kOther, false, "cannot compute our AUTH: " + auth.status().message());
+      m.payloads.clear();
+      m.addNotify(notify::kAuthenticationFailed);
+      return TaskResult::kFailed;
+    }
+    m.add(PayloadType::kAuth, std::move(auth.value()));
+    sa_.established();
+    if (child_ && child_->requested()) child_->buildResponse(m);
+    child_.reset();
+    return TaskResult::kDone;
+  }
+
+  void abort() override {
+    if (child_) child_->release();
+  }
+
+ private:
+  // RFC 7296 2.21.2: an initiator that rejects the responder tells it in a separate
+  // INFORMATIONAL exchange, then ends the IKE SA.
+  TaskResult authFailedAsInitiator(FailureKind kind, const std::string& reason) {
+    sa_.fail(kind, false, reason + "; sending AUTHENTICATION_FAILED");
+    if (child_) child_->release();
+    child_.reset();
+    sa_.setState(IkeSaState::kDeleting);
+    sa_.tasks().queue(makeAuthFailedNotifyTask(sa_));
+    return TaskResult::kDone;
+  }
+
+  std::unique_ptr<ChildNegotiation> child_;
+  bool authFailed_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Task> makeIkeAuthTask(IkeSa& sa) { return std::make_unique<IkeAuthTask>(sa); }
+
+}  // namespace braid::ike

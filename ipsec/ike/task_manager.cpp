@@ -1,0 +1,289 @@
+#include "ipsec/ike/task_manager.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/log.hpp"
+#include "ipsec/ike/ike_sa.hpp"
+#include "ipsec/ike/tasks.hpp"
+
+namespace braid::ike {
+
+TaskManager::TaskManager(IkeSa& sa) : sa_(sa), timer_(sa.ctx().timers()) {}
+TaskManager::~TaskManager() = default;
+
+void TaskManager::queue(std::unique_ptr<Task> task) { queue_.push_back(std::move(task)); }
+
+bool TaskManager::hasQueued(TaskKind kind) const {
+  return std::any_of(queue_.begin(), queue_.end(),
+                     [&](const auto& t) { return t->kind() == kind; }) ||
+         (active_ && active_->kind() == kind);
+}
+
+void TaskManager::initiate() {
+  while (active_ == nullptr && !queue_.empty() && !sa_.dead()) {
+    active_ = std::move(queue_.front());
+    queue_.pop_front();
+    if (sendRequest()) return;
+  }
+}
+
+Duration TaskManager::timeoutFor(uint32_t n) {
+  const RetransmitConfig& rc = sa_.config()->retransmit;
+  double t = std::chrono::duration<double>(rc.initial).count() * std::pow(rc.base, n);
+  t = std::min(t, std::chrono::duration<double>(rc.limit).count());
+  if (rc.jitterPercent > 0) {
+    // Jitter shortens the timeout by up to jitterPercent (strongSwan's retransmit_jitter),
+    // so that many SAs started together do not retransmit in lockstep.
+    double r = static_cast<double>(sa_.ctx().random().u32()) / 4294967296.0;
+    t -= t * std::min<uint32_t>(rc.jitterPercent, 100) / 100.0 * r;
+  }
+  return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(t));
+}
+
+// Builds, encodes and sends the active task's request. False if the task finished or the
+// SA failed without sending anything.
+bool TaskManager::sendRequest() {
+  Message req(active_->exchange(), false, requestId_);
+  req.header.spiI = sa_.spiI();
+  req.header.spiR = sa_.spiR();
+  if (sa_.initiator()) req.header.flags |= kFlagInitiator;
+  TaskResult r = active_->buildRequest(req);
+  if (r == TaskResult::kFailed || r == TaskResult::kDestroy) {
+    active_.reset();
+    sa_.destroy(r == TaskResult::kFailed);
+    return false;
+  }
+  if (r == TaskResult::kDone) {
+    active_.reset();
+    return false;
+  }
+  auto bytes = req.encode(sa_.outCipher());
+  if (!bytes) {
+    BRAID_LOG(kError, "ike") << sa_.peerName() << ": cannot encode " << req.summary() << ": "
+                             << bytes.status().message();
+    active_.reset();
+    sa_.destroy(true);
+    return false;
+  }
+  active_->onEncoded(*bytes);
+  lastRequest_ = std::move(bytes.value());
+  BRAID_LOG(kDebug, "ike") << sa_.peerName() << ": sending " << req.summary();
+  retransmits_ = 0;
+  firstSent_ = sa_.ctx().clock().now();
+  sa_.send(lastRequest_);
+  armRetransmit();
+  return true;
+}
+
+void TaskManager::armRetransmit() {
+  timer_.arm(sa_.ctx().clock().now() + timeoutFor(retransmits_), [this] { onRetransmitTimer(); });
+}
+
+void TaskManager::onRetransmitTimer() {
+  if (active_ == nullptr || sa_.dead()) return;
+  const RetransmitConfig& rc = sa_.config()->retransmit;
+  if (retransmits_ >= rc.tries) {
+    double secs = std::chrono::duration<double>(sa_.ctx().clock().now() - firstSent_).count();
+    bool quiet = active_->kind() == TaskKind::kIkeDelete;
+    std::string what(exchangeName(active_->exchange()));
+    active_->abort();
+    active_.reset();
+    if (quiet) {
+      sa_.destroy(false);
+      return;
+    }
+    sa_.fail(FailureKind::kPeerNotAnswering, false,
+             "peer not answering: no response to " + what + " request " +
+                 std::to_string(requestId_) + " after " + std::to_string(rc.tries) +
+                 " retransmits over " + std::to_string(static_cast<int>(secs)) + " s");
+    sa_.destroy(true);
+    return;
+  }
+  ++retransmits_;
+  ++sa_.ctx().counters().retransmits;
+  BRAID_LOG(kDebug, "ike") << sa_.peerName() << ": retransmit " << retransmits_ << " of "
+                           << exchangeName(active_->exchange()) << " request " << requestId_;
+  sa_.send(lastRequest_);
+  armRetransmit();
+}
+
+void TaskManager::finishActive() {
+  timer_.cancel();
+  active_.reset();
+  lastRequest_.clear();
+  ++requestId_;
+}
+
+void TaskManager::receive(Message& m, const Endpoint& to, const Endpoint& from) {
+  if (m.header.response()) {
+    handleResponse(m, to, from);
+  } else {
+    handleRequest(m, to, from);
+  }
+}
+
+void TaskManager::handleResponse(Message& m, const Endpoint& to, const Endpoint& from) {
+  IkeCounters& c = sa_.ctx().counters();
+  if (active_ == nullptr || m.header.messageId != requestId_ ||
+      m.header.exchange != active_->exchange()) {
+    ++c.dropsMessageId;
+    return;
+  }
+  if (m.hasSk()) {
+    if (sa_.inCipher() == nullptr) {
+      ++c.dropsIntegrity;
+      return;
+    }
+    if (auto e = m.decrypt(*sa_.inCipher())) {
+      ++(e->notify == 0 ? c.dropsIntegrity : c.dropsMalformed);
+      BRAID_LOG(kDebug, "ike") << sa_.peerName() << ": dropped response: " << e->reason;
+      return;
+    }
+  }
+  if (auto e = m.verify()) {
+    ++c.dropsMalformed;
+    BRAID_LOG(kInfo, "ike") << sa_.peerName() << ": dropped malformed response: " << e->reason;
+    return;
+  }
+  if (m.hasSk()) sa_.setEndpoints(to, from);  // authenticated: RFC 7296 2.23 rebinding
+  ++c.responsesProcessed;
+  BRAID_LOG(kDebug, "ike") << sa_.peerName() << ": received " << m.summary();
+  timer_.cancel();
+  TaskResult r = active_->processResponse(m);
+  if (sa_.dead()) return;
+  switch (r) {
+    case TaskResult::kDone:
+      finishActive();
+      initiate();
+      break;
+    case TaskResult::kNeedMore:
+      timer_.cancel();
+      // RFC 7296 2.2: IKE_SA_INIT always uses ID 0 (an INVALID_KE or COOKIE retry too).
+      if (active_->exchange() != ExchangeType::kIkeSaInit) ++requestId_;
+      if (!sendRequest()) initiate();
+      break;
+    case TaskResult::kFailed:
+    case TaskResult::kDestroy:
+      finishActive();
+      sa_.destroy(r == TaskResult::kFailed);
+      break;
+  }
+}
+
+std::unique_ptr<Task> TaskManager::responderTaskFor(const Message& request) {
+  switch (request.header.exchange) {
+    case ExchangeType::kIkeSaInit: return makeIkeInitTask(sa_);
+    case ExchangeType::kIkeAuth: return makeIkeAuthTask(sa_);
+    case ExchangeType::kCreateChildSa: return makeChildCreateTask(sa_, nullptr);
+    case ExchangeType::kInformational: return makeInformationalTask(sa_);
+  }
+  return nullptr;
+}
+
+void TaskManager::handleRequest(Message& m, const Endpoint& to, const Endpoint& from) {
+  IkeCounters& c = sa_.ctx().counters();
+  uint32_t id = m.header.messageId;
+  if (!cachedResponse_.empty() && id + 1 == peerId_) {
+    // RFC 7296 2.1: a retransmission gets the same response; nothing is processed again.
+    Bytes raw = m.raw();
+    if (std::equal(raw.begin(), raw.end(), cachedRequest_.begin(), cachedRequest_.end())) {
+      ++c.responsesReplayed;
+      BRAID_LOG(kDebug, "ike") << sa_.peerName() << ": retransmitted request " << id
+                               << ", replaying the response";
+      sa_.send(cachedResponse_, to, from);
+      return;
+    }
+  }
+  if (id != peerId_) {
+    ++c.dropsMessageId;
+    BRAID_LOG(kDebug, "ike") << sa_.peerName() << ": dropped request " << id << " (expected "
+                             << peerId_ << ")";
+    return;
+  }
+  if (m.hasSk()) {
+    if (sa_.inCipher() == nullptr) {
+      ++c.dropsIntegrity;
+      return;
+    }
+    if (auto e = m.decrypt(*sa_.inCipher())) {
+      if (e->notify == 0) {
+        ++c.dropsIntegrity;
+        BRAID_LOG(kDebug, "ike") << sa_.peerName() << ": dropped request: " << e->reason;
+        return;
+      }
+      sendErrorResponse(m, *e, to, from);
+      return;
+    }
+  }
+  if (auto e = m.verify()) {
+    sendErrorResponse(m, *e, to, from);
+    return;
+  }
+  if (m.hasSk()) sa_.setEndpoints(to, from);  // authenticated: RFC 7296 2.23 rebinding
+  ++c.requestsProcessed;
+  BRAID_LOG(kDebug, "ike") << sa_.peerName() << ": received " << m.summary();
+  auto task = responderTaskFor(m);
+  TaskResult r1 = task->processRequest(m);
+  Message resp(m.header.exchange, true, id);
+  resp.header.spiI = sa_.spiI();
+  resp.header.spiR = sa_.spiR();
+  if (sa_.initiator()) resp.header.flags |= kFlagInitiator;
+  TaskResult r2 = task->buildResponse(resp);
+  auto bytes = resp.encode(sa_.outCipher());
+  if (!bytes) {
+    BRAID_LOG(kError, "ike") << sa_.peerName() << ": cannot encode " << resp.summary() << ": "
+                             << bytes.status().message();
+    sa_.destroy(true);
+    return;
+  }
+  task->onEncoded(*bytes);
+  cachedRequest_.assign(m.raw().begin(), m.raw().end());
+  cachedResponse_ = std::move(bytes.value());
+  ++peerId_;
+  BRAID_LOG(kDebug, "ike") << sa_.peerName() << ": sending " << resp.summary();
+  sa_.send(cachedResponse_, to, from);
+  if (r1 == TaskResult::kFailed || r2 == TaskResult::kFailed) {
+    sa_.destroy(true);
+    return;
+  }
+  if (r1 == TaskResult::kDestroy || r2 == TaskResult::kDestroy) {
+    sa_.destroy(false);
+    return;
+  }
+  if (active_) active_->onPeerRequest(*task);
+  initiate();
+}
+
+void TaskManager::sendErrorResponse(const Message& request, const DecodeError& e,
+                                    const Endpoint& to, const Endpoint& from) {
+  IkeCounters& c = sa_.ctx().counters();
+  if (e.notify == notify::kInvalidSyntax) ++c.invalidSyntaxSent;
+  if (e.notify == notify::kUnsupportedCriticalPayload) ++c.unsupportedCritical;
+  BRAID_LOG(kWarn, "ike") << sa_.peerName() << ": " << notifyName(e.notify) << " in reply to "
+                          << exchangeName(request.header.exchange) << " request "
+                          << request.header.messageId << ": " << e.reason;
+  Message resp(request.header.exchange, true, request.header.messageId);
+  resp.header.spiI = sa_.spiI();
+  resp.header.spiR = sa_.spiR();
+  if (sa_.initiator()) resp.header.flags |= kFlagInitiator;
+  resp.addNotify(e.notify, e.notifyData);
+  auto bytes = resp.encode(sa_.outCipher());
+  if (!bytes) return;
+  cachedRequest_.assign(request.raw().begin(), request.raw().end());
+  cachedResponse_ = std::move(bytes.value());
+  ++peerId_;
+  sa_.send(cachedResponse_, to, from);
+  // RFC 7296 2.21.2: INVALID_SYNTAX in an IKE_AUTH exchange ends the IKE SA.
+  if (request.header.exchange == ExchangeType::kIkeAuth) sa_.destroy(true);
+}
+
+void TaskManager::shutdown() {
+  timer_.cancel();
+  if (active_) active_->abort();
+  active_.reset();
+  for (auto& t : queue_) t->abort();
+  queue_.clear();
+}
+
+}  // namespace braid::ike

@@ -1,0 +1,65 @@
+// One per IKE SA: queues initiator tasks and runs one exchange at a time (window size 1,
+// RFC 7296 2.3), owns both message ID counters, the retransmission timer (2.1, exponential
+// backoff with jitter), and the responder's cached last response (2.1/2.2: a retransmitted
+// request is answered from the cache, never processed twice).
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <optional>
+
+#include "core/timer.hpp"
+#include "ipsec/ike/config.hpp"
+#include "ipsec/ike/task.hpp"
+
+namespace braid::ike {
+
+class TaskManager {
+ public:
+  explicit TaskManager(IkeSa& sa);
+  ~TaskManager();
+
+  void queue(std::unique_ptr<Task> task);
+  // Starts the next queued task if no exchange is in flight.
+  void initiate();
+  // A datagram for this SA whose header is already parsed into `message` (parse() done,
+  // not decrypted). `from`/`to` are the datagram's endpoints.
+  void receive(Message& message, const Endpoint& to, const Endpoint& from);
+  // Cancels the timer, aborts active and queued tasks.
+  void shutdown();
+
+  bool idle() const { return active_ == nullptr; }
+  const Task* active() const { return active_.get(); }
+  size_t queued() const { return queue_.size(); }
+  bool hasQueued(TaskKind kind) const;
+  uint32_t nextRequestId() const { return requestId_; }
+  uint32_t expectedPeerId() const { return peerId_; }
+  // The timeout before retransmission `n` (0 = the first send), with jitter.
+  Duration timeoutFor(uint32_t n);
+
+ private:
+  void handleRequest(Message& m, const Endpoint& to, const Endpoint& from);
+  void handleResponse(Message& m, const Endpoint& to, const Endpoint& from);
+  bool sendRequest();
+  void armRetransmit();
+  void onRetransmitTimer();
+  void finishActive();
+  std::unique_ptr<Task> responderTaskFor(const Message& request);
+  void sendErrorResponse(const Message& request, const DecodeError& e, const Endpoint& to,
+                         const Endpoint& from);
+
+  IkeSa& sa_;
+  std::deque<std::unique_ptr<Task>> queue_;
+  std::unique_ptr<Task> active_;
+  uint32_t requestId_ = 0;  // our next request's ID
+  uint32_t peerId_ = 0;     // the ID we expect in the peer's next request
+  ByteVec lastRequest_;     // our request in flight, as encoded
+  uint32_t retransmits_ = 0;
+  TimePoint firstSent_{};
+  ScopedTimer timer_;
+  // Responder cache (RFC 7296 2.1): the last request we answered and our answer.
+  ByteVec cachedRequest_;
+  ByteVec cachedResponse_;
+};
+
+}  // namespace braid::ike

@@ -1,0 +1,25 @@
+// Factories for the task types (task_*.cpp). Initiator tasks are built with what they
+// should do; responder tasks are created by the TaskManager from the request's exchange.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "ipsec/ike/config.hpp"
+#include "ipsec/ike/task.hpp"
+
+namespace braid::ike {
+
+std::unique_ptr<Task> makeIkeInitTask(IkeSa& sa);
+// IKE_AUTH, including the first Child SA of the peer config (if it has one).
+std::unique_ptr<Task> makeIkeAuthTask(IkeSa& sa);
+// CREATE_CHILD_SA for an additional Child SA; `child` is null for a responder task.
+std::unique_ptr<Task> makeChildCreateTask(IkeSa& sa, const ChildConfig* child);
+// INFORMATIONAL exchanges: Delete of Child SAs / of the IKE SA, or empty (liveness).
+std::unique_ptr<Task> makeChildDeleteTask(IkeSa& sa, uint32_t spiIn);
+std::unique_ptr<Task> makeIkeDeleteTask(IkeSa& sa);
+std::unique_ptr<Task> makeInformationalTask(IkeSa& sa);  // empty request, or any responder
+// RFC 7296 2.21.2: tell the responder we rejected its AUTH; the IKE SA ends afterwards.
+std::unique_ptr<Task> makeAuthFailedNotifyTask(IkeSa& sa);
+
+}  // namespace braid::ike
