@@ -11,6 +11,7 @@ namespace {
 
 using testing_support::contents;
 using testing_support::innerPacket;
+using testing_support::load;
 using testing_support::makeIn;
 using testing_support::makeOut;
 using testing_support::referenceSeal;
@@ -41,14 +42,14 @@ class EspSaTest : public ::testing::TestWithParam<std::tuple<EspCipher, bool>> {
   // Seals `inner` and returns the wire bytes.
   std::vector<uint8_t> seal(const std::vector<uint8_t>& inner, uint8_t nh = kNextHeaderIpv4) {
     auto pkt = pool_.acquire();
-    EXPECT_TRUE(pkt->assign(inner));
+    EXPECT_TRUE(load(*pkt, inner));
     EXPECT_EQ(out_->seal(*pkt, nh), SealStatus::kOk);
     return contents(*pkt);
   }
   std::optional<EspDrop> open(const std::vector<uint8_t>& wire, uint8_t& nh,
                               std::vector<uint8_t>* inner = nullptr) {
     auto pkt = pool_.acquire();
-    EXPECT_TRUE(pkt->assign(wire));
+    EXPECT_TRUE(load(*pkt, wire));
     auto r = in_->open(*pkt, nh);
     if (inner != nullptr) *inner = contents(*pkt);
     return r;

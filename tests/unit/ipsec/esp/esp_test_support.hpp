@@ -56,6 +56,13 @@ inline std::unique_ptr<EspInboundSa> makeIn(const EspSaConfig& c) {
   return r ? std::move(r).value() : nullptr;
 }
 
+// PacketBuffer::assign() hands its span to memcpy even when empty, and an empty vector's
+// data() may be null (undefined behaviour that UBSan reports): give it a valid pointer.
+[[nodiscard]] inline bool load(PacketBuffer& b, const std::vector<uint8_t>& v) {
+  static const uint8_t kNothing = 0;
+  return b.assign(v.empty() ? Bytes(&kNothing, 0) : Bytes(v));
+}
+
 inline std::vector<uint8_t> contents(const PacketBuffer& b) {
   return {b.data(), b.data() + b.size()};
 }
