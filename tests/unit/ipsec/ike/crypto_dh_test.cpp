@@ -169,8 +169,8 @@ TEST(IkeDh, Rfc6989EcpRejects) {
     // The point at infinity has no affine x || y encoding; all zeros is not on the curve.
     EXPECT_FALSE(a->computeSharedSecret(std::vector<uint8_t>(good.size(), 0)));
     // Wrong length: with a 0x04 prefix (RFC 5903 has none), or truncated.
-    std::vector<uint8_t> prefixed{0x04};
-    prefixed.insert(prefixed.end(), good.begin(), good.end());
+    std::vector<uint8_t> prefixed(good.size() + 1, 0x04);
+    std::copy(good.begin(), good.end(), prefixed.begin() + 1);
     EXPECT_FALSE(a->computeSharedSecret(prefixed));
     EXPECT_FALSE(a->computeSharedSecret(Bytes(good).first(good.size() - 1)));
     // Coordinates >= p are rejected too.
