@@ -49,7 +49,12 @@ lab_probe() {
     --idle "${LAB_PROBE_IDLE:-700ms}" --ready "$ready" >"$out" 2>&1 &
   local rpid=$!
   nn_wait_for 5 test -f "$ready" || nn_die "probe receiver did not start"
-  lab_exec "$from" "$probe" send --to "$addr:$port" "$@" >"$out.send" 2>&1 ||
+  # Resolve ARP first (at 8k pps the kernel's unresolved queue would drop the first burst),
+  # and send at SCHED_FIFO so the sender's timestamps are not stretched by preemption.
+  lab_exec "$from" ping -c 1 -W 1 -q "$addr" >/dev/null 2>&1 || true
+  local rt=()
+  [ "${LAB_PROBE_RT:-1}" = 1 ] && command -v chrt >/dev/null && rt=(chrt -f 5)
+  lab_exec "$from" "${rt[@]}" "$probe" send --to "$addr:$port" "$@" >"$out.send" 2>&1 ||
     { cat "$out.send" >&2; nn_die "probe sender failed"; }
   wait "$rpid"
   tr ' ' '\n' <"$out"

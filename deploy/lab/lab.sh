@@ -11,6 +11,7 @@
 # Environment: LAB_NAME (default "lab"), LAB_PREFIX (namespace prefix, default "bl-NAME-"),
 # LAB_STATE_DIR (default /run/braid-lab/NAME), LAB_SPOKES (default "a"), LAB_HUB ("b"),
 # LAB_SEED, LAB_PROFILE (default profiles/default.conf), LAB_SCENARIO (run at start),
+# LAB_RT (1: emulator workers at SCHED_FIFO, default), LAB_WANEM_ARGS (extra daemon options),
 # LAB_WANEM / LAB_BRAIDD (binaries; else looked up in BRAID_BUILD_DIR and build/*).
 # Topology, address plan and profiles: docs/lab.md.
 set -u
@@ -194,6 +195,8 @@ EOF
   local args=(daemon "${links[@]}" --control "$LAB_STATE/wanem.sock" --profile "$LAB_STATE/profile.conf")
   [ -n "${LAB_SEED:-}" ] && args+=(--seed "$LAB_SEED")
   [ -n "${LAB_SCENARIO:-}" ] && args+=(--scenario "$LAB_SCENARIO")
+  # SCHED_FIFO workers keep release times tight on a loaded machine (docs/lab.md).
+  [ "${LAB_RT:-1}" = 1 ] && args+=(--rt)
   [ -n "${LAB_WANEM_ARGS:-}" ] && args+=($LAB_WANEM_ARGS)
   nn_bg wan "$LAB_STATE/wanem.log" "$WANEM" "${args[@]}" </dev/null 9>&-
   state_add_pid "$NN_LAST_PID" wanem
