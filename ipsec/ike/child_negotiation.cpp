@@ -112,7 +112,7 @@ ChildNegotiation::Outcome ChildNegotiation::processResponse(const Message& m) {
     if (n->notifyType == notify::kInvalidKePayload && !inIkeAuth_ && n->data.size() == 2) {
       auto g = static_cast<DhGroup>(loadBe16(n->data.data()));
       if (g != keGroup_ && offersGroup(config_->espProposals, g)) {
-        ++sa_.ctx().counters().invalidKeReceived;
+        ++sa_.ctx().counterRef().invalidKeReceived;
         BRAID_LOG(kInfo, "ike") << sa_.peerName() << ": " << child
                                 << ": peer wants D-H group " << static_cast<int>(g) << ", retrying";
         keGroup_ = g;
@@ -210,18 +210,27 @@ void ChildNegotiation::processRequest(const Message& m) {
     refuse(notify::kNoAdditionalSas, FailureKind::kOther, "IKE SA rekeying not supported yet");
     return;
   }
+  // Like strongSwan: the first Child config whose selectors and proposals both fit.
   const PeerConfig* pc = sa_.config();
+  const ChildConfig* tsMatch = nullptr;
+  std::optional<Proposal> selected;
+  Result<Suite> suite = errorStatus(ErrorCode::kNotFound, "none");
   for (const auto& c : pc->children) {
     auto local = narrowSelectors(tsr->selectors, c.localTs);
     auto remote = narrowSelectors(tsi->selectors, c.remoteTs);
-    if (!local.empty() && !remote.empty()) {
-      config_ = &c;
+    if (local.empty() || remote.empty()) continue;
+    if (tsMatch == nullptr) tsMatch = &c;
+    config_ = &c;
+    selected = selectProposal(ourProposals(), sa->proposals);
+    if (selected) suite = suiteOf(*selected);
+    if (selected && suite && espCipherOf(*suite) && selected->spi.size() == 4) {
       tsi_ = std::move(remote);
       tsr_ = std::move(local);
       break;
     }
+    config_ = nullptr;
   }
-  if (config_ == nullptr) {
+  if (tsMatch == nullptr) {
     std::string configured;
     for (const auto& c : pc->children) {
       configured += " '" + c.name + "' " + selectorsToString(c.remoteTs) + " === " +
@@ -232,16 +241,11 @@ void ChildNegotiation::processRequest(const Message& m) {
                " === " + selectorsToString(tsr->selectors) + ", configured" + configured);
     return;
   }
-  auto ours = ourProposals();
-  auto selected = selectProposal(ours, sa->proposals);
-  std::optional<ipsec::EspCipher> cipher;
-  Result<Suite> suite = errorStatus(ErrorCode::kNotFound, "none");
-  if (selected) suite = suiteOf(*selected);
-  if (suite) cipher = espCipherOf(*suite);
-  if (!selected || !suite || !cipher || selected->spi.size() != 4) {
+  if (config_ == nullptr) {
+    config_ = tsMatch;
     refuse(notify::kNoProposalChosen, FailureKind::kNoProposal,
-           "no acceptable proposal for Child SA '" + config_->name + "': peer offered " +
-               formatProposals(sa->proposals) + ", we accept " + formatProposals(ours));
+           "no acceptable proposal for Child SA '" + tsMatch->name + "': peer offered " +
+               formatProposals(sa->proposals) + ", we accept " + formatProposals(ourProposals()));
     return;
   }
   selected_ = *selected;

@@ -74,6 +74,8 @@ struct PeerConfig {
   bool forceEncap = false;         // fake a NAT so that both sides float to 4500
   bool sendCertReq = true;
   bool initialContact = true;
+  // RFC 7427: advertise SIGNATURE_HASH_ALGORITHMS (off = peers use the classic methods).
+  bool signatureHashNotify = true;
   RetransmitConfig retransmit;
   // A failed initiator retries after retryInitial, doubling up to retryMax (0 = no retry).
   Duration retryInitial = std::chrono::seconds(5);

@@ -115,7 +115,7 @@ void IkeSa::setEndpoints(const Endpoint& local, const Endpoint& remote) {
   local_ = local;
   remote_ = remote;
   if (remoteChanged && state_ == IkeSaState::kEstablished) {
-    ++ctx_.counters().peerEndpointChanges;
+    ++ctx_.counterRef().peerEndpointChanges;
     BRAID_LOG(kInfo, "ike") << peerName() << ": peer endpoint changed (NAT rebinding)";
     ctx_.listener().onPeerEndpointChanged(eventBase());
   }
@@ -166,7 +166,7 @@ IkeSaEvent IkeSa::eventBase() const {
 
 void IkeSa::established() {
   state_ = IkeSaState::kEstablished;
-  ++ctx_.counters().ikeSaUp;
+  ++ctx_.counterRef().ikeSaUp;
   BRAID_LOG(kInfo, "ike") << peerName() << ": IKE SA established (" << (initiator_ ? "initiator" : "responder")
                           << ", " << peerId.toString() << (natDetected() ? ", NAT-T" : "") << ")";
   ctx_.ikeSaEstablished(*this);
@@ -174,7 +174,7 @@ void IkeSa::established() {
 }
 
 void IkeSa::fail(FailureKind kind, bool byPeer, const std::string& reason) {
-  IkeCounters& c = ctx_.counters();
+  IkeCounters& c = ctx_.counterRef();
   switch (kind) {
     case FailureKind::kAuthFailed: ++(byPeer ? c.authFailedByPeer : c.authFailed); break;
     case FailureKind::kNoProposal: ++(byPeer ? c.noProposalByPeer : c.noProposal); break;
@@ -212,7 +212,7 @@ void IkeSa::addChild(std::unique_ptr<ChildSa> child, const ipsec::EspSaConfig& i
   e.remoteTs = child->remoteTs;
   e.local = local_;
   e.remote = remote_;
-  ++ctx_.counters().childSaUp;
+  ++ctx_.counterRef().childSaUp;
   BRAID_LOG(kInfo, "ike") << peerName() << ": Child SA '" << e.child << "' up, SPIs in "
                           << std::hex << in.spi << " out " << out.spi << std::dec << ", "
                           << selectorsToString(e.localTs) << " === "
@@ -242,7 +242,7 @@ void IkeSa::removeChild(uint32_t spiIn) {
     e.remote = remote_;
     children_.erase(it);
     ctx_.releaseChildSpi(spiIn);
-    ++ctx_.counters().childSaDown;
+    ++ctx_.counterRef().childSaDown;
     BRAID_LOG(kInfo, "ike") << peerName() << ": Child SA '" << e.child << "' down";
     ctx_.listener().onChildSaDown(e);
     return;
@@ -256,7 +256,7 @@ void IkeSa::destroy(bool failed) {
   tasks_.shutdown();
   while (!children_.empty()) removeChild(children_.back()->spiIn);
   if (wasUp) {
-    ++ctx_.counters().ikeSaDown;
+    ++ctx_.counterRef().ikeSaDown;
     BRAID_LOG(kInfo, "ike") << peerName() << ": IKE SA down";
     ctx_.listener().onIkeSaDown(eventBase());
   }

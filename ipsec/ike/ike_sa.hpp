@@ -28,7 +28,7 @@ class IkeSaContext {
   virtual TimerScheduler& timers() = 0;
   virtual DatagramSender& sender() = 0;
   virtual SaListener& listener() = 0;
-  virtual IkeCounters& counters() = 0;
+  virtual IkeCounters& counterRef() = 0;
   virtual Random& random() = 0;
   virtual KeySink* keySink() = 0;
   virtual bool deterministicIvs() = 0;

@@ -64,7 +64,7 @@ class SaManager final : private IkeSaContext {
   TimerScheduler& timers() override { return timers_; }
   DatagramSender& sender() override { return sender_; }
   SaListener& listener() override { return listener_; }
-  IkeCounters& counters() override { return counters_; }
+  IkeCounters& counterRef() override { return counters_; }
   Random& random() override { return *random_; }
   KeySink* keySink() override { return keySink_; }
   bool deterministicIvs() override { return deterministicIvs_; }

@@ -67,8 +67,7 @@ class IkeInitTask final : public Task {
     m.add(PayloadType::kKe, KePayload{static_cast<uint16_t>(group_), ByteVec(pub.begin(), pub.end())});
     m.add(PayloadType::kNonce, NoncePayload{sa_.nonceI});
     addNatD(m, sa_.local(), sa_.remote());
-    m.addNotify(notify::kSignatureHashAlgorithms,
-                encodeSignatureHashAlgorithms(supportedSignatureHashes()));
+    addSignatureHashes(m);
     return TaskResult::kNeedMore;
   }
 
@@ -87,7 +86,7 @@ class IkeInitTask final : public Task {
       if (n->notifyType == notify::kInvalidKePayload && n->data.size() == 2) {
         auto g = static_cast<DhGroup>(loadBe16(n->data.data()));
         if (g != group_ && offers(pc.ikeProposals, g) && ++retries_ <= kMaxRetries) {
-          ++sa_.ctx().counters().invalidKeReceived;
+          ++sa_.ctx().counterRef().invalidKeReceived;
           BRAID_LOG(kInfo, "ike") << sa_.peerName() << ": INVALID_KE_PAYLOAD, peer wants group "
                                   << static_cast<int>(g) << " instead of "
                                   << static_cast<int>(group_) << ", retrying";
@@ -200,8 +199,7 @@ class IkeInitTask final : public Task {
     if (pc.remoteAuth.kind == AuthKind::kPubkey && pc.remoteAuth.cas && pc.sendCertReq) {
       m.add(PayloadType::kCertReq, CertReqPayload{kCertX509Signature, pc.remoteAuth.cas->certReqData()});
     }
-    m.addNotify(notify::kSignatureHashAlgorithms,
-                encodeSignatureHashAlgorithms(supportedSignatureHashes()));
+    addSignatureHashes(m);
     return TaskResult::kDone;
   }
 
@@ -263,6 +261,12 @@ class IkeInitTask final : public Task {
                               << ", remote " << natRemote << ", forced "
                               << sa_.config()->forceEncap << "), using UDP encapsulation";
     }
+  }
+
+  void addSignatureHashes(Message& m) {
+    if (!sa_.config()->signatureHashNotify) return;
+    m.addNotify(notify::kSignatureHashAlgorithms,
+                encodeSignatureHashAlgorithms(supportedSignatureHashes()));
   }
 
   void readSignatureHashes(const Message& m) {

@@ -101,7 +101,7 @@ void TaskManager::onRetransmitTimer() {
     return;
   }
   ++retransmits_;
-  ++sa_.ctx().counters().retransmits;
+  ++sa_.ctx().counterRef().retransmits;
   BRAID_LOG(kDebug, "ike") << sa_.peerName() << ": retransmit " << retransmits_ << " of "
                            << exchangeName(active_->exchange()) << " request " << requestId_;
   sa_.send(lastRequest_);
@@ -124,7 +124,7 @@ void TaskManager::receive(Message& m, const Endpoint& to, const Endpoint& from) 
 }
 
 void TaskManager::handleResponse(Message& m, const Endpoint& to, const Endpoint& from) {
-  IkeCounters& c = sa_.ctx().counters();
+  IkeCounters& c = sa_.ctx().counterRef();
   if (active_ == nullptr || m.header.messageId != requestId_ ||
       m.header.exchange != active_->exchange()) {
     ++c.dropsMessageId;
@@ -182,7 +182,7 @@ std::unique_ptr<Task> TaskManager::responderTaskFor(const Message& request) {
 }
 
 void TaskManager::handleRequest(Message& m, const Endpoint& to, const Endpoint& from) {
-  IkeCounters& c = sa_.ctx().counters();
+  IkeCounters& c = sa_.ctx().counterRef();
   uint32_t id = m.header.messageId;
   if (!cachedResponse_.empty() && id + 1 == peerId_) {
     // RFC 7296 2.1: a retransmission gets the same response; nothing is processed again.
@@ -257,7 +257,7 @@ void TaskManager::handleRequest(Message& m, const Endpoint& to, const Endpoint& 
 
 void TaskManager::sendErrorResponse(const Message& request, const DecodeError& e,
                                     const Endpoint& to, const Endpoint& from) {
-  IkeCounters& c = sa_.ctx().counters();
+  IkeCounters& c = sa_.ctx().counterRef();
   if (e.notify == notify::kInvalidSyntax) ++c.invalidSyntaxSent;
   if (e.notify == notify::kUnsupportedCriticalPayload) ++c.unsupportedCritical;
   BRAID_LOG(kWarn, "ike") << sa_.peerName() << ": " << notifyName(e.notify) << " in reply to "

@@ -1,0 +1,464 @@
+// Two-party IKE exchanges (strongSwan test_child_rekey.c style): the test moves every
+// datagram by hand and checks events, counters, notifies and log lines on both sides.
+#include <iostream>
+
+#include "ike_harness.hpp"
+
+namespace braid::ike::test {
+namespace {
+
+class IkeExchange : public ::testing::Test {
+ protected:
+  void SetUp() override { configure(); }
+  void TearDown() override {
+    if (HasFailure()) {
+      for (const auto& l : log.lines) std::cerr << "log: " << l << "\n";
+    }
+  }
+
+  void configure() {
+    pa = pskPeer("to-b", t.b.addr.address, "@a.example", "@b.example", "secret");
+    pa.children.push_back(child("net", {ts("10.1.0.0/16")}, {ts("10.2.0.0/16")}));
+    pb = pskPeer("to-a", t.a.addr.address, "@b.example", "@a.example", "secret");
+    pb.children.push_back(child("net", {ts("10.2.0.0/16")}, {ts("10.1.0.0/16")}));
+  }
+  void start() {
+    ASSERT_TRUE(t.a.mgr->addPeer(pa).isOk());
+    ASSERT_TRUE(t.b.mgr->addPeer(pb).isOk());
+    ASSERT_TRUE(t.a.mgr->initiate("to-b", t.a.addr).isOk());
+  }
+  void establish() {
+    start();
+    t.run();
+    ASSERT_EQ(t.a.events.ikeUp.size(), 1u);
+    ASSERT_EQ(t.b.events.ikeUp.size(), 1u);
+  }
+  // The exchange of one datagram each way.
+  void roundTrip() {
+    t.deliver(t.a);
+    t.deliver(t.b);
+  }
+  static void expectPair(const ChildSaEvent& x, const ChildSaEvent& y) {
+    EXPECT_EQ(x.outbound.spi, y.inbound.spi);
+    EXPECT_EQ(x.inbound.spi, y.outbound.spi);
+    EXPECT_EQ(x.outbound.keymat, y.inbound.keymat);
+    EXPECT_EQ(x.inbound.keymat, y.outbound.keymat);
+    EXPECT_NE(x.outbound.keymat, x.inbound.keymat);
+    EXPECT_EQ(x.outbound.keymat.size(), ipsec::espKeymatLength(x.outbound.cipher));
+  }
+
+  LogCapture log;
+  TwoParty t;
+  PeerConfig pa, pb;
+};
+
+TEST_F(IkeExchange, PskEstablishesIkeAndChildSa) {
+  start();
+  EXPECT_EQ(t.run(), 4u);  // IKE_SA_INIT and IKE_AUTH, one datagram each way
+  ASSERT_EQ(t.a.events.childUp.size(), 1u);
+  ASSERT_EQ(t.b.events.childUp.size(), 1u);
+  const auto& ca = t.a.events.childUp[0];
+  const auto& cb = t.b.events.childUp[0];
+  expectPair(ca, cb);
+  EXPECT_EQ(ca.outbound.cipher, ipsec::EspCipher::kAesGcm16_256);
+  EXPECT_EQ(selectorsToString(ca.localTs), "10.1.0.0/16");
+  EXPECT_EQ(selectorsToString(ca.remoteTs), "10.2.0.0/16");
+  EXPECT_EQ(selectorsToString(cb.localTs), "10.2.0.0/16");
+  EXPECT_EQ(ca.remote, t.b.addr);
+  EXPECT_EQ(cb.remote, t.a.addr);
+  EXPECT_EQ(t.a.events.ikeUp[0].remoteId, *Identity::parse("@b.example"));
+  EXPECT_EQ(t.b.events.ikeUp[0].remoteId, *Identity::parse("@a.example"));
+  EXPECT_FALSE(t.a.events.ikeUp[0].natDetected);
+  EXPECT_EQ(t.a.counters().ikeSaUp, 1u);
+  EXPECT_EQ(t.b.counters().childSaUp, 1u);
+  // Key log: one IKE SA and two ESP SAs on each side.
+  EXPECT_EQ(t.a.keys.ike.size(), 1u);
+  EXPECT_EQ(t.a.keys.esp.size(), 2u);
+  EXPECT_TRUE(log.lines.empty()) << log.lines[0];
+}
+
+TEST_F(IkeExchange, WrongPskFailsOnBothSidesWithOneLineEach) {
+  pb.remoteAuth.psk = SecretBytes(asBytes("other"));
+  start();
+  roundTrip();  // IKE_SA_INIT
+  t.deliver(t.a);  // IKE_AUTH request
+  ASSERT_EQ(t.b.net.out.size(), 1u);
+  t.deliver(t.b);
+  EXPECT_EQ(t.b.counters().authFailed, 1u);
+  EXPECT_EQ(t.a.counters().authFailedByPeer, 1u);
+  EXPECT_EQ(log.count("pre-shared key mismatch"), 1u);
+  EXPECT_EQ(log.count("AUTHENTICATION_FAILED"), 2u);  // b's cause, a's refusal
+  EXPECT_TRUE(t.a.events.ikeUp.empty());
+  EXPECT_TRUE(t.b.events.ikeUp.empty());
+  ASSERT_EQ(t.b.events.failures.size(), 1u);
+  EXPECT_EQ(t.b.events.failures[0].kind, FailureKind::kAuthFailed);
+  EXPECT_TRUE(t.a.events.failures[0].byPeer);
+  t.advance(1ms);
+  EXPECT_EQ(t.a.mgr->ikeSaCount(), 0u);
+  EXPECT_EQ(t.b.mgr->ikeSaCount(), 0u);
+}
+
+TEST_F(IkeExchange, InitiatorRejectsResponderAuthAndTellsIt) {
+  pa.remoteAuth.psk = SecretBytes(asBytes("other"));
+  start();
+  t.run();
+  EXPECT_EQ(t.a.counters().authFailed, 1u);
+  // b had considered the SA up; the INFORMATIONAL tells it (RFC 7296 2.21.2).
+  EXPECT_EQ(t.b.counters().authFailedByPeer, 1u);
+  EXPECT_EQ(t.b.events.ikeDown.size(), 1u);
+  EXPECT_EQ(t.b.events.childDown.size(), 1u);
+  EXPECT_TRUE(t.a.events.ikeUp.empty());
+}
+
+TEST_F(IkeExchange, NoIkeProposalLogsBothLists) {
+  pb.ikeProposals = proposals("aes128-sha256-modp2048", ProtocolId::kIke);
+  start();
+  roundTrip();
+  EXPECT_EQ(t.b.counters().noProposal, 1u);
+  EXPECT_EQ(t.a.counters().noProposalByPeer, 1u);
+  EXPECT_EQ(log.count("aes256gcm16-prfsha256-x25519"), 2u);
+  EXPECT_EQ(log.count("aes128-sha256"), 1u);
+  EXPECT_TRUE(t.a.net.out.empty());
+  t.advance(1ms);
+  EXPECT_EQ(t.b.mgr->ikeSaCount(), 0u);  // no state kept for a refused IKE_SA_INIT
+}
+
+TEST_F(IkeExchange, UnknownIdentityGetsAuthenticationFailed) {
+  pb.remoteId = *Identity::parse("@c.example");
+  start();
+  t.run();
+  EXPECT_EQ(t.b.counters().unknownIdentity, 1u);
+  EXPECT_EQ(t.a.counters().authFailedByPeer, 1u);
+  EXPECT_EQ(log.count("unknown identity a.example"), 1u);
+}
+
+TEST_F(IkeExchange, SecondConfigChosenByIdentity) {
+  pb.remoteId = *Identity::parse("@c.example");
+  PeerConfig alt = pskPeer("alt", t.a.addr.address, "@b.example", "@a.example", "secret");
+  alt.children = pb.children;
+  ASSERT_TRUE(t.b.mgr->addPeer(alt).isOk());
+  start();
+  t.run();
+  ASSERT_EQ(t.b.events.ikeUp.size(), 1u);
+  EXPECT_EQ(t.b.events.ikeUp[0].peer, "alt");
+}
+
+TEST_F(IkeExchange, TsUnacceptableKeepsIkeSa) {
+  pb.children[0].remoteTs = {ts("192.168.0.0/24")};
+  start();
+  t.run();
+  EXPECT_EQ(t.a.events.ikeUp.size(), 1u);
+  EXPECT_EQ(t.b.events.ikeUp.size(), 1u);
+  EXPECT_TRUE(t.a.events.childUp.empty());
+  EXPECT_TRUE(t.b.events.childUp.empty());
+  EXPECT_EQ(t.b.counters().tsUnacceptable, 1u);
+  EXPECT_EQ(t.a.counters().tsUnacceptableByPeer, 1u);
+  EXPECT_EQ(log.count("TS_UNACCEPTABLE"), 2u);
+  EXPECT_EQ(t.a.mgr->findByPeer("to-b")->state(), IkeSaState::kEstablished);
+  // The IKE SA still works: an additional Child SA with acceptable selectors comes up.
+  pa.children.clear();
+}
+
+TEST_F(IkeExchange, ChildNoProposalKeepsIkeSa) {
+  pb.children[0].espProposals = proposals("chacha20poly1305", ProtocolId::kEsp);
+  start();
+  t.run();
+  EXPECT_EQ(t.a.events.ikeUp.size(), 1u);
+  EXPECT_TRUE(t.a.events.childUp.empty());
+  EXPECT_EQ(t.b.counters().noProposal, 1u);
+  EXPECT_EQ(t.a.counters().noProposalByPeer, 1u);
+  EXPECT_EQ(log.count("chacha20poly1305"), 1u);
+  EXPECT_EQ(log.count("aes256gcm16"), 2u);
+}
+
+TEST_F(IkeExchange, InvalidKeRetryWithRequestedGroup) {
+  pa.ikeProposals = proposals("aes256gcm16-prfsha256-ecp256-x25519", ProtocolId::kIke);
+  start();
+  roundTrip();
+  EXPECT_EQ(t.b.counters().invalidKeSent, 1u);
+  EXPECT_EQ(t.a.counters().invalidKeReceived, 1u);
+  t.run();
+  EXPECT_EQ(t.a.events.childUp.size(), 1u);
+  EXPECT_EQ(t.a.mgr->findByPeer("to-b")->suite.dh, DhGroup::kCurve25519);
+  EXPECT_EQ(log.count("INVALID_KE_PAYLOAD"), 1u);  // b's line; a's retry is info only
+}
+
+TEST_F(IkeExchange, LostRequestIsRetransmittedWithBackoff) {
+  start();
+  t.drop(t.a);  // IKE_SA_INIT lost
+  t.advance(999ms);
+  EXPECT_TRUE(t.a.net.out.empty());
+  t.advance(1ms);
+  ASSERT_EQ(t.a.net.out.size(), 1u);
+  t.drop(t.a);
+  t.advance(1999ms);
+  EXPECT_TRUE(t.a.net.out.empty());
+  t.advance(1ms);  // base 2: second retransmit 2 s after the first
+  ASSERT_EQ(t.a.net.out.size(), 1u);
+  EXPECT_EQ(t.a.counters().retransmits, 2u);
+  t.run();
+  EXPECT_EQ(t.a.events.childUp.size(), 1u);
+}
+
+TEST_F(IkeExchange, LostResponseIsAnsweredFromCache) {
+  start();
+  roundTrip();
+  t.deliver(t.a);  // IKE_AUTH request processed by b
+  EXPECT_EQ(t.b.events.ikeUp.size(), 1u);
+  uint64_t processed = t.b.counters().requestsProcessed;
+  Datagram lost = t.drop(t.b);
+  t.advance(1s);
+  t.deliver(t.a);  // retransmitted request
+  EXPECT_EQ(t.b.counters().responsesReplayed, 1u);
+  EXPECT_EQ(t.b.counters().requestsProcessed, processed);
+  EXPECT_EQ(t.b.events.ikeUp.size(), 1u);  // nothing processed twice
+  EXPECT_EQ(t.b.events.childUp.size(), 1u);
+  ASSERT_EQ(t.b.net.out.size(), 1u);
+  EXPECT_EQ(t.b.net.out[0].data, lost.data);  // byte-identical replay
+  t.deliver(t.b);
+  EXPECT_EQ(t.a.events.childUp.size(), 1u);
+  expectPair(t.a.events.childUp[0], t.b.events.childUp[0]);
+}
+
+TEST_F(IkeExchange, DuplicatedMessagesAreHarmless) {
+  start();
+  t.duplicate(t.a);  // IKE_SA_INIT twice: the second is a retransmission for b
+  t.deliver(t.a);
+  EXPECT_EQ(t.b.counters().responsesReplayed, 1u);
+  EXPECT_EQ(t.b.mgr->ikeSaCount(), 1u);
+  ASSERT_EQ(t.b.net.out.size(), 2u);
+  EXPECT_EQ(t.b.net.out[0].data, t.b.net.out[1].data);
+  t.deliver(t.b);
+  t.deliver(t.b);  // the same response again: stale for a
+  EXPECT_EQ(t.a.counters().dropsMessageId, 1u);
+  t.duplicate(t.a);  // IKE_AUTH twice
+  t.run();
+  EXPECT_EQ(t.b.counters().responsesReplayed, 2u);
+  EXPECT_EQ(t.a.events.childUp.size(), 1u);
+  EXPECT_EQ(t.b.events.childUp.size(), 1u);
+  EXPECT_EQ(t.a.counters().dropsMessageId, 2u);
+}
+
+TEST_F(IkeExchange, OldRequestAfterNewerOneIsDropped) {
+  start();
+  roundTrip();
+  Datagram auth = t.a.net.out[0];
+  roundTrip();  // IKE_AUTH
+  ASSERT_TRUE(t.a.mgr->checkLiveness("to-b").isOk());
+  roundTrip();  // INFORMATIONAL, ID 2: b's cache now holds it
+  uint64_t processed = t.b.counters().requestsProcessed;
+  t.b.mgr->receive(t.b.addr, t.a.addr, auth.data);  // reordered, late ID 1
+  EXPECT_EQ(t.b.counters().dropsMessageId, 1u);
+  EXPECT_EQ(t.b.counters().requestsProcessed, processed);
+  EXPECT_TRUE(t.b.net.out.empty());
+}
+
+TEST_F(IkeExchange, PeerNotAnsweringGivesUpWithOneLine) {
+  pa.retryInitial = std::chrono::seconds(5);
+  start();
+  for (int i = 0; i < 20; ++i) {
+    t.a.net.out.clear();
+    t.advance(1s);
+  }
+  EXPECT_EQ(t.a.counters().retransmits, 3u);
+  EXPECT_EQ(t.a.counters().peerNotAnswering, 1u);
+  EXPECT_EQ(log.count("peer not answering"), 1u);
+  EXPECT_EQ(log.count("after 3 retransmits"), 1u);
+  // 1 + 2 + 4 + 8 s, then a new attempt 5 s later.
+  EXPECT_EQ(t.a.counters().initiateRetries, 1u);
+}
+
+TEST_F(IkeExchange, FailedInitiatorRetriesWithBackoff) {
+  pa.retryInitial = std::chrono::seconds(5);
+  pb.remoteAuth.psk = SecretBytes(asBytes("wrong"));
+  start();
+  t.run();
+  EXPECT_EQ(t.a.counters().authFailedByPeer, 1u);
+  t.advance(4999ms);
+  EXPECT_TRUE(t.a.net.out.empty());
+  t.advance(1ms);
+  EXPECT_EQ(t.a.net.out.size(), 1u);
+  t.run();
+  EXPECT_EQ(t.a.counters().authFailedByPeer, 2u);
+  t.advance(9999ms);  // doubled
+  EXPECT_TRUE(t.a.net.out.empty());
+  t.advance(1ms);
+  EXPECT_EQ(t.a.net.out.size(), 1u);
+  EXPECT_EQ(t.a.counters().initiateRetries, 2u);
+}
+
+TEST_F(IkeExchange, ResponderNarrowsSelectors) {
+  pb.children[0].localTs = {ts("10.2.1.0/24"), ts("10.2.7.0/24")};
+  start();
+  t.run();
+  ASSERT_EQ(t.a.events.childUp.size(), 1u);
+  EXPECT_EQ(selectorsToString(t.a.events.childUp[0].remoteTs), "10.2.1.0/24 10.2.7.0/24");
+  EXPECT_EQ(selectorsToString(t.b.events.childUp[0].localTs), "10.2.1.0/24 10.2.7.0/24");
+  EXPECT_EQ(selectorsToString(t.a.events.childUp[0].localTs), "10.1.0.0/16");
+}
+
+TEST_F(IkeExchange, InitiatorProposesSeveralSubnetsResponderPicks) {
+  pa.children[0].remoteTs = {ts("10.2.0.0/24"), ts("10.9.0.0/24"), ts("fd00:2::/64")};
+  pb.children[0].localTs = {ts("10.9.0.0/16"), ts("fd00:2::/48")};
+  start();
+  t.run();
+  ASSERT_EQ(t.a.events.childUp.size(), 1u);
+  EXPECT_EQ(selectorsToString(t.a.events.childUp[0].remoteTs), "10.9.0.0/24 fd00:2::/64");
+}
+
+TEST_F(IkeExchange, CreateChildWithoutPfs) {
+  pa.children.push_back(child("voice", {ts("10.1.5.0/24")}, {ts("10.2.5.0/24")}));
+  pb.children.push_back(child("voice", {ts("10.2.5.0/24")}, {ts("10.1.5.0/24")}));
+  establish();
+  ASSERT_TRUE(t.a.mgr->createChild("to-b", "voice").isOk());
+  EXPECT_EQ(t.run(), 2u);
+  ASSERT_EQ(t.a.events.childUp.size(), 2u);
+  ASSERT_EQ(t.b.events.childUp.size(), 2u);
+  EXPECT_EQ(t.a.events.childUp[1].child, "voice");
+  expectPair(t.a.events.childUp[1], t.b.events.childUp[1]);
+  EXPECT_NE(t.a.events.childUp[0].inbound.keymat, t.a.events.childUp[1].inbound.keymat);
+}
+
+TEST_F(IkeExchange, CreateChildWithPfs) {
+  pa.children.push_back(child("pfs", {ts("10.1.6.0/24")}, {ts("10.2.6.0/24")},
+                              "aes128gcm16-x25519"));
+  pb.children.push_back(child("pfs", {ts("10.2.6.0/24")}, {ts("10.1.6.0/24")},
+                              "aes128gcm16-x25519"));
+  establish();
+  ASSERT_TRUE(t.a.mgr->createChild("to-b", "pfs").isOk());
+  Message req;
+  ASSERT_FALSE(req.parse(t.a.net.out[0].data));
+  t.run();
+  ASSERT_EQ(t.a.events.childUp.size(), 2u);
+  expectPair(t.a.events.childUp[1], t.b.events.childUp[1]);
+  EXPECT_EQ(t.a.events.childUp[1].outbound.cipher, ipsec::EspCipher::kAesGcm16_128);
+  EXPECT_EQ(t.a.mgr->findByPeer("to-b")->children()[1]->suite.dh, DhGroup::kCurve25519);
+}
+
+TEST_F(IkeExchange, CreateChildPfsInvalidKeRetry) {
+  pa.children.push_back(child("pfs", {ts("10.1.6.0/24")}, {ts("10.2.6.0/24")},
+                              "aes128gcm16-ecp256-x25519"));
+  pb.children.push_back(child("pfs", {ts("10.2.6.0/24")}, {ts("10.1.6.0/24")},
+                              "aes128gcm16-x25519"));
+  establish();
+  ASSERT_TRUE(t.a.mgr->createChild("to-b", "pfs").isOk());
+  t.run();
+  EXPECT_EQ(t.b.counters().invalidKeSent, 1u);
+  EXPECT_EQ(t.a.counters().invalidKeReceived, 1u);
+  ASSERT_EQ(t.a.events.childUp.size(), 2u);
+  expectPair(t.a.events.childUp[1], t.b.events.childUp[1]);
+}
+
+TEST_F(IkeExchange, DeleteChildSa) {
+  establish();
+  uint32_t spi = t.a.events.childUp[0].inbound.spi;
+  ASSERT_TRUE(t.a.mgr->deleteChild("to-b", spi).isOk());
+  EXPECT_EQ(t.run(), 2u);
+  ASSERT_EQ(t.a.events.childDown.size(), 1u);
+  ASSERT_EQ(t.b.events.childDown.size(), 1u);
+  EXPECT_EQ(t.a.events.childDown[0].inbound.spi, spi);
+  EXPECT_EQ(t.b.events.childDown[0].outbound.spi, spi);
+  EXPECT_TRUE(t.a.events.ikeDown.empty());
+  EXPECT_TRUE(t.a.mgr->findByPeer("to-b")->children().empty());
+}
+
+TEST_F(IkeExchange, DeleteIkeSaFromResponder) {
+  establish();
+  ASSERT_TRUE(t.b.mgr->deleteIkeSa("to-a").isOk());
+  t.run();
+  t.advance(1ms);
+  EXPECT_EQ(t.a.events.ikeDown.size(), 1u);
+  EXPECT_EQ(t.b.events.ikeDown.size(), 1u);
+  EXPECT_EQ(t.a.events.childDown.size(), 1u);
+  EXPECT_EQ(t.a.mgr->ikeSaCount(), 0u);
+  EXPECT_EQ(t.b.mgr->ikeSaCount(), 0u);
+  EXPECT_TRUE(log.lines.empty());
+}
+
+TEST_F(IkeExchange, LivenessCheck) {
+  establish();
+  ASSERT_TRUE(t.a.mgr->checkLiveness("to-b").isOk());
+  EXPECT_EQ(t.run(), 2u);
+  EXPECT_EQ(t.a.counters().responsesProcessed, 3u);
+}
+
+TEST_F(IkeExchange, NatDetectedFloatsTo4500) {
+  t.natA = Endpoint{*IpAddress::parse("198.51.100.7"), 31000};
+  pb.remote.address = t.natA->address;
+  start();
+  t.deliver(t.a);
+  t.deliver(t.b);
+  ASSERT_EQ(t.a.net.out.size(), 1u);
+  EXPECT_EQ(t.a.net.out[0].local.port, kNattPort);  // IKE_AUTH with the non-ESP marker
+  EXPECT_EQ(t.a.net.out[0].remote.port, kNattPort);
+  t.run();
+  ASSERT_EQ(t.b.events.childUp.size(), 1u);
+  EXPECT_TRUE(t.a.events.ikeUp[0].natDetected);
+  EXPECT_TRUE(t.b.events.ikeUp[0].natDetected);
+  EXPECT_EQ(t.a.events.childUp[0].remote, (Endpoint{t.b.addr.address, kNattPort}));
+  EXPECT_EQ(t.b.events.childUp[0].remote, (Endpoint{t.natA->address, 31001}));
+  EXPECT_TRUE(t.a.mgr->findByPeer("to-b")->natLocal());
+  EXPECT_TRUE(t.b.mgr->findByPeer("to-a")->natRemote());
+}
+
+TEST_F(IkeExchange, NatRebindingUpdatesPeerEndpoint) {
+  t.natA = Endpoint{*IpAddress::parse("198.51.100.7"), 31000};
+  pb.remote.address = t.natA->address;
+  establish();
+  t.natA->port = 42000;  // the NAT mapping changed
+  ASSERT_TRUE(t.a.mgr->checkLiveness("to-b").isOk());
+  t.run();
+  ASSERT_EQ(t.b.events.moved.size(), 1u);
+  EXPECT_EQ(t.b.events.moved[0].remote, (Endpoint{t.natA->address, 42001}));
+  EXPECT_EQ(t.b.counters().peerEndpointChanges, 1u);
+}
+
+TEST_F(IkeExchange, ForcedEncapsulationWithoutNat) {
+  pa.forceEncap = true;
+  start();
+  t.run();
+  ASSERT_EQ(t.b.events.childUp.size(), 1u);
+  EXPECT_EQ(t.a.events.childUp[0].remote.port, kNattPort);
+  EXPECT_EQ(t.b.events.childUp[0].remote.port, kNattPort);
+  EXPECT_TRUE(t.b.events.ikeUp[0].natDetected);
+}
+
+TEST_F(IkeExchange, UnknownCriticalPayloadInIkeSaInit) {
+  ASSERT_TRUE(t.b.mgr->addPeer(pb).isOk());
+  ASSERT_TRUE(t.a.mgr->addPeer(pa).isOk());
+  ASSERT_TRUE(t.a.mgr->initiate("to-b", t.a.addr).isOk());
+  Message m;
+  ASSERT_FALSE(m.parse(t.a.net.out[0].data));
+  m.payloads.push_back(Payload{static_cast<PayloadType>(200), true, false, UnknownPayload{{1, 2}}});
+  auto bytes = m.encode(nullptr);
+  ASSERT_TRUE(bytes.isOk());
+  t.b.mgr->receive(t.b.addr, t.a.addr, *bytes);
+  ASSERT_EQ(t.b.net.out.size(), 1u);
+  Message resp;
+  ASSERT_FALSE(resp.decode(t.b.net.out[0].data, nullptr));
+  const NotifyPayload* n = resp.notify(notify::kUnsupportedCriticalPayload);
+  ASSERT_NE(n, nullptr);
+  EXPECT_EQ(n->data, ByteVec{200});
+  EXPECT_EQ(t.b.counters().unsupportedCritical, 1u);
+  EXPECT_EQ(t.b.mgr->ikeSaCount(), 0u);
+  // The same payload without the critical bit is skipped.
+  m.payloads.back().critical = false;
+  t.b.net.out.clear();
+  t.b.mgr->receive(t.b.addr, t.a.addr, *m.encode(nullptr));
+  ASSERT_EQ(t.b.net.out.size(), 1u);
+  ASSERT_FALSE(resp.decode(t.b.net.out[0].data, nullptr));
+  EXPECT_NE(resp.get<SaPayload>(PayloadType::kSa), nullptr);
+}
+
+TEST_F(IkeExchange, GarbageIsCountedNeverAnswered) {
+  establish();
+  ByteVec junk(60, 0xAB);
+  t.b.mgr->receive(t.b.addr, t.a.addr, junk);
+  ByteVec shortMsg(10, 0);
+  t.b.mgr->receive(t.b.addr, t.a.addr, shortMsg);
+  EXPECT_EQ(t.b.counters().dropsMalformed, 2u);
+  EXPECT_TRUE(t.b.net.out.empty());
+}
+
+}  // namespace
+}  // namespace braid::ike::test
