@@ -99,6 +99,29 @@ disable_offloads() {  # checksums must be complete and frames MTU-sized on the w
   done
 }
 
+mac_of() { nn_exec "$1" cat "/sys/class/net/$2/address"; }
+neigh() { nn_exec "$1" ip neigh replace "$2" lladdr "$3" dev "$4" nud permanent; }
+# Permanent ARP entries on every uplink segment: a blackout must not also expire a neighbour
+# entry (whose re-resolution would stretch the outage), so the emulator is the only cause.
+static_neighbours() {
+  local s t up i
+  for up in fiber broadband; do
+    for s in $(sites); do
+      for t in $(sites); do
+        [ "$s" = "$t" ] && continue
+        neigh "$s-gw" "$(site_addr "$t" "$up")" "$(mac_of "$t-gw" "$(gw_if "$up")")" "$(gw_if "$up")"
+      done
+    done
+  done
+  neigh "$LAB_HUB-gw" "$LTE_PUBLIC" "$(mac_of wan br-lte)" lte0
+  neigh wan "$(site_addr "$LAB_HUB" lte)" "$(mac_of "$LAB_HUB-gw" lte0)" br-lte
+  for s in $LAB_SPOKES; do
+    i=$(site_index "$s")
+    neigh "$s-gw" "100.64.$i.1" "$(mac_of wan "$s-lte-c")" lte0
+    neigh wan "100.64.$i.2" "$(mac_of "$s-gw" lte0)" "$s-lte-c"
+  done
+}
+
 write_profile() {  # expands profiles/default.conf lines "UPLINK ..." for every spoke
   local src=${LAB_PROFILE:-$LAB_DIR/profiles/default.conf} out=$LAB_STATE/profile.conf s up rest
   [ -f "$src" ] || lab_die "profile $src not found"
@@ -173,6 +196,7 @@ cmd_up() {
       links+=(--link "$(link_name "$s" "$up")=$s-$sh,$s-$sh-e")
     done
   done
+  static_neighbours
   for s in $(sites); do disable_offloads "$s-gw"; done
   disable_offloads wan
 

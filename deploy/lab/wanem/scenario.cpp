@@ -73,27 +73,35 @@ Result<std::vector<ScenarioEvent>> parseScenario(std::string_view text, std::str
                          std::string(name) + ":" + std::to_string(lineNo) + ": " + msg);
     };
     size_t start = 0;
+    std::optional<Duration> lineTime;  // later parts of a line may omit t=
     while (start <= line.size()) {
       size_t semi = line.find(';', start);
       std::string_view part = line.substr(start, semi == line.npos ? line.npos : semi - start);
       start = semi == line.npos ? line.size() + 1 : semi + 1;
       std::vector<std::string> words = splitWords(part);
       if (words.empty()) continue;
-      if (!words[0].starts_with("t=")) return fail("an event starts with t=<time>");
-      std::string_view when = std::string_view(words[0]).substr(2);
-      bool relative = when.starts_with('+');
-      if (relative) when.remove_prefix(1);
       Duration at;
-      if (!parseDuration(when, at) || at < Duration::zero()) {
-        return fail("bad time '" + words[0] + "' (like t=5s, t=1500ms, t=+2s)");
+      if (words[0].starts_with("t=")) {
+        std::string_view when = std::string_view(words[0]).substr(2);
+        bool relative = when.starts_with('+');
+        if (relative) when.remove_prefix(1);
+        if (!parseDuration(when, at) || at < Duration::zero()) {
+          return fail("bad time '" + words[0] + "' (like t=5s, t=1500ms, t=+2s)");
+        }
+        if (relative) at += previous;
+        words.erase(words.begin());
+      } else if (lineTime) {
+        at = *lineTime;
+      } else {
+        return fail("an event starts with t=<time>");
       }
-      if (relative) at += previous;
-      if (words.size() < 3) return fail("expected: t=<time> <link>[:ab|:ba] <change...>");
+      lineTime = at;
+      if (words.size() < 2) return fail("expected: t=<time> <link>[:ab|:ba] <change...>");
       ScenarioEvent ev;
       ev.at = at;
-      ev.target = words[1];
+      ev.target = words[0];
       ev.line = lineNo;
-      std::vector<std::string> action(words.begin() + 2, words.end());
+      std::vector<std::string> action(words.begin() + 1, words.end());
       if (Status st = normaliseActionWords(action, ev.tokens, ev.revertAfter); !st) {
         return fail(st.message());
       }

@@ -6,7 +6,8 @@
 //   t=+2s  fiber:ab delay=40ms jitter=5ms
 //   t=30s  all reset                    # back to the start-up profile
 //
-// t= is the offset from the scenario start ("t=+D" is relative to the previous event).
+// t= is the offset from the scenario start ("t=+D" is relative to the previous event); an
+// event after ';' without its own t= happens at the same time as the one before it.
 // "for D" restores, after D, the keys this event changed to the values they had just before
 // it. A target is a link, "link:ab" / "link:ba" for one direction, or "all".
 #pragma once
