@@ -106,3 +106,8 @@ dp_counter() {
 }
 
 dp_alive() { kill -0 "${DP_PID[$1]}" 2>/dev/null; }
+
+# dp_wait_listen NS PORT: until a TCP socket listens on PORT in NS.
+dp_wait_listen() {
+  nn_wait_for 5 bash -c "ss -N $(nn "$1") -ltnH 'sport = :$2' | grep -q ."
+}
