@@ -4,7 +4,7 @@
 # direction, fresh random keys every run) over the WAN veth: ESP-in-UDP on port 4500, the
 # same encapsulation strongSwan's kernel-libipsec uses. Config format: docs/configuration.md.
 #
-# braidd is $BRAIDD, else the newest of build/*/edge/braidd.
+# braidd is $BRAIDD, else build/default/edge/braidd, else the newest build/*/edge/braidd.
 
 e2e_find_braidd() {
   if [ -n "${BRAIDD:-}" ]; then
@@ -12,8 +12,12 @@ e2e_find_braidd() {
     echo "$BRAIDD"
     return
   fi
+  if [ -x "$E2E_REPO/build/default/edge/braidd" ]; then
+    echo "$E2E_REPO/build/default/edge/braidd"
+    return
+  fi
   local f best=""
-  for f in "$E2E_REPO"/build/default/edge/braidd "$E2E_REPO"/build/*/edge/braidd; do
+  for f in "$E2E_REPO"/build/*/edge/braidd; do
     [ -x "$f" ] || continue
     case $f in */build/asan/*|*/build/fuzz/*) continue ;; esac  # sanitizers distort speed
     if [ -z "$best" ] || [ "$f" -nt "$best" ]; then best=$f; fi
@@ -76,8 +80,10 @@ sys_braid_up() {
     e2e_braid_conf "$d/gwA.toml" 10.99.0.1 10.99.0.2 "$E2E_LAN_A" "$E2E_LAN_B" 0x1a000001 "$k_ab" 0x1b000001 "$k_ba"
     e2e_braid_conf "$d/gwB.toml" 10.99.0.2 10.99.0.1 "$E2E_LAN_B" "$E2E_LAN_A" 0x1b000001 "$k_ba" 0x1a000001 "$k_ab"
   )
-  nn_bg "$t-gwA" "$d/braidd-A.log" "$bin" --config "$d/gwA.toml"; pa=$NN_LAST_PID
-  nn_bg "$t-gwB" "$d/braidd-B.log" "$bin" --config "$d/gwB.toml"; pb=$NN_LAST_PID
+  nn_bg "$t-gwA" "$d/braidd-A.log" "$bin" --config "$d/gwA.toml" --stats-file "$d/stats-A.txt"
+  pa=$NN_LAST_PID
+  nn_bg "$t-gwB" "$d/braidd-B.log" "$bin" --config "$d/gwB.toml" --stats-file "$d/stats-B.txt"
+  pb=$NN_LAST_PID
   local side
   for side in A B; do
     nn_wait_for 10 nn_exec "$t-gw$side" ip link show braid0 || {
@@ -95,7 +101,24 @@ sys_braid_up() {
     cat "$d/braidd-A.log" "$d/braidd-B.log" >&2
     nn_die "braid: no LAN A -> LAN B connectivity through the tunnel"
   }
+  e2e_wire_check "$t" 'UDP-encap: ESP\(spi=0x1[ab]000001'
   E2E_DAEMON_PIDS="$pa $pb"
   E2E_NOTE="braidd $(git -C "$E2E_REPO" rev-parse --short HEAD 2>/dev/null) ($bin),"
   E2E_NOTE+=" manual keys, ESP AES-256-GCM in UDP 4500, inner MTU $(e2e_mtu "$t-gwA" braid0)"
+}
+
+# After the runs: braidd's data-plane counters (SIGUSR1 rewrites --stats-file), so that the
+# report shows the traffic really went through ESP and where packets were dropped.
+sys_braid_report() {
+  local t=$1 d=$NN_TMP/$1 side p
+  set -- ${PIDS[braid]}
+  for side in A B; do
+    p=$1; shift
+    kill -USR1 "$p" 2>/dev/null || continue
+    sleep 0.3
+    awk -v side="gw$side" '
+      $2 != 0 && ($1 ~ /drop/ || $1 ~ /^(tx\.(tun_packets|gso_super_packets|sealed|datagrams_sent|send_calls|bytes_sent)|rx\.(datagrams|gro_datagrams|recv_calls|opened|tun_packets|tun_writes))$/) {
+        s = s " " $1 "=" $2 }
+      END { print "  braidd " side ":" s }' "$d/stats-$side.txt"
+  done
 }

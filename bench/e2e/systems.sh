@@ -41,6 +41,22 @@ e2e_wait_ping() {
   nn_wait_for "$2" nn_exec "$1-lanA" ping -c1 -W1 "$E2E_HOST_B"
 }
 
+# e2e_wire_check TAG REGEX: while LAN A pings LAN B, every IPv4 packet on gwB's WAN link must
+# match REGEX (tcpdump -nn text), i.e. the traffic really crosses in the tunnel; prints one.
+e2e_wire_check() {
+  local t=$1 re=$2 cap=$NN_TMP/$1-wire.txt tp n bad
+  command -v tcpdump >/dev/null || { nn_log "tcpdump missing: wire check skipped"; return 0; }
+  nn_exec "$t-gwB" timeout 5 tcpdump -nni gwB-wan -c 6 ip >"$cap" 2>/dev/null &
+  tp=$!
+  sleep 0.5
+  nn_exec "$t-lanA" ping -c 4 -i 0.1 -W 1 "$E2E_HOST_B" >/dev/null 2>&1
+  wait "$tp" 2>/dev/null
+  n=$(grep -c . "$cap"); bad=$(grep -cvE "$re" "$cap")
+  [ "$n" -gt 0 ] && [ "$bad" -eq 0 ] ||
+    nn_die "$t: wire check failed ($n packets on the WAN, $bad not matching /$re/): $(head -3 "$cap")"
+  echo "  on the wire: $(head -1 "$cap" | cut -c1-110)"
+}
+
 e2e_mtu() { nn_exec "$1" cat "/sys/class/net/$2/mtu" 2>/dev/null || echo '?'; }
 
 # --- plain routed veth: the ceiling --------------------------------------------------------
@@ -49,6 +65,7 @@ sys_veth_up() {
   nn_exec "$t-gwA" ip route add "$E2E_LAN_B" via 10.99.0.2
   nn_exec "$t-gwB" ip route add "$E2E_LAN_A" via 10.99.0.1
   e2e_wait_ping "$t" 5 || nn_die "veth: no LAN A -> LAN B connectivity"
+  e2e_wire_check "$t" 'ICMP echo'
   E2E_DAEMON_PIDS=""
   E2E_NOTE="routed veth, no tunnel, MTU $(e2e_mtu "$t-gwA" gwA-wan), kernel offloads as default"
 }
@@ -151,6 +168,7 @@ sys_strongswan_up() {
     nn_die "strongswan: IKE_SA/CHILD_SA did not come up"
   }
   e2e_wait_ping "$t" 5 || nn_die "strongswan: no LAN A -> LAN B connectivity through the tunnel"
+  e2e_wire_check "$t" 'UDP-encap: ESP'
   E2E_DAEMON_PIDS="$pa $pb"
   E2E_NOTE="$("$E2E_CHARON" --version 2>/dev/null | head -1 | sed "s/^Linux //")"
   E2E_NOTE="${E2E_NOTE:-strongSwan} charon + kernel-libipsec, ESP AES-256-GCM in UDP 4500,"
@@ -185,6 +203,7 @@ sys_wireguard_go_up() {
   nn_exec "$t-gwA" ip route add "$E2E_LAN_B" dev "$ia" src 10.98.1.1
   nn_exec "$t-gwB" ip route add "$E2E_LAN_A" dev "$ib" src 10.98.2.1
   e2e_wait_ping "$t" 5 || nn_die "wireguard-go: no LAN A -> LAN B connectivity through the tunnel"
+  e2e_wire_check "$t" '\.51820 > .*UDP'
   E2E_DAEMON_PIDS="$pa $pb"
   E2E_NOTE="wireguard-go $(wireguard-go --version 2>/dev/null | head -1 | awk '{print $2}'),"
   E2E_NOTE+=" ChaCha20-Poly1305 in UDP 51820, inner MTU $(e2e_mtu "$t-gwA" "$ia")"

@@ -13,7 +13,8 @@
 #
 # Usage: sudo bench/e2e/throughput.sh [--quick] [--only LIST] [--runs N] [--seconds S]
 #                                     [--streams N] [--perf[=SYSTEM]] [--keep]
-# Env:   E2E_RUNS=3 E2E_SECS=10 E2E_STREAMS=4, BRAIDD=path/to/braidd, E2E_PERF_TOP=25
+# Env:   E2E_RUNS=3 E2E_SECS=10 E2E_STREAMS=4, BRAIDD=path/to/braidd, E2E_PERF_TOP=25,
+#        E2E_PERF_CALLGRAPH=dwarf|fp
 set -u
 E2E_HERE=$(cd "$(dirname "$0")" && pwd)
 E2E_REPO=$(cd "$E2E_HERE/../.." && pwd)
@@ -142,10 +143,19 @@ perf_report() {  # perf_report DATA ARGS...   (strips headers and empty sort col
 if [ -n "$PERF" ]; then
   [ -n "${PIDS[$PERF]}" ] || nn_die "--perf=$PERF: that system has no daemon to profile"
   top=${E2E_PERF_TOP:-25}
+  # dwarf (default): full user-space chains, also through libcrypto; more overhead, so a
+  # lower rate. fp (plain perf record -g): cheap, but chains stop in code built without frame
+  # pointers (libcrypto), so its time is not credited to braidd's callers.
+  case ${E2E_PERF_CALLGRAPH:-dwarf} in
+    fp) perf_cg="-g"; perf_hz=1999 ;;
+    dwarf) perf_cg="--call-graph dwarf,16384"; perf_hz=499 ;;
+    *) nn_die "E2E_PERF_CALLGRAPH must be fp or dwarf" ;;
+  esac
   perf_pids=(); perf_files=()
   for p in ${PIDS[$PERF]}; do
     f=$NN_TMP/perf-$p.data
-    perf record -e cpu-clock -F 1999 -g -o "$f" -p "$p" -- sleep "$((SECS + 1))" \
+    # shellcheck disable=SC2086
+    perf record -e cpu-clock -F "$perf_hz" $perf_cg -o "$f" -p "$p" -- sleep "$((SECS + 1))" \
       >"$NN_TMP/perf-record-$p.log" 2>&1 &
     perf_pids+=("$!"); perf_files+=("$f"); NN_PIDS+=("$!")
   done
@@ -155,7 +165,7 @@ if [ -n "$PERF" ]; then
   for i in "${!perf_pids[@]}"; do
     wait "${perf_pids[$i]}" || nn_die "perf record failed: $(tail -3 "$NN_TMP/perf-record-*.log")"
   done
-  echo "(throughput above is under perf sampling at 1999 Hz)"
+  echo "(throughput above is under perf sampling at $perf_hz Hz, call graph ${E2E_PERF_CALLGRAPH:-dwarf})"
   set -- ${PIDS[$PERF]}
   for i in "${!perf_files[@]}"; do
     f=${perf_files[$i]}; p=$1; shift
@@ -169,6 +179,11 @@ if [ -n "$PERF" ]; then
     perf_report "$f" --sort dso -g none | head -n 8
     echo "=== $PERF pid $p ($role): top symbols, self time ==="
     perf_report "$f" --sort dso,symbol -g none --percent-limit 0.3 | head -n "$top"
+    echo "=== $PERF pid $p ($role): inclusive time (self + callees), user-space functions ==="
+    [ "${E2E_PERF_CALLGRAPH:-dwarf}" = fp ] &&
+      echo "    (fp call graph: time in libraries without frame pointers is not credited to callers; E2E_PERF_CALLGRAPH=dwarf)"
+    perf_report "$f" --children --sort dso,symbol -g none --percent-limit 3 |
+      grep -v -e 'kernel.kallsyms' -e 'libc\.so' -e ' 0x0000' | head -n 20
     echo "=== $PERF pid $p ($role): call chains into the top symbols (callers, >= 3 %) ==="
     perf_report "$f" --sort symbol -g caller,3,callee,function,percent --percent-limit 4 |
       head -n 60
@@ -188,6 +203,14 @@ for r in $(seq 1 "$RUNS"); do
       measure "${order[$(((i + r - 1) % n))]}" "$streams" "$r"
     done
   done
+done
+
+# --- per-system reports (counters) ---
+for s in $ONLY; do
+  t=$(tag_of "$s")
+  if declare -F "sys_${t}_report" >/dev/null; then
+    echo; echo "$s counters after the runs:"; "sys_${t}_report" "$t"
+  fi
 done
 
 # --- summary table ---
