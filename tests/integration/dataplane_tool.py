@@ -100,7 +100,7 @@ def inject(pcap, host, port):
         spi = rnd.randrange(0x10000000, 0xFFFFFFFF).to_bytes(4, "big")
         if spi in known:
             continue
-        send("bad_spi", spi + rnd.randbytes(rnd.randrange(4, 1400)))
+        send("bad_spi", spi + rnd.randbytes(rnd.randrange(40, 1400)))
     # Too short to be anything (RFC 3948 section 2): 3 and 6 bytes.
     send("invalid", b"\x12\x34\x56")
     send("invalid", b"\x12\x34\x56\x78\x9a\xbc")
