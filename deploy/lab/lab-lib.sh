@@ -45,15 +45,16 @@ lab_probe() {
   probe=$(lab_probe_bin)
   out=$(mktemp "$NN_TMP/probe.XXXXXX")
   ready=$out.ready
-  lab_exec "$to" "$probe" recv --bind "$addr:$port" --duration "${LAB_PROBE_MAX:-40s}" \
+  local rt=()
+  [ "${LAB_PROBE_RT:-1}" = 1 ] && command -v chrt >/dev/null && rt=(chrt -f 5)
+  lab_exec "$to" "${rt[@]}" "$probe" recv --bind "$addr:$port" --duration "${LAB_PROBE_MAX:-40s}" \
     --idle "${LAB_PROBE_IDLE:-700ms}" --ready "$ready" >"$out" 2>&1 &
   local rpid=$!
   nn_wait_for 5 test -f "$ready" || nn_die "probe receiver did not start"
   # Resolve ARP first (at 8k pps the kernel's unresolved queue would drop the first burst),
-  # and send at SCHED_FIFO so the sender's timestamps are not stretched by preemption.
+  # and run both ends at SCHED_FIFO: the sender's timestamps are not stretched by preemption
+  # and the receiver keeps up with 40k packets/s on a loaded machine.
   lab_exec "$from" ping -c 1 -W 1 -q "$addr" >/dev/null 2>&1 || true
-  local rt=()
-  [ "${LAB_PROBE_RT:-1}" = 1 ] && command -v chrt >/dev/null && rt=(chrt -f 5)
   lab_exec "$from" "${rt[@]}" "$probe" send --to "$addr:$port" "$@" >"$out.send" 2>&1 ||
     { cat "$out.send" >&2; nn_die "probe sender failed"; }
   wait "$rpid"

@@ -177,7 +177,7 @@ int runRecv(const std::map<std::string, std::string>& opt) {
   if (opt.count("idle") && !braid::wanem::parseDuration(opt.at("idle"), idle)) return usage();
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return die("socket");
-  int one = 1, buf = 8 << 20;
+  int one = 1, buf = 32 << 20;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
   if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) != 0) {
@@ -198,46 +198,53 @@ int runRecv(const std::map<std::string, std::string>& opt) {
   uint64_t total64 = 0, bad = 0;
   int64_t begin = realNs();
   int64_t lastRx = 0;
-  std::vector<uint8_t> data(65536);
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
+  constexpr size_t kBatch = 64;
+  std::vector<uint8_t> data(kBatch * 2048);
+  sockaddr_in from[kBatch];
+  iovec iov[kBatch];
+  mmsghdr msgs[kBatch];
+  alignas(cmsghdr) char control[kBatch][CMSG_SPACE(sizeof(timespec))];
+  timeval tv{0, 100000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   for (;;) {
     int64_t now = realNs();
     if (now - begin > total.count()) break;
     if (lastRx != 0 && now - lastRx > idle.count()) break;
-    timeval tv{0, 100000};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    sockaddr_in from{};
-    iovec iov{data.data(), data.size()};
-    msghdr mh{};
-    mh.msg_name = &from;
-    mh.msg_namelen = sizeof(from);
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = control;
-    mh.msg_controllen = sizeof(control);
-    ssize_t r = recvmsg(fd, &mh, 0);
-    if (r < 0) continue;
-    int64_t rx = realNs();
-    for (cmsghdr* cm = CMSG_FIRSTHDR(&mh); cm != nullptr; cm = CMSG_NXTHDR(&mh, cm)) {
-      if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
-        timespec ts;
-        std::memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
-        rx = int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+    for (size_t i = 0; i < kBatch; ++i) {
+      iov[i] = {data.data() + i * 2048, 2048};
+      msgs[i].msg_hdr = msghdr{};
+      msgs[i].msg_hdr.msg_name = &from[i];
+      msgs[i].msg_hdr.msg_namelen = sizeof(from[i]);
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+      msgs[i].msg_hdr.msg_control = control[i];
+      msgs[i].msg_hdr.msg_controllen = sizeof(control[i]);
+    }
+    int got = recvmmsg(fd, msgs, kBatch, MSG_WAITFORONE, nullptr);
+    if (got <= 0) continue;
+    int64_t fallback = realNs();
+    lastRx = fallback;
+    for (int m = 0; m < got; ++m) {
+      msghdr& mh = msgs[m].msg_hdr;
+      int64_t rx = fallback;
+      for (cmsghdr* cm = CMSG_FIRSTHDR(&mh); cm != nullptr; cm = CMSG_NXTHDR(&mh, cm)) {
+        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
+          timespec ts;
+          std::memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
+          rx = int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+        }
       }
-    }
-    ByteReader rd(braid::Bytes(data.data(), static_cast<size_t>(r)));
-    uint32_t magic;
-    uint64_t seq, tot, sentNs;
-    if (!rd.readU32(magic) || magic != kMagic || !rd.readU64(seq) || !rd.readU64(tot) ||
-        !rd.readU64(sentNs)) {
-      ++bad;
-      continue;
-    }
-    total64 = std::max(total64, tot);
-    lastRx = realNs();
-    samples.push_back({seq, rx, rx - static_cast<int64_t>(sentNs), static_cast<size_t>(r)});
-    std::string src = endpointText(from);
-    if (sources.empty() || sources.back() != src) {
+      ByteReader rd(braid::Bytes(static_cast<uint8_t*>(iov[m].iov_base), msgs[m].msg_len));
+      uint32_t magic;
+      uint64_t seq, tot, sentNs;
+      if (!rd.readU32(magic) || magic != kMagic || !rd.readU64(seq) || !rd.readU64(tot) ||
+          !rd.readU64(sentNs)) {
+        ++bad;
+        continue;
+      }
+      total64 = std::max(total64, tot);
+      samples.push_back({seq, rx, rx - static_cast<int64_t>(sentNs), msgs[m].msg_len});
+      std::string src = endpointText(from[m]);
       if (std::find(sources.begin(), sources.end(), src) == sources.end()) sources.push_back(src);
     }
   }
