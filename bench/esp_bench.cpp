@@ -173,7 +173,10 @@ int main(int argc, char** argv) {
       benchmark::RegisterBenchmark(("raw" + suffix).c_str(), rawAeadBench, c, size);
     }
   }
-  benchmark::RegisterBenchmark("replay/in_order", replayInOrderBench)->Arg(64)->Arg(1024)->Arg(4096);
+  benchmark::RegisterBenchmark("replay/in_order", replayInOrderBench)
+      ->Arg(64)
+      ->Arg(1024)
+      ->Arg(4096);
   benchmark::RegisterBenchmark("replay/reordered", replayReorderedBench)
       ->Arg(64)
       ->Arg(1024)

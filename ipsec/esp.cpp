@@ -67,8 +67,8 @@ class Aead {
     }
     if (EVP_EncryptUpdate(ctx_, data, &outl, data, static_cast<int>(len)) != 1) return false;
     if (EVP_EncryptFinal_ex(ctx_, data + outl, &outl) != 1) return false;
-    return EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_AEAD_GET_TAG, static_cast<int>(kEspIcvLength),
-                               tag) == 1;
+    const int tagLen = static_cast<int>(kEspIcvLength);
+    return EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_AEAD_GET_TAG, tagLen, tag) == 1;
   }
 
   // Decrypts data[0..len) in place; false if the tag does not verify.
@@ -266,8 +266,8 @@ class InboundSa final : public EspInboundSa {
 }  // namespace
 
 std::optional<EspCipher> parseEspCipher(std::string_view name) {
-  for (EspCipher c : {EspCipher::kAesGcm16_128, EspCipher::kAesGcm16_256,
-                      EspCipher::kChaCha20Poly1305}) {
+  for (EspCipher c :
+       {EspCipher::kAesGcm16_128, EspCipher::kAesGcm16_256, EspCipher::kChaCha20Poly1305}) {
     if (name == espCipherName(c)) return c;
   }
   return std::nullopt;
@@ -285,7 +285,9 @@ std::string_view espCipherName(EspCipher cipher) {
   return "unknown";
 }
 
-size_t espKeymatLength(EspCipher cipher) { return cipherKeyLength(cipher) + kSaltLength; }
+size_t espKeymatLength(EspCipher cipher) {
+  return cipherKeyLength(cipher) + kSaltLength;
+}
 
 std::string_view espDropName(EspDrop reason) {
   switch (reason) {
@@ -317,8 +319,7 @@ Result<std::unique_ptr<EspInboundSa>> EspInboundSa::create(const EspSaConfig& co
   if (config.replayWindow < ReplayWindow::kMinSize ||
       config.replayWindow > ReplayWindow::kMaxSize) {
     return Status(ErrorCode::kInvalidArgument,
-                  "ESP replay window must be 64..4096, got " +
-                      std::to_string(config.replayWindow));
+                  "ESP replay window must be 64..4096, got " + std::to_string(config.replayWindow));
   }
   auto sa = std::make_unique<InboundSa>(config.replayWindow);
   if (Status s = sa->init(config); !s) return s;
@@ -336,7 +337,9 @@ Status EspInboundTable::add(std::unique_ptr<EspInboundSa> sa) {
   return Status::ok();
 }
 
-bool EspInboundTable::remove(uint32_t spi) { return sas_.erase(spi) > 0; }
+bool EspInboundTable::remove(uint32_t spi) {
+  return sas_.erase(spi) > 0;
+}
 
 EspInboundSa* EspInboundTable::find(uint32_t spi) const {
   auto it = sas_.find(spi);

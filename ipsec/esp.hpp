@@ -21,9 +21,9 @@
 namespace braid::ipsec {
 
 enum class EspCipher : uint8_t {
-  kAesGcm16_128,       // RFC 4106, IKEv2 transform ENCR_AES_GCM_16 (20), 128-bit key
-  kAesGcm16_256,       // same, 256-bit key
-  kChaCha20Poly1305,   // RFC 7634, ENCR_CHACHA20_POLY1305 (28)
+  kAesGcm16_128,      // RFC 4106, IKEv2 transform ENCR_AES_GCM_16 (20), 128-bit key
+  kAesGcm16_256,      // same, 256-bit key
+  kChaCha20Poly1305,  // RFC 7634, ENCR_CHACHA20_POLY1305 (28)
 };
 
 // strongSwan-style names: "aes128gcm16", "aes256gcm16", "chacha20poly1305".
@@ -32,8 +32,8 @@ std::string_view espCipherName(EspCipher cipher);
 // Cipher key length plus the 4-byte salt: 20, 36 and 36 bytes.
 size_t espKeymatLength(EspCipher cipher);
 
-inline constexpr size_t kEspHeaderLength = 8;   // SPI + sequence number
-inline constexpr size_t kEspIvLength = 8;       // explicit IV for all three ciphers
+inline constexpr size_t kEspHeaderLength = 8;  // SPI + sequence number
+inline constexpr size_t kEspIvLength = 8;      // explicit IV for all three ciphers
 inline constexpr size_t kEspIcvLength = 16;
 // Room sealing needs around the inner packet.
 inline constexpr size_t kEspHeadroom = kEspHeaderLength + kEspIvLength;
@@ -66,11 +66,11 @@ inline constexpr size_t kEspDropCount = static_cast<size_t>(EspDrop::kCount);
 // Plain counters owned by the SA (or table) that counts them; the metrics registry reads them.
 struct EspCounters {
   uint64_t packetsSealed = 0;
-  uint64_t bytesSealed = 0;         // inner bytes
+  uint64_t bytesSealed = 0;  // inner bytes
   uint64_t packetsOpened = 0;
-  uint64_t bytesOpened = 0;         // inner bytes
-  uint64_t dummyDiscarded = 0;      // next header 59 received and dropped
-  uint64_t sequenceExhausted = 0;   // seal refused: the SA must be rekeyed
+  uint64_t bytesOpened = 0;        // inner bytes
+  uint64_t dummyDiscarded = 0;     // next header 59 received and dropped
+  uint64_t sequenceExhausted = 0;  // seal refused: the SA must be rekeyed
   std::array<uint64_t, kEspDropCount> drops{};
   uint64_t drop(EspDrop r) const { return drops[static_cast<size_t>(r)]; }
 };

@@ -32,7 +32,7 @@ class ReplayWindow {
 
  private:
   uint32_t size_;
-  uint64_t top_ = 0;                 // highest sequence number received
+  uint64_t top_ = 0;  // highest sequence number received
   // Ring bitmap (RFC 6479): at least size_/64 + 1 blocks so that the window never shares a
   // block with the bits being cleared, rounded up to a power of two so indexing is a mask.
   std::vector<uint64_t> blocks_;

@@ -47,8 +47,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const Bytes payload(data + 1, size - 1);
 
   const UdpEncapKind kind = classifyUdpEncap(payload);
-  check(kind != UdpEncapKind::kEsp || (payload.size() >= 8 && payload[0] | payload[1] |
-                                                                   payload[2] | payload[3]));
+  check(kind != UdpEncapKind::kEsp ||
+        (payload.size() >= 8 && payload[0] | payload[1] | payload[2] | payload[3]));
 
   const EspSaConfig config = fuzzConfig(mode);
   auto inbound = EspInboundSa::create(config);

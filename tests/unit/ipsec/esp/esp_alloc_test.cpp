@@ -22,7 +22,9 @@ void* countedRealloc(void* p, size_t n, const char*, int) {
   ++gAllocations;
   return std::realloc(p, n);
 }
-void countedFree(void* p, const char*, int) { std::free(p); }
+void countedFree(void* p, const char*, int) {
+  std::free(p);
+}
 
 // Installed before main(), so before OpenSSL allocates anything.
 const bool gInstalled = CRYPTO_set_mem_functions(countedMalloc, countedRealloc, countedFree);
@@ -34,8 +36,12 @@ void* operator new(size_t n) {
   if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
   throw std::bad_alloc();
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, size_t) noexcept { std::free(p); }
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, size_t) noexcept {
+  std::free(p);
+}
 
 namespace braid::ipsec {
 namespace {
@@ -46,8 +52,8 @@ using testing_support::testConfig;
 
 TEST(EspAllocation, SealAndOpenDoNotAllocate) {
   ASSERT_TRUE(gInstalled);
-  for (EspCipher c : {EspCipher::kAesGcm16_128, EspCipher::kAesGcm16_256,
-                      EspCipher::kChaCha20Poly1305}) {
+  for (EspCipher c :
+       {EspCipher::kAesGcm16_128, EspCipher::kAesGcm16_256, EspCipher::kChaCha20Poly1305}) {
     for (bool esn : {false, true}) {
       auto out = makeOut(testConfig(c, esn));
       auto in = makeIn(testConfig(c, esn));

@@ -70,8 +70,8 @@ TEST_P(EspSaTest, RoundTripAtManySizes) {
     EXPECT_EQ((wire.size() - kEspHeadroom - kEspIcvLength) % 4, 0u);
     EXPECT_LE(wire.size(), n + kEspHeadroom + kEspMaxTrailer);
     EXPECT_EQ(loadBe32(wire.data()), 0x1000abcdu);
-    EXPECT_EQ(loadBe32(wire.data() + 4), count + 1);      // sequence number
-    EXPECT_EQ(loadBe64(wire.data() + 8), count + 1);      // explicit IV = sequence number
+    EXPECT_EQ(loadBe32(wire.data() + 4), count + 1);  // sequence number
+    EXPECT_EQ(loadBe64(wire.data() + 8), count + 1);  // explicit IV = sequence number
     uint8_t nh = 0;
     std::vector<uint8_t> got;
     auto drop = open(wire, nh, &got);
@@ -190,7 +190,7 @@ TEST_P(EspSaTest, ReplayAndWindowEdge) {
   // seq 976 is just outside. With ESN, RFC 4303 A2.2 reads it as 2^32 + 976, whose ICV
   // does not verify (the high half is authenticated); without, it is a replay.
   EXPECT_EQ(open(wires[2000 - 1024 - 1], nh), esn() ? EspDrop::kIcv : EspDrop::kReplay);
-  EXPECT_FALSE(open(wires[2000 - 1024], nh).has_value());         // seq 977: oldest inside
+  EXPECT_FALSE(open(wires[2000 - 1024], nh).has_value());  // seq 977: oldest inside
   EXPECT_EQ(open(wires[2000 - 1024], nh), EspDrop::kReplay);
   // Reordered packets inside the window are accepted once each.
   uint64_t reordered = 0;
@@ -276,12 +276,12 @@ TEST_P(EspSaTest, SequenceNumbersAcrossThe32BitBoundary) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    AllCiphers, EspSaTest, ::testing::Combine(::testing::ValuesIn(kAllCiphers), ::testing::Bool()),
-    [](const auto& info) {
-      return std::string(espCipherName(std::get<0>(info.param))) +
-             (std::get<1>(info.param) ? "_esn" : "_seq32");
-    });
+INSTANTIATE_TEST_SUITE_P(AllCiphers, EspSaTest,
+                         ::testing::Combine(::testing::ValuesIn(kAllCiphers), ::testing::Bool()),
+                         [](const auto& info) {
+                           return std::string(espCipherName(std::get<0>(info.param))) +
+                                  (std::get<1>(info.param) ? "_esn" : "_seq32");
+                         });
 
 TEST(EspSa, EsnHighHalfIsAuthenticated) {
   for (EspCipher c : kAllCiphers) {

@@ -79,8 +79,7 @@ inline std::vector<uint8_t> innerPacket(size_t n, uint8_t seed = 1) {
 // explicit IV `iv`, using EVP one-shot calls and no braid code. Used to build packets the
 // real sealer refuses to (bad padding) and to cross-check it.
 inline std::vector<uint8_t> referenceSeal(EspCipher cipher, Bytes keymat, uint32_t spi,
-                                          uint64_t seq, bool esn, uint64_t iv,
-                                          Bytes plaintext) {
+                                          uint64_t seq, bool esn, uint64_t iv, Bytes plaintext) {
   const EVP_CIPHER* evp = cipher == EspCipher::kAesGcm16_128   ? EVP_aes_128_gcm()
                           : cipher == EspCipher::kAesGcm16_256 ? EVP_aes_256_gcm()
                                                                : EVP_chacha20_poly1305();
@@ -103,13 +102,13 @@ inline std::vector<uint8_t> referenceSeal(EspCipher cipher, Bytes keymat, uint32
   }
   EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
   int len = 0;
-  bool ok = EVP_EncryptInit_ex(ctx, evp, nullptr, keymat.data(), nonce) == 1 &&
-            EVP_EncryptUpdate(ctx, nullptr, &len, aad, static_cast<int>(aadLen)) == 1 &&
-            EVP_EncryptUpdate(ctx, out.data() + 16, &len, plaintext.data(),
-                              static_cast<int>(plaintext.size())) == 1 &&
-            EVP_EncryptFinal_ex(ctx, out.data() + 16 + len, &len) == 1 &&
-            EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16,
-                                out.data() + 16 + plaintext.size()) == 1;
+  bool ok =
+      EVP_EncryptInit_ex(ctx, evp, nullptr, keymat.data(), nonce) == 1 &&
+      EVP_EncryptUpdate(ctx, nullptr, &len, aad, static_cast<int>(aadLen)) == 1 &&
+      EVP_EncryptUpdate(ctx, out.data() + 16, &len, plaintext.data(),
+                        static_cast<int>(plaintext.size())) == 1 &&
+      EVP_EncryptFinal_ex(ctx, out.data() + 16 + len, &len) == 1 &&
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16, out.data() + 16 + plaintext.size()) == 1;
   EVP_CIPHER_CTX_free(ctx);
   return ok ? out : std::vector<uint8_t>{};
 }

@@ -199,7 +199,7 @@ TEST(ReplayWindowEsn, InfersHighHalfNearTheWindow) {
 
 TEST(ReplayWindowEsn, KnownCases) {
   ReplayWindow w(64);
-  EXPECT_EQ(w.inferEsn(1), 1u);  // fresh SA
+  EXPECT_EQ(w.inferEsn(1), 1u);                    // fresh SA
   EXPECT_EQ(w.inferEsn(0xFFFFFFF0), 0xFFFFFFF0u);  // nothing precedes subspace 0
   ASSERT_TRUE(w.update(0x1FFFFFFF0));
   EXPECT_EQ(w.inferEsn(0xFFFFFFF5), 0x1FFFFFFF5u);

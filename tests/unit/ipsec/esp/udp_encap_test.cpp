@@ -8,7 +8,9 @@
 namespace braid::ipsec {
 namespace {
 
-UdpEncapKind classify(std::vector<uint8_t> v) { return classifyUdpEncap(v); }
+UdpEncapKind classify(std::vector<uint8_t> v) {
+  return classifyUdpEncap(v);
+}
 
 TEST(ClassifyUdpEncap, Keepalive) {
   EXPECT_EQ(classify({0xFF}), UdpEncapKind::kKeepalive);  // RFC 3948 2.3
@@ -19,7 +21,7 @@ TEST(ClassifyUdpEncap, Keepalive) {
 TEST(ClassifyUdpEncap, TooShortIsInvalid) {
   EXPECT_EQ(classify({}), UdpEncapKind::kInvalid);
   EXPECT_EQ(classify({0, 0, 0}), UdpEncapKind::kInvalid);
-  EXPECT_EQ(classify({1, 2, 3, 4}), UdpEncapKind::kInvalid);          // SPI only
+  EXPECT_EQ(classify({1, 2, 3, 4}), UdpEncapKind::kInvalid);           // SPI only
   EXPECT_EQ(classify({1, 2, 3, 4, 0, 0, 0}), UdpEncapKind::kInvalid);  // SPI + 3 bytes
 }
 
