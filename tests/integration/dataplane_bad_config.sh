@@ -54,6 +54,14 @@ nn_check "--check on a bad config exits 2 ($rc)" test "$rc" -eq 2
 for f in "$DP_SRC"/deploy/examples/*.toml; do
   nn_check "example $(basename "$f") is valid" "$BRAIDD" --check --config "$f"
 done
+# A valid file that fails at run time (the uplink address is not on this host): exit 1,
+# and the TUN device and routes created before the failure are gone again.
+sed 's/local_address = "10.99.0.1"/local_address = "10.99.0.77"/' "$NN_TMP/good.toml" >"$NN_TMP/nobind.toml"
+rc=0
+nn_exec gwA timeout 10 "$BRAIDD" --config "$NN_TMP/nobind.toml" >"$NN_TMP/nobind.out" 2>&1 || rc=$?
+nn_check "start-up failure exits 1 ($rc): $(grep -o 'uplink.*' "$NN_TMP/nobind.out" | head -1)" test "$rc" -eq 1
+nn_check "start-up failure removes the TUN device" nothing_created
+nn_check "start-up failure removes the routes" bash -c "! ip -n $(nn gwA) route | grep -q 10.98.2.0"
 rc=0
 "$BRAIDD" --config "$NN_TMP/missing.toml" >/dev/null 2>&1 || rc=$?
 nn_check "missing config file exits 2 ($rc)" test "$rc" -eq 2
