@@ -1,9 +1,9 @@
 #include "edge/config.hpp"
 
+#include <toml++/toml.h>
 #include <algorithm>
 #include <fstream>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "core/hex.hpp"
 
@@ -14,16 +14,26 @@ using KeyList = std::initializer_list<std::string_view>;
 
 std::string typeName(toml::node_type t) {
   switch (t) {
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    default: return "nothing";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    default:
+      return "nothing";
   }
 }
 
@@ -52,8 +62,8 @@ class Checker {
       if (std::find(keys.begin(), keys.end(), k.str()) != keys.end()) continue;
       std::string expected;
       for (auto key : keys) expected += (expected.empty() ? "" : ", ") + std::string(key);
-      error(k.source(), "unknown key '" + joinPath(path, k.str()) + "'; expected one of: " +
-                            expected);
+      error(k.source(),
+            "unknown key '" + joinPath(path, k.str()) + "'; expected one of: " + expected);
     }
   }
 
@@ -62,8 +72,8 @@ class Checker {
     const toml::node* n = t.get(key);
     if (n == nullptr) {
       if (required) {
-        error(t.source(), "missing required key '" + joinPath(path, key) + "'; expected " +
-                              std::string(what));
+        error(t.source(),
+              "missing required key '" + joinPath(path, key) + "'; expected " + std::string(what));
       }
       return nullptr;
     }
@@ -96,8 +106,7 @@ class Checker {
     return v;
   }
 
-  std::optional<bool> boolean(const toml::table& t, const std::string& path,
-                              std::string_view key) {
+  std::optional<bool> boolean(const toml::table& t, const std::string& path, std::string_view key) {
     const toml::node* n = node(t, path, key, false, toml::node_type::boolean, "true or false");
     if (n == nullptr) return std::nullopt;
     return n->as_boolean()->get();
@@ -237,8 +246,9 @@ struct Loader {
     if (t == nullptr) return;
     auto& d = cfg.dataplane;
     const std::string p = "dataplane";
-    c.allowOnly(*t, p, {"batch_size", "pool_packets", "tun_offload", "tun_gro", "udp_gso",
-                        "udp_gro", "socket_buffer"});
+    c.allowOnly(*t, p,
+                {"batch_size", "pool_packets", "tun_offload", "tun_gro", "udp_gso", "udp_gro",
+                 "socket_buffer"});
     if (auto v = c.integer(*t, p, "batch_size", false, 1, 256)) d.batchSize = uint32_t(*v);
     if (auto v = c.integer(*t, p, "pool_packets", false, 64, 65536)) {
       d.poolPackets = uint32_t(*v);
@@ -317,8 +327,9 @@ struct Loader {
     spis.push_back({out.spi, spiScope, t->get("spi")});
     auto bytes = fromHex(*key);
     if (!bytes) {
-      c.error(*t->get("key"), "'" + p + ".key' is not valid hex; expected hex digits (optional "
-                                        "0x prefix, ':' or spaces allowed)");
+      c.error(*t->get("key"), "'" + p +
+                                  ".key' is not valid hex; expected hex digits (optional "
+                                  "0x prefix, ':' or spaces allowed)");
       return std::nullopt;
     }
     SecretBytes secret{Bytes(*bytes)};
@@ -373,8 +384,8 @@ struct Loader {
   }
 
   void paths(const toml::table& peer_t, const std::string& path, PeerConfig& peer) {
-    const toml::array* arr = c.array(peer_t, path, "path", true,
-                                     "one or more [[peer.path]] tables (uplink x peer)");
+    const toml::array* arr =
+        c.array(peer_t, path, "path", true, "one or more [[peer.path]] tables (uplink x peer)");
     if (arr == nullptr) return;
     for (size_t i = 0; i < arr->size(); ++i) {
       const toml::node& n = *arr->get(i);
@@ -409,10 +420,10 @@ struct Loader {
             }
           }
           if (remote && remote->family() != it->localAddress.family()) {
-            c.error(*t.get("remote_address"),
-                    "'" + p + ".remote_address' is " + remote->toString() +
-                        " but uplink \"" + *uplink + "\" is " + it->localAddress.toString() +
-                        "; expected the same address family");
+            c.error(*t.get("remote_address"), "'" + p + ".remote_address' is " +
+                                                  remote->toString() + " but uplink \"" + *uplink +
+                                                  "\" is " + it->localAddress.toString() +
+                                                  "; expected the same address family");
           }
         }
       }
@@ -446,8 +457,9 @@ struct Loader {
         peer.name = *name;
       }
       if (const toml::node* ike = t.get("ike")) {
-        c.error(*ike, "'" + p + ".ike' is reserved for IKEv2 keying, which this version does "
-                                "not support yet; expected [peer.path.manual] keys");
+        c.error(*ike, "'" + p +
+                          ".ike' is reserved for IKEv2 keying, which this version does "
+                          "not support yet; expected [peer.path.manual] keys");
       }
       auto subnets = c.prefixes(t, p, "remote_subnets");
       for (auto& rs : subnets) {
@@ -466,8 +478,7 @@ struct Loader {
       for (auto& l : localSubnets) {
         if (r.prefix.overlaps(l.prefix)) {
           c.error(*r.node, "'" + r.path + "' = " + r.prefix.toString() + " overlaps '" + l.path +
-                               "' = " + l.prefix.toString() + " (" +
-                               c.where(l.node->source()) +
+                               "' = " + l.prefix.toString() + " (" + c.where(l.node->source()) +
                                "); expected local and remote subnets to be disjoint");
         }
       }
@@ -475,8 +486,7 @@ struct Loader {
         auto& o = remoteSubnets[j];
         if (r.prefix.overlaps(o.prefix)) {
           c.error(*r.node, "'" + r.path + "' = " + r.prefix.toString() + " overlaps '" + o.path +
-                               "' = " + o.prefix.toString() + " (" +
-                               c.where(o.node->source()) +
+                               "' = " + o.prefix.toString() + " (" + c.where(o.node->source()) +
                                "); expected every remote subnet to be routed to one peer");
         }
       }

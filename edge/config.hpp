@@ -68,12 +68,12 @@ struct OverlayConfig {
 };
 
 struct DataplaneConfig {
-  uint32_t batchSize = 64;       // packets per TUN read burst / recvmmsg / sendmmsg
-  uint32_t poolPackets = 4096;   // preallocated buffers per direction
-  bool tunOffload = true;        // IFF_VNET_HDR + TUNSETOFFLOAD (CSUM|TSO4|TSO6)
-  bool tunGro = true;            // coalesce TCP before writing to the TUN (needs tunOffload)
-  bool udpGso = true;            // UDP_SEGMENT on send
-  bool udpGro = true;            // UDP_GRO on receive
+  uint32_t batchSize = 64;          // packets per TUN read burst / recvmmsg / sendmmsg
+  uint32_t poolPackets = 4096;      // preallocated buffers per direction
+  bool tunOffload = true;           // IFF_VNET_HDR + TUNSETOFFLOAD (CSUM|TSO4|TSO6)
+  bool tunGro = true;               // coalesce TCP before writing to the TUN (needs tunOffload)
+  bool udpGso = true;               // UDP_SEGMENT on send
+  bool udpGro = true;               // UDP_GRO on receive
   uint32_t socketBuffer = 4 << 20;  // SO_SNDBUF/SO_RCVBUF (FORCE variants when permitted)
 };
 

@@ -7,28 +7,44 @@ namespace braid::edge {
 
 std::string_view txDropName(TxDrop d) {
   switch (d) {
-    case TxDrop::kMalformed: return "malformed";
-    case TxDrop::kNoRoute: return "no_route";
-    case TxDrop::kNoSa: return "no_sa";
-    case TxDrop::kPoolExhausted: return "pool_exhausted";
-    case TxDrop::kOversize: return "oversize";
-    case TxDrop::kSealFailed: return "seal_failed";
-    case TxDrop::kSendError: return "send_error";
-    case TxDrop::kCount: break;
+    case TxDrop::kMalformed:
+      return "malformed";
+    case TxDrop::kNoRoute:
+      return "no_route";
+    case TxDrop::kNoSa:
+      return "no_sa";
+    case TxDrop::kPoolExhausted:
+      return "pool_exhausted";
+    case TxDrop::kOversize:
+      return "oversize";
+    case TxDrop::kSealFailed:
+      return "seal_failed";
+    case TxDrop::kSendError:
+      return "send_error";
+    case TxDrop::kCount:
+      break;
   }
   return "unknown";
 }
 
 std::string_view rxDropName(RxDrop d) {
   switch (d) {
-    case RxDrop::kInvalid: return "invalid";
-    case RxDrop::kNoIkeHandler: return "no_ike_handler";
-    case RxDrop::kPolicy: return "policy";
-    case RxDrop::kBadInner: return "bad_inner";
-    case RxDrop::kPoolExhausted: return "pool_exhausted";
-    case RxDrop::kOversize: return "oversize";
-    case RxDrop::kTunWriteError: return "tun_write_error";
-    case RxDrop::kCount: break;
+    case RxDrop::kInvalid:
+      return "invalid";
+    case RxDrop::kNoIkeHandler:
+      return "no_ike_handler";
+    case RxDrop::kPolicy:
+      return "policy";
+    case RxDrop::kBadInner:
+      return "bad_inner";
+    case RxDrop::kPoolExhausted:
+      return "pool_exhausted";
+    case RxDrop::kOversize:
+      return "oversize";
+    case RxDrop::kTunWriteError:
+      return "tun_write_error";
+    case RxDrop::kCount:
+      break;
   }
   return "unknown";
 }
@@ -38,12 +54,18 @@ namespace {
 // ESP layer rewords its log names.
 std::string_view espDropKey(size_t i) {
   switch (static_cast<ipsec::EspDrop>(i)) {
-    case ipsec::EspDrop::kTooShort: return "too_short";
-    case ipsec::EspDrop::kBadSpi: return "bad_spi";
-    case ipsec::EspDrop::kReplay: return "replay";
-    case ipsec::EspDrop::kIcv: return "icv";
-    case ipsec::EspDrop::kPadding: return "padding";
-    case ipsec::EspDrop::kCount: break;
+    case ipsec::EspDrop::kTooShort:
+      return "too_short";
+    case ipsec::EspDrop::kBadSpi:
+      return "bad_spi";
+    case ipsec::EspDrop::kReplay:
+      return "replay";
+    case ipsec::EspDrop::kIcv:
+      return "icv";
+    case ipsec::EspDrop::kPadding:
+      return "padding";
+    case ipsec::EspDrop::kCount:
+      break;
   }
   return "unknown";
 }
@@ -98,8 +120,7 @@ std::string formatStats(const DataPlaneStats& s) {
   }
   auto esp = s.espDrops();
   for (size_t i = 0; i < esp.size(); ++i) {
-    os << "rx.drop.esp_" << espDropKey(i) << ' ' << esp[i]
-       << '\n';
+    os << "rx.drop.esp_" << espDropKey(i) << ' ' << esp[i] << '\n';
   }
   for (auto& sa : s.sas) {
     char spi[16];
@@ -109,8 +130,7 @@ std::string formatStats(const DataPlaneStats& s) {
       line(p + "packets", sa.esp.packetsOpened);
       line(p + "bytes", sa.esp.bytesOpened);
       for (size_t i = 0; i < ipsec::kEspDropCount; ++i) {
-        os << p << "drop." << espDropKey(i) << ' '
-           << sa.esp.drops[i] << '\n';
+        os << p << "drop." << espDropKey(i) << ' ' << sa.esp.drops[i] << '\n';
       }
     } else {
       line(p + "packets", sa.esp.packetsSealed);

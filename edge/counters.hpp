@@ -16,31 +16,31 @@ namespace braid::edge {
 
 // Why the TX side (TUN -> ESP -> UDP) dropped a packet.
 enum class TxDrop : uint8_t {
-  kMalformed = 0,   // not an IPv4/IPv6 packet, or a bad virtio header / GSO layout
-  kNoRoute,         // destination in no peer's remote subnets
-  kNoSa,            // the chosen path has no outbound SA installed
-  kPoolExhausted,   // no free packet buffer
-  kOversize,        // larger than the overlay MTU (no GSO) or too many GSO segments
-  kSealFailed,      // ESP refused (sequence exhausted, no room, crypto error)
-  kSendError,       // sendmmsg failed for this datagram
+  kMalformed = 0,  // not an IPv4/IPv6 packet, or a bad virtio header / GSO layout
+  kNoRoute,        // destination in no peer's remote subnets
+  kNoSa,           // the chosen path has no outbound SA installed
+  kPoolExhausted,  // no free packet buffer
+  kOversize,       // larger than the overlay MTU (no GSO) or too many GSO segments
+  kSealFailed,     // ESP refused (sequence exhausted, no room, crypto error)
+  kSendError,      // sendmmsg failed for this datagram
   kCount,
 };
 inline constexpr size_t kTxDropCount = static_cast<size_t>(TxDrop::kCount);
 std::string_view txDropName(TxDrop d);
 
 struct TxCounters {
-  uint64_t tunReads = 0;          // read() calls that returned a packet
-  uint64_t tunPackets = 0;        // packets after GSO segmentation
+  uint64_t tunReads = 0;    // read() calls that returned a packet
+  uint64_t tunPackets = 0;  // packets after GSO segmentation
   uint64_t tunBytes = 0;
-  uint64_t gsoSuperPackets = 0;   // TSO super-packets split in userspace
-  uint64_t csumCompleted = 0;     // NEEDS_CSUM packets whose checksum we finished
+  uint64_t gsoSuperPackets = 0;  // TSO super-packets split in userspace
+  uint64_t csumCompleted = 0;    // NEEDS_CSUM packets whose checksum we finished
   uint64_t sealed = 0;
-  uint64_t sendCalls = 0;         // sendmmsg calls
+  uint64_t sendCalls = 0;  // sendmmsg calls
   uint64_t datagramsSent = 0;
-  uint64_t bytesSent = 0;         // UDP payload bytes
-  uint64_t gsoSends = 0;          // messages sent with UDP_SEGMENT
-  uint64_t udpGsoDisabled = 0;    // kernel refused UDP_SEGMENT; fell back to plain sends
-  uint64_t commands = 0;          // SA installs/removals applied
+  uint64_t bytesSent = 0;       // UDP payload bytes
+  uint64_t gsoSends = 0;        // messages sent with UDP_SEGMENT
+  uint64_t udpGsoDisabled = 0;  // kernel refused UDP_SEGMENT; fell back to plain sends
+  uint64_t commands = 0;        // SA installs/removals applied
   std::array<uint64_t, kTxDropCount> drops{};
   void drop(TxDrop d, uint64_t n = 1) { drops[static_cast<size_t>(d)] += n; }
   uint64_t dropped(TxDrop d) const { return drops[static_cast<size_t>(d)]; }
@@ -48,12 +48,12 @@ struct TxCounters {
 
 // Why the RX side (UDP -> ESP -> TUN) dropped a packet (ESP reasons come from ipsec).
 enum class RxDrop : uint8_t {
-  kInvalid = 0,     // datagram too short to classify (RFC 3948 section 2)
-  kNoIkeHandler,    // non-ESP-marker datagram (IKE) and no handler installed
-  kPolicy,          // inner source/destination outside the SA's peer/local subnets
-  kBadInner,        // next header not IPv4/IPv6, or inner packet malformed
+  kInvalid = 0,   // datagram too short to classify (RFC 3948 section 2)
+  kNoIkeHandler,  // non-ESP-marker datagram (IKE) and no handler installed
+  kPolicy,        // inner source/destination outside the SA's peer/local subnets
+  kBadInner,      // next header not IPv4/IPv6, or inner packet malformed
   kPoolExhausted,
-  kOversize,        // GRO datagram larger than the receive buffer or bad segment size
+  kOversize,  // GRO datagram larger than the receive buffer or bad segment size
   kTunWriteError,
   kCount,
 };
@@ -61,20 +61,20 @@ inline constexpr size_t kRxDropCount = static_cast<size_t>(RxDrop::kCount);
 std::string_view rxDropName(RxDrop d);
 
 struct RxCounters {
-  uint64_t recvCalls = 0;         // recvmmsg calls that returned data
-  uint64_t datagrams = 0;         // after GRO splitting
+  uint64_t recvCalls = 0;  // recvmmsg calls that returned data
+  uint64_t datagrams = 0;  // after GRO splitting
   uint64_t bytes = 0;
-  uint64_t groDatagrams = 0;      // coalesced datagrams delivered by UDP_GRO
-  uint64_t keepalives = 0;        // RFC 3948 section 2.3 NAT-keepalive, dropped
-  uint64_t ikeMessages = 0;       // handed to the IKE hook
+  uint64_t groDatagrams = 0;  // coalesced datagrams delivered by UDP_GRO
+  uint64_t keepalives = 0;    // RFC 3948 section 2.3 NAT-keepalive, dropped
+  uint64_t ikeMessages = 0;   // handed to the IKE hook
   uint64_t espPackets = 0;
   uint64_t opened = 0;
-  uint64_t dummy = 0;             // next header 59, discarded (RFC 4303 section 2.6)
-  uint64_t tunWrites = 0;         // write()/writev() calls
-  uint64_t tunPackets = 0;        // inner packets delivered (before coalescing)
+  uint64_t dummy = 0;       // next header 59, discarded (RFC 4303 section 2.6)
+  uint64_t tunWrites = 0;   // write()/writev() calls
+  uint64_t tunPackets = 0;  // inner packets delivered (before coalescing)
   uint64_t tunBytes = 0;
-  uint64_t groCoalesced = 0;      // packets merged into a preceding one
-  uint64_t tunGroDisabled = 0;    // kernel refused a GSO write; coalescing turned off
+  uint64_t groCoalesced = 0;    // packets merged into a preceding one
+  uint64_t tunGroDisabled = 0;  // kernel refused a GSO write; coalescing turned off
   uint64_t commands = 0;
   std::array<uint64_t, kRxDropCount> drops{};
   void drop(RxDrop d, uint64_t n = 1) { drops[static_cast<size_t>(d)] += n; }

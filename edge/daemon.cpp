@@ -1,10 +1,10 @@
 #include "edge/daemon.hpp"
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 
 #include "core/log.hpp"
 #include "edge/dataplane.hpp"

@@ -44,7 +44,9 @@ DataPlane::DataPlane(DataPlaneOptions opts, int tunFd, std::vector<int> uplinkFd
       tx_(std::make_unique<TxWorker>(opts, tunFd, uplinkFds, paths, peers)),
       rx_(std::make_unique<RxWorker>(opts, tunFd, uplinkFds, paths, peers)) {}
 
-DataPlane::~DataPlane() { stop(); }
+DataPlane::~DataPlane() {
+  stop();
+}
 
 void DataPlane::start() {
   if (running_) return;

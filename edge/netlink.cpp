@@ -15,9 +15,13 @@
 namespace braid::edge {
 namespace {
 
-std::string nlError(int err) { return nl_geterror(err); }
+std::string nlError(int err) {
+  return nl_geterror(err);
+}
 
-int family(const IpAddress& a) { return a.isV4() ? AF_INET : AF_INET6; }
+int family(const IpAddress& a) {
+  return a.isV4() ? AF_INET : AF_INET6;
+}
 
 nl_addr* toNl(const IpAddress& a, uint8_t prefixLength) {
   Bytes b = a.bytes();
@@ -75,7 +79,9 @@ Result<std::unique_ptr<Netlink>> Netlink::connect() {
   return std::unique_ptr<Netlink>(new Netlink(s));
 }
 
-Netlink::~Netlink() { nl_socket_free(sock_); }
+Netlink::~Netlink() {
+  nl_socket_free(sock_);
+}
 
 Result<int> Netlink::ifindex(const std::string& name) {
   rtnl_link* raw = nullptr;

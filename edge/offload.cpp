@@ -165,7 +165,7 @@ SplitResult splitTunRead(const VirtioNetHdr& h, uint8_t* pkt, size_t len, uint32
     storeBe32(th + 4, static_cast<uint32_t>(seq0 + i * gso));
     uint8_t f = flags;
     if (i + 1 < nseg) f &= static_cast<uint8_t>(~(kTcpFin | kTcpPsh));  // only the last
-    if (i > 0) f &= static_cast<uint8_t>(~kTcpCwr);                      // only the first
+    if (i > 0) f &= static_cast<uint8_t>(~kTcpCwr);                     // only the first
     th[13] = f;
     th[16] = th[17] = 0;
     const uint32_t l4 = static_cast<uint32_t>(total - ipHl);
@@ -242,8 +242,8 @@ bool TunWriter::tryAppend(Item& it, const uint8_t* pkt, size_t len, size_t ipHl,
   const uint8_t* th = pkt + ipHl;
   const uint8_t* hh = head + ipHl;
   if (loadBe32(th + 4) != it.nextSeq) return false;
-  if (std::memcmp(th + 8, hh + 8, 4) != 0) return false;                 // same ACK
-  if (std::memcmp(th + 20, hh + 20, tcpHl - 20) != 0) return false;      // same options
+  if (std::memcmp(th + 8, hh + 8, 4) != 0) return false;             // same ACK
+  if (std::memcmp(th + 20, hh + 20, tcpHl - 20) != 0) return false;  // same options
   const size_t payload = len - ipHl - tcpHl;
   if (payload > it.gsoSize) return false;  // only the last segment may be shorter
   const size_t limit = it.v6 ? kMaxIpPacket + 40 : kMaxIpPacket;

@@ -28,8 +28,7 @@ RxWorker::RxWorker(const DataPlaneOptions& opts, int tunFd, std::vector<int> upl
       local_(opts.localSubnets),
       // With GRO a datagram carries up to 64 KiB of segments; without, one ESP packet.
       bufLen_(opts.udpGro ? kGroBufferLength : opts.mtu + 128),
-      pool_(opts.udpGro ? kGroBuffers : opts.batchSize, kPacketHeadroom + bufLen_,
-            kPacketHeadroom),
+      pool_(opts.udpGro ? kGroBuffers : opts.batchSize, kPacketHeadroom + bufLen_, kPacketHeadroom),
       writer_([fd = tunFd](const uint8_t* d, size_t n) { return long(::write(fd, d, n)); },
               opts.vnetHdr, opts.tunGro, counters_) {
   for (const PeerSpec& p : peers) peerSubnets_.emplace_back(p.remoteSubnets);
@@ -178,8 +177,8 @@ void RxWorker::handleSegment(size_t uplink, uint8_t* base, size_t off, size_t le
   uint8_t* ip = pkt.data();
   size_t ipLen = pkt.size();
   // RFC 4303 section 2.6: TFC padding may follow the inner packet; its length field rules.
-  if (nh == ipsec::kNextHeaderIpv4 && ipLen >= 20 && (ip[0] >> 4) == 4 &&
-      loadBe16(ip + 2) >= 20 && loadBe16(ip + 2) <= ipLen) {
+  if (nh == ipsec::kNextHeaderIpv4 && ipLen >= 20 && (ip[0] >> 4) == 4 && loadBe16(ip + 2) >= 20 &&
+      loadBe16(ip + 2) <= ipLen) {
     ipLen = loadBe16(ip + 2);
   } else if (nh == ipsec::kNextHeaderIpv6 && ipLen >= 40 && (ip[0] >> 4) == 6 &&
              size_t(loadBe16(ip + 4)) + 40 <= ipLen) {

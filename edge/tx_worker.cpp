@@ -47,7 +47,9 @@ void TxWorker::installSa(size_t path, std::unique_ptr<ipsec::EspOutboundSa> sa) 
   ready_[path] = sas_[path] != nullptr;
 }
 
-void TxWorker::removeSa(size_t path) { installSa(path, nullptr); }
+void TxWorker::removeSa(size_t path) {
+  installSa(path, nullptr);
+}
 
 void TxWorker::publish(TxCounters& counters, std::vector<SaStats>& sas) const {
   counters = counters_;
@@ -89,11 +91,18 @@ bool TxWorker::readBurst() {
       std::memcpy(&h, scratch_.data(), sizeof h);
       switch (splitTunRead(h, scratch_.data() + kVirtioNetHdrLen, size_t(n) - kVirtioNetHdrLen,
                            opts_.mtu, pool_, pkts_, counters_)) {
-        case SplitResult::kOk: break;
-        case SplitResult::kMalformed: counters_.drop(TxDrop::kMalformed); break;
+        case SplitResult::kOk:
+          break;
+        case SplitResult::kMalformed:
+          counters_.drop(TxDrop::kMalformed);
+          break;
         case SplitResult::kTooManySegments:
-        case SplitResult::kOversize: counters_.drop(TxDrop::kOversize); break;
-        case SplitResult::kNoBuffer: counters_.drop(TxDrop::kPoolExhausted); break;
+        case SplitResult::kOversize:
+          counters_.drop(TxDrop::kOversize);
+          break;
+        case SplitResult::kNoBuffer:
+          counters_.drop(TxDrop::kPoolExhausted);
+          break;
       }
     } else {
       PacketPtr b = pool_.acquire();

@@ -41,7 +41,8 @@ cipher = "aes256gcm16"
 replay_window = 2048
 outbound = { spi = 0x1001, key = ")") +
          kKeyAB + R"(" }
-inbound = { spi = 0x2001, key = ")" + kKeyBA + R"(" }
+inbound = { spi = 0x2001, key = ")" +
+         kKeyBA + R"(" }
 )";
 }
 
@@ -85,7 +86,8 @@ bool hasError(const std::string& errs, const std::string& where, const std::stri
   size_t start = 0;
   while (start <= errs.size()) {
     size_t end = errs.find('\n', start);
-    std::string line = errs.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    std::string line =
+        errs.substr(start, end == std::string::npos ? std::string::npos : end - start);
     if (line.rfind(where, 0) == 0 && line.find(what) != std::string::npos) return true;
     if (end == std::string::npos) break;
     start = end + 1;
@@ -93,11 +95,12 @@ bool hasError(const std::string& errs, const std::string& where, const std::stri
   return false;
 }
 
-#define EXPECT_ERROR(text, where, what)                                              \
-  do {                                                                               \
-    std::string errs = errorsOf(text);                                               \
-    EXPECT_TRUE(hasError(errs, where, what)) << "want: " << (where) << "..." << (what) \
-                                             << "\ngot:\n" << errs;                   \
+#define EXPECT_ERROR(text, where, what)                         \
+  do {                                                          \
+    std::string errs = errorsOf(text);                          \
+    EXPECT_TRUE(hasError(errs, where, what))                    \
+        << "want: " << (where) << "..." << (what) << "\ngot:\n" \
+        << errs;                                                \
   } while (0)
 
 TEST(ConfigTest, ValidConfigLoadsEveryField) {
@@ -146,7 +149,8 @@ TEST(ConfigTest, WrongTypes) {
   EXPECT_ERROR(t, at(t, "\"1438\""), "'overlay.mtu' is a string; expected an integer in 576..9000");
   t = replace(baseConfig(), "udp_gso = false", "udp_gso = 0");
   EXPECT_ERROR(t, at(t, "0\n"), "'dataplane.udp_gso' is an integer; expected true or false");
-  t = replace(baseConfig(), "local_subnets = [\"10.98.1.0/24\"]", "local_subnets = \"10.98.1.0/24\"");
+  t = replace(baseConfig(), "local_subnets = [\"10.98.1.0/24\"]",
+              "local_subnets = \"10.98.1.0/24\"");
   EXPECT_ERROR(t, at(t, "\"10.98.1.0/24\""), "'overlay.local_subnets' is a string; expected");
 }
 
@@ -175,14 +179,16 @@ TEST(ConfigTest, KeyLengthMustMatchCipher) {
   t = replace(baseConfig(), "aes256gcm16", "chacha20poly1305");
   EXPECT_TRUE(parseConfig(t, "t.toml").isOk());
   t = replace(baseConfig(), "aes256gcm16", "aes256cbc");
-  EXPECT_ERROR(t, at(t, "\"aes256cbc\""), "cipher' = \"aes256cbc\" is unknown; expected aes128gcm16");
+  EXPECT_ERROR(t, at(t, "\"aes256cbc\""),
+               "cipher' = \"aes256cbc\" is unknown; expected aes128gcm16");
 }
 
 TEST(ConfigTest, OverlappingSubnets) {
   std::string t = replace(baseConfig(), "\"10.97.0.0/16\"", "\"10.98.0.0/16\"");
   EXPECT_ERROR(t, at(t, "\"10.98.0.0/16\""),
                "'peer[0].remote_subnets[1]' = 10.98.0.0/16 overlaps 'overlay.local_subnets[0]' = "
-               "10.98.1.0/24 (" + loc(t, "\"10.98.1.0/24\"") +
+               "10.98.1.0/24 (" +
+                   loc(t, "\"10.98.1.0/24\"") +
                    "); expected local and remote subnets to be disjoint");
   t = replace(baseConfig(), "\"10.97.0.0/16\"", "\"10.98.2.128/25\"");
   EXPECT_ERROR(t, at(t, "\"10.98.2.128/25\""), "overlaps 'peer[0].remote_subnets[0]'");
@@ -192,14 +198,17 @@ std::string secondPeer(const std::string& inboundSpi, const std::string& subnet)
   return std::string(R"(
 [[peer]]
 name = "site-c"
-remote_subnets = [")") + subnet + R"("]
+remote_subnets = [")") +
+         subnet + R"("]
 [[peer.path]]
 uplink = "wan0"
 remote_address = "10.99.0.3"
 [peer.path.manual]
 cipher = "aes256gcm16"
-outbound = { spi = 0x3001, key = ")" + kKeyAB + R"(" }
-inbound = { spi = )" + inboundSpi + R"(, key = ")" + kKeyBA + R"(" }
+outbound = { spi = 0x3001, key = ")" +
+         kKeyAB + R"(" }
+inbound = { spi = )" +
+         inboundSpi + R"(, key = ")" + kKeyBA + R"(" }
 )";
 }
 
@@ -208,8 +217,9 @@ TEST(ConfigTest, DuplicateSpisAndNames) {
   // The second inbound 0x2001 is the duplicate; the message points back at the first.
   size_t second = t.find("spi = 0x2001", t.find("site-c"));
   std::string where = at(t.substr(0, second + 6) + "\x01", "\x01");
-  EXPECT_ERROR(t, where, "'peer[1].path[0].manual.inbound.spi' = 8193 is already used at " +
-                             loc(t, "0x2001, key") + ";");
+  EXPECT_ERROR(t, where,
+               "'peer[1].path[0].manual.inbound.spi' = 8193 is already used at " +
+                   loc(t, "0x2001, key") + ";");
   t = baseConfig() + secondPeer("0x2002", "10.96.0.0/16");
   EXPECT_TRUE(parseConfig(t, "t.toml").isOk());
   t = replace(baseConfig() + secondPeer("0x2002", "10.96.0.0/16"), "\"site-c\"", "\"site-b\"");
@@ -217,16 +227,19 @@ TEST(ConfigTest, DuplicateSpisAndNames) {
                "'peer[1].name' = \"site-b\" is a duplicate");
   // Remote subnets of two peers must not overlap either.
   t = baseConfig() + secondPeer("0x2002", "10.97.1.0/24");
-  EXPECT_ERROR(t, at(t, "\"10.97.1.0/24\""), "expected every remote subnet to be routed to one peer");
+  EXPECT_ERROR(t, at(t, "\"10.97.1.0/24\""),
+               "expected every remote subnet to be routed to one peer");
 }
 
 TEST(ConfigTest, MissingRequiredKeys) {
-  std::string t = replace(baseConfig(), "remote_subnets = [\"10.98.2.0/24\", \"10.97.0.0/16\"]\n", "");
+  std::string t =
+      replace(baseConfig(), "remote_subnets = [\"10.98.2.0/24\", \"10.97.0.0/16\"]\n", "");
   EXPECT_ERROR(t, at(t, "[[peer]]"), "missing required key 'peer[0].remote_subnets'");
   t = replace(baseConfig(), "local_address = \"10.99.0.1\"\n", "");
   EXPECT_ERROR(t, at(t, "[[uplink]]"), "missing required key 'uplink[0].local_address'");
   t = replace(baseConfig(), "cipher = \"aes256gcm16\"\n", "");
-  EXPECT_ERROR(t, at(t, "[peer.path.manual]"), "missing required key 'peer[0].path[0].manual.cipher'");
+  EXPECT_ERROR(t, at(t, "[peer.path.manual]"),
+               "missing required key 'peer[0].path[0].manual.cipher'");
   std::string noOverlay = replace(baseConfig(), "[overlay]", "[overlay_gone]");
   EXPECT_ERROR(noOverlay, "t.toml:1:1: ", "missing required key 'overlay'");
   t = replace(baseConfig(), "[peer.path.manual]", "[peer.path.other]");
@@ -235,12 +248,14 @@ TEST(ConfigTest, MissingRequiredKeys) {
 
 TEST(ConfigTest, OutOfRangeValues) {
   std::string t = replace(baseConfig(), "replay_window = 2048", "replay_window = 32");
-  EXPECT_ERROR(t, at(t, "32\noutbound"), "'peer[0].path[0].manual.replay_window' = 32 is out of range; "
-                               "expected an integer in 64..4096");
+  EXPECT_ERROR(t, at(t, "32\noutbound"),
+               "'peer[0].path[0].manual.replay_window' = 32 is out of range; "
+               "expected an integer in 64..4096");
   t = replace(baseConfig(), "replay_window = 2048", "replay_window = 8192");
   EXPECT_ERROR(t, at(t, "8192"), "= 8192 is out of range");
   t = replace(baseConfig(), "mtu = 1438", "mtu = 70000");
-  EXPECT_ERROR(t, at(t, "70000"), "'overlay.mtu' = 70000 is out of range; expected an integer in 576..9000");
+  EXPECT_ERROR(t, at(t, "70000"),
+               "'overlay.mtu' = 70000 is out of range; expected an integer in 576..9000");
   t = replace(baseConfig(), "mtu = 1438", "mtu = 500");
   EXPECT_ERROR(t, at(t, "500"), "out of range");
   t = replace(baseConfig(), "spi = 0x1001", "spi = 255");
@@ -251,7 +266,8 @@ TEST(ConfigTest, OutOfRangeValues) {
 
 TEST(ConfigTest, ReferencesAndReservedSections) {
   std::string t = replace(baseConfig(), "uplink = \"wan0\"", "uplink = \"lte0\"");
-  EXPECT_ERROR(t, at(t, "\"lte0\""), "'peer[0].path[0].uplink' = \"lte0\" names no uplink; expected one of: wan0");
+  EXPECT_ERROR(t, at(t, "\"lte0\""),
+               "'peer[0].path[0].uplink' = \"lte0\" names no uplink; expected one of: wan0");
   t = replace(baseConfig(), "[[peer.path]]", "[peer.ike]\nproposals = []\n\n[[peer.path]]");
   EXPECT_ERROR(t, at(t, "[peer.ike]"), "'peer[0].ike' is reserved for IKEv2 keying");
   t = replace(baseConfig(), "level = \"debug\"", "level = \"loud\"");

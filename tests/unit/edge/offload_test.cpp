@@ -96,7 +96,8 @@ TEST_P(OffloadRoundTrip, SplitThenCoalesceGivesTheSuperPacketBack) {
   const size_t payload = 10 * mss + 100;  // ten full segments and a short tail
   std::vector<uint8_t> super = tcpPacket(v6, payload, 1000, 0x18 /*ACK|PSH*/);
   VirtioNetHdr h{kVirtioFlagNeedsCsum, uint8_t(v6 ? kVirtioGsoTcpv6 : kVirtioGsoTcpv4),
-                 uint16_t(ipHl + 32), mss, uint16_t(ipHl), 16};
+                 uint16_t(ipHl + 32),  mss,
+                 uint16_t(ipHl),       16};
   PacketPool pool(64, 2048, 64);
   std::vector<PacketPtr> out;
   out.reserve(kMaxGsoSegments);
