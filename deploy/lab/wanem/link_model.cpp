@@ -13,9 +13,13 @@ uint64_t splitmix(uint64_t& x) {
   return z ^ (z >> 31);
 }
 
-uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+uint64_t rotl(uint64_t x, int k) {
+  return (x << k) | (x >> (64 - k));
+}
 
-Duration nanos(double ns) { return Duration(static_cast<int64_t>(std::llround(ns))); }
+Duration nanos(double ns) {
+  return Duration(static_cast<int64_t>(std::llround(ns)));
+}
 
 }  // namespace
 
@@ -35,7 +39,9 @@ uint64_t Rng::next() {
   return result;
 }
 
-double Rng::uniform() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
+double Rng::uniform() {
+  return static_cast<double>(next() >> 11) * 0x1.0p-53;
+}
 
 bool Rng::chance(double probability) {
   if (probability <= 0.0) return false;

@@ -6,7 +6,9 @@
 namespace braid::wanem {
 namespace {
 
-std::string err(const Status& st) { return "ERR " + st.message() + "\n"; }
+std::string err(const Status& st) {
+  return "ERR " + st.message() + "\n";
+}
 
 uint64_t mix(uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
@@ -98,9 +100,8 @@ Status Direction::apply(const std::vector<std::string>& tokens, std::vector<std:
       if (std::find(seen.begin(), seen.end(), k) != seen.end()) continue;
       seen.push_back(k);
     }
-    std::stable_partition(seen.begin(), seen.end(), [](const std::string& k) {
-      return k != "burst";
-    });
+    std::stable_partition(seen.begin(), seen.end(),
+                          [](const std::string& k) { return k != "burst"; });
     for (const auto& k : seen) {
       std::string old = getSetting(params_, k);
       if (k == "burst" && old == "custom") {
@@ -180,8 +181,10 @@ Status Controller::set(std::string_view target, const std::vector<std::string>& 
   std::vector<std::string> rest;
   std::string dirFilter;
   for (const auto& w : words) {
-    if (w.starts_with("dir=")) dirFilter = w.substr(4);
-    else rest.push_back(w);
+    if (w.starts_with("dir="))
+      dirFilter = w.substr(4);
+    else
+      rest.push_back(w);
   }
   std::string fullTarget(target);
   if (!dirFilter.empty()) {
@@ -295,8 +298,8 @@ std::string Controller::execute(std::string_view request, TimePoint now) {
     size_t n = events->size();
     Duration last = n ? events->back().at : Duration::zero();
     if (Status st = runScenario(std::move(*events), now); !st) return err(st);
-    return "scenario started: " + std::to_string(n) + " events, last at " +
-           formatDuration(last) + "\n";
+    return "scenario started: " + std::to_string(n) + " events, last at " + formatDuration(last) +
+           "\n";
   }
   if (cmd == "stop") {
     bool was = scenarioRunning();

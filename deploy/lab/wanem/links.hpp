@@ -40,8 +40,7 @@ const std::vector<CounterField>& counterFields();
 
 class Direction {
  public:
-  Direction(std::string link, std::string dir, std::string inIf, std::string outIf,
-            uint64_t seed);
+  Direction(std::string link, std::string dir, std::string inIf, std::string outIf, uint64_t seed);
 
   const std::string& link() const { return link_; }
   const std::string& dir() const { return dir_; }

@@ -165,7 +165,8 @@ int runDaemon(const DaemonOptions& o) {
     std::fprintf(stderr, "braid-wanem: at least one --link NAME=IF_A,IF_B is needed\n");
     return 2;
   }
-  uint64_t seed = o.seed ? *o.seed : (uint64_t{std::random_device{}()} << 32) ^ std::random_device{}();
+  uint64_t seed =
+      o.seed ? *o.seed : (uint64_t{std::random_device{}()} << 32) ^ std::random_device{}();
   std::printf("braid-wanem: seed=%llu (replay with --seed %llu)\n",
               static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed));
   std::fflush(stdout);
@@ -246,7 +247,8 @@ int runDaemon(const DaemonOptions& o) {
   sockaddr_un addr = controlAddress(o.control, ok);
   int listenFd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   ::unlink(o.control.c_str());
-  if (!ok || listenFd < 0 || bind(listenFd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+  if (!ok || listenFd < 0 ||
+      bind(listenFd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
       listen(listenFd, 16) != 0) {
     std::fprintf(stderr, "braid-wanem: control socket %s: %s\n", o.control.c_str(),
                  std::strerror(errno));
@@ -259,8 +261,8 @@ int runDaemon(const DaemonOptions& o) {
     }
   }
   if (scenario) (void)ctl.runScenario(std::move(*scenario), std::chrono::steady_clock::now());
-  BRAID_LOG(kInfo, "wanem") << links.size() << " link(s) on " << nThreads
-                            << " thread(s), control " << o.control;
+  BRAID_LOG(kInfo, "wanem") << links.size() << " link(s) on " << nThreads << " thread(s), control "
+                            << o.control;
 
   int sigFd = signalfd(-1, &mask, SFD_CLOEXEC);
   int timerFd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);

@@ -19,8 +19,8 @@ bool parseDouble(std::string_view text, double& out) {
 // Splits "40ms" into number "40" and unit "ms".
 void splitUnit(std::string_view text, std::string_view& number, std::string_view& unit) {
   size_t i = 0;
-  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) ||
-                             text[i] == '.' || text[i] == '-' || text[i] == '+')) {
+  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.' ||
+                             text[i] == '-' || text[i] == '+')) {
     ++i;
   }
   number = text.substr(0, i);
@@ -73,8 +73,10 @@ Status setProbability(double& d, std::string_view key, std::string_view v) {
 
 Status setU32(uint32_t& d, std::string_view key, std::string_view v, uint64_t max) {
   uint64_t x;
-  if (v == "off") x = 0;
-  else if (!parseUint(v, x) || x > max) return bad(key, v, "an integer 0.." + std::to_string(max));
+  if (v == "off")
+    x = 0;
+  else if (!parseUint(v, x) || x > max)
+    return bad(key, v, "an integer 0.." + std::to_string(max));
   d = static_cast<uint32_t>(x);
   return Status::ok();
 }
@@ -83,9 +85,12 @@ const std::vector<Setting>& settings() {
   static const std::vector<Setting> kSettings = {
       {"state",
        [](LinkParams& p, std::string_view v) {
-         if (v == "down") p.down = true;
-         else if (v == "up") p.down = false;
-         else return bad("state", v, "up or down");
+         if (v == "down")
+           p.down = true;
+         else if (v == "up")
+           p.down = false;
+         else
+           return bad("state", v, "up or down");
          return Status::ok();
        },
        [](const LinkParams& p) { return std::string(p.down ? "down" : "up"); }},
@@ -96,9 +101,12 @@ const std::vector<Setting>& settings() {
        [](const LinkParams& p) { return formatDuration(p.jitter); }},
       {"dist",
        [](LinkParams& p, std::string_view v) {
-         if (v == "uniform") p.dist = JitterDist::kUniform;
-         else if (v == "normal") p.dist = JitterDist::kNormal;
-         else return bad("dist", v, "uniform or normal");
+         if (v == "uniform")
+           p.dist = JitterDist::kUniform;
+         else if (v == "normal")
+           p.dist = JitterDist::kNormal;
+         else
+           return bad("dist", v, "uniform or normal");
          return Status::ok();
        },
        [](const LinkParams& p) {
@@ -172,22 +180,16 @@ const std::vector<Setting>& settings() {
          return p.bucketBytes == 0 ? std::string("auto") : std::to_string(p.bucketBytes);
        }},
       {"queue",
-       [](LinkParams& p, std::string_view v) {
-         return setU32(p.queueLimit, "queue", v, 1u << 20);
-       },
+       [](LinkParams& p, std::string_view v) { return setU32(p.queueLimit, "queue", v, 1u << 20); },
        [](const LinkParams& p) { return std::to_string(p.queueLimit); }},
       {"reorder",
        [](LinkParams& p, std::string_view v) { return setProbability(p.reorder, "reorder", v); },
        [](const LinkParams& p) { return formatPercent(p.reorder); }},
       {"dup",
-       [](LinkParams& p, std::string_view v) {
-         return setProbability(p.duplicate, "dup", v);
-       },
+       [](LinkParams& p, std::string_view v) { return setProbability(p.duplicate, "dup", v); },
        [](const LinkParams& p) { return formatPercent(p.duplicate); }},
       {"mtu", [](LinkParams& p, std::string_view v) { return setU32(p.mtu, "mtu", v, 65535); },
-       [](const LinkParams& p) {
-         return p.mtu == 0 ? std::string("off") : std::to_string(p.mtu);
-       }},
+       [](const LinkParams& p) { return p.mtu == 0 ? std::string("off") : std::to_string(p.mtu); }},
   };
   return kSettings;
 }
@@ -297,12 +299,18 @@ bool parseDuration(std::string_view text, Duration& out) {
   if (!parseDouble(num, v)) return false;
   std::string u = lower(unit);
   double scale;
-  if (u == "s") scale = 1e9;
-  else if (u == "ms") scale = 1e6;
-  else if (u == "us") scale = 1e3;
-  else if (u == "ns") scale = 1.0;
-  else if (u.empty() && v == 0.0) scale = 0.0;
-  else return false;
+  if (u == "s")
+    scale = 1e9;
+  else if (u == "ms")
+    scale = 1e6;
+  else if (u == "us")
+    scale = 1e3;
+  else if (u == "ns")
+    scale = 1.0;
+  else if (u.empty() && v == 0.0)
+    scale = 0.0;
+  else
+    return false;
   double ns = v * scale;
   if (std::fabs(ns) > 1e15) return false;
   out = Duration(static_cast<int64_t>(std::llround(ns)));
@@ -328,11 +336,16 @@ bool parseRate(std::string_view text, uint64_t& bps) {
   if (!parseDouble(num, v) || v < 0.0) return false;
   std::string u = lower(unit);
   double scale;
-  if (u == "bit" || u.empty()) scale = 1.0;
-  else if (u == "kbit" || u == "k") scale = 1e3;
-  else if (u == "mbit" || u == "m") scale = 1e6;
-  else if (u == "gbit" || u == "g") scale = 1e9;
-  else return false;
+  if (u == "bit" || u.empty())
+    scale = 1.0;
+  else if (u == "kbit" || u == "k")
+    scale = 1e3;
+  else if (u == "mbit" || u == "m")
+    scale = 1e6;
+  else if (u == "gbit" || u == "g")
+    scale = 1e9;
+  else
+    return false;
   double r = v * scale;
   if (r > 1e12) return false;
   bps = static_cast<uint64_t>(std::llround(r));
@@ -348,7 +361,9 @@ std::string formatDuration(Duration d) {
   return formatDouble(static_cast<double>(ns) / 1e6) + "ms";
 }
 
-std::string formatPercent(double probability) { return formatDouble(probability * 100.0) + "%"; }
+std::string formatPercent(double probability) {
+  return formatDouble(probability * 100.0) + "%";
+}
 
 std::string formatRate(uint64_t bps) {
   if (bps == 0) return "off";

@@ -38,12 +38,12 @@ struct LinkParams {
   JitterDist dist = JitterDist::kUniform;
   double loss = 0.0;  // independent random loss probability
   GilbertElliott ge;
-  uint64_t rateBps = 0;     // token bucket rate in bit/s over IP bytes; 0 = unlimited
-  uint32_t bucketBytes = 0;  // token bucket depth; 0 = max(2 * 1514, 1 ms at rate)
+  uint64_t rateBps = 0;        // token bucket rate in bit/s over IP bytes; 0 = unlimited
+  uint32_t bucketBytes = 0;    // token bucket depth; 0 = max(2 * 1514, 1 ms at rate)
   uint32_t queueLimit = 1000;  // packets waiting for tokens; more is a tail drop
-  double reorder = 0.0;     // probability that a packet skips the delay line
-  double duplicate = 0.0;   // probability that a packet is sent twice
-  uint32_t mtu = 0;         // largest IP packet forwarded; 0 = no limit
+  double reorder = 0.0;        // probability that a packet skips the delay line
+  double duplicate = 0.0;      // probability that a packet is sent twice
+  uint32_t mtu = 0;            // largest IP packet forwarded; 0 = no limit
 
   uint32_t effectiveBucketBytes() const;
 };

@@ -32,7 +32,7 @@ namespace {
 using braid::ByteReader;
 using braid::ByteWriter;
 
-constexpr uint32_t kMagic = 0x62776d70;  // "bwmp"
+constexpr uint32_t kMagic = 0x62776d70;    // "bwmp"
 constexpr size_t kHeader = 4 + 8 + 8 + 8;  // magic, seq, total, send time
 constexpr size_t kIpUdpOverhead = 28;
 
@@ -77,8 +77,8 @@ int runSend(const std::map<std::string, std::string>& opt) {
   sockaddr_in to{}, local{};
   if (!opt.count("to") || !parseEndpoint(opt.at("to"), to)) return usage();
   uint64_t size = 200, count = 0;
-  if (opt.count("size") && (!braid::wanem::parseUint(opt.at("size"), size) || size < kHeader ||
-                            size > 65000)) {
+  if (opt.count("size") &&
+      (!braid::wanem::parseUint(opt.at("size"), size) || size < kHeader || size > 65000)) {
     return usage();
   }
   double pps = 0;
@@ -307,11 +307,14 @@ int runRecv(const std::map<std::string, std::string>& opt) {
               static_cast<unsigned long long>(bursts),
               bursts ? static_cast<double>(lost) / static_cast<double>(bursts) : 0.0);
   std::vector<int64_t> tmp = owd;
-  double mn = owd.empty() ? 0 : static_cast<double>(*std::min_element(owd.begin(), owd.end())) / 1e6;
-  double mx = owd.empty() ? 0 : static_cast<double>(*std::max_element(owd.begin(), owd.end())) / 1e6;
-  std::printf("owd_min_ms=%.3f owd_avg_ms=%.3f owd_p50_ms=%.3f owd_p99_ms=%.3f owd_max_ms=%.3f "
-              "owd_std_ms=%.3f\n",
-              mn, mean / 1e6, percentile(tmp, 0.5), percentile(tmp, 0.99), mx, stdev / 1e6);
+  double mn =
+      owd.empty() ? 0 : static_cast<double>(*std::min_element(owd.begin(), owd.end())) / 1e6;
+  double mx =
+      owd.empty() ? 0 : static_cast<double>(*std::max_element(owd.begin(), owd.end())) / 1e6;
+  std::printf(
+      "owd_min_ms=%.3f owd_avg_ms=%.3f owd_p50_ms=%.3f owd_p99_ms=%.3f owd_max_ms=%.3f "
+      "owd_std_ms=%.3f\n",
+      mn, mean / 1e6, percentile(tmp, 0.5), percentile(tmp, 0.99), mx, stdev / 1e6);
   std::printf("rate_bps=%.0f\nsources=%s\n", rateBps, src.c_str());
   return 0;
 }

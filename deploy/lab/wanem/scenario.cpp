@@ -14,8 +14,7 @@ bool isSettingName(std::string_view w) {
 
 }  // namespace
 
-Status normaliseActionWords(const std::vector<std::string>& words,
-                            std::vector<std::string>& tokens,
+Status normaliseActionWords(const std::vector<std::string>& words, std::vector<std::string>& tokens,
                             std::optional<Duration>& revertAfter) {
   for (size_t i = 0; i < words.size(); ++i) {
     const std::string& w = words[i];

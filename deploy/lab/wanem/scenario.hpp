@@ -36,8 +36,7 @@ Result<std::vector<ScenarioEvent>> parseScenario(std::string_view text,
 
 // Turns "loss 10%", "blackout 3s", "for 5s" and key=value words into an event's tokens and
 // revert time. Shared with the control socket's "set" so both accept the same words.
-Status normaliseActionWords(const std::vector<std::string>& words,
-                            std::vector<std::string>& tokens,
+Status normaliseActionWords(const std::vector<std::string>& words, std::vector<std::string>& tokens,
                             std::optional<Duration>& revertAfter);
 
 }  // namespace braid::wanem

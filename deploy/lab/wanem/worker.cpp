@@ -52,8 +52,8 @@ Worker::~Worker() {
 
 Status Worker::addLink(Link& link) {
   if (epoll_ < 0 || timer_ < 0 || wake_ < 0) {
-    return errorStatus(ErrorCode::kIoError, "epoll/timerfd/eventfd: " +
-                                                std::string(std::strerror(errno)));
+    return errorStatus(ErrorCode::kIoError,
+                       "epoll/timerfd/eventfd: " + std::string(std::strerror(errno)));
   }
   auto a = PacketSocket::open(link.ifA);
   if (!a) return a.status();
@@ -204,11 +204,21 @@ void Worker::receive(DirRuntime& d) {
       switch (dec.verdict) {
         case Verdict::kForward:
           break;
-        case Verdict::kDropDown: c.add(c.dropDown); break;
-        case Verdict::kDropMtu: c.add(c.dropMtu); break;
-        case Verdict::kDropLoss: c.add(c.dropLoss); break;
-        case Verdict::kDropBurst: c.add(c.dropBurst); break;
-        case Verdict::kDropQueue: c.add(c.dropQueue); break;
+        case Verdict::kDropDown:
+          c.add(c.dropDown);
+          break;
+        case Verdict::kDropMtu:
+          c.add(c.dropMtu);
+          break;
+        case Verdict::kDropLoss:
+          c.add(c.dropLoss);
+          break;
+        case Verdict::kDropBurst:
+          c.add(c.dropBurst);
+          break;
+        case Verdict::kDropQueue:
+          c.add(c.dropQueue);
+          break;
       }
       if (dec.verdict != Verdict::kForward) {
         d.pool.release(b);

@@ -39,7 +39,8 @@ TEST(WanemModel, RandomLossRate) {
   m.setParams(make({"loss=2%"}));
   int lost = 0;
   constexpr int kN = 200000;
-  for (int i = 0; i < kN; ++i) lost += m.onPacket(TimePoint{} + i * 1us, 100).verdict == Verdict::kDropLoss;
+  for (int i = 0; i < kN; ++i)
+    lost += m.onPacket(TimePoint{} + i * 1us, 100).verdict == Verdict::kDropLoss;
   // Binomial sd is 63 packets; 5 sd.
   EXPECT_NEAR(lost, 4000, 315);
 }

@@ -57,9 +57,9 @@ TEST(WanemParams, TokensApplyAllOrNothing) {
 
 TEST(WanemParams, EveryKeyRoundTripsThroughItsTextForm) {
   LinkParams p;
-  ASSERT_TRUE(applyTokens(p, {"delay=45ms", "jitter=500us", "dist=normal", "loss=0.1%",
-                              "burst=1%:4", "rate=30mbit", "bucket=6000", "queue=500",
-                              "reorder=1%", "dup=2%", "mtu=1400", "down"}));
+  ASSERT_TRUE(applyTokens(
+      p, {"delay=45ms", "jitter=500us", "dist=normal", "loss=0.1%", "burst=1%:4", "rate=30mbit",
+          "bucket=6000", "queue=500", "reorder=1%", "dup=2%", "mtu=1400", "down"}));
   LinkParams q;
   std::vector<std::string> tokens = splitWords(formatParams(p));
   ASSERT_TRUE(applyTokens(q, tokens)) << formatParams(p);
