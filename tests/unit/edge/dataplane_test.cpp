@@ -1,0 +1,182 @@
+// Two data planes in one process, joined over loopback UDP; a SOCK_SEQPACKET socketpair
+// stands in for each TUN device. SAs are installed and removed while the threads run,
+// through the same command API IKE will use.
+#include "edge/dataplane.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <thread>
+
+#include "edge/uplink_socket.hpp"
+
+namespace braid::edge {
+namespace {
+
+struct Site {
+  int tun[2] = {-1, -1};  // [0] data plane side, [1] test side
+  UplinkSocket udp;
+  uint16_t port = 0;
+  ~Site() {
+    for (int fd : tun) {
+      if (fd >= 0) ::close(fd);
+    }
+  }
+};
+
+void openSite(Site& s) {
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET, 0, s.tun), 0);
+  ASSERT_EQ(::fcntl(s.tun[0], F_SETFL, O_NONBLOCK), 0);
+  auto u = UplinkSocket::open(*IpAddress::parse("127.0.0.1"), 0, 1 << 20);
+  ASSERT_TRUE(u.isOk()) << u.status().message();
+  s.udp = std::move(*u);
+  sockaddr_in a{};
+  socklen_t len = sizeof a;
+  ASSERT_EQ(::getsockname(s.udp.fd(), reinterpret_cast<sockaddr*>(&a), &len), 0);
+  s.port = ntohs(a.sin_port);
+}
+
+std::unique_ptr<DataPlane> makePlane(Site& self, const Site& other, const char* local,
+                                     const char* remote) {
+  DataPlaneOptions o;
+  o.batchSize = 8;
+  o.poolPackets = 64;
+  o.localSubnets = {*IpPrefix::parse(local)};
+  std::vector<PathSpec> paths = {
+      {"peer/lo", 0, 0, SockAddr::from(*IpAddress::parse("127.0.0.1"), other.port)}};
+  std::vector<PeerSpec> peers = {{"peer", {*IpPrefix::parse(remote)}, {0}}};
+  return std::make_unique<DataPlane>(o, self.tun[0], std::vector<int>{self.udp.fd()}, paths, peers);
+}
+
+ipsec::EspSaConfig saConfig(uint32_t spi, uint8_t seed) {
+  std::vector<uint8_t> key(36);
+  for (size_t i = 0; i < key.size(); ++i) key[i] = uint8_t(seed + i);
+  return {spi, ipsec::EspCipher::kAesGcm16_256, SecretBytes(key), false, 1024};
+}
+
+std::vector<uint8_t> udpPacket(uint8_t tag) {
+  std::vector<uint8_t> p(60, tag);
+  p[0] = 0x45;
+  storeBe16(&p[2], uint16_t(p.size()));
+  p[8] = 64;
+  p[9] = 17;
+  const uint8_t src[4] = {10, 1, 0, 1}, dst[4] = {10, 2, 0, 1};
+  std::memcpy(&p[12], src, 4);
+  std::memcpy(&p[16], dst, 4);
+  return p;
+}
+
+// Reads one packet from the test side of a "TUN", waiting up to `ms`.
+std::vector<uint8_t> readTun(int fd, int ms) {
+  pollfd p{fd, POLLIN, 0};
+  if (::poll(&p, 1, ms) != 1) return {};
+  std::vector<uint8_t> buf(2048);
+  ssize_t n = ::read(fd, buf.data(), buf.size());
+  buf.resize(n > 0 ? size_t(n) : 0);
+  return buf;
+}
+
+bool eventually(const std::function<bool()>& cond) {
+  for (int i = 0; i < 200; ++i) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+TEST(DataPlaneTest, SasInstalledAndRemovedAtRunTime) {
+  Site a, b;
+  openSite(a);
+  openSite(b);
+  auto pa = makePlane(a, b, "10.1.0.0/16", "10.2.0.0/16");
+  auto pb = makePlane(b, a, "10.2.0.0/16", "10.1.0.0/16");
+  pa->start();
+  pb->start();
+
+  // No SA yet: counted, not sent.
+  auto pkt = udpPacket(1);
+  ASSERT_EQ(::write(a.tun[1], pkt.data(), pkt.size()), ssize_t(pkt.size()));
+  EXPECT_TRUE(eventually([&] { return pa->snapshot().tx.dropped(TxDrop::kNoSa) == 1; }));
+
+  pa->installOutbound(0, ipsec::EspOutboundSa::create(saConfig(0x1001, 1)).value());
+  pb->installInbound(0, ipsec::EspInboundSa::create(saConfig(0x1001, 1)).value());
+  pb->snapshot();  // returns once B's thread has applied its commands
+  pa->snapshot();
+  pkt = udpPacket(2);
+  ASSERT_EQ(::write(a.tun[1], pkt.data(), pkt.size()), ssize_t(pkt.size()));
+  EXPECT_EQ(readTun(b.tun[1], 2000), pkt);
+
+  // A destination no peer routes.
+  auto stray = udpPacket(3);
+  stray[16] = 192;
+  ASSERT_EQ(::write(a.tun[1], stray.data(), stray.size()), ssize_t(stray.size()));
+  EXPECT_TRUE(eventually([&] { return pa->snapshot().tx.dropped(TxDrop::kNoRoute) == 1; }));
+
+  // Inbound SA removed: the next packet is an unknown SPI at B.
+  pb->removeInbound(0x1001);
+  pb->snapshot();
+  ASSERT_EQ(::write(a.tun[1], pkt.data(), pkt.size()), ssize_t(pkt.size()));
+  EXPECT_TRUE(
+      eventually([&] { return pb->snapshot().inboundTable.drop(ipsec::EspDrop::kBadSpi) == 1; }));
+  EXPECT_TRUE(readTun(b.tun[1], 100).empty());
+
+  // Re-installed (as a rekey would): traffic flows again, counters per SA.
+  pb->installInbound(0, ipsec::EspInboundSa::create(saConfig(0x1001, 1)).value());
+  pb->snapshot();
+  pkt = udpPacket(4);
+  ASSERT_EQ(::write(a.tun[1], pkt.data(), pkt.size()), ssize_t(pkt.size()));
+  EXPECT_EQ(readTun(b.tun[1], 2000), pkt);
+  DataPlaneStats sa = pa->snapshot();
+  ASSERT_EQ(sa.sas.size(), 1u);
+  EXPECT_EQ(sa.sas[0].esp.packetsSealed, 3u);
+  EXPECT_EQ(sa.tx.sealed, 3u);
+  DataPlaneStats sb = pb->snapshot();
+  EXPECT_EQ(sb.rx.opened, 2u);
+  EXPECT_NE(formatStats(sb).find("rx.drop.esp_bad_spi 1\n"), std::string::npos);
+
+  // Outbound SA removed on A: back to "no SA".
+  pa->removeOutbound(0);
+  ASSERT_EQ(::write(a.tun[1], pkt.data(), pkt.size()), ssize_t(pkt.size()));
+  EXPECT_TRUE(eventually([&] { return pa->snapshot().tx.dropped(TxDrop::kNoSa) == 2; }));
+  pa->stop();
+  pb->stop();
+}
+
+TEST(DataPlaneTest, KeepaliveAndIkeHook) {
+  Site a, b;
+  openSite(a);
+  openSite(b);
+  auto pb = makePlane(b, a, "10.2.0.0/16", "10.1.0.0/16");
+  std::atomic<size_t> ikeBytes{0};
+  pb->setIkeHandler([&](size_t uplink, const SockAddr&, Bytes msg) {
+    EXPECT_EQ(uplink, 0u);
+    ikeBytes = msg.size();
+  });
+  pb->start();
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(b.port);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const uint8_t keepalive = 0xff;
+  ASSERT_EQ(::sendto(a.udp.fd(), &keepalive, 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof to), 1);
+  std::vector<uint8_t> ike(4 + 28, 0);  // non-ESP marker + IKE header
+  ike[4] = 1;
+  ASSERT_EQ(
+      ::sendto(a.udp.fd(), ike.data(), ike.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to),
+      ssize_t(ike.size()));
+  EXPECT_TRUE(eventually([&] {
+    auto s = pb->snapshot();
+    return s.rx.keepalives == 1 && s.rx.ikeMessages == 1;
+  }));
+  EXPECT_EQ(ikeBytes.load(), 28u);
+  pb->stop();
+}
+
+}  // namespace
+}  // namespace braid::edge
