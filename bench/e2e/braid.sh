@@ -103,7 +103,7 @@ sys_braid_up() {
   }
   e2e_wire_check "$t" 'UDP-encap: ESP\(spi=0x1[ab]000001'
   E2E_DAEMON_PIDS="$pa $pb"
-  E2E_NOTE="braidd $(git -C "$E2E_REPO" rev-parse --short HEAD 2>/dev/null) ($bin),"
+  E2E_NOTE="braidd ($bin, built $(date -r "$bin" '+%F %T')),"
   E2E_NOTE+=" manual keys, ESP AES-256-GCM in UDP 4500, inner MTU $(e2e_mtu "$t-gwA" braid0)"
 }
 
