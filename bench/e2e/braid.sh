@@ -84,17 +84,23 @@ sys_braid_up() {
   pa=$NN_LAST_PID
   nn_bg "$t-gwB" "$d/braidd-B.log" "$bin" --config "$d/gwB.toml" --stats-file "$d/stats-B.txt"
   pb=$NN_LAST_PID
-  local side
+  local side p i rc
   for side in A B; do
-    nn_wait_for 10 nn_exec "$t-gw$side" ip link show braid0 || {
+    [ $side = A ] && p=$pa || p=$pb
+    for i in $(seq 1 200); do   # up to 10 s; stop early if braidd exits (bad config: code 2)
+      nn_exec "$t-gw$side" ip link show braid0 >/dev/null 2>&1 && break
+      if ! kill -0 "$p" 2>/dev/null; then
+        wait "$p"; rc=$?
+        cat "$d/braidd-$side.log" >&2
+        nn_die "braid: braidd in gw$side exited with code $rc before creating braid0"
+      fi
+      sleep 0.05
+    done
+    nn_exec "$t-gw$side" ip link show braid0 >/dev/null 2>&1 || {
       cat "$d/braidd-$side.log" >&2
       nn_die "braid: braidd in gw$side did not create braid0"
     }
   done
-  if ! kill -0 "$pa" 2>/dev/null || ! kill -0 "$pb" 2>/dev/null; then
-    cat "$d/braidd-A.log" "$d/braidd-B.log" >&2
-    nn_die "braid: braidd exited"
-  fi
   e2e_braid_route "$t-gwA" "$E2E_LAN_B" 10.98.1.1
   e2e_braid_route "$t-gwB" "$E2E_LAN_A" 10.98.2.1
   e2e_wait_ping "$t" 5 || {
