@@ -360,18 +360,33 @@ TEST(IkeCorpus, DumpWhenAsked) {
   Message nak(ExchangeType::kIkeSaInit, true, 0);
   nak.addNotify(notify::kInvalidKePayload, {0, 19});
   write(fs::path(dir) / "ike_message" / "invalid_ke", *nak.encode(nullptr));
+  // ike_decrypt: mode 0 = 0x00 | whole protected message; mode 1 = 0x01 | exchange |
+  // first inner payload | inner chain (see fuzz_ike_decrypt.cpp).
   auto c = gcmCipher();
-  write(fs::path(dir) / "ike_decrypt" / "auth_request", *authRequest().encode(c.get()));
+  auto writeProtected = [&](const std::string& name, const Message& m) {
+    ByteVec whole{0};
+    auto sealed = *m.encode(c.get());
+    whole.insert(whole.end(), sealed.begin(), sealed.end());
+    write(fs::path(dir) / "ike_decrypt" / name, whole);
+    Message plain = m;
+    plain.header.exchange = ExchangeType::kIkeSaInit;
+    auto chain = *plain.encode(nullptr);
+    ByteVec inner{1, static_cast<uint8_t>(m.header.exchange),
+                  static_cast<uint8_t>(m.payloads.empty() ? PayloadType::kNone : m.payloads[0].type)};
+    inner.insert(inner.end(), chain.begin() + kIkeHeaderLength, chain.end());
+    write(fs::path(dir) / "ike_decrypt" / (name + "_inner"), inner);
+  };
+  writeProtected("auth_request", authRequest());
   Message del(ExchangeType::kInformational, false, 3);
   del.add(PayloadType::kDelete, DeletePayload{ProtocolId::kEsp, {0x1234}});
-  write(fs::path(dir) / "ike_decrypt" / "delete", *del.encode(c.get()));
+  writeProtected("delete", del);
   Message cc(ExchangeType::kCreateChildSa, false, 2);
   cc.add(PayloadType::kSa, SaPayload{{ikeProposal()}});
   cc.add(PayloadType::kNonce, NoncePayload{ByteVec(32, 9)});
   cc.add(PayloadType::kKe, KePayload{31, ByteVec(32, 1)});
   cc.add(PayloadType::kTsi, TsPayload{{ts("10.1.0.0/16")}});
   cc.add(PayloadType::kTsr, TsPayload{{ts("fd00::/64")}});
-  write(fs::path(dir) / "ike_decrypt" / "create_child", *cc.encode(c.get()));
+  writeProtected("create_child", cc);
 }
 
 }  // namespace
