@@ -41,6 +41,7 @@ struct IkeSaEvent {
   Endpoint local, remote;
   Identity remoteId;
   bool natDetected = false;  // either side is behind NAT, or encapsulation is forced
+  bool behindNat = false;    // we are: edge sends NAT-keepalives (RFC 3948 2.3)
 };
 
 enum class FailureKind : uint8_t {

@@ -161,6 +161,7 @@ IkeSaEvent IkeSa::eventBase() const {
   e.remote = remote_;
   e.remoteId = peerId;
   e.natDetected = natDetected();
+  e.behindNat = natLocal_;
   return e;
 }
 

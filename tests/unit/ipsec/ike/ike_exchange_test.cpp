@@ -88,6 +88,7 @@ TEST_F(IkeExchange, WrongPskFailsOnBothSidesWithOneLineEach) {
   EXPECT_EQ(t.a.counters().authFailedByPeer, 1u);
   EXPECT_EQ(log.count("pre-shared key mismatch"), 1u);
   EXPECT_EQ(log.count("AUTHENTICATION_FAILED"), 2u);  // b's cause, a's refusal
+  EXPECT_EQ(log.lines.size(), 2u);                    // one line per side, nothing else
   EXPECT_TRUE(t.a.events.ikeUp.empty());
   EXPECT_TRUE(t.b.events.ikeUp.empty());
   ASSERT_EQ(t.b.events.failures.size(), 1u);
@@ -253,6 +254,50 @@ TEST_F(IkeExchange, OldRequestAfterNewerOneIsDropped) {
   EXPECT_TRUE(t.b.net.out.empty());
 }
 
+TEST_F(IkeExchange, RetransmitJitterShortensTimeout) {
+  pa.retransmit.jitterPercent = 50;
+  start();
+  t.drop(t.a);
+  t.advance(499ms);
+  EXPECT_TRUE(t.a.net.out.empty());  // at most 50 % shorter
+  for (int i = 0; i < 501 && t.a.net.out.empty(); ++i) t.advance(1ms);
+  EXPECT_EQ(t.a.net.out.size(), 1u);
+  EXPECT_EQ(t.a.counters().retransmits, 1u);
+}
+
+TEST_F(IkeExchange, MalformedProtectedRequestGetsInvalidSyntax) {
+  start();
+  roundTrip();  // keys exist now
+  // A forged IKE_AUTH request without AUTH, protected with a's real keys.
+  IkeSa* sa = t.a.mgr->findByPeer("to-b");
+  Message bad(ExchangeType::kIkeAuth, false, 1);
+  bad.header.spiI = sa->spiI();
+  bad.header.spiR = sa->spiR();
+  bad.header.flags |= kFlagInitiator;
+  bad.add(PayloadType::kIdi, Identity::fqdn("a.example").toPayload());
+  auto bytes = bad.encode(sa->outCipher());
+  ASSERT_TRUE(bytes.isOk());
+  t.b.mgr->receive(t.b.addr, t.a.addr, *bytes);
+  EXPECT_EQ(t.b.counters().invalidSyntaxSent, 1u);
+  EXPECT_EQ(log.count("INVALID_SYNTAX in reply to IKE_AUTH request 1: AUTH payload missing"), 1u);
+  t.drop(t.a);     // a's real IKE_AUTH request never arrives
+  t.deliver(t.b);  // a gets the INVALID_SYNTAX response to its ID 1
+  EXPECT_EQ(t.a.counters().invalidSyntaxReceived, 1u);
+  EXPECT_EQ(log.count("IKE_AUTH refused by peer: INVALID_SYNTAX"), 1u);
+  t.advance(1ms);
+  EXPECT_EQ(t.a.mgr->ikeSaCount(), 0u);
+  EXPECT_EQ(t.b.mgr->ikeSaCount(), 0u);  // RFC 7296 2.21.2: IKE_AUTH errors end the SA
+}
+
+TEST_F(IkeExchange, NoConfigForAddressGetsNoProposalChosen) {
+  pb.remote.address = *IpAddress::parse("10.0.0.99");
+  start();
+  roundTrip();
+  EXPECT_EQ(t.b.counters().dropsNoConfig, 1u);
+  EXPECT_EQ(t.a.counters().noProposalByPeer, 1u);
+  EXPECT_EQ(log.count("no peer config for this address"), 1u);
+}
+
 TEST_F(IkeExchange, PeerNotAnsweringGivesUpWithOneLine) {
   pa.retryInitial = std::chrono::seconds(5);
   start();
@@ -395,6 +440,8 @@ TEST_F(IkeExchange, NatDetectedFloatsTo4500) {
   ASSERT_EQ(t.b.events.childUp.size(), 1u);
   EXPECT_TRUE(t.a.events.ikeUp[0].natDetected);
   EXPECT_TRUE(t.b.events.ikeUp[0].natDetected);
+  EXPECT_TRUE(t.a.events.ikeUp[0].behindNat);
+  EXPECT_FALSE(t.b.events.ikeUp[0].behindNat);
   EXPECT_EQ(t.a.events.childUp[0].remote, (Endpoint{t.b.addr.address, kNattPort}));
   EXPECT_EQ(t.b.events.childUp[0].remote, (Endpoint{t.natA->address, 31001}));
   EXPECT_TRUE(t.a.mgr->findByPeer("to-b")->natLocal());
