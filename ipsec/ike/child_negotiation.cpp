@@ -59,7 +59,9 @@ std::optional<ipsec::EspCipher> espCipherOf(const Suite& s) {
 ChildNegotiation::ChildNegotiation(IkeSa& sa, const ChildConfig* config, bool inIkeAuth)
     : sa_(sa), config_(config), inIkeAuth_(inIkeAuth), initiator_(config != nullptr) {}
 
-ChildNegotiation::~ChildNegotiation() { release(); }
+ChildNegotiation::~ChildNegotiation() {
+  release();
+}
 
 void ChildNegotiation::release() {
   if (spiIn_ != 0 && !installed_) sa_.ctx().releaseChildSpi(spiIn_);
@@ -96,7 +98,8 @@ bool ChildNegotiation::buildRequest(Message& m) {
       }
       ke_ = std::move(ke.value());
       Bytes pub = ke_->publicValue();
-      m.add(PayloadType::kKe, KePayload{static_cast<uint16_t>(keGroup_), ByteVec(pub.begin(), pub.end())});
+      m.add(PayloadType::kKe,
+            KePayload{static_cast<uint16_t>(keGroup_), ByteVec(pub.begin(), pub.end())});
     }
   }
   m.add(PayloadType::kTsi, TsPayload{config_->localTs});
@@ -113,21 +116,21 @@ ChildNegotiation::Outcome ChildNegotiation::processResponse(const Message& m) {
       auto g = static_cast<DhGroup>(loadBe16(n->data.data()));
       if (g != keGroup_ && offersGroup(config_->espProposals, g)) {
         ++sa_.ctx().counterRef().invalidKeReceived;
-        BRAID_LOG(kInfo, "ike") << sa_.peerName() << ": " << child
-                                << ": peer wants D-H group " << static_cast<int>(g) << ", retrying";
+        BRAID_LOG(kInfo, "ike") << sa_.peerName() << ": " << child << ": peer wants D-H group "
+                                << static_cast<int>(g) << ", retrying";
         keGroup_ = g;
         return Outcome::kRetry;
       }
     }
-    FailureKind kind = n->notifyType == notify::kNoProposalChosen ? FailureKind::kNoProposal
-                       : n->notifyType == notify::kTsUnacceptable ? FailureKind::kTsUnacceptable
+    FailureKind kind = n->notifyType == notify::kNoProposalChosen   ? FailureKind::kNoProposal
+                       : n->notifyType == notify::kTsUnacceptable   ? FailureKind::kTsUnacceptable
                        : n->notifyType == notify::kInvalidKePayload ? FailureKind::kInvalidKe
                                                                     : FailureKind::kOther;
     std::string detail = kind == FailureKind::kNoProposal
                              ? " (we offered " + formatProposals(sent_) + ")"
                          : kind == FailureKind::kTsUnacceptable
-                             ? " (we proposed " + selectorsToString(config_->localTs) + " === " +
-                                   selectorsToString(config_->remoteTs) + ")"
+                             ? " (we proposed " + selectorsToString(config_->localTs) +
+                                   " === " + selectorsToString(config_->remoteTs) + ")"
                              : "";
     sa_.fail(kind, true, child + " refused by peer: " + notifyName(n->notifyType) + detail);
     release();
@@ -156,8 +159,8 @@ ChildNegotiation::Outcome ChildNegotiation::processResponse(const Message& m) {
     sa_.fail(FailureKind::kTsUnacceptable, false,
              child + ": peer's traffic selectors " + selectorsToString(tsi->selectors) +
                  " === " + selectorsToString(tsr->selectors) + " exceed ours " +
-                 selectorsToString(config_->localTs) + " === " +
-                 selectorsToString(config_->remoteTs));
+                 selectorsToString(config_->localTs) +
+                 " === " + selectorsToString(config_->remoteTs));
     release();
     return Outcome::kFailed;
   }
@@ -233,8 +236,8 @@ void ChildNegotiation::processRequest(const Message& m) {
   if (tsMatch == nullptr) {
     std::string configured;
     for (const auto& c : pc->children) {
-      configured += " '" + c.name + "' " + selectorsToString(c.remoteTs) + " === " +
-                    selectorsToString(c.localTs) + ";";
+      configured += " '" + c.name + "' " + selectorsToString(c.remoteTs) +
+                    " === " + selectorsToString(c.localTs) + ";";
     }
     refuse(notify::kTsUnacceptable, FailureKind::kTsUnacceptable,
            "traffic selectors unacceptable: peer proposed " + selectorsToString(tsi->selectors) +
@@ -275,7 +278,8 @@ void ChildNegotiation::processRequest(const Message& m) {
     }
     auto kx = sa_.ctx().createKeyExchange(suite_.dh);
     if (!kx) {
-      refuse(notify::kNoProposalChosen, FailureKind::kOther, "key exchange: " + kx.status().message());
+      refuse(notify::kNoProposalChosen, FailureKind::kOther,
+             "key exchange: " + kx.status().message());
       return;
     }
     ke_ = std::move(kx.value());
@@ -305,7 +309,8 @@ ChildNegotiation::Outcome ChildNegotiation::buildResponse(Message& m) {
     m.add(PayloadType::kNonce, NoncePayload{nr_});
     if (ke_) {
       Bytes pub = ke_->publicValue();
-      m.add(PayloadType::kKe, KePayload{static_cast<uint16_t>(ke_->group()), ByteVec(pub.begin(), pub.end())});
+      m.add(PayloadType::kKe,
+            KePayload{static_cast<uint16_t>(ke_->group()), ByteVec(pub.begin(), pub.end())});
     }
   }
   m.add(PayloadType::kTsi, TsPayload{tsi_});
@@ -319,7 +324,8 @@ ChildNegotiation::Outcome ChildNegotiation::install(const Suite& suite, uint32_t
                                                     std::vector<TrafficSelector> localTs,
                                                     std::vector<TrafficSelector> remoteTs) {
   auto cipher = espCipherOf(suite);
-  auto keys = deriveChildSaKeys(sa_.suite.prf, sa_.keys.skD.bytes(), suite, shared_.bytes(), ni_, nr_);
+  auto keys =
+      deriveChildSaKeys(sa_.suite.prf, sa_.keys.skD.bytes(), suite, shared_.bytes(), ni_, nr_);
   if (!cipher || !keys) {
     sa_.fail(FailureKind::kOther, false,
              "Child SA '" + config_->name + "': cannot derive keys: " +

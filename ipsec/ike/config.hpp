@@ -41,21 +41,21 @@ enum class AuthKind : uint8_t { kPsk, kPubkey };
 struct LocalAuth {
   AuthKind kind = AuthKind::kPsk;
   SecretBytes psk;
-  PrivateKey key;                       // kPubkey
-  std::vector<Certificate> certs;       // kPubkey: leaf first, then intermediates
+  PrivateKey key;                  // kPubkey
+  std::vector<Certificate> certs;  // kPubkey: leaf first, then intermediates
   bool preferPss = false;
 };
 
 struct RemoteAuth {
   AuthKind kind = AuthKind::kPsk;
-  SecretBytes psk;                          // usually the same as LocalAuth::psk
-  std::shared_ptr<const TrustStore> cas;    // kPubkey
-  std::optional<int64_t> verifyTime;        // tests: Unix time for certificate validity
+  SecretBytes psk;                        // usually the same as LocalAuth::psk
+  std::shared_ptr<const TrustStore> cas;  // kPubkey
+  std::optional<int64_t> verifyTime;      // tests: Unix time for certificate validity
 };
 
 struct ChildConfig {
   std::string name;
-  std::vector<Proposal> espProposals;        // ProtocolId::kEsp; a D-H transform = PFS group
+  std::vector<Proposal> espProposals;  // ProtocolId::kEsp; a D-H transform = PFS group
   std::vector<TrafficSelector> localTs;
   std::vector<TrafficSelector> remoteTs;
   uint32_t replayWindow = 1024;
@@ -63,15 +63,15 @@ struct ChildConfig {
 
 struct PeerConfig {
   std::string name;
-  Endpoint remote;                 // address to initiate to / accept IKE_SA_INIT from
-  bool remoteAny = false;          // responder: accept any address (identity decides)
+  Endpoint remote;         // address to initiate to / accept IKE_SA_INIT from
+  bool remoteAny = false;  // responder: accept any address (identity decides)
   std::vector<Proposal> ikeProposals;
   Identity localId;
-  Identity remoteId;               // expected; default "any"
+  Identity remoteId;  // expected; default "any"
   LocalAuth localAuth;
   RemoteAuth remoteAuth;
   std::vector<ChildConfig> children;  // the first is negotiated in IKE_AUTH
-  bool forceEncap = false;         // fake a NAT so that both sides float to 4500
+  bool forceEncap = false;            // fake a NAT so that both sides float to 4500
   bool sendCertReq = true;
   bool initialContact = true;
   // RFC 7427: advertise SIGNATURE_HASH_ALGORITHMS (off = peers use the classic methods).

@@ -26,13 +26,13 @@ class DatagramSender {
 };
 
 struct ChildSaEvent {
-  std::string peer;             // PeerConfig::name
-  std::string child;            // ChildConfig::name
+  std::string peer;   // PeerConfig::name
+  std::string child;  // ChildConfig::name
   uint64_t ikeSpiI = 0, ikeSpiR = 0;
   ipsec::EspSaConfig inbound;   // SPI we chose; open with this
   ipsec::EspSaConfig outbound;  // SPI the peer chose; seal with this
   std::vector<TrafficSelector> localTs, remoteTs;
-  Endpoint local, remote;       // ESP-in-UDP endpoints (port 4500 when encapsulated)
+  Endpoint local, remote;  // ESP-in-UDP endpoints (port 4500 when encapsulated)
 };
 
 struct IkeSaEvent {
@@ -45,7 +45,7 @@ struct IkeSaEvent {
 };
 
 enum class FailureKind : uint8_t {
-  kAuthFailed,         // we rejected the peer's AUTH, or the peer rejected ours
+  kAuthFailed,  // we rejected the peer's AUTH, or the peer rejected ours
   kNoProposal,
   kUnknownIdentity,
   kTsUnacceptable,
@@ -56,7 +56,7 @@ enum class FailureKind : uint8_t {
 };
 
 struct FailureEvent {
-  std::string peer;     // config name, or the address when no config matched
+  std::string peer;  // config name, or the address when no config matched
   Endpoint remote;
   FailureKind kind = FailureKind::kOther;
   bool byPeer = false;  // the peer sent the notify (rather than us)

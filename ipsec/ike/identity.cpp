@@ -7,21 +7,29 @@
 
 namespace braid::ike {
 namespace {
-ByteVec textBytes(std::string_view s) { return ByteVec(s.begin(), s.end()); }
+ByteVec textBytes(std::string_view s) {
+  return ByteVec(s.begin(), s.end());
+}
 bool equalNoCase(const ByteVec& a, const ByteVec& b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](uint8_t x, uint8_t y) {
-           return std::tolower(x) == std::tolower(y);
-         });
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(),
+                    [](uint8_t x, uint8_t y) { return std::tolower(x) == std::tolower(y); });
 }
 }  // namespace
 
-Identity Identity::fqdn(std::string_view name) { return Identity(IdType::kFqdn, textBytes(name)); }
-Identity Identity::rfc822(std::string_view a) { return Identity(IdType::kRfc822Addr, textBytes(a)); }
+Identity Identity::fqdn(std::string_view name) {
+  return Identity(IdType::kFqdn, textBytes(name));
+}
+Identity Identity::rfc822(std::string_view a) {
+  return Identity(IdType::kRfc822Addr, textBytes(a));
+}
 Identity Identity::address(const IpAddress& a) {
   Bytes b = a.bytes();
   return Identity(a.isV4() ? IdType::kIpv4Addr : IdType::kIpv6Addr, ByteVec(b.begin(), b.end()));
 }
-Identity Identity::derDn(ByteVec der) { return Identity(IdType::kDerAsn1Dn, std::move(der)); }
+Identity Identity::derDn(ByteVec der) {
+  return Identity(IdType::kDerAsn1Dn, std::move(der));
+}
 
 std::optional<Identity> Identity::parse(std::string_view text) {
   if (text.empty()) return std::nullopt;

@@ -9,11 +9,16 @@ namespace braid::ike {
 
 std::string_view ikeSaStateName(IkeSaState s) {
   switch (s) {
-    case IkeSaState::kCreated: return "CREATED";
-    case IkeSaState::kConnecting: return "CONNECTING";
-    case IkeSaState::kEstablished: return "ESTABLISHED";
-    case IkeSaState::kDeleting: return "DELETING";
-    case IkeSaState::kDead: return "DEAD";
+    case IkeSaState::kCreated:
+      return "CREATED";
+    case IkeSaState::kConnecting:
+      return "CONNECTING";
+    case IkeSaState::kEstablished:
+      return "ESTABLISHED";
+    case IkeSaState::kDeleting:
+      return "DELETING";
+    case IkeSaState::kDead:
+      return "DEAD";
   }
   return "?";
 }
@@ -29,7 +34,9 @@ IkeSa::IkeSa(IkeSaContext& ctx, const PeerConfig* config, bool initiator, uint64
       remote_(remote),
       tasks_(*this) {}
 
-IkeSa::~IkeSa() { tasks_.shutdown(); }
+IkeSa::~IkeSa() {
+  tasks_.shutdown();
+}
 
 std::string IkeSa::peerName() const {
   std::ostringstream o;
@@ -137,12 +144,12 @@ Status IkeSa::installKeys(const Suite& s, Bytes sharedSecret) {
     IkeKeyLog log;
     log.spiI = spiI_;
     log.spiR = spiR_;
-    log.encr = transformName(Transform{TransformType::kEncr, static_cast<uint16_t>(s.encr),
-                                       s.encrKeyBits});
-    log.integ = s.integ == IntegId::kNone
-                    ? "none"
-                    : transformName(Transform{TransformType::kInteg,
-                                              static_cast<uint16_t>(s.integ), 0});
+    log.encr = transformName(
+        Transform{TransformType::kEncr, static_cast<uint16_t>(s.encr), s.encrKeyBits});
+    log.integ =
+        s.integ == IntegId::kNone
+            ? "none"
+            : transformName(Transform{TransformType::kInteg, static_cast<uint16_t>(s.integ), 0});
     log.skEi = &keys.skEi;
     log.skEr = &keys.skEr;
     log.skAi = &keys.skAi;
@@ -168,8 +175,9 @@ IkeSaEvent IkeSa::eventBase() const {
 void IkeSa::established() {
   state_ = IkeSaState::kEstablished;
   ++ctx_.counterRef().ikeSaUp;
-  BRAID_LOG(kInfo, "ike") << peerName() << ": IKE SA established (" << (initiator_ ? "initiator" : "responder")
-                          << ", " << peerId.toString() << (natDetected() ? ", NAT-T" : "") << ")";
+  BRAID_LOG(kInfo, "ike") << peerName() << ": IKE SA established ("
+                          << (initiator_ ? "initiator" : "responder") << ", " << peerId.toString()
+                          << (natDetected() ? ", NAT-T" : "") << ")";
   ctx_.ikeSaEstablished(*this);
   ctx_.listener().onIkeSaUp(eventBase());
 }
@@ -177,18 +185,29 @@ void IkeSa::established() {
 void IkeSa::fail(FailureKind kind, bool byPeer, const std::string& reason) {
   IkeCounters& c = ctx_.counterRef();
   switch (kind) {
-    case FailureKind::kAuthFailed: ++(byPeer ? c.authFailedByPeer : c.authFailed); break;
-    case FailureKind::kNoProposal: ++(byPeer ? c.noProposalByPeer : c.noProposal); break;
-    case FailureKind::kUnknownIdentity: ++c.unknownIdentity; break;
+    case FailureKind::kAuthFailed:
+      ++(byPeer ? c.authFailedByPeer : c.authFailed);
+      break;
+    case FailureKind::kNoProposal:
+      ++(byPeer ? c.noProposalByPeer : c.noProposal);
+      break;
+    case FailureKind::kUnknownIdentity:
+      ++c.unknownIdentity;
+      break;
     case FailureKind::kTsUnacceptable:
       ++(byPeer ? c.tsUnacceptableByPeer : c.tsUnacceptable);
       break;
-    case FailureKind::kInvalidKe: ++(byPeer ? c.invalidKeReceived : c.invalidKeSent); break;
-    case FailureKind::kPeerNotAnswering: ++c.peerNotAnswering; break;
+    case FailureKind::kInvalidKe:
+      ++(byPeer ? c.invalidKeReceived : c.invalidKeSent);
+      break;
+    case FailureKind::kPeerNotAnswering:
+      ++c.peerNotAnswering;
+      break;
     case FailureKind::kInvalidSyntax:
       ++(byPeer ? c.invalidSyntaxReceived : c.invalidSyntaxSent);
       break;
-    case FailureKind::kOther: break;
+    case FailureKind::kOther:
+      break;
   }
   BRAID_LOG(kWarn, "ike") << peerName() << ": " << reason;
   FailureEvent e;
@@ -214,14 +233,13 @@ void IkeSa::addChild(std::unique_ptr<ChildSa> child, const ipsec::EspSaConfig& i
   e.local = local_;
   e.remote = remote_;
   ++ctx_.counterRef().childSaUp;
-  BRAID_LOG(kInfo, "ike") << peerName() << ": Child SA '" << e.child << "' up, SPIs in "
-                          << std::hex << in.spi << " out " << out.spi << std::dec << ", "
-                          << selectorsToString(e.localTs) << " === "
-                          << selectorsToString(e.remoteTs);
+  BRAID_LOG(kInfo, "ike") << peerName() << ": Child SA '" << e.child << "' up, SPIs in " << std::hex
+                          << in.spi << " out " << out.spi << std::dec << ", "
+                          << selectorsToString(e.localTs)
+                          << " === " << selectorsToString(e.remoteTs);
   if (KeySink* sink = ctx_.keySink()) {
     sink->childSaKeys(EspKeyLog{in.spi, remote_.address, local_.address, in.cipher, &in.keymat});
-    sink->childSaKeys(
-        EspKeyLog{out.spi, local_.address, remote_.address, out.cipher, &out.keymat});
+    sink->childSaKeys(EspKeyLog{out.spi, local_.address, remote_.address, out.cipher, &out.keymat});
   }
   children_.push_back(std::move(child));
   ctx_.listener().onChildSaUp(e);

@@ -119,7 +119,9 @@ inline constexpr uint16_t kMobikeSupported = 16396;
 inline constexpr uint16_t kIkev2FragmentationSupported = 16430;  // RFC 7383
 inline constexpr uint16_t kSignatureHashAlgorithms = 16431;      // RFC 7427
 
-inline bool isError(uint16_t type) { return type < kFirstStatus; }
+inline bool isError(uint16_t type) {
+  return type < kFirstStatus;
+}
 }  // namespace notify
 std::string notifyName(uint16_t type);
 

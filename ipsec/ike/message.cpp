@@ -67,12 +67,14 @@ std::optional<DecodeError> Message::parse(Bytes datagram) {
   if (!parseIkeHeader(datagram, header)) return DecodeError{0, "shorter than IKE header", {}};
   // RFC 7296 2.5: a higher major version gets INVALID_MAJOR_VERSION (only to requests).
   if (header.majorVersion != kIkeMajorVersion) {
-    return DecodeError{notify::kInvalidMajorVersion,
-                       "major version " + std::to_string(header.majorVersion), {}};
+    return DecodeError{
+        notify::kInvalidMajorVersion, "major version " + std::to_string(header.majorVersion), {}};
   }
   if (header.length != datagram.size()) {
-    return DecodeError{0, "length field " + std::to_string(header.length) + " but datagram has " +
-                              std::to_string(datagram.size()) + " bytes", {}};
+    return DecodeError{0,
+                       "length field " + std::to_string(header.length) + " but datagram has " +
+                           std::to_string(datagram.size()) + " bytes",
+                       {}};
   }
   raw_.assign(datagram.begin(), datagram.end());
   return parseChain(Bytes(raw_).subspan(kIkeHeaderLength), header.nextPayload, false,
@@ -91,8 +93,8 @@ std::optional<DecodeError> Message::parseChain(Bytes chain, PayloadType next, bo
     }
     Bytes body;
     if (len < kPayloadHeaderLength || !r.readBytes(len - kPayloadHeaderLength, body)) {
-      return syntax("bad length " + std::to_string(len) + " of " +
-                    std::string(payloadName(next)) + " payload");
+      return syntax("bad length " + std::to_string(len) + " of " + std::string(payloadName(next)) +
+                    " payload");
     }
     PayloadType type = next;
     next = static_cast<PayloadType>(nextRaw);
@@ -107,10 +109,10 @@ std::optional<DecodeError> Message::parseChain(Bytes chain, PayloadType next, bo
     bool critical = flags & kCriticalBit;
     if (!isKnownPayload(type) && critical) {
       // RFC 7296 2.5: reject the whole message, naming the payload type.
-      return DecodeError{notify::kUnsupportedCriticalPayload,
-                         "unsupported critical payload type " +
-                             std::to_string(static_cast<int>(type)),
-                         ByteVec{static_cast<uint8_t>(type)}};
+      return DecodeError{
+          notify::kUnsupportedCriticalPayload,
+          "unsupported critical payload type " + std::to_string(static_cast<int>(type)),
+          ByteVec{static_cast<uint8_t>(type)}};
     }
     auto parsed = parsePayloadBody(type, body);
     if (!parsed) return syntax("malformed " + std::string(payloadName(type)) + " payload");
@@ -133,7 +135,9 @@ std::optional<DecodeError> Message::decrypt(const IkeCipher& cipher) {
   return parseChain(inner_, skInner_, true, 0);
 }
 
-std::optional<DecodeError> Message::verify() const { return checkRules(*this, hasSk()); }
+std::optional<DecodeError> Message::verify() const {
+  return checkRules(*this, hasSk());
+}
 
 std::optional<DecodeError> Message::decode(Bytes datagram, const IkeCipher* cipher) {
   if (auto e = parse(datagram)) return e;
@@ -151,8 +155,8 @@ Result<ByteVec> Message::encode(IkeCipher* cipher) const {
   }
   ByteVec buf(kMaxMessage);
   ByteWriter w(buf);
-  PayloadType first = protect ? PayloadType::kSk
-                              : (payloads.empty() ? PayloadType::kNone : payloads[0].type);
+  PayloadType first =
+      protect ? PayloadType::kSk : (payloads.empty() ? PayloadType::kNone : payloads[0].type);
   if (!writeHeader(w, header, first)) return errorStatus(ErrorCode::kInternal, "header");
   if (!protect) {
     if (!writeChain(w, payloads)) {

@@ -13,8 +13,8 @@
 
 #include "core/bytes.hpp"
 #include "core/result.hpp"
-#include "ipsec/ike/payload.hpp"
 #include "ipsec/ike/crypto_cipher.hpp"
+#include "ipsec/ike/payload.hpp"
 
 namespace braid::ike {
 

@@ -10,7 +10,9 @@ constexpr uint8_t kMoreProposals = 2;   // RFC 7296 3.3.1
 constexpr uint8_t kMoreTransforms = 3;  // RFC 7296 3.3.2
 constexpr uint16_t kAttrFormatTv = 0x8000;
 
-ByteVec toVec(Bytes b) { return ByteVec(b.begin(), b.end()); }
+ByteVec toVec(Bytes b) {
+  return ByteVec(b.begin(), b.end());
+}
 
 bool readRest(ByteReader& r, ByteVec& out) {
   Bytes b;
@@ -19,7 +21,9 @@ bool readRest(ByteReader& r, ByteVec& out) {
   return true;
 }
 
-bool readReserved(ByteReader& r, size_t n) { return r.skip(n); }
+bool readReserved(ByteReader& r, size_t n) {
+  return r.skip(n);
+}
 
 // Writes a 16-bit length at `at` covering everything written since `start`.
 bool patchLength(ByteWriter& w, MutableBytes at, size_t start) {
@@ -81,9 +85,8 @@ bool parseProposal(ByteReader& r, Proposal& p) {
 bool writeTransform(ByteWriter& w, const Transform& t, bool last) {
   size_t start = w.position();
   MutableBytes len;
-  if (!w.writeU8(last ? kLastSubstruct : kMoreTransforms) || !w.writeU8(0) ||
-      !w.reserve(2, len) || !w.writeU8(static_cast<uint8_t>(t.type)) || !w.writeU8(0) ||
-      !w.writeU16(t.id)) {
+  if (!w.writeU8(last ? kLastSubstruct : kMoreTransforms) || !w.writeU8(0) || !w.reserve(2, len) ||
+      !w.writeU8(static_cast<uint8_t>(t.type)) || !w.writeU8(0) || !w.writeU16(t.id)) {
     return false;
   }
   if (t.keyBits != 0 && t.keyBits != kUnknownAttributeBits) {
@@ -96,9 +99,8 @@ bool writeProposal(ByteWriter& w, const Proposal& p, bool last) {
   if (p.spi.size() > 255 || p.transforms.size() > 255) return false;
   size_t start = w.position();
   MutableBytes len;
-  if (!w.writeU8(last ? kLastSubstruct : kMoreProposals) || !w.writeU8(0) ||
-      !w.reserve(2, len) || !w.writeU8(p.number) ||
-      !w.writeU8(static_cast<uint8_t>(p.protocol)) ||
+  if (!w.writeU8(last ? kLastSubstruct : kMoreProposals) || !w.writeU8(0) || !w.reserve(2, len) ||
+      !w.writeU8(p.number) || !w.writeU8(static_cast<uint8_t>(p.protocol)) ||
       !w.writeU8(static_cast<uint8_t>(p.spi.size())) ||
       !w.writeU8(static_cast<uint8_t>(p.transforms.size())) || !w.writeBytes(p.spi)) {
     return false;
@@ -155,7 +157,9 @@ bool IdPayload::serialize(ByteWriter& w) const {
   return w.writeU8(static_cast<uint8_t>(idType)) && w.writeZeros(3) && w.writeBytes(data);
 }
 
-bool CertPayload::parse(ByteReader& r) { return r.readU8(encoding) && readRest(r, data); }
+bool CertPayload::parse(ByteReader& r) {
+  return r.readU8(encoding) && readRest(r, data);
+}
 bool CertPayload::serialize(ByteWriter& w) const {
   return w.writeU8(encoding) && w.writeBytes(data);
 }
@@ -181,7 +185,9 @@ bool NoncePayload::parse(ByteReader& r) {
   if (r.remaining() < kMinLength || r.remaining() > kMaxLength) return false;
   return readRest(r, data);
 }
-bool NoncePayload::serialize(ByteWriter& w) const { return w.writeBytes(data); }
+bool NoncePayload::serialize(ByteWriter& w) const {
+  return w.writeBytes(data);
+}
 
 bool NotifyPayload::parse(ByteReader& r) {
   uint8_t proto = 0, spiSize = 0;
@@ -196,9 +202,8 @@ bool NotifyPayload::parse(ByteReader& r) {
 }
 bool NotifyPayload::serialize(ByteWriter& w) const {
   if (spi.size() > 255) return false;
-  return w.writeU8(static_cast<uint8_t>(protocol)) &&
-         w.writeU8(static_cast<uint8_t>(spi.size())) && w.writeU16(notifyType) &&
-         w.writeBytes(spi) && w.writeBytes(data);
+  return w.writeU8(static_cast<uint8_t>(protocol)) && w.writeU8(static_cast<uint8_t>(spi.size())) &&
+         w.writeU16(notifyType) && w.writeBytes(spi) && w.writeBytes(data);
 }
 
 bool DeletePayload::parse(ByteReader& r) {
@@ -233,8 +238,12 @@ bool DeletePayload::serialize(ByteWriter& w) const {
   return true;
 }
 
-bool VendorIdPayload::parse(ByteReader& r) { return readRest(r, data); }
-bool VendorIdPayload::serialize(ByteWriter& w) const { return w.writeBytes(data); }
+bool VendorIdPayload::parse(ByteReader& r) {
+  return readRest(r, data);
+}
+bool VendorIdPayload::serialize(ByteWriter& w) const {
+  return w.writeBytes(data);
+}
 
 bool TsPayload::parse(ByteReader& r) {
   uint8_t count = 0;
@@ -299,8 +308,12 @@ bool CpPayload::serialize(ByteWriter& w) const {
   return true;
 }
 
-bool UnknownPayload::parse(ByteReader& r) { return readRest(r, body); }
-bool UnknownPayload::serialize(ByteWriter& w) const { return w.writeBytes(body); }
+bool UnknownPayload::parse(ByteReader& r) {
+  return readRest(r, body);
+}
+bool UnknownPayload::serialize(ByteWriter& w) const {
+  return w.writeBytes(body);
+}
 
 bool isKnownPayload(PayloadType type) {
   switch (type) {
@@ -336,21 +349,34 @@ std::optional<PayloadBody> parseAs(Bytes body) {
 
 std::optional<PayloadBody> parsePayloadBody(PayloadType type, Bytes body) {
   switch (type) {
-    case PayloadType::kSa: return parseAs<SaPayload>(body);
-    case PayloadType::kKe: return parseAs<KePayload>(body);
+    case PayloadType::kSa:
+      return parseAs<SaPayload>(body);
+    case PayloadType::kKe:
+      return parseAs<KePayload>(body);
     case PayloadType::kIdi:
-    case PayloadType::kIdr: return parseAs<IdPayload>(body);
-    case PayloadType::kCert: return parseAs<CertPayload>(body);
-    case PayloadType::kCertReq: return parseAs<CertReqPayload>(body);
-    case PayloadType::kAuth: return parseAs<AuthPayload>(body);
-    case PayloadType::kNonce: return parseAs<NoncePayload>(body);
-    case PayloadType::kNotify: return parseAs<NotifyPayload>(body);
-    case PayloadType::kDelete: return parseAs<DeletePayload>(body);
-    case PayloadType::kVendorId: return parseAs<VendorIdPayload>(body);
+    case PayloadType::kIdr:
+      return parseAs<IdPayload>(body);
+    case PayloadType::kCert:
+      return parseAs<CertPayload>(body);
+    case PayloadType::kCertReq:
+      return parseAs<CertReqPayload>(body);
+    case PayloadType::kAuth:
+      return parseAs<AuthPayload>(body);
+    case PayloadType::kNonce:
+      return parseAs<NoncePayload>(body);
+    case PayloadType::kNotify:
+      return parseAs<NotifyPayload>(body);
+    case PayloadType::kDelete:
+      return parseAs<DeletePayload>(body);
+    case PayloadType::kVendorId:
+      return parseAs<VendorIdPayload>(body);
     case PayloadType::kTsi:
-    case PayloadType::kTsr: return parseAs<TsPayload>(body);
-    case PayloadType::kCp: return parseAs<CpPayload>(body);
-    default: return parseAs<UnknownPayload>(body);
+    case PayloadType::kTsr:
+      return parseAs<TsPayload>(body);
+    case PayloadType::kCp:
+      return parseAs<CpPayload>(body);
+    default:
+      return parseAs<UnknownPayload>(body);
   }
 }
 

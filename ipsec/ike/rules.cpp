@@ -13,44 +13,46 @@ using P = PayloadType;
 
 // RFC 7296 1.2: HDR, SAi1, KEi, Ni [N(COOKIE)] [N(NAT_D)...] [V]
 constexpr std::array kInitRequest = {
-    PayloadRule{P::kNotify, 0, kMany, false}, PayloadRule{P::kSa, 1, 1, false},
-    PayloadRule{P::kKe, 1, 1, false},         PayloadRule{P::kNonce, 1, 1, false},
+    PayloadRule{P::kNotify, 0, kMany, false},   PayloadRule{P::kSa, 1, 1, false},
+    PayloadRule{P::kKe, 1, 1, false},           PayloadRule{P::kNonce, 1, 1, false},
     PayloadRule{P::kVendorId, 0, kMany, false},
 };
 // HDR, SAr1, KEr, Nr, [CERTREQ], [N...] or an error/COOKIE notify alone.
 constexpr std::array kInitResponse = {
-    PayloadRule{P::kNotify, 0, kMany, false}, PayloadRule{P::kSa, 1, 1, false},
-    PayloadRule{P::kKe, 1, 1, false},         PayloadRule{P::kNonce, 1, 1, false},
+    PayloadRule{P::kNotify, 0, kMany, false},  PayloadRule{P::kSa, 1, 1, false},
+    PayloadRule{P::kKe, 1, 1, false},          PayloadRule{P::kNonce, 1, 1, false},
     PayloadRule{P::kCertReq, 0, kMany, false}, PayloadRule{P::kVendorId, 0, kMany, false},
 };
 // RFC 7296 1.2: SK {IDi, [CERT,] [CERTREQ,] [IDr,] AUTH, SAi2, TSi, TSr}; SA/TS optional
 // for childless IKE SAs (RFC 6023).
 constexpr std::array kAuthRequest = {
-    PayloadRule{P::kNotify, 0, kMany, true},  PayloadRule{P::kIdi, 1, 1, true},
-    PayloadRule{P::kCert, 0, 4, true},        PayloadRule{P::kCertReq, 0, kMany, true},
-    PayloadRule{P::kIdr, 0, 1, true},         PayloadRule{P::kAuth, 1, 1, true},
-    PayloadRule{P::kCp, 0, 1, true},          PayloadRule{P::kSa, 0, 1, true},
-    PayloadRule{P::kTsi, 0, 1, true},         PayloadRule{P::kTsr, 0, 1, true},
+    PayloadRule{P::kNotify, 0, kMany, true},   PayloadRule{P::kIdi, 1, 1, true},
+    PayloadRule{P::kCert, 0, 4, true},         PayloadRule{P::kCertReq, 0, kMany, true},
+    PayloadRule{P::kIdr, 0, 1, true},          PayloadRule{P::kAuth, 1, 1, true},
+    PayloadRule{P::kCp, 0, 1, true},           PayloadRule{P::kSa, 0, 1, true},
+    PayloadRule{P::kTsi, 0, 1, true},          PayloadRule{P::kTsr, 0, 1, true},
     PayloadRule{P::kVendorId, 0, kMany, true},
 };
 constexpr std::array kAuthResponse = {
-    PayloadRule{P::kNotify, 0, kMany, true}, PayloadRule{P::kIdr, 1, 1, true},
-    PayloadRule{P::kCert, 0, 4, true},       PayloadRule{P::kAuth, 1, 1, true},
-    PayloadRule{P::kCp, 0, 1, true},         PayloadRule{P::kSa, 0, 1, true},
-    PayloadRule{P::kTsi, 0, 1, true},        PayloadRule{P::kTsr, 0, 1, true},
+    PayloadRule{P::kNotify, 0, kMany, true},   PayloadRule{P::kIdr, 1, 1, true},
+    PayloadRule{P::kCert, 0, 4, true},         PayloadRule{P::kAuth, 1, 1, true},
+    PayloadRule{P::kCp, 0, 1, true},           PayloadRule{P::kSa, 0, 1, true},
+    PayloadRule{P::kTsi, 0, 1, true},          PayloadRule{P::kTsr, 0, 1, true},
     PayloadRule{P::kVendorId, 0, kMany, true},
 };
 // RFC 7296 1.3: SK {[N(REKEY_SA)], SA, Ni, [KEi], [TSi, TSr]} (no TS when rekeying IKE).
 constexpr std::array kCreateChild = {
-    PayloadRule{P::kNotify, 0, kMany, true}, PayloadRule{P::kSa, 1, 1, true},
-    PayloadRule{P::kNonce, 1, 1, true},      PayloadRule{P::kKe, 0, 1, true},
-    PayloadRule{P::kTsi, 0, 1, true},        PayloadRule{P::kTsr, 0, 1, true},
+    PayloadRule{P::kNotify, 0, kMany, true},   PayloadRule{P::kSa, 1, 1, true},
+    PayloadRule{P::kNonce, 1, 1, true},        PayloadRule{P::kKe, 0, 1, true},
+    PayloadRule{P::kTsi, 0, 1, true},          PayloadRule{P::kTsr, 0, 1, true},
     PayloadRule{P::kVendorId, 0, kMany, true},
 };
 // RFC 7296 1.4: SK {[N,] [D,] [CP,] ...}
 constexpr std::array kInformational = {
-    PayloadRule{P::kNotify, 0, kMany, true},   PayloadRule{P::kDelete, 0, kMany, true},
-    PayloadRule{P::kCp, 0, 1, true},           PayloadRule{P::kVendorId, 0, kMany, true},
+    PayloadRule{P::kNotify, 0, kMany, true},
+    PayloadRule{P::kDelete, 0, kMany, true},
+    PayloadRule{P::kCp, 0, 1, true},
+    PayloadRule{P::kVendorId, 0, kMany, true},
 };
 
 constexpr std::array kRules = {
@@ -78,9 +80,10 @@ std::optional<DecodeError> checkRules(const Message& m, bool hadSk) {
   std::string where = std::string(exchangeName(m.header.exchange)) +
                       (m.header.response() ? " response" : " request");
   if (rules == nullptr) {
-    return DecodeError{notify::kInvalidSyntax,
-                       "unknown exchange type " +
-                           std::to_string(static_cast<int>(m.header.exchange)), {}};
+    return DecodeError{
+        notify::kInvalidSyntax,
+        "unknown exchange type " + std::to_string(static_cast<int>(m.header.exchange)),
+        {}};
   }
   if (rules->encrypted && !hadSk) {
     return DecodeError{notify::kInvalidSyntax, where + " without SK payload", {}};
@@ -111,13 +114,13 @@ std::optional<DecodeError> checkRules(const Message& m, bool hadSk) {
     if (n > r.max) {
       return DecodeError{notify::kInvalidSyntax,
                          std::to_string(n) + " " + std::string(payloadName(r.type)) +
-                             " payloads in " + where + " (at most " + std::to_string(r.max) +
-                             ")",
+                             " payloads in " + where + " (at most " + std::to_string(r.max) + ")",
                          {}};
     }
     if (n < r.min && !complete) {
       return DecodeError{notify::kInvalidSyntax,
-                         std::string(payloadName(r.type)) + " payload missing in " + where, {}};
+                         std::string(payloadName(r.type)) + " payload missing in " + where,
+                         {}};
     }
   }
   return std::nullopt;

@@ -29,7 +29,8 @@ Status SaManager::addPeer(PeerConfig config) {
     return errorStatus(ErrorCode::kAlreadyExists, "peer '" + config.name + "' exists");
   }
   if (config.ikeProposals.empty()) {
-    return errorStatus(ErrorCode::kInvalidArgument, "peer '" + config.name + "' has no IKE proposals");
+    return errorStatus(ErrorCode::kInvalidArgument,
+                       "peer '" + config.name + "' has no IKE proposals");
   }
   peers_.push_back(std::move(config));
   return Status::ok();
@@ -60,14 +61,18 @@ uint32_t SaManager::allocateChildSpi() {
   }
 }
 
-void SaManager::releaseChildSpi(uint32_t spi) { childSpis_.erase(spi); }
+void SaManager::releaseChildSpi(uint32_t spi) {
+  childSpis_.erase(spi);
+}
 
 Status SaManager::initiate(std::string_view name, const Endpoint& local) {
   const PeerConfig* pc = peer(name);
-  if (pc == nullptr) return errorStatus(ErrorCode::kNotFound, "no peer '" + std::string(name) + "'");
+  if (pc == nullptr)
+    return errorStatus(ErrorCode::kNotFound, "no peer '" + std::string(name) + "'");
   retries_[pc->name].local = local;
   uint64_t spi = newIkeSpi();
-  auto sa = std::make_unique<IkeSa>(static_cast<IkeSaContext&>(*this), pc, true, spi, local, pc->remote);
+  auto sa =
+      std::make_unique<IkeSa>(static_cast<IkeSaContext&>(*this), pc, true, spi, local, pc->remote);
   IkeSa* raw = sa.get();
   sas_[spi] = std::move(sa);
   BRAID_LOG(kInfo, "ike") << raw->peerName() << ": initiating IKE SA";
@@ -111,7 +116,8 @@ void SaManager::receive(const Endpoint& local, const Endpoint& remote, Bytes dat
       sendStatelessError(h, e->notify, e->notifyData, local, remote);
     } else {
       ++counters_.dropsMalformed;
-      BRAID_LOG(kDebug, "ike") << "dropped datagram from " << remote.toString() << ": " << e->reason;
+      BRAID_LOG(kDebug, "ike") << "dropped datagram from " << remote.toString() << ": "
+                               << e->reason;
     }
     return;
   }
@@ -123,8 +129,7 @@ void SaManager::receive(const Endpoint& local, const Endpoint& remote, Bytes dat
     auto it = sas_.find(ours);
     IkeSa* sa = it == sas_.end() ? nullptr : it->second.get();
     bool match = sa != nullptr && !sa->dead() && sa->initiator() != h.initiator() &&
-                 (h.initiator() ? sa->spiI() == h.spiI
-                                : (sa->spiR() == 0 || sa->spiR() == h.spiR));
+                 (h.initiator() ? sa->spiI() == h.spiI : (sa->spiR() == 0 || sa->spiR() == h.spiR));
     if (!match) {
       ++counters_.dropsUnknownSpi;
       BRAID_LOG(kDebug, "ike") << "dropped " << exchangeName(h.exchange) << " from "
@@ -153,7 +158,8 @@ void SaManager::handleInitRequest(Message& m, const Endpoint& local, const Endpo
     return;
   }
   uint64_t spi = newIkeSpi();
-  auto sa = std::make_unique<IkeSa>(static_cast<IkeSaContext&>(*this), pc, false, spi, local, remote);
+  auto sa =
+      std::make_unique<IkeSa>(static_cast<IkeSaContext&>(*this), pc, false, spi, local, remote);
   sa->setSpiI(m.header.spiI);
   IkeSa* raw = sa.get();
   sas_[spi] = std::move(sa);

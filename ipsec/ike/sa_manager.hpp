@@ -25,10 +25,10 @@
 namespace braid::ike {
 
 struct SaManagerOptions {
-  std::unique_ptr<Random> random;     // default SystemRandom
-  KeyExchangeFactory keyExchange;     // default KeyExchange::create
-  KeySink* keySink = nullptr;         // optional key logging
-  bool deterministicIvs = false;      // tests: IVs from `random`
+  std::unique_ptr<Random> random;  // default SystemRandom
+  KeyExchangeFactory keyExchange;  // default KeyExchange::create
+  KeySink* keySink = nullptr;      // optional key logging
+  bool deterministicIvs = false;   // tests: IVs from `random`
 };
 
 class SaManager final : private IkeSaContext {
@@ -93,7 +93,7 @@ class SaManager final : private IkeSaContext {
   bool deterministicIvs_;
   IkeCounters counters_;
 
-  std::deque<PeerConfig> peers_;  // stable addresses
+  std::deque<PeerConfig> peers_;                              // stable addresses
   std::unordered_map<uint64_t, std::unique_ptr<IkeSa>> sas_;  // by our SPI
   // RFC 7296 2.1: a retransmitted IKE_SA_INIT (same SPIi, same peer) finds its SA.
   std::map<std::pair<uint64_t, IpAddress>, uint64_t> halfOpen_;

@@ -11,8 +11,7 @@ namespace {
 
 class ChildCreateTask final : public Task {
  public:
-  ChildCreateTask(IkeSa& sa, const ChildConfig* child)
-      : Task(sa), child_(sa, child, false) {}
+  ChildCreateTask(IkeSa& sa, const ChildConfig* child) : Task(sa), child_(sa, child, false) {}
   TaskKind kind() const override { return TaskKind::kChildCreate; }
   ExchangeType exchange() const override { return ExchangeType::kCreateChildSa; }
   std::string_view name() const override { return "CHILD_CREATE"; }
@@ -23,7 +22,7 @@ class ChildCreateTask final : public Task {
   }
   TaskResult processResponse(const Message& m) override {
     return child_.processResponse(m) == ChildNegotiation::Outcome::kRetry ? TaskResult::kNeedMore
-                                                                         : TaskResult::kDone;
+                                                                          : TaskResult::kDone;
   }
   TaskResult processRequest(const Message& m) override {
     if (sa_.state() != IkeSaState::kEstablished) {
@@ -92,9 +91,12 @@ class InformationalTask final : public Task {
   }
   TaskResult processResponse(const Message&) override {
     switch (mode_) {
-      case Mode::kEmpty: return TaskResult::kDone;
-      case Mode::kDeleteIke: return TaskResult::kDestroy;
-      case Mode::kAuthFailed: return TaskResult::kFailed;
+      case Mode::kEmpty:
+        return TaskResult::kDone;
+      case Mode::kDeleteIke:
+        return TaskResult::kDestroy;
+      case Mode::kAuthFailed:
+        return TaskResult::kFailed;
     }
     return TaskResult::kDone;
   }

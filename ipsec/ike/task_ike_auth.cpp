@@ -57,7 +57,8 @@ Status verifyAuth(IkeSa& sa, const Message& m, const IdPayload& idp, const AuthP
                              ", we expect a pre-shared key");
     }
     if (!verifyPskAuthData(sa.suite.prf, ra.psk.bytes(), *octets, auth.data)) {
-      return errorStatus(ErrorCode::kPermissionDenied, "pre-shared key mismatch (AUTH does not verify)");
+      return errorStatus(ErrorCode::kPermissionDenied,
+                         "pre-shared key mismatch (AUTH does not verify)");
     }
     return Status::ok();
   }
@@ -71,7 +72,8 @@ Status verifyAuth(IkeSa& sa, const Message& m, const IdPayload& idp, const AuthP
     return errorStatus(ErrorCode::kPermissionDenied, "no X.509 certificate from peer");
   }
   auto leaf = Certificate::fromDer(certs[0]->data);
-  if (!leaf) return errorStatus(ErrorCode::kPermissionDenied, "bad certificate: " + leaf.status().message());
+  if (!leaf)
+    return errorStatus(ErrorCode::kPermissionDenied, "bad certificate: " + leaf.status().message());
   std::vector<Certificate> chain;
   for (size_t i = 1; i < certs.size(); ++i) {
     if (auto c = Certificate::fromDer(certs[i]->data)) chain.push_back(*c);
@@ -82,8 +84,9 @@ Status verifyAuth(IkeSa& sa, const Message& m, const IdPayload& idp, const AuthP
                        "certificate '" + leaf->subjectText() + "' not trusted: " + s.message());
   }
   if (!leaf->matchesIdentity(static_cast<uint8_t>(id.type()), id.data())) {
-    return errorStatus(ErrorCode::kPermissionDenied, "certificate '" + leaf->subjectText() +
-                                                         "' does not vouch for identity " + id.toString());
+    return errorStatus(
+        ErrorCode::kPermissionDenied,
+        "certificate '" + leaf->subjectText() + "' does not vouch for identity " + id.toString());
   }
   Status s = braid::ike::verifyAuth(leaf->publicKey(), auth.method, auth.data, *octets,
                                     supportedSignatureHashes());
@@ -94,7 +97,8 @@ Status verifyAuth(IkeSa& sa, const Message& m, const IdPayload& idp, const AuthP
 void addCredentials(IkeSa& sa, Message& m) {
   const LocalAuth& la = sa.config()->localAuth;
   if (la.kind != AuthKind::kPubkey) return;
-  for (const auto& c : la.certs) m.add(PayloadType::kCert, CertPayload{kCertX509Signature, c.der()});
+  for (const auto& c : la.certs)
+    m.add(PayloadType::kCert, CertPayload{kCertX509Signature, c.der()});
 }
 
 class IkeAuthTask final : public Task {
@@ -109,7 +113,8 @@ class IkeAuthTask final : public Task {
     m.add(PayloadType::kIdi, pc.localId.toPayload());
     addCredentials(sa_, m);
     if (pc.remoteAuth.kind == AuthKind::kPubkey && pc.remoteAuth.cas && pc.sendCertReq) {
-      m.add(PayloadType::kCertReq, CertReqPayload{kCertX509Signature, pc.remoteAuth.cas->certReqData()});
+      m.add(PayloadType::kCertReq,
+            CertReqPayload{kCertX509Signature, pc.remoteAuth.cas->certReqData()});
     }
     if (pc.initialContact) m.addNotify(notify::kInitialContact);
     if (!pc.remoteId.any()) m.add(PayloadType::kIdr, pc.remoteId.toPayload());
@@ -136,11 +141,12 @@ class IkeAuthTask final : public Task {
       FailureKind kind = type == notify::kAuthenticationFailed ? FailureKind::kAuthFailed
                          : type == notify::kInvalidSyntax      ? FailureKind::kInvalidSyntax
                                                                : FailureKind::kOther;
-      sa_.fail(kind, true, "IKE_AUTH refused by peer: " + notifyName(type) +
-                               (type == notify::kAuthenticationFailed
-                                    ? " (peer rejected our credentials or identity " +
-                                          pc.localId.toString() + ")"
-                                    : ""));
+      sa_.fail(
+          kind, true,
+          "IKE_AUTH refused by peer: " + notifyName(type) +
+              (type == notify::kAuthenticationFailed
+                   ? " (peer rejected our credentials or identity " + pc.localId.toString() + ")"
+                   : ""));
       return TaskResult::kFailed;
     }
     sa_.peerId = Identity::fromPayload(*idr);
@@ -150,8 +156,9 @@ class IkeAuthTask final : public Task {
                                        " is not the expected " + pc.remoteId.toString());
     }
     if (Status s = verifyAuth(sa_, m, *idr, *auth); !s) {
-      return authFailedAsInitiator(FailureKind::kAuthFailed,
-                                   "authentication of " + sa_.peerId.toString() + " failed: " + s.message());
+      return authFailedAsInitiator(
+          FailureKind::kAuthFailed,
+          "authentication of " + sa_.peerId.toString() + " failed: " + s.message());
     }
     sa_.established();
     if (child_) {
@@ -232,6 +239,8 @@ class IkeAuthTask final : public Task {
 
 }  // namespace
 
-std::unique_ptr<Task> makeIkeAuthTask(IkeSa& sa) { return std::make_unique<IkeAuthTask>(sa); }
+std::unique_ptr<Task> makeIkeAuthTask(IkeSa& sa) {
+  return std::make_unique<IkeAuthTask>(sa);
+}
 
 }  // namespace braid::ike

@@ -42,9 +42,9 @@ class IkeInitTask final : public Task {
     if (!ke_ || ke_->group() != group_) {
       auto ke = sa_.ctx().createKeyExchange(group_);
       if (!ke) {
-        sa_.fail(FailureKind::kOther, false, "cannot create key exchange for group " +
-                                                 std::to_string(static_cast<int>(group_)) + ": " +
-                                                 ke.status().message());
+        sa_.fail(FailureKind::kOther, false,
+                 "cannot create key exchange for group " +
+                     std::to_string(static_cast<int>(group_)) + ": " + ke.status().message());
         return TaskResult::kFailed;
       }
       ke_ = std::move(ke.value());
@@ -64,7 +64,8 @@ class IkeInitTask final : public Task {
     }
     m.add(PayloadType::kSa, SaPayload{props});
     Bytes pub = ke_->publicValue();
-    m.add(PayloadType::kKe, KePayload{static_cast<uint16_t>(group_), ByteVec(pub.begin(), pub.end())});
+    m.add(PayloadType::kKe,
+          KePayload{static_cast<uint16_t>(group_), ByteVec(pub.begin(), pub.end())});
     m.add(PayloadType::kNonce, NoncePayload{sa_.nonceI});
     addNatD(m, sa_.local(), sa_.remote());
     addSignatureHashes(m);
@@ -115,14 +116,14 @@ class IkeInitTask final : public Task {
     }
     auto suite = checkSelectedProposal(pc.ikeProposals, sa->proposals[0]);
     if (!suite) {
-      return failOurs(FailureKind::kNoProposal,
-                      "peer chose an IKE proposal we did not offer: " +
-                          formatProposal(sa->proposals[0]) + " (" + suite.status().message() +
-                          "; offered " + formatProposals(pc.ikeProposals) + ")");
+      return failOurs(FailureKind::kNoProposal, "peer chose an IKE proposal we did not offer: " +
+                                                    formatProposal(sa->proposals[0]) + " (" +
+                                                    suite.status().message() + "; offered " +
+                                                    formatProposals(pc.ikeProposals) + ")");
     }
     if (ke->group != static_cast<uint16_t>(group_) || suite->dh != group_) {
-      return failOurs(FailureKind::kInvalidKe, "peer's KE group " + std::to_string(ke->group) +
-                                                   " does not match ours");
+      return failOurs(FailureKind::kInvalidKe,
+                      "peer's KE group " + std::to_string(ke->group) + " does not match ours");
     }
     sa_.setSpiR(m.header.spiR);
     sa_.nonceR = nonce->data;
@@ -193,11 +194,13 @@ class IkeInitTask final : public Task {
     const PeerConfig& pc = *sa_.config();
     m.add(PayloadType::kSa, SaPayload{{selected_}});
     Bytes pub = ke_->publicValue();
-    m.add(PayloadType::kKe, KePayload{static_cast<uint16_t>(group_), ByteVec(pub.begin(), pub.end())});
+    m.add(PayloadType::kKe,
+          KePayload{static_cast<uint16_t>(group_), ByteVec(pub.begin(), pub.end())});
     m.add(PayloadType::kNonce, NoncePayload{sa_.nonceR});
     addNatD(m, sa_.local(), sa_.remote());
     if (pc.remoteAuth.kind == AuthKind::kPubkey && pc.remoteAuth.cas && pc.sendCertReq) {
-      m.add(PayloadType::kCertReq, CertReqPayload{kCertX509Signature, pc.remoteAuth.cas->certReqData()});
+      m.add(PayloadType::kCertReq,
+            CertReqPayload{kCertX509Signature, pc.remoteAuth.cas->certReqData()});
     }
     addSignatureHashes(m);
     return TaskResult::kDone;
@@ -258,8 +261,8 @@ class IkeInitTask final : public Task {
     sa_.setNat(natLocal, natRemote, sa_.config()->forceEncap);
     if (sa_.natDetected()) {
       BRAID_LOG(kInfo, "ike") << sa_.peerName() << ": NAT detected (local " << natLocal
-                              << ", remote " << natRemote << ", forced "
-                              << sa_.config()->forceEncap << "), using UDP encapsulation";
+                              << ", remote " << natRemote << ", forced " << sa_.config()->forceEncap
+                              << "), using UDP encapsulation";
     }
   }
 
@@ -286,6 +289,8 @@ class IkeInitTask final : public Task {
 
 }  // namespace
 
-std::unique_ptr<Task> makeIkeInitTask(IkeSa& sa) { return std::make_unique<IkeInitTask>(sa); }
+std::unique_ptr<Task> makeIkeInitTask(IkeSa& sa) {
+  return std::make_unique<IkeInitTask>(sa);
+}
 
 }  // namespace braid::ike

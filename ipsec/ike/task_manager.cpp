@@ -12,7 +12,9 @@ namespace braid::ike {
 TaskManager::TaskManager(IkeSa& sa) : sa_(sa), timer_(sa.ctx().timers()) {}
 TaskManager::~TaskManager() = default;
 
-void TaskManager::queue(std::unique_ptr<Task> task) { queue_.push_back(std::move(task)); }
+void TaskManager::queue(std::unique_ptr<Task> task) {
+  queue_.push_back(std::move(task));
+}
 
 bool TaskManager::hasQueued(TaskKind kind) const {
   return std::any_of(queue_.begin(), queue_.end(),
@@ -173,10 +175,14 @@ void TaskManager::handleResponse(Message& m, const Endpoint& to, const Endpoint&
 
 std::unique_ptr<Task> TaskManager::responderTaskFor(const Message& request) {
   switch (request.header.exchange) {
-    case ExchangeType::kIkeSaInit: return makeIkeInitTask(sa_);
-    case ExchangeType::kIkeAuth: return makeIkeAuthTask(sa_);
-    case ExchangeType::kCreateChildSa: return makeChildCreateTask(sa_, nullptr);
-    case ExchangeType::kInformational: return makeInformationalTask(sa_);
+    case ExchangeType::kIkeSaInit:
+      return makeIkeInitTask(sa_);
+    case ExchangeType::kIkeAuth:
+      return makeIkeAuthTask(sa_);
+    case ExchangeType::kCreateChildSa:
+      return makeChildCreateTask(sa_, nullptr);
+    case ExchangeType::kInformational:
+      return makeInformationalTask(sa_);
   }
   return nullptr;
 }

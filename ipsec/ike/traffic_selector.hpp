@@ -20,7 +20,9 @@ struct TrafficSelector {
   static TrafficSelector fromPrefix(const IpPrefix& prefix, uint8_t ipProtocol = 0,
                                     uint16_t startPort = 0, uint16_t endPort = 65535);
   // The host selector for one address (transport mode, packet-specific TS).
-  static TrafficSelector host(const IpAddress& a) { return fromPrefix(IpPrefix(a, a.isV4() ? 32 : 128)); }
+  static TrafficSelector host(const IpAddress& a) {
+    return fromPrefix(IpPrefix(a, a.isV4() ? 32 : 128));
+  }
   IpFamily family() const { return start.family(); }
   // A range that is well formed: same family, start <= end, startPort <= endPort.
   bool valid() const;

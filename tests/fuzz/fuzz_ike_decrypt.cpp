@@ -31,10 +31,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   braid::Bytes input(data + 1, size - 1);
   if (data[0] & 1) {
     if (input.size() < 2) return 0;
-    uint8_t header[kIkeHeaderLength] = {0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2,
-                                        kPayloadTypeSk, 0x20, input[0], 0x08, 0, 0, 0, 1};
-    auto s = sealMessage(*cipher, braid::Bytes(header, sizeof header), input[1],
-                         input.subspan(2));
+    uint8_t header[kIkeHeaderLength] = {
+        0,    0,        0,    0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2, kPayloadTypeSk,
+        0x20, input[0], 0x08, 0, 0, 0, 1};
+    auto s = sealMessage(*cipher, braid::Bytes(header, sizeof header), input[1], input.subspan(2));
     if (!s) return 0;
     sealed = std::move(s.value());
     input = sealed;
@@ -49,8 +49,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto bytes = m.encode(cipher.get());
   if (!bytes) return 0;
   Message again;
-  if (again.parse(*bytes) || again.decrypt(*cipher) ||
-      again.payloads.size() != m.payloads.size()) {
+  if (again.parse(*bytes) || again.decrypt(*cipher) || again.payloads.size() != m.payloads.size()) {
     __builtin_trap();
   }
   return 0;

@@ -14,8 +14,10 @@ Proposal ikeProposal() {
   Proposal p;
   p.number = 1;
   p.protocol = ProtocolId::kIke;
-  p.transforms = {{TransformType::kEncr, 20, 256}, {TransformType::kEncr, 12, 128},
-                  {TransformType::kPrf, 5, 0}, {TransformType::kKe, 31, 0}};
+  p.transforms = {{TransformType::kEncr, 20, 256},
+                  {TransformType::kEncr, 12, 128},
+                  {TransformType::kPrf, 5, 0},
+                  {TransformType::kKe, 31, 0}};
   return p;
 }
 
@@ -47,7 +49,8 @@ Message everything() {
   port.startPort = port.endPort = 4500;
   m.add(PayloadType::kTsr, TsPayload{{port}});
   m.add(PayloadType::kCp, CpPayload{kCfgRequest, {{1, {}}, {8, ByteVec(17, 0)}}});
-  m.payloads.push_back(Payload{static_cast<PayloadType>(99), false, false, UnknownPayload{{1, 2, 3}}});
+  m.payloads.push_back(
+      Payload{static_cast<PayloadType>(99), false, false, UnknownPayload{{1, 2, 3}}});
   return m;
 }
 
@@ -106,9 +109,9 @@ TEST(IkeCodec, EveryPayloadRoundTrips) {
 
 TEST(IkeCodec, UnknownTransformAttributeNeverMatches) {
   // SA payload body: one proposal, one transform with a TLV attribute type 99.
-  ByteVec body = {0, 0, 0, 20, 1, 1, 0, 1,  // proposal: last, len 20, #1, IKE, no SPI, 1 tr
-                  0, 0, 0, 12, 1, 0, 0, 20,  // transform: last, len 12, ENCR 20
-                  0, 99, 0, 0};              // TLV attribute 99, length 0
+  ByteVec body = {0, 0,  0, 20, 1, 1, 0, 1,   // proposal: last, len 20, #1, IKE, no SPI, 1 tr
+                  0, 0,  0, 12, 1, 0, 0, 20,  // transform: last, len 12, ENCR 20
+                  0, 99, 0, 0};               // TLV attribute 99, length 0
   auto p = parsePayloadBody(PayloadType::kSa, body);
   ASSERT_TRUE(p.has_value());
   EXPECT_EQ(std::get<SaPayload>(*p).proposals[0].transforms[0].keyBits, kUnknownAttributeBits);
@@ -188,7 +191,8 @@ TEST(IkeRules, IkeSaInitRequest) {
   ASSERT_TRUE(e);
   EXPECT_NE(e->reason.find("not allowed"), std::string::npos);
   Message unknown = initRequest();
-  unknown.payloads.push_back(Payload{static_cast<PayloadType>(128), false, false, UnknownPayload{}});
+  unknown.payloads.push_back(
+      Payload{static_cast<PayloadType>(128), false, false, UnknownPayload{}});
   EXPECT_FALSE(rules(unknown));  // RFC 7296 2.5: skipped
 }
 
@@ -339,8 +343,8 @@ TEST(IkeCorpus, DumpWhenAsked) {
   namespace fs = std::filesystem;
   auto write = [](const fs::path& p, Bytes b) {
     fs::create_directories(p.parent_path());
-    std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(b.data()),
-                                             static_cast<std::streamsize>(b.size()));
+    std::ofstream(p, std::ios::binary)
+        .write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
   };
   TwoParty t;
   PeerConfig pa = pskPeer("to-b", t.b.addr.address, "@a.example", "@b.example", "s");
@@ -353,7 +357,8 @@ TEST(IkeCorpus, DumpWhenAsked) {
   int n = 0;
   for (int i = 0; i < 4; ++i) {
     Party& from = i % 2 == 0 ? t.a : t.b;
-    write(fs::path(dir) / "ike_message" / ("exchange_" + std::to_string(n++)), from.net.out[0].data);
+    write(fs::path(dir) / "ike_message" / ("exchange_" + std::to_string(n++)),
+          from.net.out[0].data);
     t.deliver(from);
   }
   write(fs::path(dir) / "ike_message" / "everything", *everything().encode(nullptr));
@@ -371,8 +376,9 @@ TEST(IkeCorpus, DumpWhenAsked) {
     Message plain = m;
     plain.header.exchange = ExchangeType::kIkeSaInit;
     auto chain = *plain.encode(nullptr);
-    ByteVec inner{1, static_cast<uint8_t>(m.header.exchange),
-                  static_cast<uint8_t>(m.payloads.empty() ? PayloadType::kNone : m.payloads[0].type)};
+    ByteVec inner{
+        1, static_cast<uint8_t>(m.header.exchange),
+        static_cast<uint8_t>(m.payloads.empty() ? PayloadType::kNone : m.payloads[0].type)};
     inner.insert(inner.end(), chain.begin() + kIkeHeaderLength, chain.end());
     write(fs::path(dir) / "ike_decrypt" / (name + "_inner"), inner);
   };

@@ -80,7 +80,7 @@ TEST_F(IkeExchange, PskEstablishesIkeAndChildSa) {
 TEST_F(IkeExchange, WrongPskFailsOnBothSidesWithOneLineEach) {
   pb.remoteAuth.psk = SecretBytes(asBytes("other"));
   start();
-  roundTrip();  // IKE_SA_INIT
+  roundTrip();     // IKE_SA_INIT
   t.deliver(t.a);  // IKE_AUTH request
   ASSERT_EQ(t.b.net.out.size(), 1u);
   t.deliver(t.b);
@@ -365,10 +365,10 @@ TEST_F(IkeExchange, CreateChildWithoutPfs) {
 }
 
 TEST_F(IkeExchange, CreateChildWithPfs) {
-  pa.children.push_back(child("pfs", {ts("10.1.6.0/24")}, {ts("10.2.6.0/24")},
-                              "aes128gcm16-x25519"));
-  pb.children.push_back(child("pfs", {ts("10.2.6.0/24")}, {ts("10.1.6.0/24")},
-                              "aes128gcm16-x25519"));
+  pa.children.push_back(
+      child("pfs", {ts("10.1.6.0/24")}, {ts("10.2.6.0/24")}, "aes128gcm16-x25519"));
+  pb.children.push_back(
+      child("pfs", {ts("10.2.6.0/24")}, {ts("10.1.6.0/24")}, "aes128gcm16-x25519"));
   establish();
   ASSERT_TRUE(t.a.mgr->createChild("to-b", "pfs").isOk());
   Message req;
@@ -381,10 +381,10 @@ TEST_F(IkeExchange, CreateChildWithPfs) {
 }
 
 TEST_F(IkeExchange, CreateChildPfsInvalidKeRetry) {
-  pa.children.push_back(child("pfs", {ts("10.1.6.0/24")}, {ts("10.2.6.0/24")},
-                              "aes128gcm16-ecp256-x25519"));
-  pb.children.push_back(child("pfs", {ts("10.2.6.0/24")}, {ts("10.1.6.0/24")},
-                              "aes128gcm16-x25519"));
+  pa.children.push_back(
+      child("pfs", {ts("10.1.6.0/24")}, {ts("10.2.6.0/24")}, "aes128gcm16-ecp256-x25519"));
+  pb.children.push_back(
+      child("pfs", {ts("10.2.6.0/24")}, {ts("10.1.6.0/24")}, "aes128gcm16-x25519"));
   establish();
   ASSERT_TRUE(t.a.mgr->createChild("to-b", "pfs").isOk());
   t.run();

@@ -118,8 +118,8 @@ ChildConfig child(const std::string& name, std::vector<TrafficSelector> local,
 }
 
 namespace {
-Certificate makeCert(const PrivateKey& key, const std::string& cn, const TestPki* issuer,
-                     bool ca, const std::string& san) {
+Certificate makeCert(const PrivateKey& key, const std::string& cn, const TestPki* issuer, bool ca,
+                     const std::string& san) {
   X509* x = X509_new();
   X509_set_version(x, 2);
   static long serial = 100;
@@ -130,8 +130,8 @@ Certificate makeCert(const PrivateKey& key, const std::string& cn, const TestPki
   X509_NAME* name = X509_get_subject_name(x);
   X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const uint8_t*>("braid ike"),
                              -1, -1, 0);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const uint8_t*>(cn.c_str()), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const uint8_t*>(cn.c_str()),
+                             -1, -1, 0);
   X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer->ca.get()) : name);
   X509V3_CTX ctx;
   X509V3_set_ctx(&ctx, issuer ? issuer->ca.get() : x, x, nullptr, nullptr, 0);
