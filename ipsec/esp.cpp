@@ -1,6 +1,8 @@
 #include "ipsec/esp.hpp"
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 
 #include <climits>
 #include <cstring>
@@ -67,8 +69,12 @@ class Aead {
     }
     if (EVP_EncryptUpdate(ctx_, data, &outl, data, static_cast<int>(len)) != 1) return false;
     if (EVP_EncryptFinal_ex(ctx_, data + outl, &outl) != 1) return false;
-    const int tagLen = static_cast<int>(kEspIcvLength);
-    return EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_AEAD_GET_TAG, tagLen, tag) == 1;
+    // The parameter directly rather than EVP_CTRL_AEAD_GET_TAG, which OpenSSL 3 translates
+    // into the same parameter at a cost per packet.
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, kEspIcvLength),
+        OSSL_PARAM_construct_end()};
+    return EVP_CIPHER_CTX_get_params(ctx_, params) == 1;
   }
 
   // Decrypts data[0..len) in place; false if the tag does not verify.
@@ -76,10 +82,11 @@ class Aead {
     int outl = 0;
     if (len > INT_MAX) return false;
     if (EVP_DecryptInit_ex(ctx_, nullptr, nullptr, nullptr, nonce) != 1) return false;
-    if (EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_AEAD_SET_TAG, static_cast<int>(kEspIcvLength),
-                            const_cast<uint8_t*>(tag)) != 1) {
-      return false;
-    }
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, const_cast<uint8_t*>(tag),
+                                          kEspIcvLength),
+        OSSL_PARAM_construct_end()};
+    if (EVP_CIPHER_CTX_set_params(ctx_, params) != 1) return false;
     if (EVP_DecryptUpdate(ctx_, nullptr, &outl, aad.data(), static_cast<int>(aad.size())) != 1) {
       return false;
     }
