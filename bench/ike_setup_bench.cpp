@@ -74,7 +74,7 @@ void registerSetups() {
   const Case cases[] = {
       {BenchAuth::kPsk, "x25519"},       {BenchAuth::kPsk, "ecp256"},
       {BenchAuth::kEcdsaP256, "x25519"}, {BenchAuth::kEcdsaP256, "ecp256"},
-      {BenchAuth::kRsa3072, "x25519"},
+      {BenchAuth::kRsa3072, "x25519"},   {BenchAuth::kRsa3072, "ecp256"},
   };
   for (const Case& c : cases) {
     std::string name = std::string("setup/") + benchAuthName(c.auth) + "/" + c.group;
