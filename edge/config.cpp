@@ -1,184 +1,20 @@
 #include "edge/config.hpp"
 
 #include <toml++/toml.h>
+
 #include <algorithm>
 #include <fstream>
 #include <sstream>
 
 #include "core/hex.hpp"
+#include "edge/config_checker.hpp"
 
 namespace braid::edge {
 namespace {
 
-using KeyList = std::initializer_list<std::string_view>;
-
-std::string typeName(toml::node_type t) {
-  switch (t) {
-    case toml::node_type::table:
-      return "a table";
-    case toml::node_type::array:
-      return "an array";
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a float";
-    case toml::node_type::boolean:
-      return "a boolean";
-    case toml::node_type::date:
-      return "a date";
-    case toml::node_type::time:
-      return "a time";
-    case toml::node_type::date_time:
-      return "a date-time";
-    default:
-      return "nothing";
-  }
-}
-
-std::string joinPath(const std::string& path, std::string_view key) {
-  return path.empty() ? std::string(key) : path + "." + std::string(key);
-}
-
-// Collects every problem with its position; the loader reports them all at once.
-class Checker {
- public:
-  explicit Checker(std::string_view file) : file_(file) {}
-
-  std::string where(const toml::source_region& r) const {
-    std::ostringstream os;
-    os << file_ << ':' << r.begin.line << ':' << r.begin.column;
-    return os.str();
-  }
-  void error(const toml::source_region& r, const std::string& msg) {
-    errors_.push_back(where(r) + ": " + msg);
-  }
-  void error(const toml::node& n, const std::string& msg) { error(n.source(), msg); }
-  const std::vector<std::string>& errors() const { return errors_; }
-
-  void allowOnly(const toml::table& t, const std::string& path, KeyList keys) {
-    for (auto&& [k, v] : t) {
-      if (std::find(keys.begin(), keys.end(), k.str()) != keys.end()) continue;
-      std::string expected;
-      for (auto key : keys) expected += (expected.empty() ? "" : ", ") + std::string(key);
-      error(k.source(),
-            "unknown key '" + joinPath(path, k.str()) + "'; expected one of: " + expected);
-    }
-  }
-
-  const toml::node* node(const toml::table& t, const std::string& path, std::string_view key,
-                         bool required, toml::node_type type, std::string_view what) {
-    const toml::node* n = t.get(key);
-    if (n == nullptr) {
-      if (required) {
-        error(t.source(),
-              "missing required key '" + joinPath(path, key) + "'; expected " + std::string(what));
-      }
-      return nullptr;
-    }
-    if (n->type() != type) {
-      error(*n, "'" + joinPath(path, key) + "' is " + typeName(n->type()) + "; expected " +
-                    std::string(what));
-      return nullptr;
-    }
-    return n;
-  }
-
-  std::optional<std::string> str(const toml::table& t, const std::string& path,
-                                 std::string_view key, bool required, std::string_view what) {
-    const toml::node* n = node(t, path, key, required, toml::node_type::string, what);
-    if (n == nullptr) return std::nullopt;
-    return std::string(n->as_string()->get());
-  }
-
-  std::optional<int64_t> integer(const toml::table& t, const std::string& path,
-                                 std::string_view key, bool required, int64_t lo, int64_t hi) {
-    std::string what = "an integer in " + std::to_string(lo) + ".." + std::to_string(hi);
-    const toml::node* n = node(t, path, key, required, toml::node_type::integer, what);
-    if (n == nullptr) return std::nullopt;
-    int64_t v = n->as_integer()->get();
-    if (v < lo || v > hi) {
-      error(*n, "'" + joinPath(path, key) + "' = " + std::to_string(v) +
-                    " is out of range; expected " + what);
-      return std::nullopt;
-    }
-    return v;
-  }
-
-  std::optional<bool> boolean(const toml::table& t, const std::string& path, std::string_view key) {
-    const toml::node* n = node(t, path, key, false, toml::node_type::boolean, "true or false");
-    if (n == nullptr) return std::nullopt;
-    return n->as_boolean()->get();
-  }
-
-  const toml::table* table(const toml::table& t, const std::string& path, std::string_view key,
-                           bool required, std::string_view what) {
-    const toml::node* n = node(t, path, key, required, toml::node_type::table, what);
-    return n == nullptr ? nullptr : n->as_table();
-  }
-
-  const toml::array* array(const toml::table& t, const std::string& path, std::string_view key,
-                           bool required, std::string_view what) {
-    const toml::node* n = node(t, path, key, required, toml::node_type::array, what);
-    if (n == nullptr) return nullptr;
-    if (required && n->as_array()->empty()) {
-      error(*n, "'" + joinPath(path, key) + "' is empty; expected " + std::string(what));
-      return nullptr;
-    }
-    return n->as_array();
-  }
-
-  std::optional<IpAddress> address(const toml::table& t, const std::string& path,
-                                   std::string_view key, bool required) {
-    auto s = str(t, path, key, required, "an IPv4 or IPv6 address string");
-    if (!s) return std::nullopt;
-    auto a = IpAddress::parse(*s);
-    if (!a || a->isUnspecified()) {
-      error(*t.get(key), "'" + joinPath(path, key) + "' = \"" + *s +
-                             "\" is not a usable address; expected a specific IPv4 or IPv6 "
-                             "address such as \"192.0.2.1\"");
-      return std::nullopt;
-    }
-    return a;
-  }
-
-  // An array of prefix strings, each remembered with its node for later cross checks.
-  struct LocatedPrefix {
-    IpPrefix prefix;
-    const toml::node* node;
-    std::string path;
-  };
-  std::vector<LocatedPrefix> prefixes(const toml::table& t, const std::string& path,
-                                      std::string_view key) {
-    std::vector<LocatedPrefix> out;
-    const toml::array* arr =
-        array(t, path, key, true, "a non-empty array of prefixes such as [\"10.1.0.0/16\"]");
-    if (arr == nullptr) return out;
-    for (size_t i = 0; i < arr->size(); ++i) {
-      const toml::node& n = *arr->get(i);
-      std::string p = joinPath(path, key) + "[" + std::to_string(i) + "]";
-      if (!n.is_string()) {
-        error(n, "'" + p + "' is " + typeName(n.type()) + "; expected a prefix string");
-        continue;
-      }
-      std::string text(n.as_string()->get());
-      auto prefix = IpPrefix::parse(text);
-      if (!prefix) {
-        error(n, "'" + p + "' = \"" + text +
-                     "\" is not a valid prefix; expected address/length with no host bits set, "
-                     "such as \"10.1.0.0/16\"");
-        continue;
-      }
-      out.push_back({*prefix, &n, p});
-    }
-    return out;
-  }
-
- private:
-  std::string file_;
-  std::vector<std::string> errors_;
-};
+using detail::Checker;
+using detail::joinPath;
+using detail::typeName;
 
 struct Loader {
   Checker& c;
@@ -191,6 +27,8 @@ struct Loader {
     const toml::node* node;
   };
   std::vector<SpiUse> spis;
+  std::string baseDir;     // for relative file names in [peer.ike]
+  bool hadBadIke = false;  // the current peer's [peer.ike] had errors (already reported)
 
   void log(const toml::table& root) {
     const toml::table* t = c.table(root, "", "log", false, "a table [log]");
@@ -352,9 +190,9 @@ struct Loader {
 
   std::optional<ManualKeying> manual(const toml::table& path_t, const std::string& path,
                                      const IpAddress& remote) {
-    const toml::table* t = c.table(path_t, path, "manual", true,
-                                   "a table [peer.path.manual] with static keys (IKEv2 keying "
-                                   "is not available yet)");
+    const toml::table* t = c.table(path_t, path, "manual", !hadBadIke,
+                                   "a table [peer.path.manual] with static keys, or a [peer.ike] "
+                                   "table for IKEv2 keying");
     if (t == nullptr) return std::nullopt;
     std::string p = path + ".manual";
     c.allowOnly(*t, p, {"cipher", "esn", "replay_window", "outbound", "inbound"});
@@ -398,8 +236,27 @@ struct Loader {
       c.allowOnly(t, p, {"uplink", "remote_address", "remote_port", "manual"});
       PathConfig pc;
       auto uplink = c.str(t, p, "uplink", true, "the name of an [[uplink]]");
-      auto remote = c.address(t, p, "remote_address", true);
-      if (auto v = c.integer(t, p, "remote_port", false, 1, 65535)) pc.remotePort = uint16_t(*v);
+      const bool ikePath = t.get("manual") == nullptr && peer.ike.has_value();
+      std::optional<IpAddress> remote;
+      if (const toml::node* ra = t.get("remote_address");
+          ra != nullptr && ra->is_string() && ra->as_string()->get() == "%any") {
+        if (!ikePath || peer.ike->initiate) {
+          c.error(*ra, "'" + p + ".remote_address' = \"%any\" needs an IKE responder; expected "
+                       "a specific address, or no [peer.path.manual] and [peer.ike] initiate = "
+                       "false");
+        } else {
+          pc.remoteAny = true;
+        }
+      } else {
+        remote = c.address(t, p, "remote_address", true);
+      }
+      if (ikePath && t.get("remote_port") != nullptr) {
+        c.error(*t.get("remote_port"), "'" + p +
+                                           ".remote_port' is not used on IKE paths (IKE learns "
+                                           "the peer's ports); expected [ike] natt_port instead");
+      } else if (auto v = c.integer(t, p, "remote_port", false, 1, 65535)) {
+        pc.remotePort = uint16_t(*v);
+      }
       if (uplink) {
         auto it = std::find_if(cfg.uplinks.begin(), cfg.uplinks.end(),
                                [&](const UplinkConfig& u) { return u.name == *uplink; });
@@ -427,8 +284,12 @@ struct Loader {
           }
         }
       }
-      if (!remote) continue;
-      pc.remoteAddress = *remote;
+      if (!remote && !pc.remoteAny) continue;
+      if (remote) pc.remoteAddress = *remote;
+      if (ikePath) {
+        if (uplink) peer.paths.push_back(std::move(pc));
+        continue;
+      }
       pc.manual = manual(t, p, *remote);
       if (uplink && pc.manual) peer.paths.push_back(std::move(pc));
     }
@@ -447,6 +308,7 @@ struct Loader {
       const toml::table& t = *n.as_table();
       c.allowOnly(t, p, {"name", "remote_subnets", "path", "ike"});
       PeerConfig peer;
+      hadBadIke = false;
       if (auto name = c.str(t, p, "name", true, "a unique peer name")) {
         for (auto& other : cfg.peers) {
           if (other.name == *name) {
@@ -456,15 +318,16 @@ struct Loader {
         }
         peer.name = *name;
       }
-      if (const toml::node* ike = t.get("ike")) {
-        c.error(*ike, "'" + p +
-                          ".ike' is reserved for IKEv2 keying, which this version does "
-                          "not support yet; expected [peer.path.manual] keys");
-      }
       auto subnets = c.prefixes(t, p, "remote_subnets");
       for (auto& rs : subnets) {
         peer.remoteSubnets.push_back(rs.prefix);
         remoteSubnets.push_back(rs);
+      }
+      if (const toml::table* ike =
+              c.table(t, p, "ike", false, "a table [peer.ike] with IKEv2 settings")) {
+        peer.ike = detail::parsePeerIke(c, *ike, p + ".ike", baseDir, cfg.overlay.localSubnets,
+                                        peer.remoteSubnets);
+        if (!peer.ike) hadBadIke = true;
       }
       paths(t, p, peer);
       cfg.peers.push_back(std::move(peer));
@@ -505,13 +368,17 @@ Result<Config> parseConfig(std::string_view text, std::string_view sourceName) {
     checker.error(e.source(), "TOML syntax error: " + std::string(e.description()));
     return errorStatus(ErrorCode::kParseError, checker.errors().front());
   }
-  Loader l{checker, {}, {}, {}, {}};
+  Loader l{checker, {}, {}, {}, {}, {}, false};
   l.cfg.sourceName = std::string(sourceName);
-  checker.allowOnly(root, "", {"log", "overlay", "dataplane", "uplink", "peer"});
+  if (size_t slash = l.cfg.sourceName.rfind('/'); slash != std::string::npos) {
+    l.baseDir = l.cfg.sourceName.substr(0, slash == 0 ? 1 : slash);
+  }
+  checker.allowOnly(root, "", {"log", "overlay", "dataplane", "uplink", "peer", "ike"});
   l.log(root);
   l.overlay(root);
   l.dataplane(root);
   l.uplinks(root);
+  detail::parseIkeGlobal(checker, root, l.cfg.ike);
   l.peers(root);
   l.crossCheck();
   if (!checker.errors().empty()) {

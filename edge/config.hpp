@@ -14,6 +14,7 @@
 #include "core/result.hpp"
 #include "core/secure.hpp"
 #include "ipsec/esp.hpp"
+#include "ipsec/ike/config.hpp"
 
 namespace braid::edge {
 
@@ -44,19 +45,57 @@ struct ManualKeying {
   ManualSaKeys inbound;
 };
 
-// A path is one (uplink x peer) pair with its own SA pair.
+// A path is one (uplink x peer) pair with its own SA pair, keyed manually or by IKEv2.
 struct PathConfig {
   std::string uplink;
   size_t uplinkIndex = 0;
   IpAddress remoteAddress;
+  bool remoteAny = false;  // "%any": IKE responder paths only, address learnt from IKE
   uint16_t remotePort = kDefaultEspUdpPort;
-  std::optional<ManualKeying> manual;
+  std::optional<ManualKeying> manual;  // none: keyed by the peer's [peer.ike]
+};
+
+// [ike]: global IKEv2 settings (docs/configuration.md "IKEv2").
+struct IkeGlobalConfig {
+  uint16_t port = ike::kIkePort;       // local IKE socket port on each uplink address
+  uint16_t nattPort = ike::kNattPort;  // the peer's NAT-T port
+  std::string keylog;                  // "" = off
+  uint32_t natKeepaliveSeconds = 20;   // 0 = off
+};
+
+// [peer.ike]: how every IKE path of one peer negotiates (checked and loaded at config time).
+struct PeerIkeConfig {
+  std::vector<ike::Proposal> proposals;     // IKE
+  std::vector<ike::Proposal> espProposals;  // ESP, AEAD only
+  ike::AuthKind auth = ike::AuthKind::kPsk;
+  SecretBytes psk;
+  std::vector<ike::Certificate> certificates;  // leaf first
+  ike::PrivateKey privateKey;
+  std::shared_ptr<const ike::TrustStore> cas;
+  std::optional<ike::Identity> localId;  // none: the uplink address (psk) / cert DN (pubkey)
+  ike::Identity remoteId;                // default "%any"
+  bool initiate = true;
+  bool forceEncap = true;
+  ike::RetransmitConfig retransmit;
+  Duration retryInitial = std::chrono::seconds(5);
+  Duration retryMax = std::chrono::seconds(300);
+  std::vector<IpPrefix> localSubnets;   // traffic selectors; default overlay.local_subnets
+  std::vector<IpPrefix> remoteSubnets;  // default the peer's remote_subnets
+  uint32_t replayWindow = 1024;
+  bool signatureHashNotify = true;
 };
 
 struct PeerConfig {
   std::string name;
   std::vector<IpPrefix> remoteSubnets;
   std::vector<PathConfig> paths;
+  std::optional<PeerIkeConfig> ike;
+  bool hasIkePaths() const {
+    for (auto& p : paths) {
+      if (!p.manual) return true;
+    }
+    return false;
+  }
 };
 
 struct OverlayConfig {
@@ -84,7 +123,19 @@ struct Config {
   DataplaneConfig dataplane;
   std::vector<UplinkConfig> uplinks;
   std::vector<PeerConfig> peers;
+  IkeGlobalConfig ike;
+  bool hasIkePaths() const {
+    for (auto& p : peers) {
+      if (p.hasIkePaths()) return true;
+    }
+    return false;
+  }
 };
+
+// Identity text as in [peer.ike] local_id / remote_id (docs/configuration.md): "%any",
+// IP addresses, FQDN ("@" optional), RFC822 "user@domain", a DN "C=CH, O=lab, CN=gw", or
+// with an explicit prefix fqdn: email: rfc822: ipv4: ipv6: dn: asn1dn:. Error text on failure.
+Result<ike::Identity> parseIdentity(std::string_view text);
 
 // Parses and validates. On failure the status message holds one line per problem.
 Result<Config> parseConfig(std::string_view text, std::string_view sourceName);

@@ -8,6 +8,7 @@
 
 #include "core/log.hpp"
 #include "edge/dataplane.hpp"
+#include "edge/ike_driver.hpp"
 #include "edge/netlink.hpp"
 #include "edge/tun_device.hpp"
 #include "edge/uplink_socket.hpp"
@@ -20,10 +21,15 @@ struct PathKeys {
   std::unique_ptr<ipsec::EspInboundSa> in;
 };
 
+// Manual keys, by path index (IKE paths get theirs at run time and stay empty here).
 Result<std::vector<PathKeys>> createSas(const Config& cfg) {
   std::vector<PathKeys> keys;
   for (const PeerConfig& peer : cfg.peers) {
     for (const PathConfig& path : peer.paths) {
+      if (!path.manual) {
+        keys.emplace_back();
+        continue;
+      }
       const ManualKeying& m = *path.manual;
       ipsec::EspSaConfig out{m.outbound.spi, m.cipher, m.outbound.keymat, m.esn, m.replayWindow};
       ipsec::EspSaConfig in{m.inbound.spi, m.cipher, m.inbound.keymat, m.esn, m.replayWindow};
@@ -37,12 +43,14 @@ Result<std::vector<PathKeys>> createSas(const Config& cfg) {
   return keys;
 }
 
-void writeStatsFile(const std::string& path, const DataPlaneStats& stats) {
+void writeStatsFile(const std::string& path, const DataPlaneStats& stats,
+                    const IkeDriver* ike) {
   if (path.empty()) return;
   const std::string tmp = path + ".tmp";
   {
     std::ofstream f(tmp, std::ios::trunc);
     f << formatStats(stats);
+    if (ike != nullptr) f << ike->formatStats();
     if (!f) {
       BRAID_LOG(kWarn, "edge") << "cannot write " << tmp;
       return;
@@ -124,8 +132,10 @@ int runDaemon(const Config& cfg, const DaemonOptions& options) {
     PeerSpec spec{p.name, p.remoteSubnets, {}};
     for (const PathConfig& path : p.paths) {
       spec.paths.push_back(paths.size());
+      // IKE paths learn their remote endpoint when the Child SA comes up.
       paths.push_back({p.name + "/" + path.uplink, pi, path.uplinkIndex,
-                       SockAddr::from(path.remoteAddress, path.remotePort)});
+                       SockAddr::from(path.remoteAddress,
+                                      path.manual ? path.remotePort : cfg.ike.nattPort)});
     }
     peers.push_back(std::move(spec));
   }
@@ -146,11 +156,20 @@ int runDaemon(const Config& cfg, const DaemonOptions& options) {
 
   DataPlane dp(opts, tun->fd(), fds, paths, peers);
   for (size_t i = 0; i < sas->size(); ++i) {
+    if (!(*sas)[i].out) continue;  // an IKE path
     dp.installOutbound(i, std::move((*sas)[i].out));
     dp.installInbound(i, std::move((*sas)[i].in));
   }
 
   boost::asio::io_context io;
+  std::unique_ptr<IkeDriver> ike;
+  if (cfg.hasIkePaths()) {
+    ike = std::make_unique<IkeDriver>(io, cfg, dp, fds);
+    if (Status s = ike->open(); !s) {
+      BRAID_LOG(kError, "edge") << "IKE: " << s.message();
+      return 1;
+    }
+  }
   boost::asio::signal_set stopSignals(io, SIGINT, SIGTERM);
   boost::asio::signal_set usr1(io, SIGUSR1);
   stopSignals.async_wait([&](const boost::system::error_code& ec, int sig) {
@@ -164,22 +183,24 @@ int runDaemon(const Config& cfg, const DaemonOptions& options) {
       if (ec) return;
       DataPlaneStats s = dp.snapshot();
       BRAID_LOG(kInfo, "stats") << summarizeStats(s);
-      writeStatsFile(options.statsFile, s);
+      writeStatsFile(options.statsFile, s, ike.get());
       armUsr1();
     });
   };
   armUsr1();
 
   dp.start();
-  writeStatsFile(options.statsFile, dp.snapshot());
+  if (ike) ike->start();
+  writeStatsFile(options.statsFile, dp.snapshot(), ike.get());
   BRAID_LOG(kInfo, "edge") << "braidd running: " << tun->name() << " mtu " << cfg.overlay.mtu
                            << ", " << paths.size() << " path(s)";
   io.run();
 
+  if (ike) ike->shutdown();  // Delete to the peers while the sockets still work
   dp.stop();
   DataPlaneStats final = dp.snapshot();
   BRAID_LOG(kInfo, "stats") << summarizeStats(final);
-  writeStatsFile(options.statsFile, final);
+  writeStatsFile(options.statsFile, final, ike.get());
   overlay.undo();
   return 0;
 }

@@ -85,6 +85,19 @@ void DataPlane::installInbound(size_t path, std::unique_ptr<ipsec::EspInboundSa>
   rx_->commands().post([this, path, holder] { rx_->installSa(path, std::move(*holder)); });
 }
 
+void DataPlane::installInbound(size_t path, std::unique_ptr<ipsec::EspInboundSa> sa,
+                               std::vector<IpPrefix> remote, std::vector<IpPrefix> local) {
+  auto holder = std::make_shared<std::unique_ptr<ipsec::EspInboundSa>>(std::move(sa));
+  auto sel = std::make_shared<SaSelectors>(SaSelectors{PrefixSet(remote), PrefixSet(local)});
+  rx_->commands().post([this, path, holder, sel] {
+    rx_->installSa(path, std::move(*holder), std::make_unique<SaSelectors>(*sel));
+  });
+}
+
+void DataPlane::setPathRemote(size_t path, const SockAddr& remote) {
+  tx_->commands().post([this, path, remote] { tx_->setRemote(path, remote); });
+}
+
 void DataPlane::removeInbound(uint32_t spi) {
   rx_->commands().post([this, spi] { rx_->removeSa(spi); });
 }

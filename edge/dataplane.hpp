@@ -74,7 +74,13 @@ class DataPlane {
   void installOutbound(size_t path, std::unique_ptr<ipsec::EspOutboundSa> sa);
   void removeOutbound(size_t path);
   void installInbound(size_t path, std::unique_ptr<ipsec::EspInboundSa> sa);
+  // With the SA's own selectors (IKE: the negotiated TS): the inner source must be in
+  // `remote` and the destination in `local` instead of the peer's and overlay's subnets.
+  void installInbound(size_t path, std::unique_ptr<ipsec::EspInboundSa> sa,
+                      std::vector<IpPrefix> remote, std::vector<IpPrefix> local);
   void removeInbound(uint32_t spi);
+  // Where the path's ESP-in-UDP goes (IKE learnt it, or NAT rebinding moved it).
+  void setPathRemote(size_t path, const SockAddr& remote);
   void setSelector(std::unique_ptr<PathSelector> selector);
   void setIkeHandler(IkeHandler handler);
 

@@ -44,7 +44,8 @@ RxWorker::RxWorker(const DataPlaneOptions& opts, int tunFd, std::vector<int> upl
   }
 }
 
-void RxWorker::installSa(size_t path, std::unique_ptr<ipsec::EspInboundSa> sa) {
+void RxWorker::installSa(size_t path, std::unique_ptr<ipsec::EspInboundSa> sa,
+                         std::unique_ptr<SaSelectors> selectors) {
   ++counters_.commands;
   if (!sa || path >= paths_.size()) return;
   const uint32_t spi = sa->spi();
@@ -52,7 +53,7 @@ void RxWorker::installSa(size_t path, std::unique_ptr<ipsec::EspInboundSa> sa) {
     BRAID_LOG(kError, "rx") << "inbound SA " << spi << ": " << s.message();
     return;
   }
-  spiPath_[spi] = path;
+  spiPath_[spi] = InboundRoute{path, std::move(selectors)};
 }
 
 void RxWorker::removeSa(uint32_t spi) {
@@ -66,9 +67,9 @@ void RxWorker::publish(RxCounters& counters, ipsec::EspCounters& table,
   counters = counters_;
   table = table_.counters();
   sas.clear();
-  for (auto& [spi, path] : spiPath_) {
+  for (auto& [spi, route] : spiPath_) {
     if (const ipsec::EspInboundSa* sa = table_.find(spi)) {
-      sas.push_back({spi, true, paths_[path].name, sa->counters()});
+      sas.push_back({spi, true, paths_[route.path].name, sa->counters()});
     }
   }
 }
@@ -189,8 +190,10 @@ void RxWorker::handleSegment(size_t uplink, uint8_t* base, size_t off, size_t le
   }
   // RFC 4301 section 5.2: the inner addresses must match the SA's selectors.
   auto it = spiPath_.find(spi);
-  if (it == spiPath_.end() || !peerSubnets_[paths_[it->second].peer].contains(ip, ipLen, false) ||
-      !local_.contains(ip, ipLen, true)) {
+  const SaSelectors* sel = it == spiPath_.end() ? nullptr : it->second.selectors.get();
+  if (it == spiPath_.end() ||
+      !(sel ? sel->remote : peerSubnets_[paths_[it->second.path].peer]).contains(ip, ipLen, false) ||
+      !(sel ? sel->local : local_).contains(ip, ipLen, true)) {
     counters_.drop(RxDrop::kPolicy);
     return;
   }

@@ -47,6 +47,11 @@ void TxWorker::installSa(size_t path, std::unique_ptr<ipsec::EspOutboundSa> sa) 
   ready_[path] = sas_[path] != nullptr;
 }
 
+void TxWorker::setRemote(size_t path, const SockAddr& remote) {
+  ++counters_.commands;
+  if (path < paths_.size()) paths_[path].remote = remote;
+}
+
 void TxWorker::removeSa(size_t path) {
   installSa(path, nullptr);
 }

@@ -32,6 +32,7 @@ class TxWorker {
   // TX thread only (through commands, or before start).
   void installSa(size_t path, std::unique_ptr<ipsec::EspOutboundSa> sa);
   void removeSa(size_t path);
+  void setRemote(size_t path, const SockAddr& remote);
   void setSelector(std::unique_ptr<PathSelector> s) { selector_ = std::move(s); }
   void publish(TxCounters& counters, std::vector<SaStats>& sas) const;
 
@@ -70,6 +71,12 @@ class TxWorker {
   CommandQueue commands_;
 };
 
+// An inbound SA's own traffic selectors (IKE), replacing the peer/overlay subnets.
+struct SaSelectors {
+  PrefixSet remote;
+  PrefixSet local;
+};
+
 class RxWorker {
  public:
   RxWorker(const DataPlaneOptions& opts, int tunFd, std::vector<int> uplinkFds,
@@ -78,7 +85,8 @@ class RxWorker {
   CommandQueue& commands() { return commands_; }
 
   // RX thread only (through commands, or before start).
-  void installSa(size_t path, std::unique_ptr<ipsec::EspInboundSa> sa);
+  void installSa(size_t path, std::unique_ptr<ipsec::EspInboundSa> sa,
+                 std::unique_ptr<SaSelectors> selectors = nullptr);
   void removeSa(uint32_t spi);
   void setIkeHandler(IkeHandler h) { ike_ = std::move(h); }
   void publish(RxCounters& counters, ipsec::EspCounters& table, std::vector<SaStats>& sas) const;
@@ -93,7 +101,11 @@ class RxWorker {
   std::vector<PrefixSet> peerSubnets_;
   PrefixSet local_;
   ipsec::EspInboundTable table_;
-  std::unordered_map<uint32_t, size_t> spiPath_;
+  struct InboundRoute {
+    size_t path = 0;
+    std::unique_ptr<SaSelectors> selectors;  // null: the peer's and overlay's subnets
+  };
+  std::unordered_map<uint32_t, InboundRoute> spiPath_;
   IkeHandler ike_;
   size_t bufLen_;
   PacketPool pool_;

@@ -264,12 +264,13 @@ TEST(ConfigTest, OutOfRangeValues) {
   EXPECT_ERROR(t, at(t, "0\nudp"), "'dataplane.batch_size' = 0 is out of range");
 }
 
-TEST(ConfigTest, ReferencesAndReservedSections) {
+TEST(ConfigTest, ReferencesAndNames) {
   std::string t = replace(baseConfig(), "uplink = \"wan0\"", "uplink = \"lte0\"");
   EXPECT_ERROR(t, at(t, "\"lte0\""),
                "'peer[0].path[0].uplink' = \"lte0\" names no uplink; expected one of: wan0");
+  // [peer.ike] is IKEv2 keying now (config_ike_test.cpp); an empty proposal list is an error.
   t = replace(baseConfig(), "[[peer.path]]", "[peer.ike]\nproposals = []\n\n[[peer.path]]");
-  EXPECT_ERROR(t, at(t, "[peer.ike]"), "'peer[0].ike' is reserved for IKEv2 keying");
+  EXPECT_ERROR(t, at(t, "[]"), "'peer[0].ike.proposals' is empty");
   t = replace(baseConfig(), "level = \"debug\"", "level = \"loud\"");
   EXPECT_ERROR(t, at(t, "\"loud\""), "'log.level' = \"loud\" is unknown");
   t = replace(baseConfig(), "device = \"braid0\"", "device = \"a/b\"");
@@ -286,7 +287,8 @@ TEST(ConfigTest, ReportsEveryProblemAtOnce) {
 }
 
 TEST(ConfigTest, ExampleConfigsAreValid) {
-  for (const char* f : {"site-a.toml", "site-b.toml"}) {
+  for (const char* f : {"site-a.toml", "site-b.toml", "ike-psk-a.toml", "ike-psk-b.toml",
+                        "ike-cert-a.toml", "ike-cert-b.toml"}) {
     auto r = loadConfigFile(std::string(BRAID_SOURCE_DIR) + "/deploy/examples/" + f);
     EXPECT_TRUE(r.isOk()) << f << ": " << r.status().message();
   }

@@ -1,0 +1,511 @@
+#include "edge/ike_driver.hpp"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/post.hpp>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "core/log.hpp"
+#include "edge/ike_support.hpp"
+#include "ipsec/ike/sa_manager.hpp"
+
+namespace braid::edge {
+
+namespace asio = boost::asio;
+using asio::ip::udp;
+
+namespace {
+
+constexpr size_t kMaxIkeDatagram = 65535;
+
+IpAddress fromAsio(const asio::ip::address& a) {
+  if (a.is_v4()) {
+    auto b = a.to_v4().to_bytes();
+    return IpAddress::v4(Bytes(b.data(), b.size()));
+  }
+  auto b = a.to_v6().to_bytes();
+  return IpAddress::v6(Bytes(b.data(), b.size()));
+}
+
+asio::ip::address toAsio(const IpAddress& a) {
+  if (a.isV4()) {
+    asio::ip::address_v4::bytes_type b;
+    std::copy_n(a.bytes().data(), 4, b.begin());
+    return asio::ip::address_v4(b);
+  }
+  asio::ip::address_v6::bytes_type b;
+  std::copy_n(a.bytes().data(), 16, b.begin());
+  return asio::ip::address_v6(b);
+}
+
+std::string_view failureWord(ike::FailureKind k) {
+  switch (k) {
+    case ike::FailureKind::kAuthFailed: return "auth_failed";
+    case ike::FailureKind::kNoProposal: return "no_proposal";
+    case ike::FailureKind::kUnknownIdentity: return "unknown_identity";
+    case ike::FailureKind::kTsUnacceptable: return "ts_unacceptable";
+    case ike::FailureKind::kInvalidKe: return "invalid_ke";
+    case ike::FailureKind::kPeerNotAnswering: return "peer_not_answering";
+    case ike::FailureKind::kInvalidSyntax: return "invalid_syntax";
+    case ike::FailureKind::kOther: return "other";
+  }
+  return "other";
+}
+
+}  // namespace
+
+struct IkeDriver::Impl {
+  struct Uplink;
+
+  // One IKE path: (peer x uplink), data-plane path `index`.
+  struct Path {
+    size_t index = 0;
+    std::string name;  // "peer/uplink"
+    const PeerConfig* peer = nullptr;
+    const PathConfig* config = nullptr;
+    Uplink* uplink = nullptr;
+    std::string state = "idle";
+    uint64_t failures = 0;
+    std::optional<ike::FailureKind> lastFailure;
+    bool failedSinceUp = false;  // the core retries this IKE SA itself
+    uint32_t outSpi = 0;
+    std::set<uint32_t> inSpis;
+    std::optional<SockAddr> espRemote;
+    bool keepalive = false;
+    std::unique_ptr<ScopedTimer> keepaliveTimer, childRetryTimer, reinitiateTimer;
+    Duration childRetryDelay{};
+  };
+
+  struct Uplink final : ike::DatagramSender, ike::SaListener {
+    Impl* impl = nullptr;
+    size_t index = 0;
+    const UplinkConfig* config = nullptr;
+    int nattFd = -1;
+    std::unique_ptr<udp::socket> socket;
+    std::vector<uint8_t> rxBuffer;
+    udp::endpoint rxFrom;
+    std::unique_ptr<ike::SaManager> manager;
+    std::map<std::string, Path*, std::less<>> paths;  // by peer name
+
+    Path* path(std::string_view peer) {
+      auto it = paths.find(peer);
+      return it == paths.end() ? nullptr : it->second;
+    }
+    void sendDatagram(const ike::Endpoint& local, const ike::Endpoint& remote,
+                      Bytes data) override {
+      impl->send(*this, local, remote, data);
+    }
+    void onIkeSaUp(const ike::IkeSaEvent& e) override { impl->ikeSaUp(*this, e); }
+    void onIkeSaDown(const ike::IkeSaEvent& e) override { impl->ikeSaDown(*this, e); }
+    void onChildSaUp(const ike::ChildSaEvent& e) override { impl->childSaUp(*this, e); }
+    void onChildSaDown(const ike::ChildSaEvent& e) override { impl->childSaDown(*this, e); }
+    void onPeerEndpointChanged(const ike::IkeSaEvent& e) override {
+      impl->endpointChanged(*this, e);
+    }
+    void onFailure(const ike::FailureEvent& e) override { impl->failure(*this, e); }
+  };
+
+  Impl(asio::io_context& io, const Config& cfg, DataPlane& dp, std::vector<int> fds)
+      : io(io), cfg(cfg), dp(dp), fds(std::move(fds)), timers(io),
+        ports{cfg.ike.port, cfg.ike.nattPort} {}
+
+  asio::io_context& io;
+  const Config& cfg;
+  DataPlane& dp;
+  std::vector<int> fds;
+  SteadyClock clock;
+  AsioTimers timers;
+  IkePortMap ports;
+  std::unique_ptr<KeyLogFile> keylog;
+  std::vector<std::unique_ptr<Uplink>> uplinks;  // only uplinks with IKE paths
+  std::vector<std::unique_ptr<Path>> paths;
+  IkeDriverCounters counters;
+  bool down = false;
+
+  Status open();
+  void start();
+  void shutdown();
+  std::string formatStats() const;
+
+  void receiveNext(Uplink& u);
+  void deliver(Uplink& u, const ike::Endpoint& local, const SockAddr& from, Bytes data);
+  void send(Uplink& u, const ike::Endpoint& local, const ike::Endpoint& remote, Bytes data);
+  void initiate(Path& p);
+  SockAddr espEndpoint(const ike::Endpoint& remote) const;
+  void armKeepalive(Path& p);
+
+  void ikeSaUp(Uplink& u, const ike::IkeSaEvent& e);
+  void ikeSaDown(Uplink& u, const ike::IkeSaEvent& e);
+  void childSaUp(Uplink& u, const ike::ChildSaEvent& e);
+  void childSaDown(Uplink& u, const ike::ChildSaEvent& e);
+  void endpointChanged(Uplink& u, const ike::IkeSaEvent& e);
+  void failure(Uplink& u, const ike::FailureEvent& e);
+};
+
+Status IkeDriver::Impl::open() {
+  if (!cfg.ike.keylog.empty()) {
+    auto k = KeyLogFile::open(cfg.ike.keylog);
+    if (!k) return k.status();
+    keylog = std::move(*k);
+    BRAID_LOG(kWarn, "ike") << "key log enabled: every IKE and ESP key goes to "
+                            << cfg.ike.keylog << " (labs only)";
+  }
+  std::vector<Uplink*> byIndex(cfg.uplinks.size(), nullptr);
+  size_t pathIndex = 0;
+  for (const PeerConfig& peer : cfg.peers) {
+    for (const PathConfig& pc : peer.paths) {
+      const size_t index = pathIndex++;
+      if (pc.manual) continue;
+      Uplink*& u = byIndex[pc.uplinkIndex];
+      if (u == nullptr) {
+        auto owned = std::make_unique<Uplink>();
+        u = owned.get();
+        u->impl = this;
+        u->index = pc.uplinkIndex;
+        u->config = &cfg.uplinks[pc.uplinkIndex];
+        u->nattFd = fds.at(pc.uplinkIndex);
+        u->rxBuffer.resize(kMaxIkeDatagram);
+        ike::SaManagerOptions opts;
+        opts.keySink = keylog.get();
+        u->manager = std::make_unique<ike::SaManager>(clock, timers, *u, *u, std::move(opts));
+        boost::system::error_code ec;
+        udp::endpoint ep(toAsio(u->config->localAddress), cfg.ike.port);
+        u->socket = std::make_unique<udp::socket>(io);
+        if (u->socket->open(ep.protocol(), ec); !ec) u->socket->bind(ep, ec);
+        if (ec) {
+          return errorStatus(ErrorCode::kIoError, "uplink " + u->config->name + ": IKE socket " +
+                                                      u->config->localAddress.toString() + " port " +
+                                                      std::to_string(cfg.ike.port) + ": " +
+                                                      ec.message());
+        }
+        BRAID_LOG(kInfo, "ike") << "uplink " << u->config->name << ": IKE on "
+                                << u->config->localAddress.toString() << " port " << cfg.ike.port
+                                << ", NAT-T on port " << u->config->port;
+        uplinks.push_back(std::move(owned));
+      }
+      auto p = std::make_unique<Path>();
+      p->index = index;
+      p->name = peer.name + "/" + pc.uplink;
+      p->peer = &peer;
+      p->config = &pc;
+      p->uplink = u;
+      p->keepaliveTimer = std::make_unique<ScopedTimer>(timers);
+      p->childRetryTimer = std::make_unique<ScopedTimer>(timers);
+      p->reinitiateTimer = std::make_unique<ScopedTimer>(timers);
+      if (Status s = u->manager->addPeer(ikePeerConfig(peer, pc, *u->config)); !s) {
+        return errorStatus(ErrorCode::kInvalidArgument, "path " + p->name + ": " + s.message());
+      }
+      u->paths[peer.name] = p.get();
+      paths.push_back(std::move(p));
+    }
+  }
+  return Status::ok();
+}
+
+void IkeDriver::Impl::start() {
+  if (uplinks.empty()) return;
+  // RX thread: copy the message, hand it to this (control) thread.
+  dp.setIkeHandler([this](size_t uplink, const SockAddr& from, Bytes message) {
+    auto copy = std::make_shared<std::vector<uint8_t>>(message.begin(), message.end());
+    asio::post(io, [this, uplink, from, copy] {
+      for (auto& u : uplinks) {
+        if (u->index == uplink) {
+          deliver(*u, ike::Endpoint{u->config->localAddress, ike::kNattPort}, from, *copy);
+          return;
+        }
+      }
+      BRAID_LOG(kDebug, "ike") << "NAT-T IKE datagram on an uplink without IKE paths: dropped";
+    });
+  });
+  for (auto& u : uplinks) receiveNext(*u);
+  for (auto& p : paths) {
+    if (p->peer->ike->initiate) initiate(*p);
+  }
+}
+
+void IkeDriver::Impl::initiate(Path& p) {
+  p.state = "connecting";
+  ike::Endpoint local{p.uplink->config->localAddress, ike::kIkePort};
+  if (Status s = p.uplink->manager->initiate(p.peer->name, local); !s) {
+    BRAID_LOG(kError, "ike") << "path " << p.name << ": cannot initiate: " << s.message();
+  }
+}
+
+void IkeDriver::Impl::receiveNext(Uplink& u) {
+  u.socket->async_receive_from(
+      asio::buffer(u.rxBuffer), u.rxFrom,
+      [this, &u](const boost::system::error_code& ec, size_t n) {
+        if (ec == asio::error::operation_aborted || down) return;
+        if (!ec) {
+          SockAddr from = SockAddr::from(fromAsio(u.rxFrom.address()), u.rxFrom.port());
+          deliver(u, ike::Endpoint{u.config->localAddress, ike::kIkePort}, from,
+                  Bytes(u.rxBuffer.data(), n));
+        }
+        receiveNext(u);
+      });
+}
+
+void IkeDriver::Impl::deliver(Uplink& u, const ike::Endpoint& local, const SockAddr& from,
+                              Bytes data) {
+  if (down) return;
+  auto remote = endpointOf(from);
+  if (!remote) return;
+  remote->port = ports.map(remote->port);
+  ++counters.datagramsReceived;
+  u.manager->receive(local, *remote, data);
+}
+
+void IkeDriver::Impl::send(Uplink& u, const ike::Endpoint& local, const ike::Endpoint& remote,
+                           Bytes data) {
+  const uint16_t port = ports.map(remote.port);
+  if (local.port == ike::kNattPort) {
+    // RFC 3948 2.2: IKE on the ESP-in-UDP port carries the 4-byte non-ESP marker.
+    std::vector<uint8_t> buf(4 + data.size(), 0);
+    std::copy(data.begin(), data.end(), buf.begin() + 4);
+    SockAddr to = SockAddr::from(remote.address, port);
+    ssize_t n = ::sendto(u.nattFd, buf.data(), buf.size(), 0,
+                         reinterpret_cast<const sockaddr*>(&to.storage), to.length);
+    if (n < 0) {
+      ++counters.sendErrors;
+      BRAID_LOG(kDebug, "ike") << "send to " << to.toString() << ": " << std::strerror(errno);
+      return;
+    }
+  } else {
+    boost::system::error_code ec;
+    u.socket->send_to(asio::buffer(data.data(), data.size()),
+                      udp::endpoint(toAsio(remote.address), port), 0, ec);
+    if (ec) {
+      ++counters.sendErrors;
+      BRAID_LOG(kDebug, "ike") << "send to " << remote.address.toString() << " port " << port
+                               << ": " << ec.message();
+      return;
+    }
+  }
+  ++counters.datagramsSent;
+}
+
+// braid's data plane only does ESP-in-UDP: the peer's NAT-T port, or the port a NAT mapped.
+SockAddr IkeDriver::Impl::espEndpoint(const ike::Endpoint& remote) const {
+  uint16_t port = remote.port == ike::kIkePort || remote.port == ike::kNattPort
+                      ? cfg.ike.nattPort
+                      : ports.map(remote.port);
+  return SockAddr::from(remote.address, port);
+}
+
+void IkeDriver::Impl::armKeepalive(Path& p) {
+  if (!p.keepalive || cfg.ike.natKeepaliveSeconds == 0) return;
+  p.keepaliveTimer->arm(clock.now() + std::chrono::seconds(cfg.ike.natKeepaliveSeconds),
+                        [this, &p] {
+                          if (p.espRemote) {
+                            // RFC 3948 2.3: one 0xFF byte keeps the NAT mapping alive.
+                            const uint8_t ka = 0xFF;
+                            if (::sendto(p.uplink->nattFd, &ka, 1, 0,
+                                         reinterpret_cast<const sockaddr*>(&p.espRemote->storage),
+                                         p.espRemote->length) == 1) {
+                              ++counters.keepalivesSent;
+                            }
+                          }
+                          armKeepalive(p);
+                        });
+}
+
+void IkeDriver::Impl::ikeSaUp(Uplink& u, const ike::IkeSaEvent& e) {
+  Path* p = u.path(e.peer);
+  if (p == nullptr) return;
+  p->state = "established";
+  p->failedSinceUp = false;
+  p->reinitiateTimer->cancel();
+  p->espRemote = espEndpoint(e.remote);
+  p->keepalive = e.natDetected && (e.behindNat || p->peer->ike->forceEncap);
+  armKeepalive(*p);
+}
+
+void IkeDriver::Impl::ikeSaDown(Uplink& u, const ike::IkeSaEvent& e) {
+  Path* p = u.path(e.peer);
+  if (p == nullptr || down) return;
+  // Another IKE SA of this path may still be up (both sides initiated); the ending one is
+  // already dead, so findByPeer() does not return it.
+  ike::IkeSa* other = u.manager->findByPeer(e.peer);
+  if (other != nullptr && other->state() == ike::IkeSaState::kEstablished) return;
+  p->keepaliveTimer->cancel();
+  p->childRetryTimer->cancel();
+  p->state = p->failedSinceUp ? "failed" : (p->peer->ike->initiate ? "connecting" : "idle");
+  if (!p->failedSinceUp && p->peer->ike->initiate && p->peer->ike->retryInitial.count() > 0) {
+    // A clean end (the peer deleted it, or it restarted): the core retries only failures,
+    // but braid's tunnels are always on, so start again after retry_initial.
+    Path* path = p;
+    p->reinitiateTimer->arm(clock.now() + p->peer->ike->retryInitial, [this, path] {
+      ike::IkeSa* sa = path->uplink->manager->findByPeer(path->peer->name);
+      if (sa == nullptr && !down) {
+        BRAID_LOG(kInfo, "ike") << "path " << path->name << ": re-initiating after the IKE SA ended";
+        initiate(*path);
+      }
+    });
+  }
+}
+
+void IkeDriver::Impl::childSaUp(Uplink& u, const ike::ChildSaEvent& e) {
+  Path* p = u.path(e.peer);
+  if (p == nullptr) return;
+  auto fail = [&](const std::string& why) {
+    ++counters.installErrors;
+    BRAID_LOG(kError, "ike") << "path " << p->name << ": Child SA not installed: " << why;
+  };
+  if (!dataPlaneSupports(e.inbound) || !dataPlaneSupports(e.outbound)) {
+    return fail("cipher not supported by the data plane");
+  }
+  auto out = ipsec::EspOutboundSa::create(e.outbound);
+  if (!out) return fail(out.status().message());
+  auto in = ipsec::EspInboundSa::create(e.inbound);
+  if (!in) return fail(in.status().message());
+  auto remoteNets = selectorPrefixes(e.remoteTs);
+  auto localNets = selectorPrefixes(e.localTs);
+  if (remoteNets.empty() || localNets.empty()) return fail("selectors are not address prefixes");
+  p->espRemote = espEndpoint(e.remote);
+  dp.setPathRemote(p->index, *p->espRemote);
+  dp.installInbound(p->index, std::move(*in), remoteNets, localNets);
+  dp.installOutbound(p->index, std::move(*out));
+  p->outSpi = e.outbound.spi;
+  p->inSpis.insert(e.inbound.spi);
+  p->childRetryDelay = Duration{};
+  p->childRetryTimer->cancel();
+  char spis[40];
+  std::snprintf(spis, sizeof spis, "out 0x%08x in 0x%08x", e.outbound.spi, e.inbound.spi);
+  BRAID_LOG(kInfo, "ike") << "path " << p->name << ": ESP SAs installed (" << spis << ", "
+                          << ipsec::espCipherName(e.outbound.cipher) << "), sending to "
+                          << p->espRemote->toString();
+}
+
+void IkeDriver::Impl::childSaDown(Uplink& u, const ike::ChildSaEvent& e) {
+  Path* p = u.path(e.peer);
+  if (p == nullptr) return;
+  dp.removeInbound(e.inbound.spi);
+  p->inSpis.erase(e.inbound.spi);
+  // A rekey installed the new outbound SA first; only remove the one this event names.
+  if (p->outSpi == e.outbound.spi) {
+    dp.removeOutbound(p->index);
+    p->outSpi = 0;
+  }
+}
+
+void IkeDriver::Impl::endpointChanged(Uplink& u, const ike::IkeSaEvent& e) {
+  Path* p = u.path(e.peer);
+  if (p == nullptr) return;
+  p->espRemote = espEndpoint(e.remote);
+  dp.setPathRemote(p->index, *p->espRemote);
+  BRAID_LOG(kInfo, "ike") << "path " << p->name << ": ESP now sent to " << p->espRemote->toString();
+}
+
+void IkeDriver::Impl::failure(Uplink& u, const ike::FailureEvent& e) {
+  Path* p = u.path(e.peer);
+  if (p == nullptr) return;  // no config matched: the core logged and counted it
+  ++p->failures;
+  p->lastFailure = e.kind;
+  ike::IkeSa* sa = u.manager->findByPeer(e.peer);
+  if (sa != nullptr && sa->state() == ike::IkeSaState::kEstablished) {
+    // The Child SA was refused; the IKE SA stays (RFC 7296 2.21.2). The initiator asks again.
+    if (!sa->initiator() || !sa->children().empty() || down) return;
+    const PeerIkeConfig& k = *p->peer->ike;
+    if (k.retryInitial.count() == 0) return;
+    p->childRetryDelay = p->childRetryDelay.count() == 0
+                             ? k.retryInitial
+                             : std::min(p->childRetryDelay * 2, k.retryMax);
+    BRAID_LOG(kInfo, "ike") << "path " << p->name << ": retrying the Child SA in "
+                            << toMillis(p->childRetryDelay) / 1000 << " s";
+    Path* path = p;
+    p->childRetryTimer->arm(clock.now() + p->childRetryDelay, [this, path] {
+      ++counters.childRetries;
+      (void)path->uplink->manager->createChild(path->peer->name, path->peer->name);
+    });
+    return;
+  }
+  p->failedSinceUp = true;
+  p->state = "failed";
+}
+
+void IkeDriver::Impl::shutdown() {
+  if (down) return;
+  for (auto& p : paths) {
+    if (ike::IkeSa* sa = p->uplink->manager->findByPeer(p->peer->name);
+        sa != nullptr && sa->state() == ike::IkeSaState::kEstablished) {
+      (void)p->uplink->manager->deleteIkeSa(p->peer->name);  // sends Delete (RFC 7296 1.4.1)
+    }
+  }
+  down = true;
+  for (auto& p : paths) {
+    p->keepaliveTimer->cancel();
+    p->childRetryTimer->cancel();
+    p->reinitiateTimer->cancel();
+  }
+  for (auto& u : uplinks) {
+    boost::system::error_code ec;
+    u->socket->close(ec);
+  }
+}
+
+std::string IkeDriver::Impl::formatStats() const {
+  // Core counters (ike::IkeCounters) summed over the uplinks' SA managers.
+#define BRAID_IKE_COUNTERS(X)                                                                   \
+  X("ike_sa_up", ikeSaUp) X("ike_sa_down", ikeSaDown) X("child_sa_up", childSaUp)              \
+  X("child_sa_down", childSaDown) X("auth_failed", authFailed)                                 \
+  X("auth_failed_by_peer", authFailedByPeer) X("no_proposal", noProposal)                      \
+  X("no_proposal_by_peer", noProposalByPeer) X("unknown_identity", unknownIdentity)            \
+  X("ts_unacceptable", tsUnacceptable) X("ts_unacceptable_by_peer", tsUnacceptableByPeer)      \
+  X("invalid_ke_sent", invalidKeSent) X("invalid_ke_received", invalidKeReceived)              \
+  X("invalid_syntax_sent", invalidSyntaxSent)                                                  \
+  X("invalid_syntax_received", invalidSyntaxReceived)                                          \
+  X("unsupported_critical", unsupportedCritical) X("peer_not_answering", peerNotAnswering)     \
+  X("retransmits", retransmits) X("responses_replayed", responsesReplayed)                     \
+  X("requests_processed", requestsProcessed) X("responses_processed", responsesProcessed)      \
+  X("drop.malformed", dropsMalformed) X("drop.unknown_spi", dropsUnknownSpi)                   \
+  X("drop.integrity", dropsIntegrity) X("drop.message_id", dropsMessageId)                     \
+  X("drop.no_config", dropsNoConfig) X("initiate_retries", initiateRetries)                    \
+  X("peer_endpoint_changes", peerEndpointChanges)
+  std::ostringstream os;
+  auto line = [&](std::string_view name, uint64_t v) { os << "ike." << name << ' ' << v << '\n'; };
+#define BRAID_SUM(name, field)                                   \
+  {                                                              \
+    uint64_t v = 0;                                              \
+    for (auto& u : uplinks) v += u->manager->counters().field;   \
+    line(name, v);                                               \
+  }
+  BRAID_IKE_COUNTERS(BRAID_SUM)
+#undef BRAID_SUM
+#undef BRAID_IKE_COUNTERS
+  line("child_retries", counters.childRetries);
+  line("datagrams_received", counters.datagramsReceived);
+  line("datagrams_sent", counters.datagramsSent);
+  line("send_errors", counters.sendErrors);
+  line("keepalives_sent", counters.keepalivesSent);
+  line("install_errors", counters.installErrors);
+  for (auto& p : paths) {
+    std::string base = "ike.path." + p->name + ".";
+    os << base << "state " << p->state << '\n';
+    os << base << "child_sas " << p->inSpis.size() << '\n';
+    os << base << "failures " << p->failures << '\n';
+    os << base << "last_failure " << (p->lastFailure ? failureWord(*p->lastFailure) : "none")
+       << '\n';
+  }
+  return os.str();
+}
+
+IkeDriver::IkeDriver(asio::io_context& io, const Config& config, DataPlane& dataPlane,
+                     std::vector<int> uplinkFds)
+    : impl_(std::make_unique<Impl>(io, config, dataPlane, std::move(uplinkFds))) {}
+
+IkeDriver::~IkeDriver() {
+  if (impl_) impl_->shutdown();
+}
+
+Status IkeDriver::open() { return impl_->open(); }
+void IkeDriver::start() { impl_->start(); }
+void IkeDriver::shutdown() { impl_->shutdown(); }
+std::string IkeDriver::formatStats() const { return impl_->formatStats(); }
+
+}  // namespace braid::edge

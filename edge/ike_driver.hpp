@@ -1,0 +1,59 @@
+// The IKEv2 control plane of braidd: runs the IKE core (ipsec/ike, no I/O) on the daemon's
+// Asio thread and connects it to sockets and the data plane.
+//   * one ike::SaManager per uplink with an IKE path: its peers are that uplink's IKE paths,
+//     so "one IKE SA per uplink per peer" and responders pick the path by arrival uplink;
+//   * IKE on an Asio UDP socket at the uplink address, [ike] port (500); NAT-T IKE arrives on
+//     the data plane's uplink socket (4500) behind the non-ESP marker, is copied on the RX
+//     thread and posted here; NAT-T IKE is sent on that socket's fd with the marker;
+//   * Child SA up/down -> ESP SAs installed into / removed from the path (negotiated
+//     selectors, peer endpoint), NAT rebinding -> path endpoint, NAT-keepalives;
+//   * failures: the core logs and counts; initiators retry (IKE SA: the core's backoff;
+//     a refused Child SA under a live IKE SA: CREATE_CHILD_SA with the same backoff here).
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+#include "edge/config.hpp"
+#include "edge/dataplane.hpp"
+
+namespace braid::edge {
+
+// Edge-level IKE counters (the core's ike::IkeCounters are summed beside them).
+struct IkeDriverCounters {
+  uint64_t datagramsReceived = 0, datagramsSent = 0, sendErrors = 0;
+  uint64_t keepalivesSent = 0;
+  uint64_t childRetries = 0;
+  uint64_t installErrors = 0;
+};
+
+class IkeDriver {
+ public:
+  // `uplinkFds` are the data plane's uplink sockets (index = uplink), used for NAT-T sends.
+  IkeDriver(boost::asio::io_context& io, const Config& config, DataPlane& dataPlane,
+            std::vector<int> uplinkFds);
+  ~IkeDriver();
+  IkeDriver(const IkeDriver&) = delete;
+  IkeDriver& operator=(const IkeDriver&) = delete;
+
+  // Opens the IKE sockets and the key log and registers the IKE peers. Fails (before any
+  // SA exists) if a socket cannot be bound or the key log cannot be opened.
+  Status open();
+  // Installs the NAT-T hook into the data plane and starts initiating (after dp.start()).
+  void start();
+  // Sends Delete for every IKE SA (best effort) and drops all IKE state. Idempotent.
+  void shutdown();
+
+  // "name value" lines for the stats file (docs/configuration.md "IKE counters").
+  std::string formatStats() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace braid::edge

@@ -1,0 +1,218 @@
+#include "edge/ike_support.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/hex.hpp"
+#include "core/log.hpp"
+#include "core/secure.hpp"
+
+namespace braid::edge {
+
+// ---- timers ----------------------------------------------------------------------------
+
+TimerId AsioTimers::schedule(TimePoint deadline, std::function<void()> callback) {
+  TimerId id = queue_.schedule(deadline, std::move(callback));
+  if (!firing_) rearm();
+  return id;
+}
+
+void AsioTimers::cancel(TimerId id) {
+  queue_.cancel(id);  // a wake-up for a cancelled timer finds nothing due: harmless
+}
+
+void AsioTimers::rearm() {
+  std::optional<TimePoint> next = queue_.nextDeadline();
+  if (!next) {
+    if (armedAt_) timer_.cancel();
+    armedAt_.reset();
+    return;
+  }
+  if (armedAt_ && *armedAt_ <= *next) return;  // an earlier wake-up is already pending
+  armedAt_ = next;
+  timer_.expires_at(*next);
+  timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec == boost::asio::error::operation_aborted) return;
+    armedAt_.reset();
+    firing_ = true;
+    queue_.runUntil(std::chrono::steady_clock::now());
+    firing_ = false;
+    rearm();
+  });
+}
+
+// ---- key log ----------------------------------------------------------------------------
+
+namespace {
+
+// tshark 4.0 names (ikev2_decryption_table); empty = tshark cannot decrypt it.
+std::string_view wiresharkIkeEncr(std::string_view name) {
+  if (name == "aes128gcm16") return "AES-GCM-128 with 16 octet ICV [RFC5282]";
+  if (name == "aes256gcm16") return "AES-GCM-256 with 16 octet ICV [RFC5282]";
+  if (name == "aes128") return "AES-CBC-128 [RFC3602]";
+  if (name == "aes256") return "AES-CBC-256 [RFC3602]";
+  return {};
+}
+
+std::string_view wiresharkIkeInteg(std::string_view name) {
+  if (name == "none" || name.empty()) return "NONE [RFC4306]";
+  if (name == "sha256") return "HMAC_SHA2_256_128 [RFC4868]";
+  if (name == "sha384") return "HMAC_SHA2_384_192 [RFC4868]";
+  if (name == "sha512") return "HMAC_SHA2_512_256 [RFC4868]";
+  return {};
+}
+
+std::string hexOf(const SecretBytes* s) {
+  return s == nullptr ? std::string() : toHex(s->bytes());
+}
+
+std::string spiHex(uint64_t spi) {
+  char b[20];
+  std::snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(spi));
+  return b;
+}
+
+}  // namespace
+
+std::string ikeKeyLogLine(const ike::IkeKeyLog& k) {
+  std::string_view encr = wiresharkIkeEncr(k.encr);
+  std::string_view integ = wiresharkIkeInteg(k.integ);
+  std::string keys = hexOf(k.skEi) + "," + hexOf(k.skEr);
+  std::string auth = hexOf(k.skAi) + "," + hexOf(k.skAr);
+  if (encr.empty() || integ.empty()) {
+    return "# ikev2 " + spiHex(k.spiI) + "," + spiHex(k.spiR) + " " + k.encr + "/" + k.integ +
+           " (not decryptable by tshark 4.0): SK_ei,SK_er=" + keys + " SK_ai,SK_ar=" + auth;
+  }
+  return "ikev2_decryption_table:" + spiHex(k.spiI) + "," + spiHex(k.spiR) + "," + keys + ",\"" +
+         std::string(encr) + "\"," + auth + ",\"" + std::string(integ) + "\"";
+}
+
+std::string espKeyLogLine(const ike::EspKeyLog& k) {
+  char spi[16];
+  std::snprintf(spi, sizeof spi, "0x%08x", k.spi);
+  std::string key = hexOf(k.keymat);
+  if (k.cipher == ipsec::EspCipher::kChaCha20Poly1305) {
+    return "# esp " + std::string(spi) + " " + k.src.toString() + " -> " + k.dst.toString() +
+           " chacha20poly1305 (not decryptable by tshark 4.0): key||salt=" + key;
+  }
+  return std::string("esp_sa:\"") + (k.src.isV4() ? "IPv4" : "IPv6") + "\",\"" +
+         k.src.toString() + "\",\"" + k.dst.toString() + "\",\"" + spi +
+         "\",\"AES-GCM with 16 octet ICV [RFC4106]\",\"0x" + key + "\",\"NULL\",\"\"";
+}
+
+Result<std::unique_ptr<KeyLogFile>> KeyLogFile::open(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return errorStatus(ErrorCode::kIoError, "keylog " + path + ": " + std::strerror(errno));
+  }
+  std::FILE* f = ::fdopen(fd, "a");
+  if (f == nullptr) {
+    ::close(fd);
+    return errorStatus(ErrorCode::kIoError, "keylog " + path + ": fdopen failed");
+  }
+  return std::unique_ptr<KeyLogFile>(new KeyLogFile(f));
+}
+
+KeyLogFile::~KeyLogFile() {
+  if (f_ != nullptr) std::fclose(f_);
+}
+
+void KeyLogFile::write(std::string line) {
+  line += '\n';
+  std::fwrite(line.data(), 1, line.size(), f_);
+  std::fflush(f_);
+  secureWipe(line.data(), line.size());
+}
+
+// ---- conversions ------------------------------------------------------------------------
+
+std::optional<ike::Endpoint> endpointOf(const SockAddr& a) {
+  if (a.storage.ss_family == AF_INET) {
+    auto* sin = reinterpret_cast<const sockaddr_in*>(&a.storage);
+    return ike::Endpoint{IpAddress::v4(Bytes(reinterpret_cast<const uint8_t*>(&sin->sin_addr), 4)),
+                         ntohs(sin->sin_port)};
+  }
+  if (a.storage.ss_family == AF_INET6) {
+    auto* sin6 = reinterpret_cast<const sockaddr_in6*>(&a.storage);
+    return ike::Endpoint{
+        IpAddress::v6(Bytes(reinterpret_cast<const uint8_t*>(&sin6->sin6_addr), 16)),
+        ntohs(sin6->sin6_port)};
+  }
+  return std::nullopt;
+}
+
+std::vector<IpPrefix> selectorPrefixes(const ike::TrafficSelector& ts) {
+  if (auto p = ts.toPrefix()) return {*p};
+  std::vector<IpPrefix> out;
+  if (!ts.start.isV4() || !ts.end.isV4()) return out;
+  // Split [start, end] into the largest aligned blocks (at most 62 prefixes).
+  uint64_t lo = ts.start.v4HostOrder(), hi = ts.end.v4HostOrder();
+  while (lo <= hi) {
+    int len = 32;
+    while (len > 0) {
+      uint64_t size = uint64_t{1} << (32 - (len - 1));
+      if ((lo & (size - 1)) != 0 || lo + size - 1 > hi) break;
+      --len;
+    }
+    out.emplace_back(IpAddress::v4(static_cast<uint32_t>(lo)), static_cast<uint8_t>(len));
+    lo += uint64_t{1} << (32 - len);
+  }
+  return out;
+}
+
+std::vector<IpPrefix> selectorPrefixes(const std::vector<ike::TrafficSelector>& list) {
+  std::vector<IpPrefix> out;
+  for (auto& ts : list) {
+    auto p = selectorPrefixes(ts);
+    out.insert(out.end(), p.begin(), p.end());
+  }
+  return out;
+}
+
+bool dataPlaneSupports(const ipsec::EspSaConfig& sa) {
+  return sa.keymat.size() == ipsec::espKeymatLength(sa.cipher);
+}
+
+ike::PeerConfig ikePeerConfig(const PeerConfig& peer, const PathConfig& path,
+                              const UplinkConfig& uplink) {
+  const PeerIkeConfig& k = *peer.ike;
+  ike::PeerConfig pc;
+  pc.name = peer.name;
+  pc.remote = ike::Endpoint{path.remoteAddress, ike::kIkePort};
+  pc.remoteAny = path.remoteAny;
+  pc.ikeProposals = k.proposals;
+  if (k.localId) {
+    pc.localId = *k.localId;
+  } else if (k.auth == ike::AuthKind::kPubkey && !k.certificates.empty()) {
+    pc.localId = ike::Identity::derDn(k.certificates.front().subjectDer());
+  } else {
+    pc.localId = ike::Identity::address(uplink.localAddress);
+  }
+  pc.remoteId = k.remoteId;
+  pc.localAuth.kind = k.auth;
+  pc.localAuth.psk = k.psk;
+  pc.localAuth.key = k.privateKey;
+  pc.localAuth.certs = k.certificates;
+  pc.remoteAuth.kind = k.auth;
+  pc.remoteAuth.psk = k.psk;
+  pc.remoteAuth.cas = k.cas;
+  ike::ChildConfig child;
+  child.name = peer.name;
+  child.espProposals = k.espProposals;
+  for (auto& p : k.localSubnets) child.localTs.push_back(ike::TrafficSelector::fromPrefix(p));
+  for (auto& p : k.remoteSubnets) child.remoteTs.push_back(ike::TrafficSelector::fromPrefix(p));
+  child.replayWindow = k.replayWindow;
+  pc.children.push_back(std::move(child));
+  pc.forceEncap = k.forceEncap;
+  pc.sendCertReq = k.auth == ike::AuthKind::kPubkey;
+  pc.signatureHashNotify = k.signatureHashNotify;
+  pc.retransmit = k.retransmit;
+  pc.retryInitial = k.retryInitial;
+  pc.retryMax = k.retryMax;
+  return pc;
+}
+
+}  // namespace braid::edge
