@@ -9,3 +9,4 @@ braid_add_shell_test(ike_tunnel_cert_aes128_ecp256 ${ike_dir}/ike_tunnel.sh
 braid_add_shell_test(ike_tunnel_cert_chacha20_x25519 ${ike_dir}/ike_tunnel.sh
   ARGS cert chacha20poly1305 x25519 TIMEOUT 120)
 braid_add_shell_test(ike_failures ${ike_dir}/ike_failures.sh TIMEOUT 240)
+braid_add_shell_test(ike_oracle_tshark ${ike_dir}/ike_oracle.sh ARGS aes256gcm16 TIMEOUT 120)
