@@ -15,9 +15,14 @@
 //   cert/chain/<key>      leaf verified up to the CA (X509_verify_cert)
 //   cert/certreq/<key>    CERTREQ data: SHA-1 of each CA's SPKI (RFC 7296 3.7), sent and
 //                         checked once per side and exchange
+//   cert/certreq_direct/<key>  the same hash over i2d_X509_PUBKEY (no OSSL_ENCODER): what
+//                         TrustStore::certReqData() could cost
 //   sk/seal+open          SK payload (AES-GCM-256) of a 600-byte IKE_AUTH body, both ways
 #include <benchmark/benchmark.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -181,6 +186,35 @@ void certReq(benchmark::State& state, BenchAuth auth) {
   }
 }
 
+void certReqDirect(benchmark::State& state, BenchAuth auth) {
+  const BenchIdentities* ids = cachedIdentities(auth);
+  if (ids == nullptr) {
+    state.SkipWithError("no credentials");
+    return;
+  }
+  auto direct = [&] {
+    std::vector<uint8_t> out;
+    for (const Certificate& ca : ids->cas->cas()) {
+      unsigned char* der = nullptr;
+      int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(ca.get()), &der);
+      std::array<uint8_t, kCertReqHashLength> h{};
+      unsigned hl = 0;
+      EVP_Digest(der, static_cast<size_t>(len), h.data(), &hl, EVP_sha1(), nullptr);
+      OPENSSL_free(der);
+      out.insert(out.end(), h.begin(), h.end());
+    }
+    return out;
+  };
+  if (direct() != ids->cas->certReqData()) {
+    state.SkipWithError("not the same hash as TrustStore::certReqData()");
+    return;
+  }
+  for (auto _ : state) {
+    auto out = direct();
+    benchmark::DoNotOptimize(out.data());
+  }
+}
+
 void skSealOpen(benchmark::State& state) {
   Suite s = ikeSuite();
   auto key = pattern(36, 9);
@@ -223,6 +257,7 @@ void registerMicroBenchmarks() {
     us(benchmark::RegisterBenchmark(("cert/parse/" + n).c_str(), certParse, a));
     us(benchmark::RegisterBenchmark(("cert/chain/" + n).c_str(), certChain, a));
     us(benchmark::RegisterBenchmark(("cert/certreq/" + n).c_str(), certReq, a));
+    us(benchmark::RegisterBenchmark(("cert/certreq_direct/" + n).c_str(), certReqDirect, a));
   }
   us(benchmark::RegisterBenchmark("sk/seal+open", skSealOpen));
 }
