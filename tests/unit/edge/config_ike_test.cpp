@@ -1,0 +1,339 @@
+// [ike] and [peer.ike]: values load, and every error class is reported at its line:col.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <string>
+
+#include "edge/config.hpp"
+
+namespace braid::edge {
+namespace {
+
+const std::string kPki = std::string(BRAID_SOURCE_DIR) + "/deploy/examples/pki/";
+
+std::string ikeConfig(const std::string& ikeLines, const std::string& pathLines = "",
+                      const std::string& global = "") {
+  return R"([overlay]
+local_subnets = ["10.98.1.0/24"]
+
+[ike]
+)" + global + R"(
+
+[[uplink]]
+name = "wan0"
+local_address = "10.99.0.1"
+
+[[peer]]
+name = "site-b"
+remote_subnets = ["10.98.2.0/24", "10.97.0.0/16"]
+
+[peer.ike]
+)" + ikeLines + R"(
+
+[[peer.path]]
+uplink = "wan0"
+remote_address = "10.99.0.2"
+)" + pathLines;
+}
+
+const char* kPsk = "psk = \"0123456789abcdef-long-enough\"\n";
+
+std::string at(const std::string& text, const std::string& needle, size_t extra = 0) {
+  size_t pos = text.find(needle);
+  EXPECT_NE(pos, std::string::npos) << needle;
+  pos += extra;
+  size_t line = 1, col = 1;
+  for (size_t i = 0; i < pos; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      col = 1;
+    } else {
+      ++col;
+    }
+  }
+  return "t.toml:" + std::to_string(line) + ":" + std::to_string(col) + ": ";
+}
+
+std::string errorsOf(const std::string& text) {
+  auto r = parseConfig(text, "t.toml");
+  EXPECT_FALSE(r.isOk()) << "expected an error for:\n" << text;
+  return r.isOk() ? std::string() : r.status().message();
+}
+
+bool hasError(const std::string& errs, const std::string& where, const std::string& what) {
+  size_t start = 0;
+  while (start <= errs.size()) {
+    size_t end = errs.find('\n', start);
+    std::string line = errs.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (line.rfind(where, 0) == 0 && line.find(what) != std::string::npos) return true;
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return false;
+}
+
+#define EXPECT_ERROR(text, where, what)                                                  \
+  do {                                                                                   \
+    std::string errs = errorsOf(text);                                                   \
+    EXPECT_TRUE(hasError(errs, where, what)) << "want: " << (where) << "..." << (what) \
+                                             << "\ngot:\n"                               \
+                                             << errs;                                    \
+  } while (0)
+
+TEST(ConfigIkeTest, PskPeerLoadsWithDefaults) {
+  auto r = parseConfig(ikeConfig(kPsk), "t.toml");
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  const PeerConfig& peer = r->peers.at(0);
+  ASSERT_TRUE(peer.ike);
+  ASSERT_EQ(peer.paths.size(), 1u);
+  EXPECT_FALSE(peer.paths[0].manual);
+  EXPECT_TRUE(r->hasIkePaths());
+  const PeerIkeConfig& k = *peer.ike;
+  EXPECT_EQ(k.auth, ike::AuthKind::kPsk);
+  EXPECT_EQ(k.psk.size(), 28u);
+  EXPECT_FALSE(k.proposals.empty());
+  EXPECT_FALSE(k.espProposals.empty());
+  EXPECT_TRUE(k.initiate);
+  EXPECT_TRUE(k.forceEncap);
+  EXPECT_TRUE(k.remoteId.any());
+  EXPECT_FALSE(k.localId);
+  EXPECT_EQ(k.localSubnets, r->overlay.localSubnets);
+  EXPECT_EQ(k.remoteSubnets, peer.remoteSubnets);
+  EXPECT_EQ(r->ike.port, 500);
+  EXPECT_EQ(r->ike.nattPort, 4500);
+  EXPECT_EQ(r->ike.natKeepaliveSeconds, 20u);
+  EXPECT_TRUE(r->ike.keylog.empty());
+}
+
+TEST(ConfigIkeTest, EveryKeyLoads) {
+  std::string lines = R"(proposals = ["aes256gcm16-prfsha384-x25519", "aes128-sha256-ecp256"]
+esp_proposals = "aes128gcm16-esn, chacha20poly1305-x25519"
+auth = "psk"
+psk = "0x000102030405060708090a0b0c0d0e0f"
+local_id = "@gwA.lab"
+remote_id = "C=CH, O=lab, CN=gwB"
+initiate = false
+force_encap = false
+retransmit_timeout = 0.5
+retransmit_base = 2
+retransmit_tries = 3
+retry_initial = 2
+retry_max = 60
+local_subnets = ["10.98.1.0/25"]
+remote_subnets = ["10.97.1.0/24"]
+replay_window = 2048
+signature_hash_notify = false
+)";
+  auto r = parseConfig(ikeConfig(lines, "", "port = 5500\nnatt_port = 5501\nkeylog = \"/tmp/k\"\n"
+                                            "nat_keepalive = 0"),
+                       "t.toml");
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  const PeerIkeConfig& k = *r->peers[0].ike;
+  ASSERT_EQ(k.proposals.size(), 2u);
+  EXPECT_EQ(k.proposals[1].number, 2);
+  ASSERT_EQ(k.espProposals.size(), 2u);
+  EXPECT_EQ(ike::formatProposal(k.espProposals[0]), "aes128gcm16-esn");
+  EXPECT_EQ(k.psk.size(), 16u);
+  EXPECT_EQ(k.localId->type(), ike::IdType::kFqdn);
+  EXPECT_EQ(k.localId->toString(), "gwA.lab");
+  EXPECT_EQ(k.remoteId.type(), ike::IdType::kDerAsn1Dn);
+  EXPECT_FALSE(k.initiate);
+  EXPECT_FALSE(k.forceEncap);
+  EXPECT_EQ(k.retransmit.initial, std::chrono::milliseconds(500));
+  EXPECT_EQ(k.retransmit.base, 2.0);
+  EXPECT_EQ(k.retransmit.tries, 3u);
+  EXPECT_EQ(k.retryInitial, std::chrono::seconds(2));
+  EXPECT_EQ(k.retryMax, std::chrono::seconds(60));
+  EXPECT_EQ(k.localSubnets, std::vector<IpPrefix>{*IpPrefix::parse("10.98.1.0/25")});
+  EXPECT_EQ(k.remoteSubnets, std::vector<IpPrefix>{*IpPrefix::parse("10.97.1.0/24")});
+  EXPECT_EQ(k.replayWindow, 2048u);
+  EXPECT_FALSE(k.signatureHashNotify);
+  EXPECT_EQ(r->ike.port, 5500);
+  EXPECT_EQ(r->ike.nattPort, 5501);
+  EXPECT_EQ(r->ike.keylog, "/tmp/k");
+  EXPECT_EQ(r->ike.natKeepaliveSeconds, 0u);
+}
+
+TEST(ConfigIkeTest, ProposalErrorsPointAtTheToken) {
+  std::string t = ikeConfig(std::string(kPsk) + "proposals = \"aes256gcm16-prfsha257-x25519\"");
+  EXPECT_ERROR(t, at(t, "prfsha257"), "unknown algorithm 'prfsha257'");
+  t = ikeConfig(std::string(kPsk) +
+                "proposals = [\"aes256gcm16-prfsha256-x25519\", \"aes128-sha256-ecp521\"]");
+  EXPECT_ERROR(t, at(t, "ecp521"), "'peer[0].ike.proposals[1]'");
+  t = ikeConfig(std::string(kPsk) + "esp_proposals = \"aes256gcm16, aes128-sha256\"");
+  EXPECT_ERROR(t, at(t, "aes128-"), "ESP cipher 'aes128' is not supported by braid's data plane");
+  t = ikeConfig(std::string(kPsk) + "esp_proposals = \"aes256gcm16-prfsha256\"");
+  EXPECT_ERROR(t, at(t, "prfsha256"), "only valid in IKE proposals");
+  t = ikeConfig(std::string(kPsk) + "proposals = 5");
+  EXPECT_ERROR(t, at(t, "5\n"), "'peer[0].ike.proposals' is an integer");
+}
+
+TEST(ConfigIkeTest, PskErrors) {
+  std::string t = ikeConfig("local_id = \"gwA.lab\"");
+  EXPECT_ERROR(t, at(t, "[peer.ike]"), "missing required key 'peer[0].ike.psk'");
+  t = ikeConfig("psk = \"short\"");
+  EXPECT_ERROR(t, at(t, "\"short\""), "'peer[0].ike.psk' has 5 bytes; expected at least 16");
+  t = ikeConfig("psk = \"0xzz0102\"");
+  EXPECT_ERROR(t, at(t, "\"0xzz"), "starts with 0x but is not valid hex");
+  t = ikeConfig(std::string(kPsk) + "psk_file = \"/nonexistent/psk\"");
+  EXPECT_ERROR(t, at(t, "\"/nonexistent/psk\""), "given together with");
+  t = ikeConfig("psk_file = \"/nonexistent/psk\"");
+  EXPECT_ERROR(t, at(t, "\"/nonexistent/psk\""), "cannot read /nonexistent/psk");
+  t = ikeConfig(std::string(kPsk) + "certificate = \"x.pem\"\nauth = \"psk\"");
+  EXPECT_ERROR(t, at(t, "\"x.pem\""), "only used with auth = \"pubkey\"");
+  t = ikeConfig(std::string(kPsk) + "auth = \"eap\"");
+  EXPECT_ERROR(t, at(t, "\"eap\""), "'peer[0].ike.auth' = \"eap\" is unknown");
+}
+
+TEST(ConfigIkeTest, PskFileIsRead) {
+  std::string path = ::testing::TempDir() + "/braid-psk-test";
+  {
+    std::ofstream f(path);
+    f << "  0123456789abcdef0123  \n";
+  }
+  auto r = parseConfig(ikeConfig("psk_file = \"" + path + "\""), "t.toml");
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  EXPECT_EQ(r->peers[0].ike->psk.size(), 20u);
+  std::remove(path.c_str());
+}
+
+TEST(ConfigIkeTest, CertificateFilesAreCheckedAtLoad) {
+  auto pub = [](const std::string& cert, const std::string& key, const std::string& extra = "") {
+    return ikeConfig("certificate = \"" + cert + "\"\nprivate_key = \"" + key +
+                     "\"\nca_certificates = [\"" + kPki + "ca.pem\"]\n" + extra);
+  };
+  auto ok = parseConfig(pub(kPki + "site-a.pem", kPki + "site-a.key"), "t.toml");
+  ASSERT_TRUE(ok.isOk()) << ok.status().message();
+  EXPECT_EQ(ok->peers[0].ike->auth, ike::AuthKind::kPubkey);
+  EXPECT_EQ(ok->peers[0].ike->certificates.size(), 1u);
+  EXPECT_EQ(ok->peers[0].ike->cas->size(), 1u);
+
+  std::string t = pub("/nonexistent/cert.pem", kPki + "site-a.key");
+  EXPECT_ERROR(t, at(t, "\"/nonexistent/cert.pem\""), "'peer[0].ike.certificate'");
+  t = pub(kPki + "site-a.pem", "/nonexistent/key.pem");
+  EXPECT_ERROR(t, at(t, "\"/nonexistent/key.pem\""), "'peer[0].ike.private_key'");
+  t = pub(kPki + "site-a.pem", kPki + "site-b.key");
+  EXPECT_ERROR(t, at(t, "\"" + kPki + "site-b.key\""), "does not belong to");
+  t = pub(kPki + "site-a.key", kPki + "site-a.key");  // a key where a certificate should be
+  EXPECT_ERROR(t, at(t, "\"" + kPki + "site-a.key\""), "'peer[0].ike.certificate'");
+  t = pub(kPki + "site-a.pem", kPki + "site-a.key", "local_id = \"site-b.example.net\"");
+  EXPECT_ERROR(t, at(t, "\"site-b.example.net\""), "is not vouched for by the certificate");
+  t = pub(kPki + "site-a.pem", kPki + "site-a.key", "local_id = \"C=CH, O=braid example, CN=site-a.example.net\"");
+  EXPECT_TRUE(parseConfig(t, "t.toml").isOk());
+  t = ikeConfig("certificate = \"" + kPki + "site-a.pem\"\nprivate_key = \"" + kPki +
+                "site-a.key\"\nca_certificates = [\"" + kPki + "nonexistent.pem\"]");
+  EXPECT_ERROR(t, at(t, "\"" + kPki + "nonexistent.pem\""), "'peer[0].ike.ca_certificates[0]'");
+  t = ikeConfig("certificate = \"" + kPki + "site-a.pem\"\nprivate_key = \"" + kPki +
+                "site-a.key\"");
+  EXPECT_ERROR(t, at(t, "[peer.ike]"), "missing required key 'peer[0].ike.ca_certificates'");
+}
+
+TEST(ConfigIkeTest, IdentityAndSelectorErrors) {
+  std::string t = ikeConfig(std::string(kPsk) + "local_id = \"C=CH, NOPE=x\"");
+  EXPECT_ERROR(t, at(t, "\"C=CH"), "is not a distinguished name");
+  t = ikeConfig(std::string(kPsk) + "remote_id = \"ipv4:fe80::1\"");
+  EXPECT_ERROR(t, at(t, "\"ipv4:"), "is not an IPv4 address");
+  t = ikeConfig(std::string(kPsk) + "local_id = \"%any\"");
+  EXPECT_ERROR(t, at(t, "\"%any\""), "expected our own identity");
+  t = ikeConfig(std::string(kPsk) + "remote_subnets = [\"10.96.0.0/24\"]");
+  EXPECT_ERROR(t, at(t, "\"10.96.0.0/24\""), "is outside the peer's remote_subnets");
+  t = ikeConfig(std::string(kPsk) + "local_subnets = [\"10.98.0.0/16\"]");
+  EXPECT_ERROR(t, at(t, "\"10.98.0.0/16\""), "is outside overlay.local_subnets");
+  t = ikeConfig(std::string(kPsk) + "local_subnets = []");
+  EXPECT_ERROR(t, at(t, "[]"), "is empty");
+}
+
+TEST(ConfigIkeTest, ValueAndPathErrors) {
+  std::string t = ikeConfig(std::string(kPsk) + "retransmit_base = 9.5");
+  EXPECT_ERROR(t, at(t, "9.5"), "'peer[0].ike.retransmit_base' = 9.5 is out of range");
+  t = ikeConfig(std::string(kPsk) + "retry_initial = \"5s\"");
+  EXPECT_ERROR(t, at(t, "\"5s\""), "is a string; expected a number of seconds");
+  t = ikeConfig(std::string(kPsk) + "retry_initial = 10\nretry_max = 5");
+  EXPECT_ERROR(t, at(t, "retry_max = 5", 12), "is below retry_initial");
+  t = ikeConfig(std::string(kPsk) + "replay_window = 10");
+  EXPECT_ERROR(t, at(t, "10\n"), "'peer[0].ike.replay_window' = 10 is out of range");
+  t = ikeConfig(std::string(kPsk) + "dpd = 30");
+  EXPECT_ERROR(t, at(t, "dpd"), "unknown key 'peer[0].ike.dpd'");
+  t = ikeConfig(kPsk, "remote_port = 4500\n");
+  EXPECT_ERROR(t, at(t, "4500\n"), "'peer[0].path[0].remote_port' is not used on IKE paths");
+  // "%any" needs a responder-only IKE path.
+  t = ikeConfig(kPsk);
+  t.replace(t.find("\"10.99.0.2\""), 11, "\"%any\"");
+  EXPECT_ERROR(t, at(t, "\"%any\""), "needs an IKE responder");
+  auto ok = parseConfig(ikeConfig(std::string(kPsk) + "initiate = false"), "t.toml");
+  ASSERT_TRUE(ok.isOk());
+  t = ikeConfig(std::string(kPsk) + "initiate = false");
+  t.replace(t.find("\"10.99.0.2\""), 11, "\"%any\"");
+  auto any = parseConfig(t, "t.toml");
+  ASSERT_TRUE(any.isOk()) << any.status().message();
+  EXPECT_TRUE(any->peers[0].paths[0].remoteAny);
+}
+
+TEST(ConfigIkeTest, GlobalIkeErrors) {
+  std::string t = ikeConfig(kPsk, "", "port = 4500");
+  EXPECT_ERROR(t, at(t, "4500"), "'ike.port' = 4500 is the NAT-T port");
+  t = ikeConfig(kPsk, "", "natt_port = 500");
+  EXPECT_ERROR(t, at(t, "500\n"), "'ike.natt_port' = 500 is an IKE port");
+  t = ikeConfig(kPsk, "", "nat_keepalive = -1");
+  EXPECT_ERROR(t, at(t, "-1"), "'ike.nat_keepalive' = -1 is out of range");
+  t = ikeConfig(kPsk, "", "keylog = \"\"");
+  EXPECT_ERROR(t, at(t, "\"\""), "'ike.keylog' is empty");
+  t = ikeConfig(kPsk, "", "keylogg = \"x\"");
+  EXPECT_ERROR(t, at(t, "keylogg"), "unknown key 'ike.keylogg'");
+}
+
+TEST(ConfigIkeTest, IdentitySyntax) {
+  struct Case {
+    const char* text;
+    ike::IdType type;
+    const char* shown;
+  } cases[] = {
+      {"gw.example.net", ike::IdType::kFqdn, "gw.example.net"},
+      {"@gw.example.net", ike::IdType::kFqdn, "gw.example.net"},
+      {"fqdn:gw", ike::IdType::kFqdn, "gw"},
+      {"user@example.net", ike::IdType::kRfc822Addr, "user@example.net"},
+      {"email:user@example.net", ike::IdType::kRfc822Addr, "user@example.net"},
+      {"192.0.2.1", ike::IdType::kIpv4Addr, "192.0.2.1"},
+      {"ipv6:2001:db8::1", ike::IdType::kIpv6Addr, "2001:db8::1"},
+  };
+  for (const Case& c : cases) {
+    auto id = parseIdentity(c.text);
+    ASSERT_TRUE(id.isOk()) << c.text;
+    EXPECT_EQ(id->type(), c.type) << c.text;
+    EXPECT_EQ(id->toString(), c.shown) << c.text;
+  }
+  EXPECT_TRUE(parseIdentity("%any")->any());
+  // A DN is DER in the order written; "dn:" and auto-detection agree.
+  auto dn = parseIdentity("C=CH, O=lab, CN=gw");
+  ASSERT_TRUE(dn.isOk());
+  EXPECT_EQ(dn->type(), ike::IdType::kDerAsn1Dn);
+  EXPECT_EQ(dn->data(), parseIdentity("dn:C=CH,O=lab,CN=gw")->data());
+  EXPECT_NE(dn->data(), parseIdentity("CN=gw, O=lab, C=CH")->data());
+  EXPECT_FALSE(parseIdentity("").isOk());
+  EXPECT_FALSE(parseIdentity("@").isOk());
+  EXPECT_FALSE(parseIdentity("email:nobody").isOk());
+  EXPECT_FALSE(parseIdentity("ipv4:gw").isOk());
+}
+
+TEST(ConfigIkeTest, ManualAndIkePathsMix) {
+  // A second uplink whose path keeps manual keys, next to the IKE path.
+  std::string t = ikeConfig(kPsk, R"(
+[[peer.path]]
+uplink = "lte0"
+remote_address = "10.99.1.2"
+
+[peer.path.manual]
+cipher = "aes128gcm16"
+outbound = { spi = 0x1001, key = "0102030405060708090a0b0c0d0e0f10a1a2a3a4" }
+inbound = { spi = 0x2001, key = "2122232425262728292a2b2c2d2e2f30b1b2b3b4" }
+)");
+  t.replace(t.find("[[peer]]"), 8, "[[uplink]]\nname = \"lte0\"\nlocal_address = \"10.99.1.1\"\n\n[[peer]]");
+  auto r = parseConfig(t, "t.toml");
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  ASSERT_EQ(r->peers[0].paths.size(), 2u);
+  EXPECT_FALSE(r->peers[0].paths[0].manual);
+  EXPECT_TRUE(r->peers[0].paths[1].manual);
+}
+
+}  // namespace
+}  // namespace braid::edge
