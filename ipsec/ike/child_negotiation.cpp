@@ -204,13 +204,15 @@ void ChildNegotiation::processRequest(const Message& m) {
   const auto* tsr = m.get<TsPayload>(PayloadType::kTsr);
   if (sa == nullptr && tsi == nullptr && tsr == nullptr && inIkeAuth_) return;  // childless
   requested_ = true;
-  if (sa == nullptr || tsi == nullptr || tsr == nullptr) {
-    refuse(notify::kInvalidSyntax, FailureKind::kInvalidSyntax, "Child SA request lacks SA/TS");
-    return;
-  }
-  if (!sa->proposals.empty() && sa->proposals[0].protocol == ProtocolId::kIke) {
+  // Checked before the TS: an IKE SA rekey carries no TSi/TSr (RFC 7296 1.3.2), and
+  // INVALID_SYNTAX would make the peer drop the whole IKE SA.
+  if (sa != nullptr && !sa->proposals.empty() && sa->proposals[0].protocol == ProtocolId::kIke) {
     // IKE SA rekeying arrives with the next milestone.
     refuse(notify::kNoAdditionalSas, FailureKind::kOther, "IKE SA rekeying not supported yet");
+    return;
+  }
+  if (sa == nullptr || tsi == nullptr || tsr == nullptr) {
+    refuse(notify::kInvalidSyntax, FailureKind::kInvalidSyntax, "Child SA request lacks SA/TS");
     return;
   }
   // Like strongSwan: the first Child config whose selectors and proposals both fit.
