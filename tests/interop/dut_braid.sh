@@ -119,8 +119,12 @@ dut_expect() {
     *:child-added) printf '%s\n' "Child SA '[^']*' up, SPIs in [0-9a-f]+ out [0-9a-f]+, 10\.98\.1\.0/25 === 10\.98\.2\.0/25" ;;
     # Not yet in braid (docs/configuration.md): IKE SA rekeying. REF is refused and keeps
     # the old IKE SA; braid's log names the refusal.
-    *:ike-rekey-ref) printf '%s\n' 'received NO_ADDITIONAL_SAS notify' ;;
-    *:ike-rekey) printf '%s\n' 'IKE SA rekeying not supported yet; sending NO_ADDITIONAL_SAS' ;;
+    # strongSwan 5.9.8 then reauthenticates: a new IKE SA (and Child SA) replaces the old.
+    *:ike-rekey-ref) printf '%s\n' 'parsed CREATE_CHILD_SA response [0-9]+ \[ N\(NO_ADD_SAS\) \]' \
+      'peer seems to not support IKE rekeying, starting reauthentication' \
+      'IKE_SA ref\[[0-9]+\] established between' 'CHILD_SA net\{[0-9]+\} established with SPIs' ;;
+    *:ike-rekey) printf '%s\n' 'IKE SA rekeying not supported yet; sending NO_ADDITIONAL_SAS' \
+      'peer deletes the IKE SA' 'IKE SA down' ;;
     *) nn_die "dut_expect: unknown $role:$outcome" ;;
   esac
 }
@@ -201,4 +205,15 @@ dut_end_case() {
     io_check "braidd exits cleanly on SIGTERM (rc $rc)" test "$rc" = 0
   fi
   DUT_PID=""
+}
+
+# After interop.sh's lifecycle: REF's reauthentication made a second IKE SA; Child SAs: the
+# first, the reauthenticated one, the rekeyed one and the added one.
+dut_lifecycle_checks() {
+  dut_refresh_stats || { io_bad "braidd wrote no stats after SIGUSR1"; return; }
+  local up child
+  up=$(dut_stat ike.ike_sa_up) child=$(dut_stat ike.child_sa_up)
+  io_check "braid counted 2 IKE SAs up (original + REF's reauthentication): $up" test "$up" = 2
+  io_check "braid counted 4 Child SAs up (first, reauth, rekey, added): $child" test "$child" = 4
+  io_check "braid path state established" test "$(dut_stat "ike.path.$DUT_PATH.state")" = established
 }

@@ -54,3 +54,4 @@ dut_end_case() { io_charon_reset "$DUT_DIR"; }
 dut_sas() { ss_swanctl "$DUT_DIR" --list-sas 2>/dev/null; }
 dut_checks() { :; }
 dut_ike_keys() { io_charon_since "$DUT_DIR" "$DUT_MARK" | python3 "$HERE/ike_keys.py" "$1" "$2"; }
+dut_lifecycle_checks() { :; }
