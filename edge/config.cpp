@@ -241,9 +241,10 @@ struct Loader {
       if (const toml::node* ra = t.get("remote_address");
           ra != nullptr && ra->is_string() && ra->as_string()->get() == "%any") {
         if (!ikePath || peer.ike->initiate) {
-          c.error(*ra, "'" + p + ".remote_address' = \"%any\" needs an IKE responder; expected "
-                       "a specific address, or no [peer.path.manual] and [peer.ike] initiate = "
-                       "false");
+          c.error(*ra, "'" + p +
+                           ".remote_address' = \"%any\" needs an IKE responder; expected "
+                           "a specific address, or no [peer.path.manual] and [peer.ike] initiate = "
+                           "false");
         } else {
           pc.remoteAny = true;
         }

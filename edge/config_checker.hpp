@@ -158,7 +158,6 @@ class Checker {
     return a;
   }
 
-
   // A number of seconds (integer or float) in lo..hi.
   std::optional<double> seconds(const toml::table& t, const std::string& path, std::string_view key,
                                 double lo, double hi) {
@@ -179,8 +178,8 @@ class Checker {
     if (!(v >= lo && v <= hi)) {
       std::ostringstream os;
       os << v;
-      error(*n, "'" + joinPath(path, key) + "' = " + os.str() + " is out of range; expected " +
-                    what);
+      error(*n,
+            "'" + joinPath(path, key) + "' = " + os.str() + " is out of range; expected " + what);
       return std::nullopt;
     }
     return v;
@@ -229,8 +228,8 @@ class Checker {
   std::vector<LocatedPrefix> prefixes(const toml::table& t, const std::string& path,
                                       std::string_view key, bool required = true) {
     std::vector<LocatedPrefix> out;
-    const toml::array* arr = array(t, path, key, required,
-                                   "a non-empty array of prefixes such as [\"10.1.0.0/16\"]");
+    const toml::array* arr =
+        array(t, path, key, required, "a non-empty array of prefixes such as [\"10.1.0.0/16\"]");
     if (arr == nullptr) return out;
     for (size_t i = 0; i < arr->size(); ++i) {
       const toml::node& n = *arr->get(i);
@@ -257,7 +256,6 @@ class Checker {
   std::vector<std::string> errors_;
 };
 
-
 }  // namespace braid::edge::detail
 
 #include "edge/config.hpp"
@@ -268,8 +266,8 @@ namespace braid::edge::detail {
 void parseIkeGlobal(Checker& c, const toml::table& root, IkeGlobalConfig& out);
 // [peer.ike] at `path`; relative file names are resolved against `baseDir`. The overlay's
 // local subnets and the peer's remote subnets bound (and default) the traffic selectors.
-std::optional<PeerIkeConfig> parsePeerIke(Checker& c, const toml::table& t,
-                                          const std::string& path, const std::string& baseDir,
+std::optional<PeerIkeConfig> parsePeerIke(Checker& c, const toml::table& t, const std::string& path,
+                                          const std::string& baseDir,
                                           const std::vector<IpPrefix>& overlayLocal,
                                           const std::vector<IpPrefix>& peerRemote);
 

@@ -110,9 +110,8 @@ Result<ike::Identity> parseIdentity(std::string_view text) {
     std::string_view name;
     int kind;  // 0 fqdn, 1 rfc822, 2 ipv4, 3 ipv6, 4 dn
   };
-  static constexpr Prefix kPrefixes[] = {{"fqdn:", 0}, {"email:", 1}, {"rfc822:", 1},
-                                         {"ipv4:", 2}, {"ipv6:", 3},  {"dn:", 4},
-                                         {"asn1dn:", 4}};
+  static constexpr Prefix kPrefixes[] = {{"fqdn:", 0}, {"email:", 1}, {"rfc822:", 1}, {"ipv4:", 2},
+                                         {"ipv6:", 3}, {"dn:", 4},    {"asn1dn:", 4}};
   int kind = -1;
   for (const Prefix& p : kPrefixes) {
     if (startsWith(t, p.name)) {
@@ -237,7 +236,8 @@ std::vector<ike::Proposal> proposalList(Checker& c, const toml::table& t, const 
         if (w != std::string::npos) offset = w;
       }
       c.errorAt(c.whereInString(*item.node, offset),
-                "'" + item.path + "': " + msg + "; expected strongSwan-style proposals such as "
+                "'" + item.path + "': " + msg +
+                    "; expected strongSwan-style proposals such as "
                     "\"aes256gcm16-prfsha256-x25519\" (docs/configuration.md)");
       continue;
     }
@@ -300,15 +300,31 @@ std::vector<IpPrefix> selectors(Checker& c, const toml::table& t, const std::str
 
 }  // namespace
 
-std::optional<PeerIkeConfig> parsePeerIke(Checker& c, const toml::table& t,
-                                          const std::string& path, const std::string& baseDir,
+std::optional<PeerIkeConfig> parsePeerIke(Checker& c, const toml::table& t, const std::string& path,
+                                          const std::string& baseDir,
                                           const std::vector<IpPrefix>& overlayLocal,
                                           const std::vector<IpPrefix>& peerRemote) {
   c.allowOnly(t, path,
-              {"proposals", "esp_proposals", "auth", "psk", "psk_file", "certificate",
-               "private_key", "ca_certificates", "local_id", "remote_id", "initiate",
-               "force_encap", "retransmit_timeout", "retransmit_base", "retransmit_tries",
-               "retry_initial", "retry_max", "local_subnets", "remote_subnets", "replay_window",
+              {"proposals",
+               "esp_proposals",
+               "auth",
+               "psk",
+               "psk_file",
+               "certificate",
+               "private_key",
+               "ca_certificates",
+               "local_id",
+               "remote_id",
+               "initiate",
+               "force_encap",
+               "retransmit_timeout",
+               "retransmit_base",
+               "retransmit_tries",
+               "retry_initial",
+               "retry_max",
+               "local_subnets",
+               "remote_subnets",
+               "replay_window",
                "signature_hash_notify"});
   const size_t errorsBefore = c.errors().size();
   PeerIkeConfig k;
@@ -327,8 +343,8 @@ std::optional<PeerIkeConfig> parsePeerIke(Checker& c, const toml::table& t,
     } else if (*s == "pubkey") {
       k.auth = ike::AuthKind::kPubkey;
     } else {
-      c.error(*t.get("auth"), "'" + path + ".auth' = \"" + *s +
-                                  "\" is unknown; expected \"psk\" or \"pubkey\"");
+      c.error(*t.get("auth"),
+              "'" + path + ".auth' = \"" + *s + "\" is unknown; expected \"psk\" or \"pubkey\"");
     }
   }
   if (k.auth == ike::AuthKind::kPsk) {
@@ -365,8 +381,9 @@ std::optional<PeerIkeConfig> parsePeerIke(Checker& c, const toml::table& t,
       auto secret = pskBytes(*text);
       secureWipe(text->data(), text->size());
       if (!secret) {
-        c.error(*at, "'" + keyPath + "' starts with 0x but is not valid hex; expected hex "
-                                     "digits after 0x, or a plain string");
+        c.error(*at, "'" + keyPath +
+                         "' starts with 0x but is not valid hex; expected hex "
+                         "digits after 0x, or a plain string");
       } else if (secret->size() < kMinPskBytes) {
         c.error(*at, "'" + keyPath + "' has " + std::to_string(secret->size()) +
                          " bytes; expected at least " + std::to_string(kMinPskBytes) +
@@ -386,20 +403,23 @@ std::optional<PeerIkeConfig> parsePeerIke(Checker& c, const toml::table& t,
     if (certFile) {
       if (auto certs = loadPem<std::vector<ike::Certificate>>(
               c, *t.get("certificate"), path + ".certificate", *certFile,
-              "a readable PEM file with our certificate first",
-              [&](const std::string& f) { return ike::Certificate::loadPemFile(resolve(baseDir, f)); })) {
+              "a readable PEM file with our certificate first", [&](const std::string& f) {
+                return ike::Certificate::loadPemFile(resolve(baseDir, f));
+              })) {
         k.certificates = std::move(*certs);
       }
     }
     if (keyFile) {
       if (auto key = loadPem<ike::PrivateKey>(
               c, *t.get("private_key"), path + ".private_key", *keyFile,
-              "a readable unencrypted PEM private key",
-              [&](const std::string& f) { return ike::PrivateKey::loadPemFile(resolve(baseDir, f)); })) {
+              "a readable unencrypted PEM private key", [&](const std::string& f) {
+                return ike::PrivateKey::loadPemFile(resolve(baseDir, f));
+              })) {
         k.privateKey = std::move(*key);
         if (k.privateKey.type() == ike::KeyType::kUnsupported) {
-          c.error(*t.get("private_key"), "'" + path + ".private_key' is neither RSA nor ECDSA "
-                                                      "P-256/384/521; expected one of those");
+          c.error(*t.get("private_key"), "'" + path +
+                                             ".private_key' is neither RSA nor ECDSA "
+                                             "P-256/384/521; expected one of those");
         }
       }
     }
@@ -435,8 +455,7 @@ std::optional<PeerIkeConfig> parsePeerIke(Checker& c, const toml::table& t,
     } else {
       k.localId = *id;
       if (k.auth == ike::AuthKind::kPubkey && !k.certificates.empty() &&
-          !k.certificates.front().matchesIdentity(static_cast<uint8_t>(id->type()),
-                                                  id->data())) {
+          !k.certificates.front().matchesIdentity(static_cast<uint8_t>(id->type()), id->data())) {
         c.error(*t.get("local_id"), "'" + path + ".local_id' = \"" + *s +
                                         "\" is not vouched for by the certificate (subject " +
                                         k.certificates.front().subjectText() +
@@ -468,8 +487,9 @@ std::optional<PeerIkeConfig> parsePeerIke(Checker& c, const toml::table& t,
   if (auto v = c.seconds(t, path, "retry_max", 0, 86400)) {
     k.retryMax = dur(*v);
     if (k.retryMax < k.retryInitial) {
-      c.error(*t.get("retry_max"), "'" + path + ".retry_max' is below retry_initial; expected "
-                                                "at least retry_initial");
+      c.error(*t.get("retry_max"), "'" + path +
+                                       ".retry_max' is below retry_initial; expected "
+                                       "at least retry_initial");
     }
   }
   if (auto v = c.integer(t, path, "replay_window", false, ipsec::ReplayWindow::kMinSize,
@@ -477,8 +497,8 @@ std::optional<PeerIkeConfig> parsePeerIke(Checker& c, const toml::table& t,
     k.replayWindow = uint32_t(*v);
   }
   k.localSubnets = selectors(c, t, path, "local_subnets", overlayLocal, "overlay.local_subnets");
-  k.remoteSubnets = selectors(c, t, path, "remote_subnets", peerRemote,
-                              "the peer's remote_subnets");
+  k.remoteSubnets =
+      selectors(c, t, path, "remote_subnets", peerRemote, "the peer's remote_subnets");
   if (c.errors().size() != errorsBefore) return std::nullopt;
   return k;
 }

@@ -43,8 +43,7 @@ Result<std::vector<PathKeys>> createSas(const Config& cfg) {
   return keys;
 }
 
-void writeStatsFile(const std::string& path, const DataPlaneStats& stats,
-                    const IkeDriver* ike) {
+void writeStatsFile(const std::string& path, const DataPlaneStats& stats, const IkeDriver* ike) {
   if (path.empty()) return;
   const std::string tmp = path + ".tmp";
   {
@@ -133,9 +132,9 @@ int runDaemon(const Config& cfg, const DaemonOptions& options) {
     for (const PathConfig& path : p.paths) {
       spec.paths.push_back(paths.size());
       // IKE paths learn their remote endpoint when the Child SA comes up.
-      paths.push_back({p.name + "/" + path.uplink, pi, path.uplinkIndex,
-                       SockAddr::from(path.remoteAddress,
-                                      path.manual ? path.remotePort : cfg.ike.nattPort)});
+      paths.push_back(
+          {p.name + "/" + path.uplink, pi, path.uplinkIndex,
+           SockAddr::from(path.remoteAddress, path.manual ? path.remotePort : cfg.ike.nattPort)});
     }
     peers.push_back(std::move(spec));
   }

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include <algorithm>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/post.hpp>
 #include <map>
@@ -46,14 +47,22 @@ asio::ip::address toAsio(const IpAddress& a) {
 
 std::string_view failureWord(ike::FailureKind k) {
   switch (k) {
-    case ike::FailureKind::kAuthFailed: return "auth_failed";
-    case ike::FailureKind::kNoProposal: return "no_proposal";
-    case ike::FailureKind::kUnknownIdentity: return "unknown_identity";
-    case ike::FailureKind::kTsUnacceptable: return "ts_unacceptable";
-    case ike::FailureKind::kInvalidKe: return "invalid_ke";
-    case ike::FailureKind::kPeerNotAnswering: return "peer_not_answering";
-    case ike::FailureKind::kInvalidSyntax: return "invalid_syntax";
-    case ike::FailureKind::kOther: return "other";
+    case ike::FailureKind::kAuthFailed:
+      return "auth_failed";
+    case ike::FailureKind::kNoProposal:
+      return "no_proposal";
+    case ike::FailureKind::kUnknownIdentity:
+      return "unknown_identity";
+    case ike::FailureKind::kTsUnacceptable:
+      return "ts_unacceptable";
+    case ike::FailureKind::kInvalidKe:
+      return "invalid_ke";
+    case ike::FailureKind::kPeerNotAnswering:
+      return "peer_not_answering";
+    case ike::FailureKind::kInvalidSyntax:
+      return "invalid_syntax";
+    case ike::FailureKind::kOther:
+      return "other";
   }
   return "other";
 }
@@ -77,6 +86,7 @@ struct IkeDriver::Impl {
     uint32_t outSpi = 0;
     std::set<uint32_t> inSpis;
     std::optional<SockAddr> espRemote;
+    std::vector<IpPrefix> remoteNets;  // negotiated remote TS of the newest Child SA
     bool keepalive = false;
     std::unique_ptr<ScopedTimer> keepaliveTimer, childRetryTimer, reinitiateTimer;
     Duration childRetryDelay{};
@@ -112,7 +122,11 @@ struct IkeDriver::Impl {
   };
 
   Impl(asio::io_context& io, const Config& cfg, DataPlane& dp, std::vector<int> fds)
-      : io(io), cfg(cfg), dp(dp), fds(std::move(fds)), timers(io),
+      : io(io),
+        cfg(cfg),
+        dp(dp),
+        fds(std::move(fds)),
+        timers(io),
         ports{cfg.ike.port, cfg.ike.nattPort} {}
 
   asio::io_context& io;
@@ -127,6 +141,10 @@ struct IkeDriver::Impl {
   std::vector<std::unique_ptr<Path>> paths;
   IkeDriverCounters counters;
   bool down = false;
+
+  // Outbound routing by negotiated selectors: a peer's IKE paths that are up send only to
+  // their (possibly narrowed) remote TS; with nothing up, the configured subnets (tx no_sa).
+  void updateSelector();
 
   Status open();
   void start();
@@ -153,8 +171,8 @@ Status IkeDriver::Impl::open() {
     auto k = KeyLogFile::open(cfg.ike.keylog);
     if (!k) return k.status();
     keylog = std::move(*k);
-    BRAID_LOG(kWarn, "ike") << "key log enabled: every IKE and ESP key goes to "
-                            << cfg.ike.keylog << " (labs only)";
+    BRAID_LOG(kWarn, "ike") << "key log enabled: every IKE and ESP key goes to " << cfg.ike.keylog
+                            << " (labs only)";
   }
   std::vector<Uplink*> byIndex(cfg.uplinks.size(), nullptr);
   size_t pathIndex = 0;
@@ -180,9 +198,9 @@ Status IkeDriver::Impl::open() {
         if (u->socket->open(ep.protocol(), ec); !ec) u->socket->bind(ep, ec);
         if (ec) {
           return errorStatus(ErrorCode::kIoError, "uplink " + u->config->name + ": IKE socket " +
-                                                      u->config->localAddress.toString() + " port " +
-                                                      std::to_string(cfg.ike.port) + ": " +
-                                                      ec.message());
+                                                      u->config->localAddress.toString() +
+                                                      " port " + std::to_string(cfg.ike.port) +
+                                                      ": " + ec.message());
         }
         BRAID_LOG(kInfo, "ike") << "uplink " << u->config->name << ": IKE on "
                                 << u->config->localAddress.toString() << " port " << cfg.ike.port
@@ -238,17 +256,17 @@ void IkeDriver::Impl::initiate(Path& p) {
 }
 
 void IkeDriver::Impl::receiveNext(Uplink& u) {
-  u.socket->async_receive_from(
-      asio::buffer(u.rxBuffer), u.rxFrom,
-      [this, &u](const boost::system::error_code& ec, size_t n) {
-        if (ec == asio::error::operation_aborted || down) return;
-        if (!ec) {
-          SockAddr from = SockAddr::from(fromAsio(u.rxFrom.address()), u.rxFrom.port());
-          deliver(u, ike::Endpoint{u.config->localAddress, ike::kIkePort}, from,
-                  Bytes(u.rxBuffer.data(), n));
-        }
-        receiveNext(u);
-      });
+  u.socket->async_receive_from(asio::buffer(u.rxBuffer), u.rxFrom,
+                               [this, &u](const boost::system::error_code& ec, size_t n) {
+                                 if (ec == asio::error::operation_aborted || down) return;
+                                 if (!ec) {
+                                   SockAddr from = SockAddr::from(fromAsio(u.rxFrom.address()),
+                                                                  u.rxFrom.port());
+                                   deliver(u, ike::Endpoint{u.config->localAddress, ike::kIkePort},
+                                           from, Bytes(u.rxBuffer.data(), n));
+                                 }
+                                 receiveNext(u);
+                               });
 }
 
 void IkeDriver::Impl::deliver(Uplink& u, const ike::Endpoint& local, const SockAddr& from,
@@ -343,7 +361,8 @@ void IkeDriver::Impl::ikeSaDown(Uplink& u, const ike::IkeSaEvent& e) {
     p->reinitiateTimer->arm(clock.now() + p->peer->ike->retryInitial, [this, path] {
       ike::IkeSa* sa = path->uplink->manager->findByPeer(path->peer->name);
       if (sa == nullptr && !down) {
-        BRAID_LOG(kInfo, "ike") << "path " << path->name << ": re-initiating after the IKE SA ended";
+        BRAID_LOG(kInfo, "ike") << "path " << path->name
+                                << ": re-initiating after the IKE SA ended";
         initiate(*path);
       }
     });
@@ -373,6 +392,8 @@ void IkeDriver::Impl::childSaUp(Uplink& u, const ike::ChildSaEvent& e) {
   dp.installOutbound(p->index, std::move(*out));
   p->outSpi = e.outbound.spi;
   p->inSpis.insert(e.inbound.spi);
+  p->remoteNets = remoteNets;
+  updateSelector();
   p->childRetryDelay = Duration{};
   p->childRetryTimer->cancel();
   char spis[40];
@@ -391,7 +412,34 @@ void IkeDriver::Impl::childSaDown(Uplink& u, const ike::ChildSaEvent& e) {
   if (p->outSpi == e.outbound.spi) {
     dp.removeOutbound(p->index);
     p->outSpi = 0;
+    p->remoteNets.clear();
+    updateSelector();
   }
+}
+
+void IkeDriver::Impl::updateSelector() {
+  std::vector<PeerSpec> specs;
+  size_t pathIndex = 0;
+  for (const PeerConfig& peer : cfg.peers) {
+    PeerSpec spec{peer.name, {}, {}};
+    bool manual = false;
+    for (const PathConfig& pc : peer.paths) {
+      spec.paths.push_back(pathIndex++);
+      manual = manual || pc.manual.has_value();
+    }
+    for (auto& p : paths) {
+      if (p->peer != &peer) continue;
+      for (auto& n : p->remoteNets) {
+        if (std::find(spec.remoteSubnets.begin(), spec.remoteSubnets.end(), n) ==
+            spec.remoteSubnets.end()) {
+          spec.remoteSubnets.push_back(n);
+        }
+      }
+    }
+    if (manual || spec.remoteSubnets.empty()) spec.remoteSubnets = peer.remoteSubnets;
+    specs.push_back(std::move(spec));
+  }
+  dp.setSelector(std::make_unique<RouteSelector>(specs));
 }
 
 void IkeDriver::Impl::endpointChanged(Uplink& u, const ike::IkeSaEvent& e) {
@@ -451,29 +499,36 @@ void IkeDriver::Impl::shutdown() {
 
 std::string IkeDriver::Impl::formatStats() const {
   // Core counters (ike::IkeCounters) summed over the uplinks' SA managers.
-#define BRAID_IKE_COUNTERS(X)                                                                   \
-  X("ike_sa_up", ikeSaUp) X("ike_sa_down", ikeSaDown) X("child_sa_up", childSaUp)              \
-  X("child_sa_down", childSaDown) X("auth_failed", authFailed)                                 \
-  X("auth_failed_by_peer", authFailedByPeer) X("no_proposal", noProposal)                      \
-  X("no_proposal_by_peer", noProposalByPeer) X("unknown_identity", unknownIdentity)            \
-  X("ts_unacceptable", tsUnacceptable) X("ts_unacceptable_by_peer", tsUnacceptableByPeer)      \
-  X("invalid_ke_sent", invalidKeSent) X("invalid_ke_received", invalidKeReceived)              \
-  X("invalid_syntax_sent", invalidSyntaxSent)                                                  \
-  X("invalid_syntax_received", invalidSyntaxReceived)                                          \
-  X("unsupported_critical", unsupportedCritical) X("peer_not_answering", peerNotAnswering)     \
-  X("retransmits", retransmits) X("responses_replayed", responsesReplayed)                     \
-  X("requests_processed", requestsProcessed) X("responses_processed", responsesProcessed)      \
-  X("drop.malformed", dropsMalformed) X("drop.unknown_spi", dropsUnknownSpi)                   \
-  X("drop.integrity", dropsIntegrity) X("drop.message_id", dropsMessageId)                     \
-  X("drop.no_config", dropsNoConfig) X("initiate_retries", initiateRetries)                    \
-  X("peer_endpoint_changes", peerEndpointChanges)
+#define BRAID_IKE_COUNTERS(X)                                                                      \
+  X("ike_sa_up", ikeSaUp)                                                                          \
+  X("ike_sa_down", ikeSaDown) X("child_sa_up", childSaUp) X("child_sa_down", childSaDown)          \
+      X("auth_failed", authFailed) X("auth_failed_by_peer", authFailedByPeer) X(                   \
+          "no_proposal", noProposal) X("no_proposal_by_peer", noProposalByPeer)                    \
+          X("unknown_identity", unknownIdentity) X("ts_unacceptable", tsUnacceptable) X(           \
+              "ts_unacceptable_by_peer", tsUnacceptableByPeer) X("invalid_ke_sent", invalidKeSent) \
+              X("invalid_ke_received", invalidKeReceived)                                          \
+                  X("invalid_syntax_sent", invalidSyntaxSent)                                      \
+                      X("invalid_syntax_received", invalidSyntaxReceived) X(                       \
+                          "unsupported_critical", unsupportedCritical)                             \
+                          X("peer_not_answering", peerNotAnswering) X("retransmits", retransmits)  \
+                              X("responses_replayed", responsesReplayed)                           \
+                                  X("requests_processed", requestsProcessed)                       \
+                                      X("responses_processed", responsesProcessed)                 \
+                                          X("drop.malformed", dropsMalformed)                      \
+                                              X("drop.unknown_spi", dropsUnknownSpi)               \
+                                                  X("drop.integrity", dropsIntegrity)              \
+                                                      X("drop.message_id", dropsMessageId)         \
+                                                          X("drop.no_config", dropsNoConfig) X(    \
+                                                              "initiate_retries", initiateRetries) \
+                                                              X("peer_endpoint_changes",           \
+                                                                peerEndpointChanges)
   std::ostringstream os;
   auto line = [&](std::string_view name, uint64_t v) { os << "ike." << name << ' ' << v << '\n'; };
-#define BRAID_SUM(name, field)                                   \
-  {                                                              \
-    uint64_t v = 0;                                              \
-    for (auto& u : uplinks) v += u->manager->counters().field;   \
-    line(name, v);                                               \
+#define BRAID_SUM(name, field)                                 \
+  {                                                            \
+    uint64_t v = 0;                                            \
+    for (auto& u : uplinks) v += u->manager->counters().field; \
+    line(name, v);                                             \
   }
   BRAID_IKE_COUNTERS(BRAID_SUM)
 #undef BRAID_SUM
@@ -503,9 +558,17 @@ IkeDriver::~IkeDriver() {
   if (impl_) impl_->shutdown();
 }
 
-Status IkeDriver::open() { return impl_->open(); }
-void IkeDriver::start() { impl_->start(); }
-void IkeDriver::shutdown() { impl_->shutdown(); }
-std::string IkeDriver::formatStats() const { return impl_->formatStats(); }
+Status IkeDriver::open() {
+  return impl_->open();
+}
+void IkeDriver::start() {
+  impl_->start();
+}
+void IkeDriver::shutdown() {
+  impl_->shutdown();
+}
+std::string IkeDriver::formatStats() const {
+  return impl_->formatStats();
+}
 
 }  // namespace braid::edge

@@ -98,8 +98,8 @@ std::string espKeyLogLine(const ike::EspKeyLog& k) {
     return "# esp " + std::string(spi) + " " + k.src.toString() + " -> " + k.dst.toString() +
            " chacha20poly1305 (not decryptable by tshark 4.0): key||salt=" + key;
   }
-  return std::string("esp_sa:\"") + (k.src.isV4() ? "IPv4" : "IPv6") + "\",\"" +
-         k.src.toString() + "\",\"" + k.dst.toString() + "\",\"" + spi +
+  return std::string("esp_sa:\"") + (k.src.isV4() ? "IPv4" : "IPv6") + "\",\"" + k.src.toString() +
+         "\",\"" + k.dst.toString() + "\",\"" + spi +
          "\",\"AES-GCM with 16 octet ICV [RFC4106]\",\"0x" + key + "\",\"NULL\",\"\"";
 }
 

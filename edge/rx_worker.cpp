@@ -192,7 +192,8 @@ void RxWorker::handleSegment(size_t uplink, uint8_t* base, size_t off, size_t le
   auto it = spiPath_.find(spi);
   const SaSelectors* sel = it == spiPath_.end() ? nullptr : it->second.selectors.get();
   if (it == spiPath_.end() ||
-      !(sel ? sel->remote : peerSubnets_[paths_[it->second.path].peer]).contains(ip, ipLen, false) ||
+      !(sel ? sel->remote : peerSubnets_[paths_[it->second.path].peer])
+           .contains(ip, ipLen, false) ||
       !(sel ? sel->local : local_).contains(ip, ipLen, true)) {
     counters_.drop(RxDrop::kPolicy);
     return;

@@ -3,13 +3,15 @@
 # side, counts it, and leaves both daemons running, the initiator retrying with backoff:
 #   wrong PSK, IKE proposal mismatch, unknown identity, traffic selector mismatch (IKE SA
 #   kept, Child SA retried), peer not answering (responder stopped after a first tunnel).
+# Plus one non-failure: the responder narrows the selectors (RFC 7296 2.9) and gwA then
+# sends only what the negotiated TS allow (the rest is tx.drop.no_route, never sent).
 #   ike_failures.sh [CASE...]    (default: all)
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../support/netns.sh"
 . "$HERE/dataplane_lib.sh"
 . "$HERE/ike_lib.sh"
-CASES=${*:-wrong_psk proposal unknown_id ts not_answering}
+CASES=${*:-wrong_psk proposal unknown_id ts not_answering narrowed}
 
 nn_init
 [ -x "$BRAIDD" ] || nn_die "braidd not built: $BRAIDD"
@@ -103,6 +105,19 @@ for c in $CASES; do
     dp_start B "$NN_TMP/$c-b.toml"
     nn_check "$c: tunnel back after gwB restarts" ike_wait_up A 15
     nn_check "$c: ping LAN A -> LAN B again" nn_exec lanA ping -q -c 2 -i 0.2 -W 2 10.98.2.2
+    stop_pair $c ;;
+  narrowed)
+    A=("${A_OK[@]}"); B=("${B_OK[@]}" 'local_subnets = ["10.98.2.0/25"]')
+    start_pair $c A B
+    nn_check "$c: tunnel up" ike_wait_up A 10
+    nn_check "$c: gwA got the narrowed TSr" logA "Child SA .* up, .* 10.98.1.0/24 === 10.98.2.0/25"
+    nn_check "$c: ping into the narrowed TS works" nn_exec lanA ping -q -c 2 -i 0.2 -W 2 10.98.2.2
+    dp_refresh A
+    before=$(dp_counter A tx.drop.no_route)
+    nn_exec lanA ping -q -c 3 -i 0.2 -W 1 10.98.2.200 >/dev/null 2>&1
+    dp_refresh A
+    nn_check "$c: outside the narrowed TS is dropped at gwA ($before -> $(dp_counter A tx.drop.no_route))" \
+      test "$(dp_counter A tx.drop.no_route)" -ge $((before + 3))
     stop_pair $c ;;
   *) nn_die "unknown case $c" ;;
   esac

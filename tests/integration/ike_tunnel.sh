@@ -5,7 +5,7 @@
 #                                    GROUP: x25519 (31) | ecp256 (19) | ...
 # Site A initiates, site B only responds. Checks: no LAN path without braid; the IKE SA and
 # Child SA come up on both sides with the asked suite (log lines, stats); ping and a hashed
-# TCP transfer in both directions; the WAN carries only UDP 500/4500; SIGTERM sends Delete
+# TCP transfer in both directions; NAT-keepalives; the WAN carries only UDP 500/4500; SIGTERM sends Delete
 # and the other side sees the SA go down; both exit 0.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -34,7 +34,7 @@ else
   authA=("psk = \"$IKE_PSK\"" 'local_id = "gwA.lab"' 'remote_id = "gwB.lab"')
   authB=("psk = \"$IKE_PSK\"" 'local_id = "gwB.lab"' 'remote_id = "gwA.lab"')
 fi
-ike_config A "${common[@]}" "${authA[@]}" >"$NN_TMP/a.toml"
+IKE_GLOBAL='nat_keepalive = 1' ike_config A "${common[@]}" "${authA[@]}" >"$NN_TMP/a.toml"
 ike_config B "${common[@]}" "${authB[@]}" 'initiate = false' >"$NN_TMP/b.toml"
 nn_check "configs are valid" bash -c "'$BRAIDD' --check --config '$NN_TMP/a.toml' && '$BRAIDD' --check --config '$NN_TMP/b.toml'"
 
@@ -82,6 +82,9 @@ for s in A B; do
   nn_check "gw$s: ike.child_sa_up = 1" test "$(dp_counter $s ike.child_sa_up)" -eq 1
   nn_check "gw$s: no IKE failures" test "$(awk '$1 ~ /^ike\.path\..*\.failures$/ { print $2 }' "$NN_TMP/stats$s")" = 0
 done
+# force_encap (default): gwA counts as NATed and keeps the mapping alive (RFC 3948 2.3).
+nn_check "gwA sent NAT-keepalives ($(dp_counter A ike.keepalives_sent))" test "$(dp_counter A ike.keepalives_sent)" -ge 1
+nn_check "gwB received them ($(dp_counter B rx.keepalives))" test "$(dp_counter B rx.keepalives)" -ge 1
 nn_check "gwB opened packets ($(dp_counter B rx.opened))" test "$(dp_counter B rx.opened)" -gt 100
 sleep 0.3
 nn_kill_pid "$TCPDUMP"

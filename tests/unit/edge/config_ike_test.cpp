@@ -17,7 +17,8 @@ std::string ikeConfig(const std::string& ikeLines, const std::string& pathLines 
 local_subnets = ["10.98.1.0/24"]
 
 [ike]
-)" + global + R"(
+)" + global +
+         R"(
 
 [[uplink]]
 name = "wan0"
@@ -28,7 +29,8 @@ name = "site-b"
 remote_subnets = ["10.98.2.0/24", "10.97.0.0/16"]
 
 [peer.ike]
-)" + ikeLines + R"(
+)" + ikeLines +
+         R"(
 
 [[peer.path]]
 uplink = "wan0"
@@ -64,7 +66,8 @@ bool hasError(const std::string& errs, const std::string& where, const std::stri
   size_t start = 0;
   while (start <= errs.size()) {
     size_t end = errs.find('\n', start);
-    std::string line = errs.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    std::string line =
+        errs.substr(start, end == std::string::npos ? std::string::npos : end - start);
     if (line.rfind(where, 0) == 0 && line.find(what) != std::string::npos) return true;
     if (end == std::string::npos) break;
     start = end + 1;
@@ -72,12 +75,12 @@ bool hasError(const std::string& errs, const std::string& where, const std::stri
   return false;
 }
 
-#define EXPECT_ERROR(text, where, what)                                                  \
-  do {                                                                                   \
-    std::string errs = errorsOf(text);                                                   \
-    EXPECT_TRUE(hasError(errs, where, what)) << "want: " << (where) << "..." << (what) \
-                                             << "\ngot:\n"                               \
-                                             << errs;                                    \
+#define EXPECT_ERROR(text, where, what)                         \
+  do {                                                          \
+    std::string errs = errorsOf(text);                          \
+    EXPECT_TRUE(hasError(errs, where, what))                    \
+        << "want: " << (where) << "..." << (what) << "\ngot:\n" \
+        << errs;                                                \
   } while (0)
 
 TEST(ConfigIkeTest, PskPeerLoadsWithDefaults) {
@@ -124,8 +127,9 @@ remote_subnets = ["10.97.1.0/24"]
 replay_window = 2048
 signature_hash_notify = false
 )";
-  auto r = parseConfig(ikeConfig(lines, "", "port = 5500\nnatt_port = 5501\nkeylog = \"/tmp/k\"\n"
-                                            "nat_keepalive = 0"),
+  auto r = parseConfig(ikeConfig(lines, "",
+                                 "port = 5500\nnatt_port = 5501\nkeylog = \"/tmp/k\"\n"
+                                 "nat_keepalive = 0"),
                        "t.toml");
   ASSERT_TRUE(r.isOk()) << r.status().message();
   const PeerIkeConfig& k = *r->peers[0].ike;
@@ -218,7 +222,8 @@ TEST(ConfigIkeTest, CertificateFilesAreCheckedAtLoad) {
   EXPECT_ERROR(t, at(t, "\"" + kPki + "site-a.key\""), "'peer[0].ike.certificate'");
   t = pub(kPki + "site-a.pem", kPki + "site-a.key", "local_id = \"site-b.example.net\"");
   EXPECT_ERROR(t, at(t, "\"site-b.example.net\""), "is not vouched for by the certificate");
-  t = pub(kPki + "site-a.pem", kPki + "site-a.key", "local_id = \"C=CH, O=braid example, CN=site-a.example.net\"");
+  t = pub(kPki + "site-a.pem", kPki + "site-a.key",
+          "local_id = \"C=CH, O=braid example, CN=site-a.example.net\"");
   EXPECT_TRUE(parseConfig(t, "t.toml").isOk());
   t = ikeConfig("certificate = \"" + kPki + "site-a.pem\"\nprivate_key = \"" + kPki +
                 "site-a.key\"\nca_certificates = [\"" + kPki + "nonexistent.pem\"]");
@@ -327,7 +332,8 @@ cipher = "aes128gcm16"
 outbound = { spi = 0x1001, key = "0102030405060708090a0b0c0d0e0f10a1a2a3a4" }
 inbound = { spi = 0x2001, key = "2122232425262728292a2b2c2d2e2f30b1b2b3b4" }
 )");
-  t.replace(t.find("[[peer]]"), 8, "[[uplink]]\nname = \"lte0\"\nlocal_address = \"10.99.1.1\"\n\n[[peer]]");
+  t.replace(t.find("[[peer]]"), 8,
+            "[[uplink]]\nname = \"lte0\"\nlocal_address = \"10.99.1.1\"\n\n[[peer]]");
   auto r = parseConfig(t, "t.toml");
   ASSERT_TRUE(r.isOk()) << r.status().message();
   ASSERT_EQ(r->peers[0].paths.size(), 2u);

@@ -11,12 +11,14 @@
 namespace braid::edge {
 namespace {
 
-SecretBytes hexSecret(const char* h) { return SecretBytes{Bytes(*fromHex(h))}; }
+SecretBytes hexSecret(const char* h) {
+  return SecretBytes{Bytes(*fromHex(h))};
+}
 
 TEST(IkeKeyLogTest, IkeLineMatchesTsharkUat) {
   SecretBytes ei = hexSecret("00112233"), er = hexSecret("44556677"), none;
-  ike::IkeKeyLog k{0x0102030405060708ULL, 0xa0b0c0d0e0f00011ULL, "aes256gcm16", "none",
-                   &ei,    &er,  &none, &none};
+  ike::IkeKeyLog k{
+      0x0102030405060708ULL, 0xa0b0c0d0e0f00011ULL, "aes256gcm16", "none", &ei, &er, &none, &none};
   EXPECT_EQ(ikeKeyLogLine(k),
             "ikev2_decryption_table:0102030405060708,a0b0c0d0e0f00011,00112233,44556677,"
             "\"AES-GCM-256 with 16 octet ICV [RFC5282]\",,,\"NONE [RFC4306]\"");
@@ -33,10 +35,11 @@ TEST(IkeKeyLogTest, EspLineMatchesTsharkUat) {
   SecretBytes key = hexSecret("000102030405060708090a0b0c0d0e0fa1a2a3a4");
   ike::EspKeyLog k{0x1234abcd, *IpAddress::parse("10.99.0.1"), *IpAddress::parse("10.99.0.2"),
                    ipsec::EspCipher::kAesGcm16_128, &key};
-  EXPECT_EQ(espKeyLogLine(k),
-            "esp_sa:\"IPv4\",\"10.99.0.1\",\"10.99.0.2\",\"0x1234abcd\","
-            "\"AES-GCM with 16 octet ICV [RFC4106]\",\"0x000102030405060708090a0b0c0d0e0fa1a2a3a4\","
-            "\"NULL\",\"\"");
+  EXPECT_EQ(
+      espKeyLogLine(k),
+      "esp_sa:\"IPv4\",\"10.99.0.1\",\"10.99.0.2\",\"0x1234abcd\","
+      "\"AES-GCM with 16 octet ICV [RFC4106]\",\"0x000102030405060708090a0b0c0d0e0fa1a2a3a4\","
+      "\"NULL\",\"\"");
   k.src = *IpAddress::parse("2001:db8::1");
   k.dst = *IpAddress::parse("2001:db8::2");
   EXPECT_EQ(espKeyLogLine(k).rfind("esp_sa:\"IPv6\",\"2001:db8::1\"", 0), 0u);
@@ -62,8 +65,8 @@ TEST(SelectorPrefixesTest, RangesBecomeExactPrefixes) {
   range.start = *IpAddress::parse("10.0.0.5");
   range.end = *IpAddress::parse("10.0.0.20");
   std::vector<IpPrefix> want;
-  for (const char* p : {"10.0.0.5/32", "10.0.0.6/31", "10.0.0.8/29", "10.0.0.16/30",
-                        "10.0.0.20/32"}) {
+  for (const char* p :
+       {"10.0.0.5/32", "10.0.0.6/31", "10.0.0.8/29", "10.0.0.16/30", "10.0.0.20/32"}) {
     want.push_back(*IpPrefix::parse(p));
   }
   EXPECT_EQ(selectorPrefixes(range), want);
