@@ -194,7 +194,14 @@ dut_checks() {
 }
 
 # uat line braid wrote for the IKE SA with these SPIs (empty if none).
-dut_ike_keys() { grep -h "^ikev2_decryption_table:$1,$2," "$DUT_KEYS" 2>/dev/null | head -1; }
+# Suites tshark cannot decrypt (ChaCha20) are '# ikev2 SPIi,SPIr ...: SK_ei,SK_er=EI,ER' lines.
+dut_ike_keys() {
+  local l
+  l=$(grep -h "^ikev2_decryption_table:$1,$2," "$DUT_KEYS" 2>/dev/null | head -1)
+  [ -n "$l" ] || l=$(sed -n "s/^# ikev2 $1,$2 .*SK_ei,SK_er=\([0-9a-f]*\),\([0-9a-f]*\).*/ikev2_decryption_table:$1,$2,\1,\2/p" \
+    "$DUT_KEYS" 2>/dev/null | head -1)
+  echo "$l"
+}
 
 dut_end_case() {
   local rc=0

@@ -78,15 +78,23 @@ ref_log() { io_charon_since "$REF" "$REF_MARK"; }
 # tshark: the responder's notify in its response, IKE_AUTH decrypted with REF's logged keys.
 check_notify() {   # check_notify PCAP OUTCOME RESPONDER_ADDR
   local pcap=$1 outcome=$2 raddr=$3 spec num name exch keys uat=() n
+  keys=$(ref_keys "$pcap")
+  [ -n "$keys" ] && uat=(-o "$keys")
+  # Decryption worked if the IKE_AUTH frames show inner payloads (AUTH 39 or Notify 41).
+  local inner bad how="IKE_AUTH not decrypted (no keys)"
+  if [ -n "$keys" ]; then
+    inner=$(tshark -r "$pcap" "${uat[@]}" -Y 'isakmp.exchangetype == 35 && (isakmp.typepayload == 39 || isakmp.typepayload == 41)' 2>/dev/null | wc -l)
+    if [ "$inner" -gt 0 ]; then how="IKE_AUTH decrypted with REF's keys"; else how="IKE_AUTH not decryptable by this tshark"; fi
+  fi
+  bad=$(tshark -r "$pcap" "${uat[@]}" -Y '_ws.malformed || _ws.expert.severity >= error' 2>/dev/null | wc -l)
+  io_check "capture: no malformed IKE frames ($bad; $how)" test "$bad" = 0
   spec=$(notify_of "$outcome")
   [ -n "$spec" ] || return 0
   read -r num name exch <<<"$spec"
-  keys=$(ref_keys "$pcap")
-  [ -n "$keys" ] && uat=(-o "$keys")
   n=$(tshark -r "$pcap" "${uat[@]}" \
     -Y "isakmp.exchangetype == $exch && ip.src == $raddr && isakmp.notify.msgtype == $num" 2>/dev/null | wc -l)
   if [ "$n" -gt 0 ]; then
-    io_ok "capture: $raddr sent $name ($num) in exchange $exch (tshark${keys:+, IKE_AUTH decrypted})"
+    io_ok "capture: $raddr sent $name ($num) in exchange $exch (tshark; $how)"
   else
     io_bad "capture: no $name ($num) from $raddr in exchange $exch"
     tshark -r "$pcap" "${uat[@]}" -Y isakmp 2>/dev/null | sed 's/^/      /' | head -12
@@ -114,7 +122,7 @@ check_keys() {
   r=${r#uat:}
   d=$(dut_ike_keys "$spii" "$spir" | cut -d, -f1-4)
   if [ -z "$r" ] || [ -z "$d" ]; then
-    io_ok "IKE key comparison skipped (no key log for this suite: REF ${r:+yes}${r:-no}, DUT ${d:+yes}${d:-no})"
+    io_bad "IKE keys for $spii/$spir missing (REF log: ${r:+found}${r:-none}, DUT: ${d:+found}${d:-none})"
   else
     io_check "DUT and REF derived the same SK_ei/SK_er for IKE SA $spii/$spir" test "$r" = "$d"
   fi
