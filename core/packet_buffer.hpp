@@ -67,7 +67,7 @@ class PacketBuffer {
     tail_ = head_;
     uint8_t* p = append(b.size());
     if (p == nullptr) return false;
-    std::memcpy(p, b.data(), b.size());
+    if (!b.empty()) std::memcpy(p, b.data(), b.size());
     return true;
   }
 
