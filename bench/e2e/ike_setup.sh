@@ -24,7 +24,7 @@ RUNS=${EST_RUNS:-5}
 MODES=${IKE_SETUP_MODES:-psk,ecdsa}
 GROUP=${IKE_GROUP:-x25519}
 BENCH=${IKE_SETUP_BENCH:-}
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
   case $1 in
     --runs) RUNS=${2:?--runs needs a number}; shift ;;
@@ -58,7 +58,10 @@ LAB_PREFIX=ikb$$-
 . "$INTEROP/lib.sh"
 
 if [ -z "$BENCH" ]; then
-  BENCH=$(ls -t "$REPO"/build/*/bench/ike_setup_bench 2>/dev/null | grep -v -e asan -e fuzz | head -1)
+  for b in "$REPO"/build/*/bench/ike_setup_bench; do   # the newest, not asan/fuzz builds
+    case $b in *asan*|*fuzz*) continue ;; esac
+    [ -x "$b" ] && { [ -z "$BENCH" ] || [ "$b" -nt "$BENCH" ]; } && BENCH=$b
+  done
 fi
 [ -n "$BENCH" ] && [ -x "$BENCH" ] || lab_die "ike_setup_bench not found: cmake --build <dir> --target ike_setup_bench, or --bench PATH"
 command -v python3 >/dev/null || lab_die "python3 missing"
