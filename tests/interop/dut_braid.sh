@@ -3,6 +3,7 @@
 # Log lines asserted here are braidd's `ike` component lines (ipsec/ike, edge); the stats
 # file (--stats-file, SIGUSR1) gives the IKE counters and per-path state.
 DUT_PID=""
+DUT_SHORT=braid
 DUT_CFG=""
 DUT_LOG=""
 DUT_STATS=""

@@ -12,6 +12,7 @@
 #   dut_end_case                   tear the case down (SAs, process)
 #   dut_describe                   one line for the report
 DUT_DIR=""
+DUT_SHORT="strongSwan(DUT)"
 DUT_MARK=0
 
 dut_describe() { echo "strongSwan $(/usr/lib/ipsec/charon --version 2>&1 | awk '{print $NF}') (harness self-test)"; }
@@ -53,5 +54,5 @@ dut_end_case() { io_charon_reset "$DUT_DIR"; }
 # The DUT-side view of the negotiated suite for positive cases.
 dut_sas() { ss_swanctl "$DUT_DIR" --list-sas 2>/dev/null; }
 dut_checks() { :; }
-dut_ike_keys() { io_charon_since "$DUT_DIR" "$DUT_MARK" | python3 "$HERE/ike_keys.py" "$1" "$2"; }
+dut_ike_keys() { io_charon_since "$DUT_DIR" "$DUT_MARK" | python3 "$HERE/ike_keys.py" "$1" "$2" | sed "s/^uat://"; }
 dut_lifecycle_checks() { :; }

@@ -214,15 +214,20 @@ NFT
   [ "$outcome" = up ] || dut_checks "$role" "$outcome"
   [ "$outcome" = silent ] && nn_exec gwB nft delete table inet io_silent
   io_check "DUT still running" dut_alive
+  local m_end; m_end=$(io_charon_log_mark "$REF")
   dut_end_case
+  if [ "$outcome" = up ] || [ "$outcome" = esp ] || [ "$outcome" = ts ]; then
+    # The DUT deletes its IKE SA when stopped (RFC 7296 1.4.1), so REF tears down at once.
+    io_expect_log REF "io_charon_since '$REF' $m_end" 5 < <(echo 'received DELETE for IKE_SA ref\[[0-9]+\]')
+  fi
   io_charon_reset "$REF"
   io_case_end "$(case_note "$role" "$outcome" "$auth" "$ike" "$esp")"
 }
 
 case_note() {
   local role=$1 outcome=$2 auth=$3 ike=$4 esp=$5
-  local who="braid initiator -> strongSwan responder"
-  [ "$role" = resp ] && who="strongSwan initiator -> braid responder"
+  local who="$DUT_SHORT initiator -> strongSwan responder"
+  [ "$role" = resp ] && who="strongSwan initiator -> $DUT_SHORT responder"
   case $outcome in
     up) echo "$who; $auth; IKE $ike; ESP $esp; tunnel up, ping+TCP both ways" ;;
     silent) echo "$who; responder drops IKE; initiator gives up" ;;
