@@ -1,6 +1,8 @@
 // SK payload protection (RFC 7296 3.14, RFC 5282, RFC 7634) including RFC 7634 appendix B.
 #include <gtest/gtest.h>
 
+#include <cctype>
+
 #include <cstring>
 
 #include "crypto_test_support.hpp"
@@ -99,9 +101,11 @@ TEST_P(IkeCipherRoundTrip, SealOpenAndTamper) {
   auto m1 = sealMessage(**out, header, 35, unhex("00"));
   auto m2 = sealMessage(**out, header, 35, unhex("00"));
   EXPECT_NE(*m1, *m2);
-  // Wrong key fails.
+  // Wrong keys fail. With CBC+HMAC only the integrity key decides: a wrong encryption key
+  // alone yields garbage whose pad length is valid one time in sixteen.
   std::vector<uint8_t> other(ekey.size(), 0x33);
-  auto wrong = IkeCipher::create(s, other, akey);
+  std::vector<uint8_t> otherIntegrity(akey.size(), 0x44);
+  auto wrong = IkeCipher::create(s, other, otherIntegrity);
   EXPECT_FALSE(openMessage(**wrong, *m1, kIkeHeaderLength));
 }
 
@@ -112,7 +116,15 @@ INSTANTIATE_TEST_SUITE_P(
                       SuiteCase{"aes256-sha512-modp2048", 16, 32},
                       SuiteCase{"aes128gcm16-prfsha256-x25519", 8, 16},
                       SuiteCase{"aes256gcm16-prfsha256-x25519", 8, 16},
-                      SuiteCase{"chacha20poly1305-prfsha256-x25519", 8, 16}));
+                      SuiteCase{"chacha20poly1305-prfsha256-x25519", 8, 16}),
+    // Stable test names (the default prints the struct's bytes, including a pointer).
+    [](const ::testing::TestParamInfo<SuiteCase>& info) {
+      std::string name = info.param.text;
+      for (char& ch : name) {
+        if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+      }
+      return name;
+    });
 
 TEST(IkeCipher, AeadDefaultIvIsCounter) {
   const Suite s = suite("aes256gcm16-prfsha256-x25519");
