@@ -3,13 +3,13 @@
 # Log lines asserted here are braidd's `ike` component lines (ipsec/ike, edge); the stats
 # file (--stats-file, SIGUSR1) gives the IKE counters and per-path state.
 DUT_PID=""
+# shellcheck disable=SC2034  # used by interop.sh
 DUT_SHORT=braid
 DUT_CFG=""
 DUT_LOG=""
 DUT_STATS=""
 DUT_KEYS=""
 DUT_N=0
-DUT_ROLE=""
 DUT_PATH=ref/wan0   # ike.path.<peer>/<uplink>
 
 dut_describe() { echo "braidd ($(git -C "$DP_SRC" log -1 --format=%h 2>/dev/null || echo '?'))"; }
@@ -23,7 +23,6 @@ toml_list() { local s="" x; for x in "$@"; do s+="\"$x\", "; done; echo "[${s%, 
 
 dut_case() {
   local role=$1 auth=$2 ike=$3 esp=$4 psk=$5 id=$6 peerid=$7 lts=$8 rts=$9
-  DUT_ROLE=$role
   DUT_N=$((DUT_N + 1))
   DUT_CFG=$NN_TMP/braid-$DUT_N.toml
   DUT_LOG=$NN_TMP/braid-$DUT_N.log

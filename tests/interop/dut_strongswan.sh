@@ -12,6 +12,7 @@
 #   dut_end_case                   tear the case down (SAs, process)
 #   dut_describe                   one line for the report
 DUT_DIR=""
+# shellcheck disable=SC2034  # used by interop.sh
 DUT_SHORT="strongSwan(DUT)"
 DUT_MARK=0
 

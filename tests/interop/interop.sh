@@ -19,6 +19,7 @@ NN_PREFIX=${NN_PREFIX:-io$$-}   # namespaces io<pid>-gwA..., scratch dir /tmp/io
 . "$HERE/interop_lib.sh"
 DUT=${DUT:-braid}
 [ -r "$HERE/dut_$DUT.sh" ] || nn_die "unknown DUT '$DUT' (braid|strongswan)"
+# shellcheck source=dut_braid.sh
 . "$HERE/dut_$DUT.sh"
 GROUP=${1:-all}
 IO_ONLY=${IO_ONLY:-.}
@@ -146,8 +147,8 @@ run_case() {
     ts) eval "${i}_lts=10.77.0.0/24" ;;
   esac
   local ref_role=resp; [ "$role" = resp ] && ref_role=init
-  local iaddr=10.99.0.1 raddr=10.99.0.2
-  [ "$role" = resp ] && { iaddr=10.99.0.2 raddr=10.99.0.1; }
+  local raddr=10.99.0.2
+  [ "$role" = resp ] && raddr=10.99.0.1
 
   io_charon_reset "$REF"
   IO_CHILD2=""; [ "$extra" = lifecycle ] && IO_CHILD2="10.98.2.0/25 10.98.1.0/25"
