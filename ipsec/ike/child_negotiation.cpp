@@ -238,8 +238,9 @@ void ChildNegotiation::processRequest(const Message& m) {
   if (tsMatch == nullptr) {
     std::string configured;
     for (const auto& c : pc->children) {
+      if (!configured.empty()) configured += ";";
       configured += " '" + c.name + "' " + selectorsToString(c.remoteTs) +
-                    " === " + selectorsToString(c.localTs) + ";";
+                    " === " + selectorsToString(c.localTs);
     }
     refuse(notify::kTsUnacceptable, FailureKind::kTsUnacceptable,
            "traffic selectors unacceptable: peer proposed " + selectorsToString(tsi->selectors) +

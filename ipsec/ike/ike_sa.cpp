@@ -1,11 +1,21 @@
 #include "ipsec/ike/ike_sa.hpp"
 
+#include <cstdio>
 #include <sstream>
 
 #include "core/log.hpp"
 #include "ipsec/ike/tasks.hpp"
 
 namespace braid::ike {
+
+namespace {
+// Eight hex digits, as strongSwan prints SPIs, so one grep finds an SA in both logs.
+std::string spiHex(uint32_t spi) {
+  char buf[9];
+  std::snprintf(buf, sizeof buf, "%08x", spi);
+  return buf;
+}
+}  // namespace
 
 std::string_view ikeSaStateName(IkeSaState s) {
   switch (s) {
@@ -233,8 +243,8 @@ void IkeSa::addChild(std::unique_ptr<ChildSa> child, const ipsec::EspSaConfig& i
   e.local = local_;
   e.remote = remote_;
   ++ctx_.counterRef().childSaUp;
-  BRAID_LOG(kInfo, "ike") << peerName() << ": Child SA '" << e.child << "' up, SPIs in " << std::hex
-                          << in.spi << " out " << out.spi << std::dec << ", "
+  BRAID_LOG(kInfo, "ike") << peerName() << ": Child SA '" << e.child << "' up, SPIs in "
+                          << spiHex(in.spi) << " out " << spiHex(out.spi) << ", "
                           << selectorsToString(e.localTs)
                           << " === " << selectorsToString(e.remoteTs);
   if (KeySink* sink = ctx_.keySink()) {
