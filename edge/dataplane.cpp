@@ -111,6 +111,10 @@ void DataPlane::setIkeHandler(IkeHandler handler) {
   rx_->commands().post([this, h = std::move(handler)] { rx_->setIkeHandler(h); });
 }
 
+void DataPlane::setEspSourceHandler(EspSourceHandler handler) {
+  rx_->commands().post([this, h = std::move(handler)] { rx_->setEspSourceHandler(h); });
+}
+
 void DataPlane::publishTx() {
   TxCounters c;
   std::vector<SaStats> sas;

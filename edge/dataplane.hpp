@@ -36,6 +36,12 @@ struct DataPlaneOptions {
 // IKE message after the marker. It must copy what it keeps and return quickly.
 using IkeHandler = std::function<void(size_t uplink, const SockAddr& from, Bytes message)>;
 
+// Called on the RX thread when an ESP packet that verified (ICV) and advanced its inbound
+// SA's replay window, i.e. a new packet (RFC 7296 2.23), came from another source address
+// or port than the previous such packet of that SA (the SA's first packet counts too).
+// It must copy what it keeps and return quickly; it runs once per change, not per packet.
+using EspSourceHandler = std::function<void(size_t path, uint32_t spi, const SockAddr& from)>;
+
 // A mutex-protected queue of closures plus an eventfd that wakes the owning thread's poll().
 class CommandQueue {
  public:
@@ -83,6 +89,7 @@ class DataPlane {
   void setPathRemote(size_t path, const SockAddr& remote);
   void setSelector(std::unique_ptr<PathSelector> selector);
   void setIkeHandler(IkeHandler handler);
+  void setEspSourceHandler(EspSourceHandler handler);
 
   // Copies of every counter, taken by the data threads themselves (waits up to 1 s).
   DataPlaneStats snapshot();

@@ -84,6 +84,7 @@ struct IkeDriver::Impl {
     std::optional<ike::FailureKind> lastFailure;
     bool failedSinceUp = false;  // the core retries this IKE SA itself
     uint32_t outSpi = 0;
+    uint32_t newestInSpi = 0;  // the inbound SPI of the Child SA that set outSpi
     std::set<uint32_t> inSpis;
     std::optional<SockAddr> espRemote;
     std::vector<IpPrefix> remoteNets;  // negotiated remote TS of the newest Child SA
@@ -140,6 +141,7 @@ struct IkeDriver::Impl {
   std::vector<std::unique_ptr<Uplink>> uplinks;  // only uplinks with IKE paths
   std::vector<std::unique_ptr<Path>> paths;
   IkeDriverCounters counters;
+  uint64_t espEndpointUpdates = 0;  // NAT rebinding learnt from authenticated ESP
   bool down = false;
 
   // Outbound routing by negotiated selectors: a peer's IKE paths that are up send only to
@@ -163,6 +165,7 @@ struct IkeDriver::Impl {
   void childSaUp(Uplink& u, const ike::ChildSaEvent& e);
   void childSaDown(Uplink& u, const ike::ChildSaEvent& e);
   void endpointChanged(Uplink& u, const ike::IkeSaEvent& e);
+  void espSourceChanged(size_t path, uint32_t spi, const SockAddr& from);
   void failure(Uplink& u, const ike::FailureEvent& e);
 };
 
@@ -240,6 +243,10 @@ void IkeDriver::Impl::start() {
       }
       BRAID_LOG(kDebug, "ike") << "NAT-T IKE datagram on an uplink without IKE paths: dropped";
     });
+  });
+  // RX thread: the newest authenticated ESP of an SA came from a new source (hands over).
+  dp.setEspSourceHandler([this](size_t path, uint32_t spi, const SockAddr& from) {
+    asio::post(io, [this, path, spi, from] { espSourceChanged(path, spi, from); });
   });
   for (auto& u : uplinks) receiveNext(*u);
   for (auto& p : paths) {
@@ -391,6 +398,7 @@ void IkeDriver::Impl::childSaUp(Uplink& u, const ike::ChildSaEvent& e) {
   dp.installInbound(p->index, std::move(*in), remoteNets, localNets);
   dp.installOutbound(p->index, std::move(*out));
   p->outSpi = e.outbound.spi;
+  p->newestInSpi = e.inbound.spi;
   p->inSpis.insert(e.inbound.spi);
   p->remoteNets = remoteNets;
   updateSelector();
@@ -448,6 +456,38 @@ void IkeDriver::Impl::endpointChanged(Uplink& u, const ike::IkeSaEvent& e) {
   p->espRemote = espEndpoint(e.remote);
   dp.setPathRemote(p->index, *p->espRemote);
   BRAID_LOG(kInfo, "ike") << "path " << p->name << ": ESP now sent to " << p->espRemote->toString();
+}
+
+// RFC 7296 2.23: a host that is not behind a NAT SHOULD send to the address and port of
+// the newest authenticated packet of a NAT-T SA. IKE messages do this in the core; here ESP
+// does it too, so traffic from the NATed peer after its NAT rebound (new mapping, new port)
+// brings our ESP and IKE to the new port at once instead of waiting for its next IKE message.
+void IkeDriver::Impl::espSourceChanged(size_t path, uint32_t spi, const SockAddr& from) {
+  if (down) return;
+  Path* p = nullptr;
+  for (auto& q : paths) {
+    if (q->index == path) p = q.get();
+  }
+  if (p == nullptr || !p->espRemote) return;  // a manual path: its endpoint is configured
+  ike::IkeSa* sa = p->uplink->manager->findByPeer(p->peer->name);
+  // Only for the current SA of an established, NAT-T IKE SA, and never when we are the one
+  // behind the NAT (then a spoofed source could cut us off; RFC 7296 2.23).
+  if (sa == nullptr || sa->state() != ike::IkeSaState::kEstablished ||
+      sa->findChildByInbound(spi) == nullptr || !sa->natDetected() || sa->natLocal()) {
+    return;
+  }
+  auto remote = endpointOf(from);
+  if (!remote || from.toString() == p->espRemote->toString()) return;
+  char spiText[12];
+  std::snprintf(spiText, sizeof spiText, "0x%08x", spi);
+  BRAID_LOG(kInfo, "ike") << "path " << p->name << ": authenticated ESP (SPI " << spiText
+                          << ") from " << from.toString() << ", was " << p->espRemote->toString()
+                          << ": following the peer's new NAT mapping";
+  ++espEndpointUpdates;
+  remote->port = ports.map(remote->port);
+  // The core moves the IKE SA (so IKE follows too), counts ike.peer_endpoint_changes and
+  // calls endpointChanged(), which points the path's ESP at the new port.
+  sa->setEndpoints(sa->local(), *remote);
 }
 
 void IkeDriver::Impl::failure(Uplink& u, const ike::FailureEvent& e) {
@@ -539,6 +579,7 @@ std::string IkeDriver::Impl::formatStats() const {
   line("send_errors", counters.sendErrors);
   line("keepalives_sent", counters.keepalivesSent);
   line("install_errors", counters.installErrors);
+  line("esp_endpoint_updates", espEndpointUpdates);
   for (auto& p : paths) {
     std::string base = "ike.path." + p->name + ".";
     os << base << "state " << p->state << '\n';
@@ -546,6 +587,24 @@ std::string IkeDriver::Impl::formatStats() const {
     os << base << "failures " << p->failures << '\n';
     os << base << "last_failure " << (p->lastFailure ? failureWord(*p->lastFailure) : "none")
        << '\n';
+    // The newest Child SA's SPIs, where the path's ESP goes, the NAT its IKE SA detected.
+    if (p->outSpi != 0 && p->inSpis.count(p->newestInSpi) != 0) {
+      char spis[32];
+      std::snprintf(spis, sizeof spis, "0x%08x", p->outSpi);
+      os << base << "out_spi " << spis << '\n';
+      std::snprintf(spis, sizeof spis, "0x%08x", p->newestInSpi);
+      os << base << "in_spi " << spis << '\n';
+    }
+    if (p->espRemote) os << base << "remote " << p->espRemote->toString() << '\n';
+    if (ike::IkeSa* sa = p->uplink->manager->findByPeer(p->peer->name);
+        sa != nullptr && sa->state() == ike::IkeSaState::kEstablished) {
+      const char* nat = sa->natLocal() && sa->natRemote() ? "both"
+                        : sa->natLocal()                  ? "local"
+                        : sa->natRemote()                 ? "remote"
+                        : sa->natDetected()               ? "forced"
+                                                          : "none";
+      os << base << "nat " << nat << '\n';
+    }
   }
   return os.str();
 }

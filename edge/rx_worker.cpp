@@ -18,6 +18,24 @@ namespace {
 constexpr size_t kGroBufferLength = 65535;
 constexpr size_t kGroBuffers = 8;
 constexpr int kRoundsPerWakeup = 8;  // then give the other uplinks and commands a turn
+
+bool sameSource(const SockAddr& a, const SockAddr& b) {
+  const auto* x = reinterpret_cast<const sockaddr*>(&a.storage);
+  const auto* y = reinterpret_cast<const sockaddr*>(&b.storage);
+  if (x->sa_family != y->sa_family) return false;
+  if (x->sa_family == AF_INET) {
+    const auto* p = reinterpret_cast<const sockaddr_in*>(x);
+    const auto* q = reinterpret_cast<const sockaddr_in*>(y);
+    return p->sin_port == q->sin_port && p->sin_addr.s_addr == q->sin_addr.s_addr;
+  }
+  if (x->sa_family == AF_INET6) {
+    const auto* p = reinterpret_cast<const sockaddr_in6*>(x);
+    const auto* q = reinterpret_cast<const sockaddr_in6*>(y);
+    return p->sin6_port == q->sin6_port &&
+           std::memcmp(&p->sin6_addr, &q->sin6_addr, sizeof p->sin6_addr) == 0;
+  }
+  return false;
+}
 }  // namespace
 
 RxWorker::RxWorker(const DataPlaneOptions& opts, int tunFd, std::vector<int> uplinkFds,
@@ -164,6 +182,8 @@ void RxWorker::handleSegment(size_t uplink, uint8_t* base, size_t off, size_t le
   }
   ++counters_.espPackets;
   const uint32_t spi = loadBe32(payload.data());
+  // Sequence number, read before open() decrypts in place (too short: open() drops it).
+  const uint32_t seq = payload.size() >= 8 ? loadBe32(payload.data() + 4) : 0;
   // A view over this segment: the headroom in front is this segment's own bytes, or the
   // buffer's headroom for the first segment.
   PacketBuffer pkt(base, off + len);
@@ -171,6 +191,8 @@ void RxWorker::handleSegment(size_t uplink, uint8_t* base, size_t off, size_t le
   (void)pkt.commit(len);
   uint8_t nh = 0;
   if (table_.open(pkt, nh)) return;  // dropped and counted by the ESP layer
+  auto it = spiPath_.find(spi);
+  if (it != spiPath_.end()) noteSource(it->second, spi, seq, names_[msg]);
   if (nh == ipsec::kNextHeaderDummy) {
     ++counters_.dummy;
     return;
@@ -189,7 +211,6 @@ void RxWorker::handleSegment(size_t uplink, uint8_t* base, size_t off, size_t le
     return;
   }
   // RFC 4301 section 5.2: the inner addresses must match the SA's selectors.
-  auto it = spiPath_.find(spi);
   const SaSelectors* sel = it == spiPath_.end() ? nullptr : it->second.selectors.get();
   if (it == spiPath_.end() ||
       !(sel ? sel->remote : peerSubnets_[paths_[it->second.path].peer])
@@ -200,6 +221,23 @@ void RxWorker::handleSegment(size_t uplink, uint8_t* base, size_t off, size_t le
   }
   ++counters_.opened;
   writer_.add(ip, ipLen);
+}
+
+}  // namespace braid::edge
+
+namespace braid::edge {
+
+// RFC 7296 2.23: a packet whose integrity verified and that is new (it advanced the replay
+// window, so a replayed or delayed old packet never counts) shows where the peer is now.
+// Reported once per change; the IKE driver decides whether to follow it (NAT-T only).
+void RxWorker::noteSource(InboundRoute& route, uint32_t spi, uint32_t seq, const SockAddr& from) {
+  const bool newest = int32_t(seq - route.topSeq) > 0;  // serial arithmetic: ESN low bits too
+  if (!newest) return;
+  route.topSeq = seq;
+  if (route.haveSource && sameSource(route.source, from)) return;
+  route.haveSource = true;
+  route.source = from;
+  if (espSource_) espSource_(route.path, spi, from);
 }
 
 }  // namespace braid::edge

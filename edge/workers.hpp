@@ -89,10 +89,13 @@ class RxWorker {
                  std::unique_ptr<SaSelectors> selectors = nullptr);
   void removeSa(uint32_t spi);
   void setIkeHandler(IkeHandler h) { ike_ = std::move(h); }
+  void setEspSourceHandler(EspSourceHandler h) { espSource_ = std::move(h); }
   void publish(RxCounters& counters, ipsec::EspCounters& table, std::vector<SaStats>& sas) const;
 
  private:
+  struct InboundRoute;
   void receive(size_t uplink);
+  void noteSource(InboundRoute& route, uint32_t spi, uint32_t seq, const SockAddr& from);
   void handleSegment(size_t uplink, uint8_t* base, size_t off, size_t len, size_t msg);
 
   DataPlaneOptions opts_;
@@ -104,9 +107,14 @@ class RxWorker {
   struct InboundRoute {
     size_t path = 0;
     std::unique_ptr<SaSelectors> selectors;  // null: the peer's and overlay's subnets
+    // Source of the newest authenticated packet (NAT rebinding, RFC 7296 2.23).
+    uint32_t topSeq = 0;  // low 32 bits of the highest sequence number opened
+    bool haveSource = false;
+    SockAddr source{};
   };
   std::unordered_map<uint32_t, InboundRoute> spiPath_;
   IkeHandler ike_;
+  EspSourceHandler espSource_;
   size_t bufLen_;
   PacketPool pool_;
   std::vector<PacketPtr> bufs_;
