@@ -90,7 +90,8 @@ class TrustStore {
   size_t size() const { return cas_.size(); }
   const std::vector<Certificate>& cas() const { return cas_; }
 
-  // CERTREQ payload data (encoding 4): the SHA-1 SPKI hashes of all CAs, concatenated.
+  // CERTREQ payload data (encoding 4): the SHA-1 SPKI hashes of all CAs, concatenated
+  // (computed once, in addCa).
   std::vector<uint8_t> certReqData() const;
   // Does a received CERTREQ name one of our CAs? (Malformed lengths: false.)
   bool certReqNamesOurCa(Bytes certReqData) const;
@@ -104,6 +105,7 @@ class TrustStore {
  private:
   X509_STORE* store_ = nullptr;
   std::vector<Certificate> cas_;
+  std::vector<uint8_t> certReq_;  // spkiSha1() of each CA in cas_, in order
 };
 
 }  // namespace braid::ike

@@ -159,6 +159,70 @@ TEST(IkeCert, CertReqHashes) {
   EXPECT_FALSE(one.certReqNamesOurCa({}));
 }
 
+// SHA-1 of the SubjectPublicKeyInfo exactly as the certificate carries it, found by walking
+// the DER with ASN1_get_object (neither i2d_PUBKEY nor i2d_X509_PUBKEY is involved).
+std::string spkiSha1FromCertDer(const Certificate& c) {
+  const auto der = c.der();
+  const uint8_t* p = der.data();
+  const uint8_t* const end = der.data() + der.size();
+  long len = 0;
+  int tag = 0, cls = 0;
+  auto header = [&] {
+    return (ASN1_get_object(&p, &len, &tag, &cls, end - p) & 0x80) == 0 && len <= end - p;
+  };
+  // Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version OPTIONAL, serialNumber,
+  //   signature, issuer, validity, subject, subjectPublicKeyInfo, ... }, ... }  (RFC 5280 4.1)
+  if (!header() || !header()) return "bad DER";
+  const uint8_t* field = p;
+  if (!header()) return "bad DER";
+  int skip = cls == V_ASN1_CONTEXT_SPECIFIC && tag == 0 ? 6 : 5;
+  p = field;
+  for (int i = 0; i < skip; ++i) {
+    if (!header()) return "bad DER";
+    p += len;
+  }
+  field = p;
+  if (!header() || tag != V_ASN1_SEQUENCE) return "bad DER";
+  p += len;
+  uint8_t sha1[20];
+  unsigned mdLen = 0;
+  EVP_Digest(field, static_cast<size_t>(p - field), sha1, &mdLen, EVP_sha1(), nullptr);
+  return hexOf(Bytes(sha1, mdLen));
+}
+
+TEST(IkeCert, CertReqHashIsSha1OfSpkiForRsaAndEcdsaCas) {
+  const auto rsaKey = *PrivateKey::generateRsa(2048);
+  const Certificate rsaCa = makeCert(rsaKey, "braid rsa root", nullptr, rsaKey, true);
+  const Certificate& ecCa = pki().root;  // ECDSA P-384
+  ASSERT_EQ(rsaCa.publicKey().type(), KeyType::kRsa);
+  TrustStore store;
+  ASSERT_TRUE(store.addCa(rsaCa));
+  ASSERT_TRUE(store.addCa(ecCa));
+  const auto data = store.certReqData();
+  ASSERT_EQ(data.size(), 40u);
+  const std::string rsaHash = spkiSha1FromCertDer(rsaCa);
+  const std::string ecHash = spkiSha1FromCertDer(ecCa);
+  ASSERT_EQ(rsaHash.size(), 40u) << rsaHash;
+  EXPECT_NE(rsaHash, ecHash);
+  EXPECT_EQ(hexOf(Bytes(data).first(20)), rsaHash);
+  EXPECT_EQ(hexOf(Bytes(data).subspan(20)), ecHash);
+  EXPECT_EQ(hexOf(rsaCa.spkiSha1()), rsaHash);
+  EXPECT_EQ(hexOf(ecCa.spkiSha1()), ecHash);
+  // The same bytes as hashing the key's own encoding (what CERTREQ used before).
+  for (const Certificate* c : {&rsaCa, &ecCa}) {
+    const auto spki = c->publicKey().spkiDer();
+    uint8_t sha1[20];
+    unsigned len = 0;
+    EVP_Digest(spki.data(), spki.size(), sha1, &len, EVP_sha1(), nullptr);
+    EXPECT_EQ(hexOf(c->spkiSha1()), hexOf(Bytes(sha1, len)));
+  }
+  EXPECT_TRUE(store.certReqNamesOurCa(Bytes(data).subspan(20)));
+  // A store moved from keeps its hashes with it.
+  TrustStore moved = std::move(store);
+  EXPECT_EQ(moved.certReqData(), data);
+  EXPECT_TRUE(moved.certReqNamesOurCa(Bytes(data).first(20)));
+}
+
 TEST(IkeCert, DerPemAndFiles) {
   const auto& p = pki();
   auto der = Certificate::fromDer(p.leaf.der());
