@@ -8,16 +8,19 @@
 #   lab_wanem set fiber down
 #   lab_probe a-gw b-gw 172.16.1.2 5000 --pps 1000 --count 2000   # prints receiver key=values
 #
-# The lab shares the test's namespace prefix and scratch dir, so concurrent runs never
-# collide and nn_cleanup's hook (lab_down) removes it on every exit path. A gtest binary can
-# do the same by running `LAB_NAME=... LAB_PREFIX=... lab.sh up` / `lab.sh down`.
+# The lab shares the test's namespace prefix, so concurrent runs never collide, and
+# nn_cleanup's hook (lab_down) removes it on every exit path. Its state, and every file the
+# helpers below write, live in the lab's state dir /run/braid-lab/t<pid> (root only), not in
+# the world-writable /tmp: a lab_rate run once lost its whole /tmp/bt<pid>-* scratch dir to
+# another process mid-test (docs/lab.md, "Robustness"). A gtest binary can do the same by
+# running `LAB_NAME=... LAB_PREFIX=... lab.sh up` / `lab.sh down`.
 
 LAB_SH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/lab.sh"
 
 lab_up() {
   export LAB_NAME=${LAB_NAME:-t$$}
   export LAB_PREFIX=${LAB_PREFIX:-$NN_PREFIX}
-  export LAB_STATE_DIR=${LAB_STATE_DIR:-$NN_TMP/lab}
+  export LAB_STATE_DIR=${LAB_STATE_DIR:-/run/braid-lab/$LAB_NAME}
   [ -n "${BRAID_BUILD_DIR:-}" ] && [ -z "${LAB_WANEM:-}" ] &&
     export LAB_WANEM="$BRAID_BUILD_DIR/deploy/lab/braid-wanem"
   nn_on_cleanup lab_down
@@ -43,14 +46,14 @@ lab_probe() {
   local from=$1 to=$2 addr=$3 port=$4; shift 4
   local probe out ready
   probe=$(lab_probe_bin)
-  out=$(mktemp "$NN_TMP/probe.XXXXXX")
+  out=$(mktemp "$LAB_STATE_DIR/probe.XXXXXX") || nn_die "lab_probe: cannot create a file in $LAB_STATE_DIR"
   ready=$out.ready
   local rt=()
   [ "${LAB_PROBE_RT:-1}" = 1 ] && command -v chrt >/dev/null && rt=(chrt -f 5)
   lab_exec "$to" "${rt[@]}" "$probe" recv --bind "$addr:$port" --duration "${LAB_PROBE_MAX:-40s}" \
     --idle "${LAB_PROBE_IDLE:-700ms}" --ready "$ready" >"$out" 2>&1 &
   local rpid=$!
-  nn_wait_for 5 test -f "$ready" || nn_die "probe receiver did not start"
+  nn_wait_for 10 test -f "$ready" || nn_die "probe receiver did not start"
   # Resolve ARP first (at 8k pps the kernel's unresolved queue would drop the first burst),
   # and run both ends at SCHED_FIFO: the sender's timestamps are not stretched by preemption
   # and the receiver keeps up with 40k packets/s on a loaded machine.
@@ -58,7 +61,10 @@ lab_probe() {
   lab_exec "$from" "${rt[@]}" "$probe" send --to "$addr:$port" "$@" >"$out.send" 2>&1 ||
     { cat "$out.send" >&2; nn_die "probe sender failed"; }
   wait "$rpid"
+  # An empty or missing report is an error here, not a string of awk errors later.
+  [ -s "$out" ] || nn_die "lab_probe: no receiver report in $out (state dir ${LAB_STATE_DIR} $([ -d "$LAB_STATE_DIR" ] && echo present || echo GONE))"
   tr ' ' '\n' <"$out"
+  rm -f "$out" "$ready" "$out.send"
 }
 
 # kv KEY < report -> value

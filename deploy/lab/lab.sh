@@ -6,7 +6,10 @@
 #   lab.sh rebind-lte [SITE]         flush the LTE NAT mapping: the next packet gets a new port
 #   lab.sh exec NODE CMD...          run CMD in a lab namespace (NODE: wan, a-gw, a-lan, ...)
 #   lab.sh ns NODE                   print a node's namespace name
-#   lab.sh tunnel up|down|status     braidd on every gateway over the fiber link (manual keys)
+#   lab.sh tunnel up [--keying ike|manual] [UPLINK...]
+#                                    braidd on every gateway: IKEv2 (PSK per run) over fiber,
+#                                    broadband and lte (default), or manual keys over one link
+#   lab.sh tunnel status|down        per-path IKE/Child SA state, SPIs, NAT; stop braidd
 #
 # Environment: LAB_NAME (default "lab"), LAB_PREFIX (namespace prefix, default "bl-NAME-"),
 # LAB_STATE_DIR (default /run/braid-lab/NAME), LAB_SPOKES (default "a"), LAB_HUB ("b"),
@@ -307,7 +310,7 @@ main() {
     exec) load_env; [ $# -ge 2 ] || lab_die "usage: lab.sh exec NODE CMD..."; local node=$1; shift; nn_exec "$node" "$@" ;;
     ns) nn "${1:?node}"; echo ;;
     tunnel) load_env; cmd_tunnel "$@" ;;
-    -h|--help|help|'') sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; [ -n "$cmd" ] ;;
+    -h|--help|help|'') sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; [ -n "$cmd" ] ;;
     *) lab_die "unknown command '$cmd' (try: lab.sh help)" ;;
   esac
 }

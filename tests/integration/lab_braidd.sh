@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # braidd over the lab: LAN A reaches LAN B only through the tunnel on the fiber uplink; cutting
-# fiber in braid-wanem stops the traffic, restoring it resumes the traffic.
+# fiber in braid-wanem stops the traffic, restoring it resumes the traffic (manual keys).
+# Then IKEv2 over all three uplinks: three IKE SAs per site, NAT detected on lte only, and
+# the traffic rides the first path (fiber; per-path steering is the multipath milestone).
 # Skipped (77) until edge/braidd is in the build tree.
 SRC=${BRAID_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$SRC/tests/support/netns.sh"
@@ -13,7 +15,7 @@ lanping() { lab_exec a-lan ping -c "${1:-3}" -i 0.1 -W 1 -q 10.10.2.10 >/dev/nul
 nolanping() { ! lanping 2; }
 
 nn_check "no LAN route before the tunnel" nolanping
-nn_check "tunnel up" lab tunnel up fiber
+nn_check "tunnel up (manual keys)" lab tunnel up --keying manual fiber
 nn_check "braidd runs on both gateways" lab tunnel status
 nn_check "LAN A reaches LAN B through braidd" nn_wait_for 5 lanping 1
 f0=$(lab_get fiber:ab fwd)
@@ -41,4 +43,21 @@ nn_check "one-way delay includes the fiber's 4 +-0.5 ms (min $(kv owd_min_ms <<<
 
 nn_check "tunnel down" lab tunnel down
 nn_check "no LAN route after the tunnel" nolanping
+nn_check "manual keying over lte is refused (NAT)" bash -c "! bash '$LAB_SH' tunnel up --keying manual lte 2>/dev/null"
+
+nn_check "IKEv2 tunnel over fiber, broadband and lte" lab tunnel up
+lab tunnel status | tee "$NN_TMP/status"
+for site in a b; do
+  n=$(awk '$1 ~ /^ike\.path\..*\.child_sas$/ && $2 == 1' "$LAB_STATE_DIR/braidd-$site.stats" | wc -l)
+  nn_check "site $site: 3 IKE paths with a Child SA ($n)" [ "$n" = 3 ]
+done
+nn_check "NAT detected on lte only (spoke local, hub remote)" \
+  [ "$(grep -c ' nat local ' "$NN_TMP/status")" = 1 -a "$(grep -c ' nat remote ' "$NN_TMP/status")" = 1 -a \
+    "$(grep -c ' nat none ' "$NN_TMP/status")" = 4 ]
+nn_check "LAN A reaches LAN B over IKE" nn_wait_for 5 lanping 1
+f0=$(lab_get fiber:ab fwd); l0=$(lab_get lte:ab fwd)
+lanping 10
+nn_check "the first path (fiber) carries the traffic" fcmp "$(lab_get fiber:ab fwd) - $f0 >= 10"
+nn_check "lte carries none of it" fcmp "$(lab_get lte:ab fwd) - $l0 < 5"
+nn_check "IKE tunnel down" lab tunnel down
 nn_finish

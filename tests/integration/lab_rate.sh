@@ -12,11 +12,16 @@ lab_wanem set broadband reset delay=5ms jitter=0 loss=0 rate=50mbit queue=100 >/
 within() { fcmp "$1 >= $2 * 0.95 && $1 <= $2 * 1.05"; }
 # iperf3 at SCHED_FIFO like the probe: on a loaded 2-core machine a normal-priority receiver
 # overflows its socket buffer and would measure itself, not the link.
+# Each run gets its own port: a one-off server of the previous run may still be exiting
+# on a loaded machine, and a client must never talk to it.
+IPERF_PORT=5210
 iperf() {  # iperf CLIENT_ARGS... : client JSON on stdout
-  lab_exec b-gw chrt -f 5 iperf3 -s -1 -B 172.16.2.2 -D --logfile "$NN_TMP/iperf-server.log" ||
-    return 1
-  nn_wait_for 3 lab_exec b-gw sh -c 'ss -ltn | grep -q 172.16.2.2:5201'
-  lab_exec a-gw chrt -f 5 iperf3 -c 172.16.2.2 "$@" -J
+  IPERF_PORT=$((IPERF_PORT + 1))
+  lab_exec b-gw chrt -f 5 iperf3 -s -1 -B 172.16.2.2 -p "$IPERF_PORT" -D \
+    --logfile "$LAB_STATE_DIR/iperf-server-$IPERF_PORT.log" || return 1
+  nn_wait_for 10 lab_exec b-gw sh -c "ss -ltn | grep -q 172.16.2.2:$IPERF_PORT" ||
+    { echo "iperf3 server on port $IPERF_PORT did not listen" >&2; return 1; }
+  lab_exec a-gw chrt -f 5 iperf3 -c 172.16.2.2 -p "$IPERF_PORT" "$@" -J
 }
 json() { python3 -c "import json,sys; j=json.load(sys.stdin); print(j$1)"; }
 
@@ -33,13 +38,15 @@ nn_check "overload is tail-dropped and counted (drop_queue $drops = lost $(kv lo
 nn_check "queueing delay bounded by the queue limit" fcmp "$(kv owd_max_ms <<<"$r") <= 30"
 
 # 2. iperf3 UDP at 80 Mbit/s: goodput = 50 Mbit/s * 1400/1428 = 49.02 Mbit/s.
-u=$(iperf -u -b 80M -l 1400 -w 4M -t 3) || nn_die "iperf3 udp"
+iperf -u -b 80M -l 1400 -w 4M -t 3 >"$NN_TMP/udp.json" || nn_die "iperf3 udp"
+u=$(cat "$NN_TMP/udp.json")
 got=$(json "['end']['sum_received']['bits_per_second']" <<<"$u")
 echo "iperf3 udp: $(awk "BEGIN{printf \"%.2f\", $got/1e6}") Mbit/s goodput"
 nn_check "iperf3 UDP goodput 49.02 Mbit/s +-5%" within "$got" 49.02e6
 
 # 3. iperf3 TCP: goodput = 50 Mbit/s * 1448/1500 = 48.27 Mbit/s.
-t=$(iperf -t 3) || nn_die "iperf3 tcp"
+iperf -t 3 >"$NN_TMP/tcp.json" || nn_die "iperf3 tcp"
+t=$(cat "$NN_TMP/tcp.json")
 got=$(json "['end']['sum_received']['bits_per_second']" <<<"$t")
 echo "iperf3 tcp: $(awk "BEGIN{printf \"%.2f\", $got/1e6}") Mbit/s goodput"
 nn_check "iperf3 TCP goodput 48.27 Mbit/s +-5%" within "$got" 48.27e6
