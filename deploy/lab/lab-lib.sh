@@ -26,7 +26,20 @@ lab_up() {
   nn_on_cleanup lab_down
   bash "$LAB_SH" up || nn_die "lab up failed"
 }
-lab_down() { bash "$LAB_SH" down; }
+# lab.sh down works from the lab's state files; should they be gone (a CI run once lost its
+# state dir mid-test and leaked the namespaces and a SCHED_FIFO emulator), fall back to the
+# per-run prefix: every namespace named $LAB_PREFIX* is this test's, and so is every process
+# inside one (killed by PID).
+lab_down() {
+  bash "$LAB_SH" down
+  local ns p
+  for ns in $(ip netns list | awk '{print $1}' | grep "^$LAB_PREFIX" || true); do
+    nn_log "lab_down: $ns left behind; removing it"
+    for p in $(ip netns pids "$ns" 2>/dev/null); do nn_kill_pid "$p"; done
+    ip netns del "$ns" 2>/dev/null
+  done
+  rm -f "$LAB_STATE_DIR.lock"
+}
 lab() { bash "$LAB_SH" "$@"; }
 lab_ns() { printf '%s%s' "$LAB_PREFIX" "$1"; }
 lab_exec() { local node=$1; shift; ip netns exec "$(lab_ns "$node")" "$@"; }
