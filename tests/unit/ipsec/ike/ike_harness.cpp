@@ -78,6 +78,69 @@ size_t TwoParty::run(size_t limit) {
   return n;
 }
 
+bool TwoParty::rewrite(Party& from, const std::function<void(Message&)>& edit, size_t index) {
+  EXPECT_LT(index, from.net.out.size()) << "nothing to rewrite from " << from.name;
+  if (index >= from.net.out.size()) return false;
+  Message m;
+  ByteVec& data = from.net.out[index].data;
+  EXPECT_FALSE(m.parse(data));
+  // The IKE initiator's SPI names the SA at the side that set the Initiator flag.
+  bool fromInitiator = m.header.initiator();
+  IkeSa* sender = from.mgr->findBySpi(fromInitiator ? m.header.spiI : m.header.spiR);
+  IkeSa* receiver = other(from).mgr->findBySpi(fromInitiator ? m.header.spiR : m.header.spiI);
+  EXPECT_TRUE(sender && receiver && m.hasSk() && receiver->inCipher());
+  if (!sender || !receiver || !m.hasSk() || !receiver->inCipher()) return false;
+  auto e = m.decrypt(*receiver->inCipher());
+  EXPECT_FALSE(e) << e->reason;
+  if (e) return false;
+  edit(m);
+  auto bytes = m.encode(sender->outCipher());
+  EXPECT_TRUE(bytes.isOk()) << bytes.status().message();
+  if (!bytes) return false;
+  data = std::move(bytes.value());
+  return true;
+}
+
+namespace {
+class InjectedTask final : public Task {
+ public:
+  InjectedTask(IkeSa& sa, ExchangeType exchange, std::function<void(Message&)> build,
+               std::function<void(const Message&)> onResponse)
+      : Task(sa),
+        exchange_(exchange),
+        build_(std::move(build)),
+        onResponse_(std::move(onResponse)) {}
+  TaskKind kind() const override {
+    return exchange_ == ExchangeType::kCreateChildSa ? TaskKind::kChildCreate
+                                                     : TaskKind::kInformational;
+  }
+  ExchangeType exchange() const override { return exchange_; }
+  std::string_view name() const override { return "TEST_INJECTED"; }
+  TaskResult buildRequest(Message& m) override {
+    build_(m);
+    return TaskResult::kNeedMore;
+  }
+  TaskResult processResponse(const Message& m) override {
+    if (onResponse_) onResponse_(m);
+    return TaskResult::kDone;
+  }
+  TaskResult processRequest(const Message&) override { return TaskResult::kDone; }
+  TaskResult buildResponse(Message&) override { return TaskResult::kDone; }
+
+ private:
+  ExchangeType exchange_;
+  std::function<void(Message&)> build_;
+  std::function<void(const Message&)> onResponse_;
+};
+}  // namespace
+
+void injectRequest(IkeSa& sa, ExchangeType exchange, std::function<void(Message&)> build,
+                   std::function<void(const Message&)> onResponse) {
+  sa.tasks().queue(
+      std::make_unique<InjectedTask>(sa, exchange, std::move(build), std::move(onResponse)));
+  sa.tasks().initiate();
+}
+
 std::vector<Proposal> proposals(const std::string& text, ProtocolId protocol) {
   auto p = parseProposals(text, protocol);
   EXPECT_TRUE(p.isOk()) << p.status().message();
