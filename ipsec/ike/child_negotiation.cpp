@@ -1,9 +1,11 @@
 #include "ipsec/ike/child_negotiation.hpp"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "core/log.hpp"
 #include "ipsec/ike/ike_sa.hpp"
+#include "ipsec/ike/tasks.hpp"
 
 namespace braid::ike {
 namespace {
@@ -147,40 +149,36 @@ ChildNegotiation::Outcome ChildNegotiation::processResponse(const Message& m) {
   const Proposal& chosen = sa->proposals[0];
   auto suite = checkSelectedProposal(sent_, chosen);
   if (!suite || chosen.spi.size() != 4) {
-    sa_.fail(FailureKind::kNoProposal, false,
-             child + ": peer chose a proposal we did not offer: " + formatProposal(chosen) +
-                 " (offered " + formatProposals(sent_) + ")");
-    release();
-    return Outcome::kFailed;
+    return refuseInstalled(
+        FailureKind::kNoProposal,
+        child + ": peer chose a proposal we did not offer: " + formatProposal(chosen) +
+            " (offered " + formatProposals(sent_) + ")");
   }
   // RFC 7296 2.9: the responder may only narrow what we proposed.
   if (!selectorsWithin(tsi->selectors, config_->localTs) ||
       !selectorsWithin(tsr->selectors, config_->remoteTs)) {
-    sa_.fail(FailureKind::kTsUnacceptable, false,
-             child + ": peer's traffic selectors " + selectorsToString(tsi->selectors) +
-                 " === " + selectorsToString(tsr->selectors) + " exceed ours " +
-                 selectorsToString(config_->localTs) +
-                 " === " + selectorsToString(config_->remoteTs));
-    release();
-    return Outcome::kFailed;
+    return refuseInstalled(
+        FailureKind::kTsUnacceptable,
+        child + ": peer's traffic selectors " + selectorsToString(tsi->selectors) +
+            " === " + selectorsToString(tsr->selectors) + " exceed ours " +
+            selectorsToString(config_->localTs) + " === " + selectorsToString(config_->remoteTs));
   }
   if (!inIkeAuth_) {
     const auto* nonce = m.get<NoncePayload>(PayloadType::kNonce);
-    if (nonce == nullptr) return Outcome::kFailed;
+    if (nonce == nullptr) {
+      return refuseInstalled(FailureKind::kInvalidSyntax, child + ": response without nonce");
+    }
     nr_ = nonce->data;
     if (suite->dh != DhGroup::kNone) {
       const auto* ke = m.get<KePayload>(PayloadType::kKe);
       if (ke == nullptr || ke_ == nullptr || ke->group != static_cast<uint16_t>(ke_->group())) {
-        sa_.fail(FailureKind::kInvalidKe, false, child + ": missing or wrong KE in response");
-        release();
-        return Outcome::kFailed;
+        return refuseInstalled(FailureKind::kInvalidKe,
+                               child + ": missing or wrong KE in response");
       }
       auto shared = ke_->computeSharedSecret(ke->data);
       if (!shared) {
-        sa_.fail(FailureKind::kInvalidKe, false,
-                 child + ": peer's KE rejected: " + shared.status().message());
-        release();
-        return Outcome::kFailed;
+        return refuseInstalled(FailureKind::kInvalidKe,
+                               child + ": peer's KE rejected: " + shared.status().message());
       }
       shared_ = std::move(shared.value());
     }
@@ -189,6 +187,20 @@ ChildNegotiation::Outcome ChildNegotiation::processResponse(const Message& m) {
     nr_ = sa_.nonceR;
   }
   return install(*suite, loadBe32(chosen.spi.data()), tsi->selectors, tsr->selectors);
+}
+
+// The responder answered with its SA, so it has installed its half: one failure line, then
+// an INFORMATIONAL Delete naming our inbound SPI (RFC 7296 2.9, 3.11; as strongSwan does).
+// The SPI stays reserved until that exchange is over.
+ChildNegotiation::Outcome ChildNegotiation::refuseInstalled(FailureKind kind,
+                                                            const std::string& reason) {
+  char spi[9];
+  std::snprintf(spi, sizeof spi, "%08x", spiIn_);
+  ++sa_.ctx().counterRef().refusedChildDeletes;
+  sa_.fail(kind, false, reason + "; deleting the peer's Child SA (SPI " + spi + ")");
+  sa_.tasks().queue(makeRefusedChildDeleteTask(sa_, spiIn_));
+  spiIn_ = 0;  // the delete task's now
+  return Outcome::kFailed;
 }
 
 // ---- responder ------------------------------------------------------------------------------
@@ -330,10 +342,11 @@ ChildNegotiation::Outcome ChildNegotiation::install(const Suite& suite, uint32_t
   auto keys =
       deriveChildSaKeys(sa_.suite.prf, sa_.keys.skD.bytes(), suite, shared_.bytes(), ni_, nr_);
   if (!cipher || !keys) {
-    sa_.fail(FailureKind::kOther, false,
-             "Child SA '" + config_->name + "': cannot derive keys: " +
-                 (keys ? std::string("cipher not supported by the data plane")
-                       : keys.status().message()));
+    std::string reason =
+        "Child SA '" + config_->name + "': cannot derive keys: " +
+        (keys ? std::string("cipher not supported by the data plane") : keys.status().message());
+    if (initiator_) return refuseInstalled(FailureKind::kOther, reason);
+    sa_.fail(FailureKind::kOther, false, reason);
     release();
     return Outcome::kFailed;
   }

@@ -45,6 +45,8 @@ class ChildNegotiation {
   Outcome install(const Suite& suite, uint32_t spiOut, std::vector<TrafficSelector> localTs,
                   std::vector<TrafficSelector> remoteTs);
   void refuse(uint16_t notifyType, FailureKind kind, const std::string& reason);
+  // Initiator: a successful response we cannot accept; the peer's half gets a Delete.
+  Outcome refuseInstalled(FailureKind kind, const std::string& reason);
   std::vector<Proposal> ourProposals() const;
 
   IkeSa& sa_;

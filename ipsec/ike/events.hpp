@@ -130,6 +130,9 @@ struct IkeCounters {
   uint64_t noProposal = 0, noProposalByPeer = 0;
   uint64_t unknownIdentity = 0;
   uint64_t tsUnacceptable = 0, tsUnacceptableByPeer = 0;
+  // Initiator: Deletes sent for Child SAs the responder installed but we refused (selectors
+  // wider than proposed, a proposal or KE we did not offer; RFC 7296 2.9).
+  uint64_t refusedChildDeletes = 0;
   uint64_t invalidKeSent = 0, invalidKeReceived = 0;
   uint64_t invalidSyntaxSent = 0, invalidSyntaxReceived = 0;
   uint64_t unsupportedCritical = 0;

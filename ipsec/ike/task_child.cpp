@@ -47,29 +47,41 @@ class ChildCreateTask final : public Task {
   bool refused_ = false;
 };
 
+// `installed` false: a Child SA the peer installed but we refused to (RFC 7296 2.9); only
+// our SPI for it is reserved, and freed when the peer has answered.
 class ChildDeleteTask final : public Task {
  public:
-  ChildDeleteTask(IkeSa& sa, uint32_t spiIn) : Task(sa), spiIn_(spiIn) {}
+  ChildDeleteTask(IkeSa& sa, uint32_t spiIn, bool installed)
+      : Task(sa), spiIn_(spiIn), installed_(installed) {}
   TaskKind kind() const override { return TaskKind::kChildDelete; }
   ExchangeType exchange() const override { return ExchangeType::kInformational; }
   std::string_view name() const override { return "CHILD_DELETE"; }
 
   TaskResult buildRequest(Message& m) override {
-    if (sa_.findChildByInbound(spiIn_) == nullptr) return TaskResult::kDone;
+    if (installed_ && sa_.findChildByInbound(spiIn_) == nullptr) return TaskResult::kDone;
     m.add(PayloadType::kDelete, DeletePayload{ProtocolId::kEsp, {spiIn_}});
     return TaskResult::kNeedMore;
   }
   TaskResult processResponse(const Message&) override {
     // RFC 7296 1.4.1: the peer's Delete names its half; ours goes either way.
-    sa_.removeChild(spiIn_);
+    finish();
     return TaskResult::kDone;
   }
   TaskResult processRequest(const Message&) override { return TaskResult::kDone; }
   TaskResult buildResponse(Message&) override { return TaskResult::kDone; }
-  void abort() override { sa_.removeChild(spiIn_); }
+  void abort() override { finish(); }
 
  private:
+  void finish() {
+    if (installed_) {
+      sa_.removeChild(spiIn_);
+    } else if (spiIn_ != 0) {
+      sa_.ctx().releaseChildSpi(spiIn_);
+    }
+    spiIn_ = 0;
+  }
   uint32_t spiIn_;
+  bool installed_;
 };
 
 // Initiator: Delete(IKE), empty liveness request, or AUTHENTICATION_FAILED notify.
@@ -147,7 +159,10 @@ std::unique_ptr<Task> makeChildCreateTask(IkeSa& sa, const ChildConfig* child) {
   return std::make_unique<ChildCreateTask>(sa, child);
 }
 std::unique_ptr<Task> makeChildDeleteTask(IkeSa& sa, uint32_t spiIn) {
-  return std::make_unique<ChildDeleteTask>(sa, spiIn);
+  return std::make_unique<ChildDeleteTask>(sa, spiIn, true);
+}
+std::unique_ptr<Task> makeRefusedChildDeleteTask(IkeSa& sa, uint32_t spiIn) {
+  return std::make_unique<ChildDeleteTask>(sa, spiIn, false);
 }
 std::unique_ptr<Task> makeIkeDeleteTask(IkeSa& sa) {
   return std::make_unique<InformationalTask>(sa, InformationalTask::Mode::kDeleteIke);

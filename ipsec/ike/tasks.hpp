@@ -17,6 +17,9 @@ std::unique_ptr<Task> makeIkeAuthTask(IkeSa& sa);
 std::unique_ptr<Task> makeChildCreateTask(IkeSa& sa, const ChildConfig* child);
 // INFORMATIONAL exchanges: Delete of Child SAs / of the IKE SA, or empty (liveness).
 std::unique_ptr<Task> makeChildDeleteTask(IkeSa& sa, uint32_t spiIn);
+// Delete for a Child SA the peer installed and we refused (not installed here): names our
+// reserved inbound SPI `spiIn`, which the task frees when done (RFC 7296 2.9, 3.11).
+std::unique_ptr<Task> makeRefusedChildDeleteTask(IkeSa& sa, uint32_t spiIn);
 std::unique_ptr<Task> makeIkeDeleteTask(IkeSa& sa);
 std::unique_ptr<Task> makeInformationalTask(IkeSa& sa);  // empty request, or any responder
 // RFC 7296 2.21.2: tell the responder we rejected its AUTH; the IKE SA ends afterwards.

@@ -1,56 +1,13 @@
 // Two-party IKE exchanges (strongSwan test_child_rekey.c style): the test moves every
 // datagram by hand and checks events, counters, notifies and log lines on both sides.
-#include <iostream>
+#include <cstdio>
 
 #include "ike_harness.hpp"
 
 namespace braid::ike::test {
 namespace {
 
-class IkeExchange : public ::testing::Test {
- protected:
-  void SetUp() override { configure(); }
-  void TearDown() override {
-    if (HasFailure()) {
-      for (const auto& l : log.lines) std::cerr << "log: " << l << "\n";
-    }
-  }
-
-  void configure() {
-    pa = pskPeer("to-b", t.b.addr.address, "@a.example", "@b.example", "secret");
-    pa.children.push_back(child("net", {ts("10.1.0.0/16")}, {ts("10.2.0.0/16")}));
-    pb = pskPeer("to-a", t.a.addr.address, "@b.example", "@a.example", "secret");
-    pb.children.push_back(child("net", {ts("10.2.0.0/16")}, {ts("10.1.0.0/16")}));
-  }
-  void start() {
-    ASSERT_TRUE(t.a.mgr->addPeer(pa).isOk());
-    ASSERT_TRUE(t.b.mgr->addPeer(pb).isOk());
-    ASSERT_TRUE(t.a.mgr->initiate("to-b", t.a.addr).isOk());
-  }
-  void establish() {
-    start();
-    t.run();
-    ASSERT_EQ(t.a.events.ikeUp.size(), 1u);
-    ASSERT_EQ(t.b.events.ikeUp.size(), 1u);
-  }
-  // The exchange of one datagram each way.
-  void roundTrip() {
-    t.deliver(t.a);
-    t.deliver(t.b);
-  }
-  static void expectPair(const ChildSaEvent& x, const ChildSaEvent& y) {
-    EXPECT_EQ(x.outbound.spi, y.inbound.spi);
-    EXPECT_EQ(x.inbound.spi, y.outbound.spi);
-    EXPECT_EQ(x.outbound.keymat, y.inbound.keymat);
-    EXPECT_EQ(x.inbound.keymat, y.outbound.keymat);
-    EXPECT_NE(x.outbound.keymat, x.inbound.keymat);
-    EXPECT_EQ(x.outbound.keymat.size(), ipsec::espKeymatLength(x.outbound.cipher));
-  }
-
-  LogCapture log;
-  TwoParty t;
-  PeerConfig pa, pb;
-};
+class IkeExchange : public IkeTwoPartyTest {};
 
 TEST_F(IkeExchange, PskEstablishesIkeAndChildSa) {
   start();
@@ -340,6 +297,84 @@ TEST_F(IkeExchange, ResponderNarrowsSelectors) {
   EXPECT_EQ(selectorsToString(t.a.events.childUp[0].remoteTs), "10.2.1.0/24 10.2.7.0/24");
   EXPECT_EQ(selectorsToString(t.b.events.childUp[0].localTs), "10.2.1.0/24 10.2.7.0/24");
   EXPECT_EQ(selectorsToString(t.a.events.childUp[0].localTs), "10.1.0.0/16");
+}
+
+std::string spiHex(uint32_t spi) {
+  char buf[9];
+  std::snprintf(buf, sizeof buf, "%08x", spi);
+  return buf;
+}
+
+// Sets every selector of the TSi or TSr payload (as a misbehaving responder would).
+void setSelectors(Message& m, PayloadType type, std::vector<TrafficSelector> selectors) {
+  for (auto& p : m.payloads) {
+    if (p.type == type) std::get<TsPayload>(p.body).selectors = selectors;
+  }
+}
+
+TEST_F(IkeExchange, WiderSelectorsInIkeAuthAreRefusedAndTheResponderHalfDeleted) {
+  start();
+  roundTrip();     // IKE_SA_INIT
+  t.deliver(t.a);  // IKE_AUTH request: b installs its half of "net"
+  ASSERT_EQ(t.b.events.childUp.size(), 1u);
+  const uint32_t aSpi = t.b.events.childUp[0].outbound.spi;  // the SPI a chose for "net"
+  // RFC 7296 2.9: the responder may only narrow; this one answers 10.2.0.0/15 for 10.2.0.0/16.
+  ASSERT_TRUE(
+      t.rewrite(t.b, [](Message& m) { setSelectors(m, PayloadType::kTsr, {ts("10.2.0.0/15")}); }));
+  t.deliver(t.b);
+  EXPECT_EQ(t.a.events.ikeUp.size(), 1u);  // a Child SA failure keeps the IKE SA
+  EXPECT_TRUE(t.a.events.childUp.empty());
+  EXPECT_EQ(t.a.counters().tsUnacceptable, 1u);
+  EXPECT_EQ(t.a.counters().refusedChildDeletes, 1u);
+  const std::string line = "exceed ours 10.1.0.0/16 === 10.2.0.0/16; deleting the peer's Child SA";
+  EXPECT_EQ(log.count(line + " (SPI " + spiHex(aSpi) + ")"), 1u);
+  // The next request is an INFORMATIONAL Delete naming a's inbound SPI (RFC 7296 3.11).
+  ASSERT_EQ(t.a.net.out.size(), 1u);
+  IkeSa* sb = t.b.mgr->findByPeer("to-a");
+  Message del;
+  ASSERT_FALSE(del.decode(t.a.net.out[0].data, sb->inCipher()));
+  EXPECT_EQ(del.header.exchange, ExchangeType::kInformational);
+  const auto* d = del.get<DeletePayload>(PayloadType::kDelete);
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->protocol, ProtocolId::kEsp);
+  EXPECT_EQ(d->spis, std::vector<uint32_t>{aSpi});
+  EXPECT_EQ(t.run(), 2u);
+  ASSERT_EQ(t.b.events.childDown.size(), 1u);
+  EXPECT_EQ(t.b.events.childDown[0].outbound.spi, aSpi);
+  EXPECT_TRUE(sb->children().empty());
+  EXPECT_TRUE(t.a.events.childDown.empty());  // nothing was installed on a
+  EXPECT_EQ(t.a.mgr->findByPeer("to-b")->state(), IkeSaState::kEstablished);
+  EXPECT_EQ(sb->state(), IkeSaState::kEstablished);
+  EXPECT_EQ(log.lines.size(), 1u) << log.lines[0];
+}
+
+TEST_F(IkeExchange, WiderSelectorsInCreateChildSaAreRefusedAndTheResponderHalfDeleted) {
+  pa.children.push_back(child("voice", {ts("10.3.5.0/24")}, {ts("10.4.5.0/24")}));
+  pb.children.push_back(child("voice", {ts("10.4.0.0/16")}, {ts("10.3.0.0/16")}));
+  establish();
+  ASSERT_TRUE(t.a.mgr->createChild("to-b", "voice").isOk());
+  t.deliver(t.a);
+  ASSERT_EQ(t.b.events.childUp.size(), 2u);
+  const uint32_t aSpi = t.b.events.childUp[1].outbound.spi;
+  // TSi wider than a's own 10.3.5.0/24 (b should have narrowed to it).
+  ASSERT_TRUE(
+      t.rewrite(t.b, [](Message& m) { setSelectors(m, PayloadType::kTsi, {ts("10.3.0.0/16")}); }));
+  t.deliver(t.b);
+  EXPECT_EQ(t.a.events.childUp.size(), 1u);
+  EXPECT_EQ(t.a.counters().refusedChildDeletes, 1u);
+  EXPECT_EQ(log.count("'voice': peer's traffic selectors 10.3.0.0/16 === 10.4.5.0/24 exceed"), 1u);
+  EXPECT_EQ(t.run(), 2u);
+  ASSERT_EQ(t.b.events.childDown.size(), 1u);
+  EXPECT_EQ(t.b.events.childDown[0].child, "voice");
+  EXPECT_EQ(t.b.events.childDown[0].outbound.spi, aSpi);
+  IkeSa* sb = t.b.mgr->findByPeer("to-a");
+  ASSERT_EQ(sb->children().size(), 1u);  // "net" stays
+  EXPECT_EQ(sb->children()[0]->config->name, "net");
+  // The IKE SA goes on: "voice" again, this time answered properly.
+  ASSERT_TRUE(t.a.mgr->createChild("to-b", "voice").isOk());
+  EXPECT_EQ(t.run(), 2u);
+  ASSERT_EQ(t.a.events.childUp.size(), 2u);
+  expectPair(t.a.events.childUp[1], t.b.events.childUp[2]);
 }
 
 TEST_F(IkeExchange, InitiatorProposesSeveralSubnetsResponderPicks) {
