@@ -16,7 +16,7 @@
 //   cert/certreq/<key>    CERTREQ data: SHA-1 of each CA's SPKI (RFC 7296 3.7), sent and
 //                         checked once per side and exchange
 //   cert/certreq_direct/<key>  the same hash over i2d_X509_PUBKEY (no OSSL_ENCODER): what
-//                         TrustStore::certReqData() could cost
+//                         compare with certreq/, which returns hashes cached per CA
 //   sk/seal+open          SK payload (AES-GCM-256) of a 600-byte IKE_AUTH body, both ways
 #include <benchmark/benchmark.h>
 #include <openssl/evp.h>

@@ -11,6 +11,8 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <string_view>
+#include <utility>
 
 #include "core/log.hpp"
 #include "edge/ike_support.hpp"
@@ -539,40 +541,44 @@ void IkeDriver::Impl::shutdown() {
 
 std::string IkeDriver::Impl::formatStats() const {
   // Core counters (ike::IkeCounters) summed over the uplinks' SA managers.
-#define BRAID_IKE_COUNTERS(X)                                                                      \
-  X("ike_sa_up", ikeSaUp)                                                                          \
-  X("ike_sa_down", ikeSaDown) X("child_sa_up", childSaUp) X("child_sa_down", childSaDown)          \
-      X("auth_failed", authFailed) X("auth_failed_by_peer", authFailedByPeer) X(                   \
-          "no_proposal", noProposal) X("no_proposal_by_peer", noProposalByPeer)                    \
-          X("unknown_identity", unknownIdentity) X("ts_unacceptable", tsUnacceptable) X(           \
-              "ts_unacceptable_by_peer", tsUnacceptableByPeer) X("invalid_ke_sent", invalidKeSent) \
-              X("invalid_ke_received", invalidKeReceived)                                          \
-                  X("invalid_syntax_sent", invalidSyntaxSent)                                      \
-                      X("invalid_syntax_received", invalidSyntaxReceived) X(                       \
-                          "unsupported_critical", unsupportedCritical)                             \
-                          X("peer_not_answering", peerNotAnswering) X("retransmits", retransmits)  \
-                              X("responses_replayed", responsesReplayed)                           \
-                                  X("requests_processed", requestsProcessed)                       \
-                                      X("responses_processed", responsesProcessed)                 \
-                                          X("drop.malformed", dropsMalformed)                      \
-                                              X("drop.unknown_spi", dropsUnknownSpi)               \
-                                                  X("drop.integrity", dropsIntegrity)              \
-                                                      X("drop.message_id", dropsMessageId)         \
-                                                          X("drop.no_config", dropsNoConfig) X(    \
-                                                              "initiate_retries", initiateRetries) \
-                                                              X("peer_endpoint_changes",           \
-                                                                peerEndpointChanges)
+  static constexpr std::pair<std::string_view, uint64_t ike::IkeCounters::*> kCoreCounters[] = {
+      {"ike_sa_up", &ike::IkeCounters::ikeSaUp},
+      {"ike_sa_down", &ike::IkeCounters::ikeSaDown},
+      {"child_sa_up", &ike::IkeCounters::childSaUp},
+      {"child_sa_down", &ike::IkeCounters::childSaDown},
+      {"auth_failed", &ike::IkeCounters::authFailed},
+      {"auth_failed_by_peer", &ike::IkeCounters::authFailedByPeer},
+      {"no_proposal", &ike::IkeCounters::noProposal},
+      {"no_proposal_by_peer", &ike::IkeCounters::noProposalByPeer},
+      {"unknown_identity", &ike::IkeCounters::unknownIdentity},
+      {"ts_unacceptable", &ike::IkeCounters::tsUnacceptable},
+      {"ts_unacceptable_by_peer", &ike::IkeCounters::tsUnacceptableByPeer},
+      {"refused_child_deletes", &ike::IkeCounters::refusedChildDeletes},
+      {"invalid_ke_sent", &ike::IkeCounters::invalidKeSent},
+      {"invalid_ke_received", &ike::IkeCounters::invalidKeReceived},
+      {"invalid_syntax_sent", &ike::IkeCounters::invalidSyntaxSent},
+      {"invalid_syntax_received", &ike::IkeCounters::invalidSyntaxReceived},
+      {"unsupported_critical", &ike::IkeCounters::unsupportedCritical},
+      {"peer_not_answering", &ike::IkeCounters::peerNotAnswering},
+      {"retransmits", &ike::IkeCounters::retransmits},
+      {"responses_replayed", &ike::IkeCounters::responsesReplayed},
+      {"requests_processed", &ike::IkeCounters::requestsProcessed},
+      {"responses_processed", &ike::IkeCounters::responsesProcessed},
+      {"drop.malformed", &ike::IkeCounters::dropsMalformed},
+      {"drop.unknown_spi", &ike::IkeCounters::dropsUnknownSpi},
+      {"drop.integrity", &ike::IkeCounters::dropsIntegrity},
+      {"drop.message_id", &ike::IkeCounters::dropsMessageId},
+      {"drop.no_config", &ike::IkeCounters::dropsNoConfig},
+      {"initiate_retries", &ike::IkeCounters::initiateRetries},
+      {"peer_endpoint_changes", &ike::IkeCounters::peerEndpointChanges},
+  };
   std::ostringstream os;
   auto line = [&](std::string_view name, uint64_t v) { os << "ike." << name << ' ' << v << '\n'; };
-#define BRAID_SUM(name, field)                                 \
-  {                                                            \
-    uint64_t v = 0;                                            \
-    for (auto& u : uplinks) v += u->manager->counters().field; \
-    line(name, v);                                             \
+  for (const auto& [name, field] : kCoreCounters) {
+    uint64_t v = 0;
+    for (auto& u : uplinks) v += u->manager->counters().*field;
+    line(name, v);
   }
-  BRAID_IKE_COUNTERS(BRAID_SUM)
-#undef BRAID_SUM
-#undef BRAID_IKE_COUNTERS
   line("child_retries", counters.childRetries);
   line("datagrams_received", counters.datagramsReceived);
   line("datagrams_sent", counters.datagramsSent);
