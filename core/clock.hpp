@@ -33,6 +33,8 @@ class ManualClock final : public Clock {
   TimePoint now_;
 };
 
-inline double toMillis(Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+inline double toMillis(Duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
 
 }  // namespace braid

@@ -75,9 +75,12 @@ std::optional<FlowKey> FlowKey::parse(Bytes packet) {
   uint8_t v = 0;
   if (!r.peekU8(v)) return std::nullopt;
   switch (v >> 4) {
-    case 4: return parseV4(r, packet);
-    case 6: return parseV6(r);
-    default: return std::nullopt;
+    case 4:
+      return parseV4(r, packet);
+    case 6:
+      return parseV6(r);
+    default:
+      return std::nullopt;
   }
 }
 

@@ -19,13 +19,17 @@ std::optional<std::vector<uint8_t>> fromHex(std::string_view text) {
   int pending = -1;
   for (char c : text) {
     int v;
-    if (c >= '0' && c <= '9') v = c - '0';
-    else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
+    if (c >= '0' && c <= '9')
+      v = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      v = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      v = c - 'A' + 10;
     else if (c == ':' || c == ' ' || c == '\n' || c == '\t') {
       if (pending >= 0) return std::nullopt;  // separators only between whole bytes
       continue;
-    } else return std::nullopt;
+    } else
+      return std::nullopt;
     if (pending < 0) {
       pending = v;
     } else {

@@ -51,7 +51,9 @@ std::optional<IpAddress> IpAddress::parse(std::string_view text) {
   return std::nullopt;
 }
 
-uint32_t IpAddress::v4HostOrder() const { return loadBe32(bytes_.data()); }
+uint32_t IpAddress::v4HostOrder() const {
+  return loadBe32(bytes_.data());
+}
 
 bool IpAddress::isUnspecified() const {
   for (uint8_t b : bytes()) {
@@ -107,7 +109,9 @@ bool IpPrefix::contains(const IpAddress& a) const {
   return masked(a, length_, false) == address_;
 }
 
-IpAddress IpPrefix::last() const { return masked(address_, length_, true); }
+IpAddress IpPrefix::last() const {
+  return masked(address_, length_, true);
+}
 
 std::string IpPrefix::toString() const {
   return address_.toString() + "/" + std::to_string(length_);

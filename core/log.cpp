@@ -9,12 +9,18 @@ namespace braid {
 
 std::string_view logLevelName(LogLevel level) {
   switch (level) {
-    case LogLevel::kTrace: return "trace";
-    case LogLevel::kDebug: return "debug";
-    case LogLevel::kInfo: return "info";
-    case LogLevel::kWarn: return "warn";
-    case LogLevel::kError: return "error";
-    case LogLevel::kOff: return "off";
+    case LogLevel::kTrace:
+      return "trace";
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarn:
+      return "warn";
+    case LogLevel::kError:
+      return "error";
+    case LogLevel::kOff:
+      return "off";
   }
   return "?";
 }
@@ -35,7 +41,9 @@ Logger& Logger::instance() {
   return logger;
 }
 
-void Logger::setSink(LogSink sink) { sink_ = std::move(sink); }
+void Logger::setSink(LogSink sink) {
+  sink_ = std::move(sink);
+}
 
 void Logger::write(LogLevel level, std::string_view component, std::string_view line) {
   if (sink_) {
@@ -53,8 +61,8 @@ void Logger::write(LogLevel level, std::string_view component, std::string_view 
   std::lock_guard lock(mu);
   std::fprintf(stderr, "%s.%03d %-5.*s [%.*s] %.*s\n", ts, static_cast<int>(ms.count()),
                static_cast<int>(logLevelName(level).size()), logLevelName(level).data(),
-               static_cast<int>(component.size()), component.data(),
-               static_cast<int>(line.size()), line.data());
+               static_cast<int>(component.size()), component.data(), static_cast<int>(line.size()),
+               line.data());
 }
 
 }  // namespace braid

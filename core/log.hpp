@@ -50,8 +50,8 @@ class LogLine {
 
 }  // namespace braid
 
-#define BRAID_LOG(level, component)                                  \
+#define BRAID_LOG(level, component)                                   \
   if (!::braid::Logger::instance().enabled(::braid::LogLevel::level)) \
-    ;                                                                \
-  else                                                               \
+    ;                                                                 \
+  else                                                                \
     ::braid::LogLine(::braid::LogLevel::level, component)

@@ -25,7 +25,9 @@ PacketPool::PacketPool(size_t count, size_t slabSize, size_t defaultHeadroom)
   for (size_t i = count; i > 0; --i) free_.push_back(&buffers_[i - 1]);
 }
 
-void PacketPool::FreeDeleter::operator()(uint8_t* p) const { std::free(p); }
+void PacketPool::FreeDeleter::operator()(uint8_t* p) const {
+  std::free(p);
+}
 
 PacketPtr PacketPool::acquire() {
   if (free_.empty()) {

@@ -4,6 +4,8 @@
 
 namespace braid {
 
-void secureWipe(void* p, size_t n) { explicit_bzero(p, n); }
+void secureWipe(void* p, size_t n) {
+  explicit_bzero(p, n);
+}
 
 }  // namespace braid

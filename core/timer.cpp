@@ -9,7 +9,9 @@ TimerId TimerQueue::schedule(TimePoint deadline, std::function<void()> callback)
   return id;
 }
 
-void TimerQueue::cancel(TimerId id) { live_.erase(id); }
+void TimerQueue::cancel(TimerId id) {
+  live_.erase(id);
+}
 
 void TimerQueue::dropCancelledHead() {
   while (!heap_.empty() && !live_.contains(heap_.top().id)) heap_.pop();

@@ -21,12 +21,14 @@ struct Free {
   void operator()(X509_NAME* p) const { X509_NAME_free(p); }
   void operator()(GENERAL_NAMES* p) const { GENERAL_NAMES_free(p); }
   void operator()(X509_STORE_CTX* p) const { X509_STORE_CTX_free(p); }
-  void operator()(STACK_OF(X509)* p) const { sk_X509_free(p); }
+  void operator()(STACK_OF(X509) * p) const { sk_X509_free(p); }
 };
 template <typename T>
 using Ptr = std::unique_ptr<T, Free>;
 
-std::shared_ptr<X509> share(X509* x) { return {x, [](X509* c) { X509_free(c); }}; }
+std::shared_ptr<X509> share(X509* x) {
+  return {x, [](X509* c) { X509_free(c); }};
+}
 
 std::string nameText(const X509_NAME* name) {
   Ptr<BIO> bio(BIO_new(BIO_s_mem()));
@@ -39,10 +41,11 @@ std::string nameText(const X509_NAME* name) {
 // Calls f(GENERAL_NAME*) for every subjectAltName entry.
 template <typename F>
 void forEachSan(X509* x, F f) {
-  Ptr<GENERAL_NAMES> names(static_cast<GENERAL_NAMES*>(
-      X509_get_ext_d2i(x, NID_subject_alt_name, nullptr, nullptr)));
+  Ptr<GENERAL_NAMES> names(
+      static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(x, NID_subject_alt_name, nullptr, nullptr)));
   if (!names) return;
-  for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) f(sk_GENERAL_NAME_value(names.get(), i));
+  for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i)
+    f(sk_GENERAL_NAME_value(names.get(), i));
 }
 
 std::string asn1Text(const ASN1_STRING* s) {
@@ -241,13 +244,16 @@ bool Certificate::matchesIdentity(uint8_t idType, Bytes idData) const {
       const auto ips = ipAddresses();
       return ip && std::find(ips.begin(), ips.end(), *ip) != ips.end();
     }
-    default: return false;
+    default:
+      return false;
   }
 }
 
 // ---- trust store -------------------------------------------------------------------------
 TrustStore::TrustStore() : store_(X509_STORE_new()) {}
-TrustStore::~TrustStore() { X509_STORE_free(store_); }
+TrustStore::~TrustStore() {
+  X509_STORE_free(store_);
+}
 TrustStore::TrustStore(TrustStore&& o) noexcept
     : store_(std::exchange(o.store_, nullptr)),
       cas_(std::move(o.cas_)),

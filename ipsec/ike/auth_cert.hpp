@@ -41,7 +41,7 @@ inline constexpr size_t kCertReqHashLength = 20;  // SHA-1 (RFC 7296 3.7)
 class Certificate {
  public:
   Certificate() = default;
-  static Result<Certificate> fromDer(Bytes der);  // CERT payload, encoding 4
+  static Result<Certificate> fromDer(Bytes der);             // CERT payload, encoding 4
   static Result<Certificate> fromPem(std::string_view pem);  // the first certificate
   static Result<std::vector<Certificate>> allFromPem(std::string_view pem);
   // All certificates in a PEM file (leaf first for chain files); fails if there are none.
@@ -51,14 +51,14 @@ class Certificate {
   bool valid() const { return x509_ != nullptr; }
   X509* get() const { return x509_.get(); }
 
-  std::vector<uint8_t> der() const;         // CERT payload data
+  std::vector<uint8_t> der() const;  // CERT payload data
   std::string toPem() const;
   std::vector<uint8_t> subjectDer() const;  // ID_DER_ASN1_DN identification data
   std::string subjectText() const;          // RFC 2253 form, for logs
   std::string issuerText() const;
-  std::vector<std::string> dnsNames() const;     // subjectAltName dNSName
-  std::vector<std::string> emailNames() const;   // subjectAltName rfc822Name
-  std::vector<IpAddress> ipAddresses() const;    // subjectAltName iPAddress
+  std::vector<std::string> dnsNames() const;    // subjectAltName dNSName
+  std::vector<std::string> emailNames() const;  // subjectAltName rfc822Name
+  std::vector<IpAddress> ipAddresses() const;   // subjectAltName iPAddress
   PublicKey publicKey() const;
   // SHA-1 of the DER SubjectPublicKeyInfo: the CERTREQ CA identifier (RFC 7296 3.7).
   std::array<uint8_t, kCertReqHashLength> spkiSha1() const;

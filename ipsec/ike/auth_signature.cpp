@@ -26,7 +26,9 @@ struct Free {
 template <typename T>
 using Ptr = std::unique_ptr<T, Free>;
 
-std::shared_ptr<EVP_PKEY> share(EVP_PKEY* p) { return {p, [](EVP_PKEY* k) { EVP_PKEY_free(k); }}; }
+std::shared_ptr<EVP_PKEY> share(EVP_PKEY* p) {
+  return {p, [](EVP_PKEY* k) { EVP_PKEY_free(k); }};
+}
 
 KeyType keyTypeOf(EVP_PKEY* pkey) {
   if (pkey == nullptr) return KeyType::kUnsupported;
@@ -34,8 +36,8 @@ KeyType keyTypeOf(EVP_PKEY* pkey) {
   if (!EVP_PKEY_is_a(pkey, "EC")) return KeyType::kUnsupported;
   char name[64] = {};
   size_t len = 0;
-  if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof(name),
-                                     &len) != 1) {
+  if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof(name), &len) !=
+      1) {
     return KeyType::kUnsupported;
   }
   const std::string_view n(name, len);
@@ -103,7 +105,9 @@ std::vector<uint8_t> unhex(std::string_view hex) {
   return out;
 }
 
-Status sigError(const std::string& m) { return Status(ErrorCode::kCryptoError, "AUTH: " + m); }
+Status sigError(const std::string& m) {
+  return Status(ErrorCode::kCryptoError, "AUTH: " + m);
+}
 Status badInput(const std::string& m) {
   return Status(ErrorCode::kInvalidArgument, "AUTH: " + m);
 }
@@ -179,10 +183,14 @@ std::optional<std::vector<uint8_t>> rawToDer(Bytes raw) {
 // Classic method -> (scheme, required key type).
 std::optional<std::pair<SignatureScheme, KeyType>> classic(AuthMethod m) {
   switch (m) {
-    case AuthMethod::kEcdsaSha256P256: return {{SignatureScheme::kEcdsaSha256, KeyType::kEcP256}};
-    case AuthMethod::kEcdsaSha384P384: return {{SignatureScheme::kEcdsaSha384, KeyType::kEcP384}};
-    case AuthMethod::kEcdsaSha512P521: return {{SignatureScheme::kEcdsaSha512, KeyType::kEcP521}};
-    default: return std::nullopt;
+    case AuthMethod::kEcdsaSha256P256:
+      return {{SignatureScheme::kEcdsaSha256, KeyType::kEcP256}};
+    case AuthMethod::kEcdsaSha384P384:
+      return {{SignatureScheme::kEcdsaSha384, KeyType::kEcP384}};
+    case AuthMethod::kEcdsaSha512P521:
+      return {{SignatureScheme::kEcdsaSha512, KeyType::kEcP521}};
+    default:
+      return std::nullopt;
   }
 }
 
@@ -242,7 +250,9 @@ PublicKey PublicKey::fromEvp(EVP_PKEY* pkey) {
   return k;
 }
 
-KeyType PublicKey::type() const { return keyTypeOf(pkey_.get()); }
+KeyType PublicKey::type() const {
+  return keyTypeOf(pkey_.get());
+}
 
 std::vector<uint8_t> PublicKey::spkiDer() const {
   if (!pkey_) return {};
@@ -304,7 +314,9 @@ PrivateKey PrivateKey::fromEvp(EVP_PKEY* pkey) {
   return k;
 }
 
-KeyType PrivateKey::type() const { return keyTypeOf(pkey_.get()); }
+KeyType PrivateKey::type() const {
+  return keyTypeOf(pkey_.get());
+}
 
 PublicKey PrivateKey::publicKey() const {
   // Round trip through SPKI so the public handle holds no private material.
@@ -322,7 +334,8 @@ PublicKey PrivateKey::publicKey() const {
 std::string PrivateKey::toPem() const {
   Ptr<BIO> bio(BIO_new(BIO_s_mem()));
   if (!pkey_ || !bio ||
-      PEM_write_bio_PrivateKey(bio.get(), pkey_.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
+      PEM_write_bio_PrivateKey(bio.get(), pkey_.get(), nullptr, nullptr, 0, nullptr, nullptr) !=
+          1) {
     return {};
   }
   char* data = nullptr;
@@ -336,14 +349,22 @@ std::string PrivateKey::toPem() const {
 // ---- signatures --------------------------------------------------------------------------
 std::string_view signatureSchemeName(SignatureScheme s) {
   switch (s) {
-    case SignatureScheme::kRsaPkcs1Sha1: return "rsa-pkcs1-sha1";
-    case SignatureScheme::kRsaPkcs1Sha256: return "rsa-pkcs1-sha256";
-    case SignatureScheme::kRsaPkcs1Sha384: return "rsa-pkcs1-sha384";
-    case SignatureScheme::kRsaPkcs1Sha512: return "rsa-pkcs1-sha512";
-    case SignatureScheme::kRsaPssSha256: return "rsa-pss-sha256";
-    case SignatureScheme::kEcdsaSha256: return "ecdsa-sha256";
-    case SignatureScheme::kEcdsaSha384: return "ecdsa-sha384";
-    case SignatureScheme::kEcdsaSha512: return "ecdsa-sha512";
+    case SignatureScheme::kRsaPkcs1Sha1:
+      return "rsa-pkcs1-sha1";
+    case SignatureScheme::kRsaPkcs1Sha256:
+      return "rsa-pkcs1-sha256";
+    case SignatureScheme::kRsaPkcs1Sha384:
+      return "rsa-pkcs1-sha384";
+    case SignatureScheme::kRsaPkcs1Sha512:
+      return "rsa-pkcs1-sha512";
+    case SignatureScheme::kRsaPssSha256:
+      return "rsa-pss-sha256";
+    case SignatureScheme::kEcdsaSha256:
+      return "ecdsa-sha256";
+    case SignatureScheme::kEcdsaSha384:
+      return "ecdsa-sha384";
+    case SignatureScheme::kEcdsaSha512:
+      return "ecdsa-sha512";
   }
   return "unknown";
 }
@@ -356,8 +377,7 @@ std::vector<uint8_t> signatureAlgorithmIdentifier(SignatureScheme scheme) {
 }
 
 Result<SignatureChoice> chooseSignature(const PrivateKey& key,
-                                        std::span<const HashAlgorithm> peerHashes,
-                                        bool preferPss) {
+                                        std::span<const HashAlgorithm> peerHashes, bool preferPss) {
   const KeyType type = key.type();
   auto peerHas = [&](HashAlgorithm h) {
     return std::find(peerHashes.begin(), peerHashes.end(), h) != peerHashes.end();
@@ -374,9 +394,10 @@ Result<SignatureChoice> chooseSignature(const PrivateKey& key,
   }
   if (!isEc(type)) return badInput("unsupported private key type");
   // The curve's own hash first (RFC 4754 pairing), then the others.
-  std::array<S, 3> order = type == KeyType::kEcP256   ? std::array{S::kEcdsaSha256, S::kEcdsaSha384, S::kEcdsaSha512}
-                           : type == KeyType::kEcP384 ? std::array{S::kEcdsaSha384, S::kEcdsaSha512, S::kEcdsaSha256}
-                                                      : std::array{S::kEcdsaSha512, S::kEcdsaSha384, S::kEcdsaSha256};
+  std::array<S, 3> order =
+      type == KeyType::kEcP256   ? std::array{S::kEcdsaSha256, S::kEcdsaSha384, S::kEcdsaSha512}
+      : type == KeyType::kEcP384 ? std::array{S::kEcdsaSha384, S::kEcdsaSha512, S::kEcdsaSha256}
+                                 : std::array{S::kEcdsaSha512, S::kEcdsaSha384, S::kEcdsaSha256};
   for (S s : order) {
     if (peerHas(schemeInfo(s).hash)) return SignatureChoice{AuthMethod::kDigitalSignature, s};
   }
@@ -427,7 +448,8 @@ Result<std::vector<uint8_t>> signAuth(const PrivateKey& key, const SignatureChoi
       out.insert(out.end(), sig->begin(), sig->end());
       return out;
     }
-    default: return badInput("not a signature method");
+    default:
+      return badInput("not a signature method");
   }
 }
 
@@ -454,8 +476,7 @@ Status verifyAuth(const PublicKey& key, AuthMethod method, Bytes authData, Bytes
       }
       auto der = rawToDer(authData);
       if (!der) return badSig;
-      return evpVerify(key.get(), schemeInfo(c->first), *der, signedOctets) ? Status::ok()
-                                                                            : badSig;
+      return evpVerify(key.get(), schemeInfo(c->first), *der, signedOctets) ? Status::ok() : badSig;
     }
     case AuthMethod::kDigitalSignature: {
       if (authData.empty() || authData[0] + size_t{1} > authData.size()) {
@@ -482,7 +503,8 @@ Status verifyAuth(const PublicKey& key, AuthMethod method, Bytes authData, Bytes
       }
       return evpVerify(key.get(), si, sig, signedOctets) ? Status::ok() : badSig;
     }
-    default: return badInput("not a signature method");
+    default:
+      return badInput("not a signature method");
   }
 }
 

@@ -90,10 +90,10 @@ enum class SignatureScheme : uint8_t {
   kRsaPkcs1Sha256,  // RFC 7427 appendix A.1
   kRsaPkcs1Sha384,
   kRsaPkcs1Sha512,
-  kRsaPssSha256,    // RSASSA-PSS, MGF1-SHA-256, salt 32 (RFC 7427 A.4.1 parameters)
-  kEcdsaSha256,     // method 9 (P-256) or 14 (any curve, DER Ecdsa-Sig-Value)
-  kEcdsaSha384,     // method 10 (P-384) or 14
-  kEcdsaSha512,     // method 11 (P-521) or 14
+  kRsaPssSha256,  // RSASSA-PSS, MGF1-SHA-256, salt 32 (RFC 7427 A.4.1 parameters)
+  kEcdsaSha256,   // method 9 (P-256) or 14 (any curve, DER Ecdsa-Sig-Value)
+  kEcdsaSha384,   // method 10 (P-384) or 14
+  kEcdsaSha512,   // method 11 (P-521) or 14
 };
 std::string_view signatureSchemeName(SignatureScheme s);
 

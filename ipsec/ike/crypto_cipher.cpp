@@ -77,8 +77,8 @@ class AeadCipher final : public IkeCipher {
     if (!ctx) return cryptoError("cipher init");
     int len = 0;
     const uint8_t padLength = 0;
-    if (!aad.empty() &&
-        EVP_EncryptUpdate(ctx.get(), nullptr, &len, aad.data(), static_cast<int>(aad.size())) != 1) {
+    if (!aad.empty() && EVP_EncryptUpdate(ctx.get(), nullptr, &len, aad.data(),
+                                          static_cast<int>(aad.size())) != 1) {
       return cryptoError("AAD");
     }
     if ((!plaintext.empty() && EVP_EncryptUpdate(ctx.get(), ct, &len, plaintext.data(),
@@ -259,10 +259,17 @@ Result<std::unique_ptr<IkeCipher>> IkeCipher::create(const Suite& suite, Bytes e
   const char* digest = nullptr;
   size_t icv = 0;
   switch (suite.integ) {
-    case IntegId::kHmacSha256_128: digest = "SHA256", icv = 16; break;
-    case IntegId::kHmacSha384_192: digest = "SHA384", icv = 24; break;
-    case IntegId::kHmacSha512_256: digest = "SHA512", icv = 32; break;
-    default: return Status(ErrorCode::kInvalidArgument, "SK payload: bad integrity algorithm");
+    case IntegId::kHmacSha256_128:
+      digest = "SHA256", icv = 16;
+      break;
+    case IntegId::kHmacSha384_192:
+      digest = "SHA384", icv = 24;
+      break;
+    case IntegId::kHmacSha512_256:
+      digest = "SHA512", icv = 32;
+      break;
+    default:
+      return Status(ErrorCode::kInvalidArgument, "SK payload: bad integrity algorithm");
   }
   if (integKey.size() != integKeyLength(suite.integ)) {
     return Status(ErrorCode::kInvalidArgument, "SK payload: bad integrity key length");
@@ -271,9 +278,8 @@ Result<std::unique_ptr<IkeCipher>> IkeCipher::create(const Suite& suite, Bytes e
       EVP_CIPHER_fetch(nullptr, suite.encrKeyBits == 128 ? "AES-128-CBC" : "AES-256-CBC", nullptr));
   Ptr<EVP_MAC> mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
   if (!cipher || !mac) return cryptoError("cipher unavailable");
-  return std::unique_ptr<IkeCipher>(
-      std::make_unique<CbcHmacCipher>(std::move(cipher), SecretBytes(encrKey), std::move(mac),
-                                      digest, SecretBytes(integKey), icv));
+  return std::unique_ptr<IkeCipher>(std::make_unique<CbcHmacCipher>(
+      std::move(cipher), SecretBytes(encrKey), std::move(mac), digest, SecretBytes(integKey), icv));
 }
 
 Result<IkeCipherPair> createIkeCiphers(const Suite& suite, const IkeSaKeys& keys,
@@ -289,8 +295,8 @@ Result<IkeCipherPair> createIkeCiphers(const Suite& suite, const IkeSaKeys& keys
   return IkeCipherPair{std::move(*out), std::move(*in)};
 }
 
-Result<std::vector<uint8_t>> sealMessage(IkeCipher& cipher, Bytes prefix,
-                                         uint8_t firstInnerPayload, Bytes inner) {
+Result<std::vector<uint8_t>> sealMessage(IkeCipher& cipher, Bytes prefix, uint8_t firstInnerPayload,
+                                         Bytes inner) {
   if (prefix.size() < kIkeHeaderLength) return parseError("prefix shorter than IKE header");
   const size_t body = cipher.encryptedLength(inner.size());
   const size_t skLength = 4 + body;
@@ -312,8 +318,7 @@ Result<std::vector<uint8_t>> sealMessage(IkeCipher& cipher, Bytes prefix,
   return msg;
 }
 
-Result<std::vector<uint8_t>> openMessage(const IkeCipher& cipher, Bytes message,
-                                         size_t skOffset) {
+Result<std::vector<uint8_t>> openMessage(const IkeCipher& cipher, Bytes message, size_t skOffset) {
   if (skOffset < kIkeHeaderLength || message.size() < skOffset + 4) {
     return parseError("bad SK payload offset");
   }

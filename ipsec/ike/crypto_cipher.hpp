@@ -73,8 +73,7 @@ struct IkeCipherPair {
   std::unique_ptr<IkeCipher> outbound;
   std::unique_ptr<IkeCipher> inbound;
 };
-Result<IkeCipherPair> createIkeCiphers(const Suite& suite, const IkeSaKeys& keys,
-                                       bool isInitiator);
+Result<IkeCipherPair> createIkeCiphers(const Suite& suite, const IkeSaKeys& keys, bool isInitiator);
 
 // ---- whole-message helpers (for the codec) -----------------------------------------------
 inline constexpr size_t kIkeHeaderLength = 28;
@@ -85,13 +84,12 @@ inline constexpr uint8_t kPayloadTypeSkf = 53;  // RFC 7383 2.5
 // payloads; the last Next Payload field in `prefix` must already say SK (46). Appends the SK
 // payload header (Next Payload = `firstInnerPayload`), writes the IKE header Length (offset
 // 24) and encrypts `inner` (the chained inner payloads).
-Result<std::vector<uint8_t>> sealMessage(IkeCipher& cipher, Bytes prefix,
-                                         uint8_t firstInnerPayload, Bytes inner);
+Result<std::vector<uint8_t>> sealMessage(IkeCipher& cipher, Bytes prefix, uint8_t firstInnerPayload,
+                                         Bytes inner);
 // Opens a protected message whose SK payload generic header starts at `skOffset` and runs to
 // the end of the message (RFC 7296 3.14: SK is the last payload). Checks that the SK payload
 // length matches. Returns the inner payloads; their first type is the SK header's Next
 // Payload (message[skOffset]).
-Result<std::vector<uint8_t>> openMessage(const IkeCipher& cipher, Bytes message,
-                                         size_t skOffset);
+Result<std::vector<uint8_t>> openMessage(const IkeCipher& cipher, Bytes message, size_t skOffset);
 
 }  // namespace braid::ike

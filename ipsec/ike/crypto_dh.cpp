@@ -39,11 +39,16 @@ struct GroupInfo {
 
 std::optional<GroupInfo> info(DhGroup g) {
   switch (g) {
-    case DhGroup::kModp2048: return GroupInfo{Kind::kModp, "modp_2048", 0, 256, 256};
-    case DhGroup::kEcp256: return GroupInfo{Kind::kEcp, "P-256", NID_X9_62_prime256v1, 64, 32};
-    case DhGroup::kEcp384: return GroupInfo{Kind::kEcp, "P-384", NID_secp384r1, 96, 48};
-    case DhGroup::kCurve25519: return GroupInfo{Kind::kX25519, "X25519", 0, 32, 32};
-    default: return std::nullopt;
+    case DhGroup::kModp2048:
+      return GroupInfo{Kind::kModp, "modp_2048", 0, 256, 256};
+    case DhGroup::kEcp256:
+      return GroupInfo{Kind::kEcp, "P-256", NID_X9_62_prime256v1, 64, 32};
+    case DhGroup::kEcp384:
+      return GroupInfo{Kind::kEcp, "P-384", NID_secp384r1, 96, 48};
+    case DhGroup::kCurve25519:
+      return GroupInfo{Kind::kX25519, "X25519", 0, 32, 32};
+    default:
+      return std::nullopt;
   }
 }
 
@@ -194,8 +199,8 @@ class EvpKeyExchange final : public KeyExchange {
         return key;
       }
       case Kind::kX25519: {
-        Ptr<EVP_PKEY> key(EVP_PKEY_new_raw_public_key_ex(nullptr, "X25519", nullptr,
-                                                         peer.data(), peer.size()));
+        Ptr<EVP_PKEY> key(
+            EVP_PKEY_new_raw_public_key_ex(nullptr, "X25519", nullptr, peer.data(), peer.size()));
         if (!key) return cryptoError("peer key");
         return key;
       }
@@ -209,8 +214,7 @@ class EvpKeyExchange final : public KeyExchange {
   std::vector<uint8_t> public_;
 };
 
-Result<std::unique_ptr<KeyExchange>> finish(DhGroup group, const GroupInfo& gi,
-                                            Ptr<EVP_PKEY> key) {
+Result<std::unique_ptr<KeyExchange>> finish(DhGroup group, const GroupInfo& gi, Ptr<EVP_PKEY> key) {
   if (!key) return cryptoError("key generation");
   auto kex = std::make_unique<EvpKeyExchange>(group, gi, std::move(key));
   if (Status st = kex->init(); !st) return st;
@@ -219,7 +223,9 @@ Result<std::unique_ptr<KeyExchange>> finish(DhGroup group, const GroupInfo& gi,
 
 }  // namespace
 
-bool isDhGroupSupported(DhGroup group) { return info(group).has_value(); }
+bool isDhGroupSupported(DhGroup group) {
+  return info(group).has_value();
+}
 
 size_t dhPublicValueLength(DhGroup group) {
   auto gi = info(group);
@@ -241,8 +247,8 @@ Result<std::unique_ptr<KeyExchange>> KeyExchange::create(DhGroup group) {
   switch (gi->kind) {
     case Kind::kModp: {
       Ptr<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new_from_name(nullptr, "DH", nullptr));
-      OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(
-                                 OSSL_PKEY_PARAM_GROUP_NAME, const_cast<char*>(gi->name), 0),
+      OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+                                                              const_cast<char*>(gi->name), 0),
                              OSSL_PARAM_construct_end()};
       EVP_PKEY* pkey = nullptr;
       if (ctx && EVP_PKEY_keygen_init(ctx.get()) == 1 &&
@@ -252,8 +258,12 @@ Result<std::unique_ptr<KeyExchange>> KeyExchange::create(DhGroup group) {
       }
       break;
     }
-    case Kind::kEcp: key.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", gi->name)); break;
-    case Kind::kX25519: key.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "X25519")); break;
+    case Kind::kEcp:
+      key.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", gi->name));
+      break;
+    case Kind::kX25519:
+      key.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "X25519"));
+      break;
   }
   return finish(group, *gi, std::move(key));
 }

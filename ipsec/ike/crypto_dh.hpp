@@ -36,8 +36,7 @@ class KeyExchange {
   // Deterministic construction for tests and test vectors: the private key as big-endian
   // integer (MODP: exponent x, any length up to 256 bytes; ECP: scalar d, 32 / 48 bytes) or
   // the raw 32-byte X25519 scalar (RFC 7748).
-  static Result<std::unique_ptr<KeyExchange>> createWithPrivateKey(DhGroup group,
-                                                                   Bytes privateKey);
+  static Result<std::unique_ptr<KeyExchange>> createWithPrivateKey(DhGroup group, Bytes privateKey);
   virtual ~KeyExchange() = default;
 
   virtual DhGroup group() const = 0;

@@ -65,8 +65,8 @@ Result<IkeSaKeys> deriveIkeSaKeys(const Suite& suite, Bytes skeyseed, Bytes ni, 
   return k;
 }
 
-Result<IkeSaKeys> deriveInitialIkeSaKeys(const Suite& suite, Bytes sharedSecret, Bytes ni,
-                                         Bytes nr, uint64_t spiI, uint64_t spiR) {
+Result<IkeSaKeys> deriveInitialIkeSaKeys(const Suite& suite, Bytes sharedSecret, Bytes ni, Bytes nr,
+                                         uint64_t spiI, uint64_t spiR) {
   auto skeyseed = computeSkeyseed(suite.prf, ni, nr, sharedSecret);
   if (!skeyseed) return skeyseed.status();
   return deriveIkeSaKeys(suite, skeyseed->bytes(), ni, nr, spiI, spiR);

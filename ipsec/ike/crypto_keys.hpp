@@ -31,8 +31,8 @@ Result<IkeSaKeys> deriveIkeSaKeys(const Suite& suite, Bytes skeyseed, Bytes ni, 
                                   uint64_t spiI, uint64_t spiR);
 
 // Convenience for IKE_SA_INIT: computeSkeyseed() then deriveIkeSaKeys().
-Result<IkeSaKeys> deriveInitialIkeSaKeys(const Suite& suite, Bytes sharedSecret, Bytes ni,
-                                         Bytes nr, uint64_t spiI, uint64_t spiR);
+Result<IkeSaKeys> deriveInitialIkeSaKeys(const Suite& suite, Bytes sharedSecret, Bytes ni, Bytes nr,
+                                         uint64_t spiI, uint64_t spiR);
 
 // Rekeyed IKE SA (CREATE_CHILD_SA, RFC 7296 2.18), with the OLD SA's PRF and SK_d:
 //   SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr)
@@ -43,8 +43,8 @@ Result<SecretBytes> computeRekeySkeyseed(PrfId oldPrf, Bytes oldSkD, Bytes newSh
 // Child SA key material (RFC 7296 2.17):
 //   KEYMAT = prf+(SK_d, Ni | Nr)              without PFS (sharedSecret empty)
 //   KEYMAT = prf+(SK_d, g^ir (new) | Ni | Nr) with PFS
-Result<SecretBytes> computeChildKeymat(PrfId prf, Bytes skD, Bytes sharedSecret, Bytes ni,
-                                       Bytes nr, size_t length);
+Result<SecretBytes> computeChildKeymat(PrfId prf, Bytes skD, Bytes sharedSecret, Bytes ni, Bytes nr,
+                                       size_t length);
 
 // The four Child SA keys, split from KEYMAT in RFC 7296 2.17 order: initiator-to-responder
 // encryption then integrity, then responder-to-initiator. For AEAD the encryption key is

@@ -11,10 +11,14 @@ namespace {
 
 const char* digestName(PrfId id) {
   switch (id) {
-    case PrfId::kHmacSha256: return "SHA256";
-    case PrfId::kHmacSha384: return "SHA384";
-    case PrfId::kHmacSha512: return "SHA512";
-    default: return nullptr;
+    case PrfId::kHmacSha256:
+      return "SHA256";
+    case PrfId::kHmacSha384:
+      return "SHA384";
+    case PrfId::kHmacSha512:
+      return "SHA512";
+    default:
+      return nullptr;
   }
 }
 
@@ -53,14 +57,20 @@ bool hmacParts(PrfId id, Bytes key, std::initializer_list<Bytes> parts, uint8_t*
 
 }  // namespace
 
-bool isPrfSupported(PrfId prf) { return digestName(prf) != nullptr; }
+bool isPrfSupported(PrfId prf) {
+  return digestName(prf) != nullptr;
+}
 
 size_t prfOutputLength(PrfId prf) {
   switch (prf) {
-    case PrfId::kHmacSha256: return 32;
-    case PrfId::kHmacSha384: return 48;
-    case PrfId::kHmacSha512: return 64;
-    default: return 0;
+    case PrfId::kHmacSha256:
+      return 32;
+    case PrfId::kHmacSha384:
+      return 48;
+    case PrfId::kHmacSha512:
+      return 64;
+    default:
+      return 0;
   }
 }
 

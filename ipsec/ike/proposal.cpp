@@ -48,11 +48,16 @@ constexpr std::array kTypeOrder{TransformType::kEncr, TransformType::kPrf, Trans
 
 std::string_view typeName(TransformType t) {
   switch (t) {
-    case TransformType::kEncr: return "encryption";
-    case TransformType::kPrf: return "PRF";
-    case TransformType::kInteg: return "integrity";
-    case TransformType::kKe: return "key exchange";
-    case TransformType::kEsn: return "ESN";
+    case TransformType::kEncr:
+      return "encryption";
+    case TransformType::kPrf:
+      return "PRF";
+    case TransformType::kInteg:
+      return "integrity";
+    case TransformType::kKe:
+      return "key exchange";
+    case TransformType::kEsn:
+      return "ESN";
   }
   return "unknown";
 }
@@ -65,17 +70,28 @@ bool isAeadId(uint16_t encr) {
 bool knownEncr(uint16_t id, uint16_t keyBits) {
   switch (static_cast<EncrId>(id)) {
     case EncrId::kAesCbc:
-    case EncrId::kAesGcm16: return keyBits == 128 || keyBits == 256;
-    case EncrId::kChaCha20Poly1305: return keyBits == 0;  // RFC 7634 2: no Key Length
-    default: return false;
+    case EncrId::kAesGcm16:
+      return keyBits == 128 || keyBits == 256;
+    case EncrId::kChaCha20Poly1305:
+      return keyBits == 0;  // RFC 7634 2: no Key Length
+    default:
+      return false;
   }
 }
-bool knownPrf(uint16_t id) { return id >= 5 && id <= 7; }
-bool knownInteg(uint16_t id) { return id >= 12 && id <= 14; }
-bool knownDh(uint16_t id) { return id == 14 || id == 19 || id == 20 || id == 31; }
+bool knownPrf(uint16_t id) {
+  return id >= 5 && id <= 7;
+}
+bool knownInteg(uint16_t id) {
+  return id >= 12 && id <= 14;
+}
+bool knownDh(uint16_t id) {
+  return id == 14 || id == 19 || id == 20 || id == 31;
+}
 
 // The PRF strongSwan pairs with an integrity algorithm when none is configured.
-uint16_t prfForInteg(uint16_t integ) { return static_cast<uint16_t>(integ - 7); }
+uint16_t prfForInteg(uint16_t integ) {
+  return static_cast<uint16_t>(integ - 7);
+}
 
 Status parseError(std::string_view text, std::string msg) {
   return Status(ErrorCode::kParseError, "proposal '" + std::string(text) + "': " + msg);
@@ -104,28 +120,40 @@ bool Proposal::hasType(TransformType type) const {
 
 size_t encrKeyLength(EncrId encr, uint16_t keyBits) {
   switch (encr) {
-    case EncrId::kAesCbc: return keyBits / 8;
-    case EncrId::kAesGcm16: return keyBits / 8 + 4;  // RFC 5282 7.1: key || 4-byte salt
-    case EncrId::kChaCha20Poly1305: return 32 + 4;  // RFC 7634 2
-    default: return 0;
+    case EncrId::kAesCbc:
+      return keyBits / 8;
+    case EncrId::kAesGcm16:
+      return keyBits / 8 + 4;  // RFC 5282 7.1: key || 4-byte salt
+    case EncrId::kChaCha20Poly1305:
+      return 32 + 4;  // RFC 7634 2
+    default:
+      return 0;
   }
 }
 
 size_t integKeyLength(IntegId integ) {
   switch (integ) {
-    case IntegId::kHmacSha256_128: return 32;  // RFC 4868 2.1.1: key = hash output length
-    case IntegId::kHmacSha384_192: return 48;
-    case IntegId::kHmacSha512_256: return 64;
-    default: return 0;
+    case IntegId::kHmacSha256_128:
+      return 32;  // RFC 4868 2.1.1: key = hash output length
+    case IntegId::kHmacSha384_192:
+      return 48;
+    case IntegId::kHmacSha512_256:
+      return 64;
+    default:
+      return 0;
   }
 }
 
 size_t prfKeyLength(PrfId prf) {
   switch (prf) {
-    case PrfId::kHmacSha256: return 32;
-    case PrfId::kHmacSha384: return 48;
-    case PrfId::kHmacSha512: return 64;
-    default: return 0;
+    case PrfId::kHmacSha256:
+      return 32;
+    case PrfId::kHmacSha384:
+      return 48;
+    case PrfId::kHmacSha512:
+      return 64;
+    default:
+      return 0;
   }
 }
 
@@ -137,11 +165,21 @@ std::string transformName(const Transform& t) {
   }
   std::string base;
   switch (t.type) {
-    case TransformType::kEncr: base = "encr"; break;
-    case TransformType::kPrf: base = "prf"; break;
-    case TransformType::kInteg: base = t.id == 0 ? "noint" : "integ"; break;
-    case TransformType::kKe: base = t.id == 0 ? "nodh" : "ke"; break;
-    case TransformType::kEsn: base = "esn"; break;
+    case TransformType::kEncr:
+      base = "encr";
+      break;
+    case TransformType::kPrf:
+      base = "prf";
+      break;
+    case TransformType::kInteg:
+      base = t.id == 0 ? "noint" : "integ";
+      break;
+    case TransformType::kKe:
+      base = t.id == 0 ? "nodh" : "ke";
+      break;
+    case TransformType::kEsn:
+      base = "esn";
+      break;
   }
   if (t.id == 0 && (t.type == TransformType::kInteg || t.type == TransformType::kKe)) return base;
   base += std::to_string(t.id);
@@ -153,16 +191,15 @@ Result<Suite> suiteOf(const Proposal& p) {
   Suite s;
   s.protocol = p.protocol;
   if (p.protocol != ProtocolId::kIke && p.protocol != ProtocolId::kEsp) {
-    return Status(ErrorCode::kInvalidArgument, "unsupported protocol " +
-                                                   std::to_string(static_cast<int>(p.protocol)));
+    return Status(ErrorCode::kInvalidArgument,
+                  "unsupported protocol " + std::to_string(static_cast<int>(p.protocol)));
   }
   const bool ike = p.protocol == ProtocolId::kIke;
   std::array<const Transform*, 6> one{};
   for (const auto& t : p.transforms) {
     auto idx = static_cast<size_t>(t.type);
     if (idx < 1 || idx > 5) {
-      return Status(ErrorCode::kInvalidArgument,
-                    "unknown transform type " + std::to_string(idx));
+      return Status(ErrorCode::kInvalidArgument, "unknown transform type " + std::to_string(idx));
     }
     if (one[idx] != nullptr) {
       return Status(ErrorCode::kInvalidArgument,
@@ -281,8 +318,8 @@ Result<Proposal> parseProposal(std::string_view text, ProtocolId protocol) {
   auto& dh = byType[static_cast<size_t>(TransformType::kKe)];
   auto& esn = byType[static_cast<size_t>(TransformType::kEsn)];
   if (encr.empty()) return parseError(whole, "no encryption algorithm");
-  const size_t aead = std::count_if(encr.begin(), encr.end(),
-                                    [](const Transform& t) { return isAeadId(t.id); });
+  const size_t aead =
+      std::count_if(encr.begin(), encr.end(), [](const Transform& t) { return isAeadId(t.id); });
   if (aead != 0 && aead != encr.size()) {
     // RFC 7296 3.3: combined-mode and classic ciphers go in separate proposals.
     return parseError(whole, "AEAD and non-AEAD encryption algorithms mixed in one proposal");
@@ -292,8 +329,8 @@ Result<Proposal> parseProposal(std::string_view text, ProtocolId protocol) {
                                  "' not allowed with an AEAD cipher");
   }
   if (aead == 0 && integ.empty()) {
-    return parseError(whole, "no integrity algorithm for cipher '" +
-                                 transformName(encr.front()) + "'");
+    return parseError(whole,
+                      "no integrity algorithm for cipher '" + transformName(encr.front()) + "'");
   }
   if (protocol == ProtocolId::kIke) {
     if (prf.empty()) {
@@ -423,9 +460,9 @@ Result<Suite> checkSelectedProposal(std::span<const Proposal> ours, const Propos
   for (const auto& mine : ours) {
     if (match(mine, chosen, true)) return suite;
   }
-  return Status(ErrorCode::kInvalidArgument,
-                "peer chose '" + formatProposal(chosen) + "', which we did not offer (" +
-                    formatProposals(ours) + ")");
+  return Status(ErrorCode::kInvalidArgument, "peer chose '" + formatProposal(chosen) +
+                                                 "', which we did not offer (" +
+                                                 formatProposals(ours) + ")");
 }
 
 }  // namespace braid::ike

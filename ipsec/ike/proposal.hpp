@@ -35,9 +35,9 @@ enum class TransformType : uint8_t {
 // peer is representable; only the named ones are implemented.
 enum class EncrId : uint16_t {
   kNone = 0,
-  kAesCbc = 12,             // RFC 3602; Key Length attribute 128/256
-  kAesGcm16 = 20,           // RFC 4106/5282; Key Length attribute 128/256; 16-byte ICV
-  kChaCha20Poly1305 = 28,   // RFC 7634; no Key Length attribute
+  kAesCbc = 12,            // RFC 3602; Key Length attribute 128/256
+  kAesGcm16 = 20,          // RFC 4106/5282; Key Length attribute 128/256; 16-byte ICV
+  kChaCha20Poly1305 = 28,  // RFC 7634; no Key Length attribute
 };
 enum class PrfId : uint16_t {
   kNone = 0,
@@ -46,17 +46,17 @@ enum class PrfId : uint16_t {
   kHmacSha512 = 7,
 };
 enum class IntegId : uint16_t {
-  kNone = 0,                // with AEAD ciphers (RFC 5282 section 8)
-  kHmacSha256_128 = 12,     // RFC 4868
+  kNone = 0,             // with AEAD ciphers (RFC 5282 section 8)
+  kHmacSha256_128 = 12,  // RFC 4868
   kHmacSha384_192 = 13,
   kHmacSha512_256 = 14,
 };
 enum class DhGroup : uint16_t {
   kNone = 0,
-  kModp2048 = 14,     // RFC 3526
-  kEcp256 = 19,       // RFC 5903
-  kEcp384 = 20,       // RFC 5903
-  kCurve25519 = 31,   // RFC 8031
+  kModp2048 = 14,    // RFC 3526
+  kEcp256 = 19,      // RFC 5903
+  kEcp384 = 20,      // RFC 5903
+  kCurve25519 = 31,  // RFC 8031
 };
 enum class EsnId : uint16_t { kNo = 0, kYes = 1 };
 

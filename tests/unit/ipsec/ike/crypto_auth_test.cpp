@@ -29,7 +29,8 @@ TEST(IkeAuthPsk, AuthIsNestedPrfWithKeyPad) {
   auto auth = pskAuthData(PrfId::kHmacSha256, asBytes("secret"), octets);
   ASSERT_TRUE(auth);
   // Independently: prf(prf("secret", "Key Pad for IKEv2"), octets), computed with Python hmac.
-  EXPECT_EQ(hexOf(auth->bytes()), "8aedfe15f31ee44dd6a3a01f39ab0da83074cdfd17f008266de9319deab0edf7");
+  EXPECT_EQ(hexOf(auth->bytes()),
+            "8aedfe15f31ee44dd6a3a01f39ab0da83074cdfd17f008266de9319deab0edf7");
 }
 
 TEST(IkeAuthPsk, VerifyConstantTime) {
@@ -80,7 +81,8 @@ TEST(IkeSignature, ChooseMethod) {
   const std::vector<HashAlgorithm> all{HashAlgorithm::kSha256, HashAlgorithm::kSha384,
                                        HashAlgorithm::kSha512};
   using S = SignatureScheme;
-  EXPECT_EQ(*chooseSignature(k.rsa, {}), (SignatureChoice{AuthMethod::kRsaSignature, S::kRsaPkcs1Sha1}));
+  EXPECT_EQ(*chooseSignature(k.rsa, {}),
+            (SignatureChoice{AuthMethod::kRsaSignature, S::kRsaPkcs1Sha1}));
   EXPECT_EQ(*chooseSignature(k.rsa, all),
             (SignatureChoice{AuthMethod::kDigitalSignature, S::kRsaPkcs1Sha256}));
   EXPECT_EQ(*chooseSignature(k.rsa, all, true),
@@ -181,11 +183,11 @@ TEST(IkeSignature, MismatchesAreRejected) {
   auto unknownAlg = *d;
   unknownAlg[unknownAlg[0]] ^= 0x01;  // last byte of the OID
   EXPECT_FALSE(verifyAuth(k.p256.publicKey(), AuthMethod::kDigitalSignature, unknownAlg, octets));
-  EXPECT_FALSE(verifyAuth(k.p256.publicKey(), AuthMethod::kDigitalSignature,
-                          Bytes(*d).first(5), octets));
+  EXPECT_FALSE(
+      verifyAuth(k.p256.publicKey(), AuthMethod::kDigitalSignature, Bytes(*d).first(5), octets));
   EXPECT_FALSE(verifyAuth(k.p256.publicKey(), AuthMethod::kDigitalSignature, {}, octets));
-  EXPECT_FALSE(verifyAuth(k.p256.publicKey(), AuthMethod::kEcdsaSha256P256, Bytes(*ec).first(63),
-                          octets));
+  EXPECT_FALSE(
+      verifyAuth(k.p256.publicKey(), AuthMethod::kEcdsaSha256P256, Bytes(*ec).first(63), octets));
 }
 
 TEST(IkeSignature, KeysThroughPem) {
@@ -201,7 +203,8 @@ TEST(IkeSignature, KeysThroughPem) {
     ASSERT_TRUE(pub);
     EXPECT_EQ(pub->type(), key->type());
   }
-  EXPECT_FALSE(PrivateKey::fromPem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"));
+  EXPECT_FALSE(
+      PrivateKey::fromPem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"));
   EXPECT_FALSE(PrivateKey::loadPemFile("/nonexistent/key.pem"));
   EXPECT_FALSE(PublicKey::fromDer(unhex("3000")));
 }

@@ -164,8 +164,8 @@ TEST(IkeCipher, PaddingAcceptedAndRejected) {
 }
 
 TEST(IkeCipher, MaxPlaintextFitsBody) {
-  for (const char* text : {"aes128-sha256-modp2048", "aes256-sha512-modp2048",
-                           "aes256gcm16-prfsha256-x25519"}) {
+  for (const char* text :
+       {"aes128-sha256-modp2048", "aes256-sha512-modp2048", "aes256gcm16-prfsha256-x25519"}) {
     const Suite s = suite(text);
     auto c = IkeCipher::create(s, std::vector<uint8_t>(encrKeyLength(s.encr, s.encrKeyBits)),
                                std::vector<uint8_t>(integKeyLength(s.integ)));
@@ -183,7 +183,8 @@ TEST(IkeCipher, CreateRejectsBadKeys) {
                                  std::vector<uint8_t>(32)));
   EXPECT_FALSE(IkeCipher::create(suite("aes128-sha256-modp2048"), std::vector<uint8_t>(16),
                                  std::vector<uint8_t>(31)));
-  EXPECT_FALSE(IkeCipher::create(suite("aes128gcm16-prfsha256-x25519"), std::vector<uint8_t>(16), {}));
+  EXPECT_FALSE(
+      IkeCipher::create(suite("aes128gcm16-prfsha256-x25519"), std::vector<uint8_t>(16), {}));
 }
 
 TEST(IkeCipher, PairDirections) {

@@ -101,8 +101,8 @@ TEST(IkeKdf, IkeSaKeyLayoutCbc) {
   auto stream = prfPlus(s.prf, skeyseed->bytes(), seed, 48 * 3 + 32 * 4);
   ASSERT_TRUE(stream);
   SecretBytes joined;
-  for (const auto* k : {&keys->skD, &keys->skAi, &keys->skAr, &keys->skEi, &keys->skEr,
-                        &keys->skPi, &keys->skPr}) {
+  for (const auto* k :
+       {&keys->skD, &keys->skAi, &keys->skAr, &keys->skEi, &keys->skEr, &keys->skPi, &keys->skPr}) {
     joined.append(k->bytes());
   }
   EXPECT_EQ(joined, *stream);

@@ -175,7 +175,8 @@ TEST(IkeProposalSelection, KeysSpiAndNoMatch) {
   EXPECT_EQ(chosen->spi, (std::vector<uint8_t>{0xde, 0xad, 0xbe, 0xef}));
   EXPECT_FALSE(suiteOf(*chosen)->esn);
   // Protocols never cross.
-  EXPECT_FALSE(selectProposal(list("aes128gcm16-prfsha256-x25519"), list("aes128gcm16", ProtocolId::kEsp)));
+  EXPECT_FALSE(
+      selectProposal(list("aes128gcm16-prfsha256-x25519"), list("aes128gcm16", ProtocolId::kEsp)));
 }
 
 TEST(IkeProposalSelection, EspPfsGroup) {

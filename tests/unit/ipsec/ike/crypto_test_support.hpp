@@ -18,6 +18,8 @@ inline std::vector<uint8_t> unhex(const std::string& text) {
   return v.value_or(std::vector<uint8_t>{});
 }
 
-inline std::string hexOf(Bytes b) { return toHex(b); }
+inline std::string hexOf(Bytes b) {
+  return toHex(b);
+}
 
 }  // namespace braid::ike::test
