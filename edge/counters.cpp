@@ -21,6 +21,8 @@ std::string_view txDropName(TxDrop d) {
       return "seal_failed";
     case TxDrop::kSendError:
       return "send_error";
+    case TxDrop::kLinkLocal:
+      return "link_local";
     case TxDrop::kCount:
       break;
   }

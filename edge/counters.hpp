@@ -23,6 +23,7 @@ enum class TxDrop : uint8_t {
   kOversize,       // larger than the overlay MTU (no GSO) or too many GSO segments
   kSealFailed,     // ESP refused (sequence exhausted, no room, crypto error)
   kSendError,      // sendmmsg failed for this datagram
+  kLinkLocal,      // IPv6 multicast of interface/link scope (kernel MLD reports on the TUN)
   kCount,
 };
 inline constexpr size_t kTxDropCount = static_cast<size_t>(TxDrop::kCount);

@@ -7,6 +7,7 @@
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/link/inet6.h>
 #include <netlink/route/route.h>
 #include <sys/socket.h>
 
@@ -108,6 +109,20 @@ Status Netlink::setMtuUp(int ifindex, uint32_t mtu, bool up) {
   return Status::ok();
 }
 
+Status Netlink::disableLinkLocal(int ifindex) {
+  rtnl_link* raw = nullptr;
+  int err = rtnl_link_get_kernel(sock_, ifindex, nullptr, &raw);
+  if (err < 0) return errorStatus(ErrorCode::kNotFound, "link get: " + nlError(err));
+  LinkPtr orig(raw);
+  LinkPtr change(rtnl_link_alloc());
+  // IN6_ADDR_GEN_MODE_NONE (linux/if_link.h): no fe80:: address, hence no MLD reports or
+  // router solicitations written into the TUN (they would count as tx.drop.no_route).
+  err = rtnl_link_inet6_set_addr_gen_mode(change.p, 1);
+  if (err >= 0) err = rtnl_link_change(sock_, orig.p, change.p, 0);
+  if (err < 0) return errorStatus(ErrorCode::kIoError, "addr_gen_mode none: " + nlError(err));
+  return Status::ok();
+}
+
 Status Netlink::addAddress(int ifindex, const IpAddress& addr, uint8_t prefixLength) {
   AddrPtr a(rtnl_addr_alloc());
   rtnl_addr_set_ifindex(a.p, ifindex);
@@ -148,6 +163,10 @@ Status OverlaySetup::configure(const std::string& device, uint32_t mtu,
   auto idx = nl_.ifindex(device);
   if (!idx) return idx.status();
   ifindex_ = *idx;
+  // Before the device goes up, when the kernel would make its IPv6 link-local address.
+  if (Status s = nl_.disableLinkLocal(ifindex_); !s) {
+    BRAID_LOG(kDebug, "edge") << device << ": " << s.message();  // e.g. IPv6 disabled
+  }
   if (Status s = nl_.setMtuUp(ifindex_, mtu, true); !s) return s;
   upped_ = true;
   if (addr) {

@@ -21,6 +21,8 @@ class Netlink {
 
   Result<int> ifindex(const std::string& name);
   Status setMtuUp(int ifindex, uint32_t mtu, bool up);
+  // IPv6 address generation mode "none" (no link-local address on the device).
+  Status disableLinkLocal(int ifindex);
   Status addAddress(int ifindex, const IpAddress& addr, uint8_t prefixLength);
   Status addRoute(int ifindex, const IpPrefix& dst, const std::optional<IpAddress>& src);
   Status deleteRoute(int ifindex, const IpPrefix& dst);

@@ -176,6 +176,12 @@ void TxWorker::processAndSend() {
       counters_.drop(TxDrop::kOversize);
       continue;
     }
+    if (version == 6 && ip[24] == 0xff && (ip[25] & 0x0f) <= 2) {
+      // RFC 4291 2.7: multicast of interface- or link-local scope never leaves the link
+      // (the kernel's MLD reports on braid0); not a routing miss.
+      counters_.drop(TxDrop::kLinkLocal);
+      continue;
+    }
     int path = selector_->select(ip, len, ready_);
     if (path < 0 || size_t(path) >= sas_.size()) {
       counters_.drop(TxDrop::kNoRoute);

@@ -27,27 +27,71 @@ dp_topology() {
   nn_forwarding gwB
 }
 
+# dp_topology_dual WAN(4|6): dp_topology's namespaces with dual-stack LANs (IPv6 on):
+#   lanA fd00:a::2 -- gwA fd00:a::1 | WAN | gwB fd00:b::1 -- lanB fd00:b::2 (and the IPv4 above)
+#   WAN 4: wan0 10.99.0.1/24 -- 10.99.0.2/24, IPv6 off on wan0 (only ESP-in-UDP on the wire)
+#   WAN 6: wan0 fd00:99::1/64 -- fd00:99::2/64 only, no IPv4 on the WAN
+# Sets DP_WAN_A / DP_WAN_B (the uplink addresses dp_config and ike_config use).
+dp_topology_dual() {
+  local wan=$1 ns
+  for ns in lanA gwA gwB lanB; do
+    nn_add $ns
+    nn_exec $ns sysctl -qw net.ipv6.conf.all.disable_ipv6=0 net.ipv6.conf.default.disable_ipv6=0 \
+      net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+  done
+  nn_veth lanA eth0 10.98.1.2/24 gwA lan0 10.98.1.1/24
+  nn_veth gwB lan0 10.98.2.1/24 lanB eth0 10.98.2.2/24
+  nn_exec lanA ip -6 addr add fd00:a::2/64 dev eth0 nodad
+  nn_exec gwA ip -6 addr add fd00:a::1/64 dev lan0 nodad
+  nn_exec gwB ip -6 addr add fd00:b::1/64 dev lan0 nodad
+  nn_exec lanB ip -6 addr add fd00:b::2/64 dev eth0 nodad
+  if [ "$wan" = 6 ]; then
+    nn_veth gwA wan0 - gwB wan0 -
+    nn_exec gwA ip -6 addr add fd00:99::1/64 dev wan0 nodad
+    nn_exec gwB ip -6 addr add fd00:99::2/64 dev wan0 nodad
+    DP_WAN_A=fd00:99::1 DP_WAN_B=fd00:99::2
+  else
+    nn_veth gwA wan0 10.99.0.1/24 gwB wan0 10.99.0.2/24
+    for ns in gwA gwB; do nn_exec $ns sysctl -qw net.ipv6.conf.wan0.disable_ipv6=1; done
+    DP_WAN_A=10.99.0.1 DP_WAN_B=10.99.0.2
+  fi
+  nn_exec lanA ip route add default via 10.98.1.1
+  nn_exec lanB ip route add default via 10.98.2.1
+  nn_exec lanA ip -6 route add default via fd00:a::1
+  nn_exec lanB ip -6 route add default via fd00:b::1
+  nn_forwarding gwA
+  nn_forwarding gwB
+}
+
 # dp_config SITE(A|B) CIPHER KEYLEN_HEX [dataplane lines...] -> prints a config
+# Knobs (for dual-stack tests): DP_WAN_A / DP_WAN_B uplink addresses; DP_NETS_A / DP_NETS_B
+# the sites' subnets as TOML array items ('"10.98.1.0/24", "fd00:a::/64"'); DP_MTU the
+# overlay mtu (default 1438; set but empty: no mtu line, braidd's default).
 dp_config() {
   local site=$1 cipher=$2; shift 2
   local keyab=$DP_KEY_AB keyba=$DP_KEY_BA
   if [ "$cipher" = aes128gcm16 ]; then keyab=${keyab:0:32}${keyab:64:8}; keyba=${keyba:0:32}${keyba:64:8}; fi
   local local_net remote_net me peer out_spi in_spi out_key in_key
   if [ "$site" = A ]; then
-    local_net=10.98.1.0/24 remote_net=10.98.2.0/24 me=10.99.0.1 peer=10.99.0.2
+    local_net=10.98.1.0/24 remote_net=10.98.2.0/24 me=${DP_WAN_A:-10.99.0.1} peer=${DP_WAN_B:-10.99.0.2}
     out_spi=$DP_SPI_AB in_spi=$DP_SPI_BA out_key=$keyab in_key=$keyba
   else
-    local_net=10.98.2.0/24 remote_net=10.98.1.0/24 me=10.99.0.2 peer=10.99.0.1
+    local_net=10.98.2.0/24 remote_net=10.98.1.0/24 me=${DP_WAN_B:-10.99.0.2} peer=${DP_WAN_A:-10.99.0.1}
     out_spi=$DP_SPI_BA in_spi=$DP_SPI_AB out_key=$keyba in_key=$keyab
   fi
+  local nets_a=${DP_NETS_A:-\"10.98.1.0/24\"} nets_b=${DP_NETS_B:-\"10.98.2.0/24\"} mtu_line
+  local_net=$nets_a remote_net=$nets_b
+  [ "$site" = B ] && local_net=$nets_b remote_net=$nets_a
+  mtu_line="mtu = ${DP_MTU-1438}"
+  [ -z "${DP_MTU-1438}" ] && mtu_line=""
   cat <<CFG
 [log]
 level = "info"
 
 [overlay]
 device = "braid0"
-mtu = 1438
-local_subnets = ["$local_net"]
+$mtu_line
+local_subnets = [$local_net]
 
 [dataplane]
 $(printf '%s\n' "$@")
@@ -58,7 +102,7 @@ local_address = "$me"
 
 [[peer]]
 name = "site-$site-peer"
-remote_subnets = ["$remote_net"]
+remote_subnets = [$remote_net]
 
 [[peer.path]]
 uplink = "wan0"

@@ -1,0 +1,4 @@
+# IPv6 end to end (inner IPv6 over IPv4 and IPv6 uplinks, IKEv2 with IPv6 selectors): two
+# braidd sites in network namespaces with dual-stack LANs (dataplane_lib.sh dp_topology_dual).
+set(ipv6_dir ${CMAKE_CURRENT_SOURCE_DIR})
+braid_add_shell_test(ipv6_dual_stack ${ipv6_dir}/ipv6_dual_stack.sh TIMEOUT 90)
