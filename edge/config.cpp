@@ -29,6 +29,7 @@ struct Loader {
   std::vector<SpiUse> spis;
   std::string baseDir;     // for relative file names in [peer.ike]
   bool hadBadIke = false;  // the current peer's [peer.ike] had errors (already reported)
+  bool mtuSet = false;     // overlay.mtu given; else the default depends on the uplinks
 
   void log(const toml::table& root) {
     const toml::table* t = c.table(root, "", "log", false, "a table [log]");
@@ -61,6 +62,7 @@ struct Loader {
     }
     if (auto v = c.integer(*t, "overlay", "mtu", false, kMinOverlayMtu, kMaxOverlayMtu)) {
       o.mtu = static_cast<uint32_t>(*v);
+      mtuSet = true;
     }
     if (auto s = c.str(*t, "overlay", "address", false, "an address with prefix length")) {
       auto p = IpPrefix::parse(*s, /*allowHostBits=*/true);
@@ -369,7 +371,7 @@ Result<Config> parseConfig(std::string_view text, std::string_view sourceName) {
     checker.error(e.source(), "TOML syntax error: " + std::string(e.description()));
     return errorStatus(ErrorCode::kParseError, checker.errors().front());
   }
-  Loader l{checker, {}, {}, {}, {}, {}, false};
+  Loader l{checker, {}, {}, {}, {}, {}, false, false};
   l.cfg.sourceName = std::string(sourceName);
   if (size_t slash = l.cfg.sourceName.rfind('/'); slash != std::string::npos) {
     l.baseDir = l.cfg.sourceName.substr(0, slash == 0 ? 1 : slash);
@@ -379,6 +381,10 @@ Result<Config> parseConfig(std::string_view text, std::string_view sourceName) {
   l.overlay(root);
   l.dataplane(root);
   l.uplinks(root);
+  // Without overlay.mtu: the inner size that fits a 1500-byte link through every uplink.
+  for (const UplinkConfig& u : l.cfg.uplinks) {
+    if (!l.mtuSet && u.localAddress.isV6()) l.cfg.overlay.mtu = kDefaultOverlayMtuIpv6;
+  }
   detail::parseIkeGlobal(checker, root, l.cfg.ike);
   l.peers(root);
   l.crossCheck();

@@ -23,6 +23,8 @@ inline constexpr uint32_t kMinOverlayMtu = 576;
 inline constexpr uint32_t kMaxOverlayMtu = 9000;
 // 1500 - outer IPv4 20 - UDP 8 - ESP 8 - IV 8 - padlen/nh 2 - ICV 16 (pad 0 at 1438).
 inline constexpr uint32_t kDefaultOverlayMtu = 1438;
+// The same over an IPv6 uplink (40-byte outer header): 1500 - 40 - 8 - 8 - 8 - 2 - 16.
+inline constexpr uint32_t kDefaultOverlayMtuIpv6 = 1418;
 
 struct UplinkConfig {
   std::string name;

@@ -2,3 +2,5 @@
 # braidd sites in network namespaces with dual-stack LANs (dataplane_lib.sh dp_topology_dual).
 set(ipv6_dir ${CMAKE_CURRENT_SOURCE_DIR})
 braid_add_shell_test(ipv6_dual_stack ${ipv6_dir}/ipv6_dual_stack.sh TIMEOUT 90)
+braid_add_shell_test(ipv6_uplink_offload ${ipv6_dir}/ipv6_uplink.sh ARGS offload TIMEOUT 90)
+braid_add_shell_test(ipv6_uplink_plain ${ipv6_dir}/ipv6_uplink.sh ARGS plain TIMEOUT 90)

@@ -103,6 +103,26 @@ bool hasError(const std::string& errs, const std::string& where, const std::stri
         << errs;                                                \
   } while (0)
 
+// Without overlay.mtu the default fits a 1500-byte link: 1438 behind a 20-byte IPv4 outer
+// header, 1418 behind a 40-byte IPv6 one; an explicit mtu always wins.
+TEST(ConfigTest, DefaultMtuDependsOnTheUplinkFamily) {
+  std::string v4 = replace(baseConfig(), "mtu = 1438\n", "");
+  auto r = parseConfig(v4, "t.toml");
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  EXPECT_EQ(r->overlay.mtu, kDefaultOverlayMtu);
+  EXPECT_EQ(kDefaultOverlayMtu, 1438u);
+  std::string v6 =
+      replace(replace(v4, "\"10.99.0.1\"", "\"fd00:99::1\""), "\"10.99.0.2\"", "\"fd00:99::2\"");
+  r = parseConfig(v6, "t.toml");
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  EXPECT_EQ(r->overlay.mtu, 1418u);
+  EXPECT_EQ(r->overlay.mtu, kDefaultOverlayMtuIpv6);
+  r = parseConfig(replace(v6, "device = \"braid0\"\n", "device = \"braid0\"\nmtu = 1400\n"),
+                  "t.toml");
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  EXPECT_EQ(r->overlay.mtu, 1400u);
+}
+
 TEST(ConfigTest, ValidConfigLoadsEveryField) {
   auto r = parseConfig(baseConfig(), "t.toml");
   ASSERT_TRUE(r.isOk()) << r.status().message();

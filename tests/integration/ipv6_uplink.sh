@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# An IPv6-only uplink (outer IPv6: wan0 fd00:99::1/64 -- fd00:99::2/64, no IPv4 on the WAN)
+# carrying IPv4 and IPv6 LANs, manual keys:
+#   ipv6_uplink.sh MODE      MODE: offload (defaults: TUN TSO/GRO, UDP GSO/GRO over IPv6)
+#                                  plain   (all four offloads off)
+# Checks: braid0 gets the IPv6-uplink default MTU 1418 (no mtu in the config); ping -4 and
+# ping -6 both ways; full-size DF pings (1418-byte inner packets, 1500-byte outer) pass and
+# one byte more is answered by the gateway's kernel from braid0's MTU (IPv4 "Frag needed",
+# mtu = 1418; IPv6 "Packet too big", mtu=1418) without reaching braid (tx.drop.oversize 0);
+# hashed TCP transfers over IPv6 and IPv4; the WAN carries nothing but ESP-in-UDP over IPv6
+# (and neighbour discovery), which tshark decrypts with IPv6 SA entries, every ICV good;
+# offload counters in offload mode, none in plain mode; clean exit. Prints an iperf3 figure.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../support/netns.sh"
+. "$HERE/dataplane_lib.sh"
+. "$HERE/ipv6_lib.sh"
+MODE=${1:-offload}
+
+nn_init
+[ -x "$BRAIDD" ] || nn_die "braidd not built: $BRAIDD"
+dp_topology_dual 6
+nn_check "no IPv4 on the WAN" bash -c "! ip -n $(nn gwA) -4 addr show dev wan0 | grep -q inet"
+nn_check "no route LAN A -> LAN B without braid" \
+  bash -c "! ip netns exec $(nn lanA) ping -6 -c1 -W1 fd00:b::2 >/dev/null 2>&1"
+
+knobs=()
+[ "$MODE" = plain ] && knobs=("tun_offload = false" "udp_gso = false" "udp_gro = false")
+export DP_NETS_A=$IPV6_NETS_A DP_NETS_B=$IPV6_NETS_B DP_MTU=
+dp_config A aes256gcm16 "${knobs[@]}" >"$NN_TMP/a.toml"
+dp_config B aes256gcm16 "${knobs[@]}" >"$NN_TMP/b.toml"
+nn_check "configs are valid" bash -c "'$BRAIDD' --check --config '$NN_TMP/a.toml' && '$BRAIDD' --check --config '$NN_TMP/b.toml'"
+
+for gw in gwA gwB; do nn_exec $gw ethtool -K wan0 tx-udp-segmentation off >/dev/null; done
+nn_bg gwA "$NN_TMP/tcpdump.log" tcpdump -i wan0 -n -s 0 -U -w "$NN_TMP/wan.pcap"
+TCPDUMP=$NN_LAST_PID
+nn_wait_for 5 grep -q listening "$NN_TMP/tcpdump.log" || nn_die "tcpdump did not start"
+
+dp_start A "$NN_TMP/a.toml"
+dp_start B "$NN_TMP/b.toml"
+nn_check "braid0 has the IPv6-uplink default MTU 1418" \
+  test "$(nn_exec gwA cat /sys/class/net/braid0/mtu)" = 1418
+nn_check "uplink socket bound to [fd00:99::1]:4500" grep -q "uplink wan0 on \[fd00:99::1\]:4500" "$NN_TMP/braiddA.log"
+
+nn_check "ping -6 LAN A -> LAN B" nn_exec lanA ping -6 -q -c 3 -i 0.2 -W 2 fd00:b::2
+nn_check "ping -6 LAN B -> LAN A" nn_exec lanB ping -6 -q -c 3 -i 0.2 -W 2 fd00:a::2
+nn_check "ping -4 LAN A -> LAN B" nn_exec lanA ping -4 -q -c 3 -i 0.2 -W 2 10.98.2.2
+nn_check "ping -4 LAN B -> LAN A" nn_exec lanB ping -4 -q -c 3 -i 0.2 -W 2 10.98.1.2
+
+# Path MTU: 1418-byte inner packets fit (1418 + 82 = 1500 on the wire); 1419 do not, and
+# the gateway's kernel answers from braid0's MTU before braid sees the packet.
+dp_refresh A
+oversize0=$(dp_counter A tx.drop.oversize)
+nn_check "full-size ping -4 (1418 bytes, DF) passes" \
+  nn_exec lanA ping -4 -q -c 2 -i 0.2 -W 2 -M do -s 1390 10.98.2.2
+nn_check "full-size ping -6 (1418 bytes) passes" \
+  nn_exec lanA ping -6 -q -c 2 -i 0.2 -W 2 -M do -s 1370 fd00:b::2
+nn_exec lanA ping -4 -c 2 -i 0.2 -W 1 -M do -s 1391 10.98.2.2 >"$NN_TMP/ptb4.out" 2>&1
+nn_exec lanA ping -6 -c 2 -i 0.2 -W 1 -M do -s 1371 fd00:b::2 >"$NN_TMP/ptb6.out" 2>&1
+cat "$NN_TMP/ptb4.out" "$NN_TMP/ptb6.out"
+nn_check "1419-byte IPv4 DF packet: gwA answers Frag needed, mtu = 1418" \
+  grep -q "From 10.98.1.1 .*Frag needed and DF set (mtu = 1418)" "$NN_TMP/ptb4.out"
+nn_check "1419-byte IPv6 packet: gwA answers Packet too big, mtu=1418" \
+  grep -q "From fd00:a::1 .*Packet too big: mtu=1418" "$NN_TMP/ptb6.out"
+nn_check "lanA learnt the IPv6 path MTU 1418" \
+  bash -c "ip -n $(nn lanA) -6 route get fd00:b::2 | grep -q 'mtu 1418'"
+dp_refresh A
+nn_check "braid never saw the oversized packets (tx.drop.oversize +$(v6_delta A tx.drop.oversize "$oversize0"))" \
+  test "$(v6_delta A tx.drop.oversize "$oversize0")" -eq 0
+
+nn_check "4 MB TCP over IPv6 LAN A -> LAN B arrives intact" \
+  v6_transfer lanA lanB fd00:b::2 5001 4000000
+nn_check "4 MB TCP over IPv4 LAN B -> LAN A arrives intact" \
+  v6_transfer lanB lanA 10.98.1.2 5002 4000000
+sleep 0.3
+nn_kill_pid "$TCPDUMP"
+
+PCAP=$NN_TMP/wan.pcap
+esp=$(tshark -r "$PCAP" -Y 'ipv6 && udp.srcport == 4500 && udp.dstport == 4500' 2>/dev/null | wc -l)
+nd='icmpv6.type == 133 || icmpv6.type == 134 || icmpv6.type == 135 || icmpv6.type == 136 || icmpv6.type == 143'
+other=$(tshark -r "$PCAP" -Y "!(ipv6 && udp.srcport == 4500 && udp.dstport == 4500) && !($nd)" 2>/dev/null | wc -l)
+v4=$(tshark -r "$PCAP" -Y 'ip || arp' 2>/dev/null | wc -l)
+nn_check "WAN capture has ESP-in-UDP over IPv6 ($esp)" test "$esp" -gt 100
+nn_check "WAN capture has nothing else but neighbour discovery ($other other frames)" test "$other" -eq 0
+nn_check "WAN capture has no IPv4 at all ($v4)" test "$v4" -eq 0
+big=$(tshark -r "$PCAP" -Y 'ipv6 && udp.dstport == 4500 && frame.len == 1514' 2>/dev/null | wc -l)
+huge=$(tshark -r "$PCAP" -Y 'frame.len > 1514' 2>/dev/null | wc -l)
+nn_check "full-size ESP datagrams are exactly 1500 bytes of IPv6 ($big)" test "$big" -gt 0
+nn_check "nothing above 1500 bytes on the WAN ($huge)" test "$huge" -eq 0
+enc='AES-GCM with 16 octet ICV [RFC4106]'
+oracle() {
+  tshark -r "$PCAP" -o esp.enable_encryption_decode:TRUE -o esp.enable_authentication_check:TRUE \
+    -o "uat:esp_sa:\"IPv6\",\"fd00:99::1\",\"fd00:99::2\",\"$DP_SPI_AB\",\"$enc\",\"0x$DP_KEY_AB\",\"NULL\",\"\"" \
+    -o "uat:esp_sa:\"IPv6\",\"fd00:99::2\",\"fd00:99::1\",\"$DP_SPI_BA\",\"$enc\",\"0x$DP_KEY_BA\",\"NULL\",\"\"" \
+    -Y "$1" 2>/dev/null | wc -l
+}
+good=$(oracle 'esp.icv_good')
+bad=$(oracle 'esp && !esp.icv_good')
+req6=$(oracle 'esp.icv_good && icmpv6.type == 128 && ipv6.src == fd00:a::2 && ipv6.dst == fd00:b::2')
+req4=$(oracle 'esp.icv_good && icmp.type == 8 && ip.src == 10.98.1.2 && ip.dst == 10.98.2.2')
+nn_check "tshark verifies every ESP ICV over IPv6 ($good good, $bad bad)" \
+  test "$bad" -eq 0 -a "$good" -ge "$esp"
+nn_check "decrypted: ICMPv6 echo requests inside IPv6 ESP ($req6)" test "$req6" -ge 5
+nn_check "decrypted: ICMP echo requests inside IPv6 ESP ($req4)" test "$req4" -ge 5
+
+for gw in gwA gwB; do nn_exec $gw ethtool -K wan0 tx-udp-segmentation on >/dev/null; done
+v6_iperf lanA lanB fd00:b::2 "IPv6 inner, IPv6 uplink, $MODE"
+
+dp_refresh A
+dp_refresh B
+for s in A B; do
+  drops=$(awk '$1 ~ /^rx\.drop\.(esp_|bad_inner|policy)/ { n += $2 } END { print n + 0 }' "$NN_TMP/stats$s")
+  nn_check "gw$s: no ESP, inner-header or policy drops ($drops)" test "$drops" -eq 0
+  nn_check "gw$s: no send errors ($(dp_counter $s tx.drop.send_error))" test "$(dp_counter $s tx.drop.send_error)" -eq 0
+  nn_check "gw$s: no routing misses ($(dp_counter $s tx.drop.no_route))" test "$(dp_counter $s tx.drop.no_route)" -eq 0
+done
+nn_check "gwB opened what arrived ($(dp_counter B rx.opened))" \
+  test "$(dp_counter B rx.opened)" -eq "$(dp_counter B rx.esp_packets)"
+if [ "$MODE" = offload ]; then
+  nn_check "gwA split TSO super-packets ($(dp_counter A tx.gso_super_packets))" test "$(dp_counter A tx.gso_super_packets)" -gt 0
+  nn_check "gwA sent with UDP GSO over IPv6 ($(dp_counter A tx.gso_sends))" test "$(dp_counter A tx.gso_sends)" -gt 0
+  nn_check "gwA kept UDP GSO on ($(dp_counter A tx.udp_gso_disabled) fallbacks)" test "$(dp_counter A tx.udp_gso_disabled)" -eq 0
+  nn_check "gwB received UDP GRO datagrams over IPv6 ($(dp_counter B rx.gro_datagrams))" test "$(dp_counter B rx.gro_datagrams)" -gt 0
+  nn_check "gwB coalesced TCP segments ($(dp_counter B rx.gro_coalesced))" test "$(dp_counter B rx.gro_coalesced)" -gt 0
+else
+  nn_check "plain mode: no offload used" test "$(dp_counter A tx.gso_super_packets)$(dp_counter A tx.gso_sends)$(dp_counter B rx.gro_datagrams)" = 000
+fi
+
+nn_check "braidd A exits 0 on SIGTERM" dp_stop A
+nn_check "braidd B exits 0 on SIGTERM" dp_stop B
+nn_check "braid0 removed on exit" bash -c "! ip -n $(nn gwA) link show braid0 >/dev/null 2>&1"
+nn_finish
