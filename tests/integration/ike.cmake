@@ -1,12 +1,12 @@
 # IKEv2 (braidd's control plane) integration tests: two braidd sites in network namespaces.
 set(ike_dir ${CMAKE_CURRENT_SOURCE_DIR})
 braid_add_shell_test(ike_tunnel_psk_aes256_x25519 ${ike_dir}/ike_tunnel.sh
-  ARGS psk aes256gcm16 x25519 TIMEOUT 120)
+  ARGS psk aes256gcm16 x25519 LABELS asan TIMEOUT 120)
 braid_add_shell_test(ike_tunnel_psk_chacha20_ecp256 ${ike_dir}/ike_tunnel.sh
   ARGS psk chacha20poly1305 ecp256 TIMEOUT 120)
 braid_add_shell_test(ike_tunnel_cert_aes128_ecp256 ${ike_dir}/ike_tunnel.sh
   ARGS cert aes128gcm16 ecp256 TIMEOUT 120)
 braid_add_shell_test(ike_tunnel_cert_chacha20_x25519 ${ike_dir}/ike_tunnel.sh
   ARGS cert chacha20poly1305 x25519 TIMEOUT 120)
-braid_add_shell_test(ike_failures ${ike_dir}/ike_failures.sh TIMEOUT 240)
+braid_add_shell_test(ike_failures ${ike_dir}/ike_failures.sh LABELS asan TIMEOUT 240)
 braid_add_shell_test(ike_oracle_tshark ${ike_dir}/ike_oracle.sh ARGS aes256gcm16 TIMEOUT 120)
