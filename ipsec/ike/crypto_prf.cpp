@@ -61,17 +61,9 @@ bool isPrfSupported(PrfId prf) {
   return digestName(prf) != nullptr;
 }
 
+// RFC 7296 2.13: an HMAC PRF's preferred key length is its hash output length.
 size_t prfOutputLength(PrfId prf) {
-  switch (prf) {
-    case PrfId::kHmacSha256:
-      return 32;
-    case PrfId::kHmacSha384:
-      return 48;
-    case PrfId::kHmacSha512:
-      return 64;
-    default:
-      return 0;
-  }
+  return prfKeyLength(prf);
 }
 
 Result<SecretBytes> prf(PrfId id, Bytes key, Bytes data) {
