@@ -21,7 +21,8 @@ constexpr uint8_t kTcpCwr = 0x80;
 constexpr uint8_t kProtoTcp = 6;
 constexpr size_t kCoalesceItems = 8;
 constexpr size_t kMaxCoalescedSegments = 64;
-constexpr size_t kMaxIpPacket = 65535;
+constexpr size_t kMaxIpPacket = 65535;  // also the cap of a coalesced IPv6 packet (buffer)
+constexpr uint16_t kUdpCheckOffset = 6;
 
 inline void add64(uint64_t& acc, uint64_t v) {
   acc += v;
@@ -108,6 +109,9 @@ SplitResult splitTunRead(const VirtioNetHdr& h, uint8_t* pkt, size_t len, uint32
       size_t start = h.csumStart, field = start + h.csumOffset;
       if (start > len || field + 2 > len) return SplitResult::kMalformed;
       uint16_t s = static_cast<uint16_t>(~csumFold(csumPartial(pkt + start, len - start, 0)));
+      // UDP (check field at offset 6): a computed 0 goes out as all ones (RFC 768); over
+      // IPv6 a zero UDP checksum is not allowed at all (RFC 8200 section 8.1).
+      if (s == 0 && h.csumOffset == kUdpCheckOffset) s = 0xffff;
       std::memcpy(pkt + field, &s, 2);
       ++c.csumCompleted;
     }
@@ -246,8 +250,9 @@ bool TunWriter::tryAppend(Item& it, const uint8_t* pkt, size_t len, size_t ipHl,
   if (std::memcmp(th + 20, hh + 20, tcpHl - 20) != 0) return false;  // same options
   const size_t payload = len - ipHl - tcpHl;
   if (payload > it.gsoSize) return false;  // only the last segment may be shorter
-  const size_t limit = it.v6 ? kMaxIpPacket + 40 : kMaxIpPacket;
-  if (it.len + payload > limit) return false;
+  // Whole packet, headers included, within the item's buffer (an IPv6 payload length
+  // could allow 40 bytes more, the buffer does not).
+  if (it.len + payload > kMaxIpPacket) return false;
   std::memcpy(head + it.len, th + tcpHl, payload);
   it.len += payload;
   it.nextSeq += static_cast<uint32_t>(payload);

@@ -23,23 +23,27 @@ ike_pki() {
 
 # ike_config SITE(A|B) [key=value lines for [peer.ike]...] -> prints a braidd config with one
 # IKE path. Environment knobs: IKE_GLOBAL (extra [ike] lines), IKE_REMOTE_ADDRESS (path
-# remote_address), IKE_PEER_SUBNETS (peer remote_subnets TOML array).
+# remote_address), IKE_PEER_SUBNETS (peer remote_subnets TOML array), IKE_LOCAL_SUBNETS
+# (overlay local_subnets TOML array); dataplane_lib.sh's DP_WAN_A / DP_WAN_B (uplink
+# addresses) and DP_MTU (empty: no mtu line) apply too.
 ike_config() {
   local site=$1; shift
   local local_net remote_net me peer
   if [ "$site" = A ]; then
-    local_net=10.98.1.0/24 remote_net=10.98.2.0/24 me=10.99.0.1 peer=10.99.0.2
+    local_net=10.98.1.0/24 remote_net=10.98.2.0/24 me=${DP_WAN_A:-10.99.0.1} peer=${DP_WAN_B:-10.99.0.2}
   else
-    local_net=10.98.2.0/24 remote_net=10.98.1.0/24 me=10.99.0.2 peer=10.99.0.1
+    local_net=10.98.2.0/24 remote_net=10.98.1.0/24 me=${DP_WAN_B:-10.99.0.2} peer=${DP_WAN_A:-10.99.0.1}
   fi
+  local mtu_line="mtu = ${DP_MTU-1438}"
+  [ -z "${DP_MTU-1438}" ] && mtu_line=""
   cat <<CFG
 [log]
 level = "${IKE_LOGLEVEL:-info}"
 
 [overlay]
 device = "braid0"
-mtu = 1438
-local_subnets = ["$local_net"]
+$mtu_line
+local_subnets = ${IKE_LOCAL_SUBNETS:-[\"$local_net\"]}
 
 [ike]
 ${IKE_GLOBAL:-}

@@ -214,6 +214,70 @@ TEST(OffloadTest, DoesNotMergeAcrossGapsOrBadChecksums) {
   EXPECT_EQ(total, a.size() + b.size() - 52 + gap.size() + bad.size());
 }
 
+// 64 IPv6 segments of 1023 bytes would coalesce to 72 + 64 * 1023 = 65544 bytes: more than
+// the item buffer (65535) although the IPv6 payload length (65504) would allow it.
+TEST(OffloadTest, CoalescedIpv6StaysWithin65535Bytes) {
+  Captured cap;
+  RxCounters rc;
+  TunWriter w(cap.fn(), true, true, rc);
+  std::vector<std::vector<uint8_t>> bufs;
+  size_t sent = 0;
+  for (uint32_t i = 0; i < 64; ++i) {
+    auto p = tcpPacket(true, 1023, 1000 + i * 1023, 0x10);
+    std::vector<uint8_t> buf(kVirtioNetHdrLen + p.size());
+    std::memcpy(buf.data() + kVirtioNetHdrLen, p.data(), p.size());
+    bufs.push_back(std::move(buf));
+    sent += 1023;
+  }
+  for (auto& buf : bufs) w.add(buf.data() + kVirtioNetHdrLen, buf.size() - kVirtioNetHdrLen);
+  w.flush();
+  ASSERT_EQ(cap.writes.size(), 2u);
+  size_t payload = 0;
+  for (auto& wr : cap.writes) {
+    EXPECT_LE(wr.size(), kVirtioNetHdrLen + 65535);
+    const uint8_t* ip = wr.data() + kVirtioNetHdrLen;
+    EXPECT_EQ(size_t(loadBe16(ip + 4)) + 40, wr.size() - kVirtioNetHdrLen);
+    payload += wr.size() - kVirtioNetHdrLen - 72;
+  }
+  EXPECT_EQ(payload, sent);
+  EXPECT_EQ(rc.groCoalesced, 62u);
+}
+
+// CHECKSUM_PARTIAL UDP over IPv6 whose sum comes out as 0: sent as 0xffff (RFC 8200 8.1).
+TEST(OffloadTest, PartialUdpChecksumOverIpv6IsNeverZero) {
+  std::vector<uint8_t> p(40 + 8 + 64);
+  p[0] = 0x60;
+  storeBe16(&p[4], uint16_t(p.size() - 40));
+  p[6] = 17;
+  p[7] = 64;
+  p[8] = 0xfd;
+  p[23] = 2;
+  p[24] = 0xfd;
+  p[39] = 3;
+  storeBe16(&p[40], 5000);
+  storeBe16(&p[42], 5001);
+  storeBe16(&p[44], uint16_t(p.size() - 40));
+  for (size_t i = 50; i < p.size(); ++i) p[i] = uint8_t(i * 13);
+  const uint32_t l4 = uint32_t(p.size() - 40);
+  // Choose two payload bytes so that the whole sum folds to 0xffff, i.e. checksum 0.
+  p[48] = p[49] = 0;
+  uint16_t sum = csumFold(csumPartial(&p[40], l4, pseudoHeaderSum(p.data(), true, 17, l4)));
+  uint16_t adj = uint16_t(~sum);
+  std::memcpy(&p[48], &adj, 2);
+  ASSERT_EQ(csumFold(csumPartial(&p[40], l4, pseudoHeaderSum(p.data(), true, 17, l4))), 0xffff);
+  uint16_t ph = csumFold(pseudoHeaderSum(p.data(), true, 17, l4));
+  std::memcpy(&p[46], &ph, 2);  // CHECKSUM_PARTIAL as the kernel hands it over
+  VirtioNetHdr h{kVirtioFlagNeedsCsum, kVirtioGsoNone, 0, 0, 40, 6};
+  PacketPool pool(4, 2048, 64);
+  std::vector<PacketPtr> out;
+  TxCounters tc;
+  ASSERT_EQ(splitTunRead(h, p.data(), p.size(), 1418, pool, out, tc), SplitResult::kOk);
+  ASSERT_EQ(out.size(), 1u);
+  const uint8_t* got = out[0]->data();
+  EXPECT_EQ(loadBe16(got + 46), 0xffff);
+  EXPECT_EQ(csumFold(csumPartial(got + 40, l4, pseudoHeaderSum(got, true, 17, l4))), 0xffff);
+}
+
 TEST(OffloadTest, PlainWritesWithoutVirtioHeader) {
   Captured cap;
   RxCounters rc;
