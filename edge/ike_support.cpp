@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -144,21 +145,37 @@ std::optional<ike::Endpoint> endpointOf(const SockAddr& a) {
   return std::nullopt;
 }
 
+namespace {
+// a + 1, or nothing past the family's last address.
+std::optional<IpAddress> nextAddress(const IpAddress& a) {
+  std::array<uint8_t, 16> b{};
+  Bytes in = a.bytes();
+  std::copy(in.begin(), in.end(), b.begin());
+  for (size_t i = in.size(); i-- > 0;) {
+    if (++b[i] != 0) return IpAddress::fromBytes(Bytes(b.data(), in.size()));
+  }
+  return std::nullopt;
+}
+}  // namespace
+
 std::vector<IpPrefix> selectorPrefixes(const ike::TrafficSelector& ts) {
   if (auto p = ts.toPrefix()) return {*p};
   std::vector<IpPrefix> out;
-  if (!ts.start.isV4() || !ts.end.isV4()) return out;
-  // Split [start, end] into the largest aligned blocks (at most 62 prefixes).
-  uint64_t lo = ts.start.v4HostOrder(), hi = ts.end.v4HostOrder();
-  while (lo <= hi) {
-    int len = 32;
+  if (!ts.valid()) return out;
+  // Split [start, end] into the largest aligned blocks, IPv4 or IPv6 alike (at most
+  // 2 x address bits prefixes; RFC 7296 3.13.1 ranges need not be prefixes).
+  const size_t bits = ts.start.bitLength();
+  std::optional<IpAddress> lo = ts.start;
+  while (lo && *lo <= ts.end) {
+    size_t len = bits;
     while (len > 0) {
-      uint64_t size = uint64_t{1} << (32 - (len - 1));
-      if ((lo & (size - 1)) != 0 || lo + size - 1 > hi) break;
+      IpPrefix wider(*lo, static_cast<uint8_t>(len - 1));
+      if (wider.first() != *lo || wider.last() > ts.end) break;
       --len;
     }
-    out.emplace_back(IpAddress::v4(static_cast<uint32_t>(lo)), static_cast<uint8_t>(len));
-    lo += uint64_t{1} << (32 - len);
+    IpPrefix block(*lo, static_cast<uint8_t>(len));
+    out.push_back(block);
+    lo = nextAddress(block.last());
   }
   return out;
 }

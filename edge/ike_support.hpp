@@ -71,7 +71,7 @@ struct IkePortMap {
 std::optional<ike::Endpoint> endpointOf(const SockAddr& a);
 
 // Prefixes covering a selector's address range exactly (ports and protocol are not
-// enforced by the data plane). IPv6 ranges that are not one prefix give nothing.
+// enforced by the data plane), for IPv4 and IPv6 ranges.
 std::vector<IpPrefix> selectorPrefixes(const ike::TrafficSelector& ts);
 std::vector<IpPrefix> selectorPrefixes(const std::vector<ike::TrafficSelector>& list);
 

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+
 #include <boost/asio/io_context.hpp>
 
 #include "core/hex.hpp"
@@ -86,6 +88,51 @@ TEST(SelectorPrefixesTest, RangesBecomeExactPrefixes) {
   all.start = *IpAddress::parse("0.0.0.0");
   all.end = *IpAddress::parse("255.255.255.255");
   EXPECT_EQ(selectorPrefixes(all), std::vector<IpPrefix>{*IpPrefix::parse("0.0.0.0/0")});
+}
+
+// A peer may narrow to an IPv6 range that is no prefix (RFC 7296 2.9, 3.13.1): it is split
+// like an IPv4 one, never dropped (which would leave only the IPv4 half of a Child SA).
+TEST(SelectorPrefixesTest, Ipv6RangesBecomeExactPrefixes) {
+  ike::TrafficSelector range;
+  range.start = *IpAddress::parse("fd00:b::5");
+  range.end = *IpAddress::parse("fd00:b::1:3");
+  std::vector<IpPrefix> want;
+  for (const char* p :
+       {"fd00:b::5/128", "fd00:b::6/127", "fd00:b::8/125", "fd00:b::10/124", "fd00:b::20/123",
+        "fd00:b::40/122", "fd00:b::80/121", "fd00:b::100/120", "fd00:b::200/119", "fd00:b::400/118",
+        "fd00:b::800/117", "fd00:b::1000/116", "fd00:b::2000/115", "fd00:b::4000/114",
+        "fd00:b::8000/113", "fd00:b::1:0/126"}) {
+    want.push_back(*IpPrefix::parse(p));
+  }
+  EXPECT_EQ(selectorPrefixes(range), want);
+  // Differential check against membership near the edges of a few ranges.
+  const IpAddress base = *IpAddress::parse("fd00:b::");
+  auto at = [&](uint32_t off) {
+    std::array<uint8_t, 16> b{};
+    std::copy(base.bytes().begin(), base.bytes().end(), b.begin());
+    storeBe32(b.data() + 12, off);
+    return IpAddress::v6(Bytes(b.data(), 16));
+  };
+  for (auto [lo, hi] : {std::pair{0u, 0xffffu}, {3u, 3u}, {1u, 0x1fffeu}, {100u, 1000u}}) {
+    ike::TrafficSelector r;
+    r.start = at(lo);
+    r.end = at(hi);
+    auto prefixes = selectorPrefixes(r);
+    EXPECT_LE(prefixes.size(), 256u);
+    for (uint32_t a : {0u, 1u, 2u, 3u, 4u, 99u, 100u, 101u, 999u, 1000u, 1001u, 0xfffeu, 0xffffu,
+                       0x10000u, 0x1fffeu, 0x1ffffu}) {
+      bool in = false;
+      for (auto& p : prefixes) in = in || p.contains(at(a));
+      EXPECT_EQ(in, a >= lo && a <= hi) << lo << ".." << hi << " at " << a;
+    }
+  }
+  ike::TrafficSelector top;  // up to the last address: no wrap-around
+  top.start = *IpAddress::parse("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffd");
+  top.end = *IpAddress::parse("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
+  EXPECT_EQ(
+      selectorPrefixes(top),
+      (std::vector<IpPrefix>{*IpPrefix::parse("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffd/128"),
+                             *IpPrefix::parse("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe/127")}));
 }
 
 TEST(AsioTimersTest, FiresInDeadlineOrderAndHonoursCancel) {
