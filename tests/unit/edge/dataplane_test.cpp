@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstring>
 #include <functional>
 #include <thread>
 
@@ -175,6 +176,85 @@ TEST(DataPlaneTest, KeepaliveAndIkeHook) {
     return s.rx.keepalives == 1 && s.rx.ikeMessages == 1;
   }));
   EXPECT_EQ(ikeBytes.load(), 28u);
+  pb->stop();
+}
+
+// IPv6 inner packets over an IPv6 uplink ([::1]): sealed, sent, opened and delivered; the
+// policy check applies to IPv6 sources; link-scope multicast (the kernel's MLD reports on a
+// TUN) is never sent and not counted as a routing miss (RFC 4291 2.7).
+std::vector<uint8_t> udp6Packet(uint8_t srcNet, uint8_t dstNet, uint8_t tag) {
+  std::vector<uint8_t> p(40 + 8 + 20, tag);
+  p[0] = 0x60;
+  p[1] = p[2] = p[3] = 0;
+  storeBe16(&p[4], uint16_t(p.size() - 40));
+  p[6] = 17;
+  p[7] = 64;
+  std::memset(&p[8], 0, 32);
+  p[8] = 0xfd;
+  p[11] = srcNet;
+  p[23] = 2;
+  p[24] = 0xfd;
+  p[27] = dstNet;
+  p[39] = 3;
+  return p;
+}
+
+TEST(DataPlaneTest, Ipv6InnerOverIpv6Uplink) {
+  Site a, b;
+  for (Site* s : {&a, &b}) {
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET, 0, s->tun), 0);
+    ASSERT_EQ(::fcntl(s->tun[0], F_SETFL, O_NONBLOCK), 0);
+    auto u = UplinkSocket::open(*IpAddress::parse("::1"), 0, 1 << 20);
+    if (!u.isOk()) GTEST_SKIP() << "no IPv6 loopback: " << u.status().message();
+    s->udp = std::move(*u);
+    sockaddr_in6 sa{};
+    socklen_t len = sizeof sa;
+    ASSERT_EQ(::getsockname(s->udp.fd(), reinterpret_cast<sockaddr*>(&sa), &len), 0);
+    s->port = ntohs(sa.sin6_port);
+  }
+  auto plane = [](Site& self, const Site& other, const char* local, const char* remote) {
+    DataPlaneOptions o;
+    o.batchSize = 8;
+    o.poolPackets = 64;
+    o.mtu = 1418;
+    o.localSubnets = {*IpPrefix::parse(local)};
+    std::vector<PathSpec> paths = {
+        {"peer/lo6", 0, 0, SockAddr::from(*IpAddress::parse("::1"), other.port)}};
+    std::vector<PeerSpec> peers = {{"peer", {*IpPrefix::parse(remote)}, {0}}};
+    return std::make_unique<DataPlane>(o, self.tun[0], std::vector<int>{self.udp.fd()}, paths,
+                                       peers);
+  };
+  auto pa = plane(a, b, "fd00:a::/64", "fd00:b::/64");
+  auto pb = plane(b, a, "fd00:b::/64", "fd00:a::/64");
+  pa->installOutbound(0, ipsec::EspOutboundSa::create(saConfig(0x1001, 1)).value());
+  pb->installInbound(0, ipsec::EspInboundSa::create(saConfig(0x1001, 1)).value());
+  pa->start();
+  pb->start();
+
+  auto pkt = udp6Packet(0x0a, 0x0b, 1);  // fd00:a::2 -> fd00:b::3
+  ASSERT_EQ(::write(a.tun[1], pkt.data(), pkt.size()), ssize_t(pkt.size()));
+  EXPECT_EQ(readTun(b.tun[1], 2000), pkt);
+
+  auto mld = udp6Packet(0x0a, 0, 2);  // to ff02::16
+  std::memset(&mld[24], 0, 16);
+  mld[24] = 0xff;
+  mld[25] = 0x02;
+  mld[39] = 0x16;
+  ASSERT_EQ(::write(a.tun[1], mld.data(), mld.size()), ssize_t(mld.size()));
+  EXPECT_TRUE(eventually([&] { return pa->snapshot().tx.dropped(TxDrop::kLinkLocal) == 1; }));
+
+  // A's TUN may send from outside fd00:a::/64 (it only routes by destination); B refuses it.
+  auto spoofed = udp6Packet(0x0c, 0x0b, 3);
+  ASSERT_EQ(::write(a.tun[1], spoofed.data(), spoofed.size()), ssize_t(spoofed.size()));
+  EXPECT_TRUE(eventually([&] { return pb->snapshot().rx.dropped(RxDrop::kPolicy) == 1; }));
+  EXPECT_TRUE(readTun(b.tun[1], 100).empty());
+
+  DataPlaneStats sa = pa->snapshot();
+  EXPECT_EQ(sa.tx.sealed, 2u);
+  EXPECT_EQ(sa.tx.dropped(TxDrop::kNoRoute), 0u);
+  EXPECT_NE(formatStats(sa).find("tx.drop.link_local 1\n"), std::string::npos);
+  EXPECT_EQ(pb->snapshot().rx.opened, 1u);
+  pa->stop();
   pb->stop();
 }
 
