@@ -2,6 +2,7 @@
 # IKEv2 (PSK) over an IPv6-only uplink (wan0 fd00:99::1 -- fd00:99::2) with IPv6 identities
 # (ID_IPV6_ADDR) and one Child SA whose traffic selectors hold both families:
 #   TSi = 10.98.1.0/24 + fd00:a::/64, TSr = 10.98.2.0/24 + fd00:b::/64.
+#   ipv6_ike.sh [REMOTE]   REMOTE: B's path remote_address, fd00:99::1 (default) or %any
 # Site A initiates (force_encap), site B responds (force_encap = false: real NAT-D hashes). Checks: the IKE SA and Child SA come up, IKE_SA_INIT on
 # [..]:500 and the rest on 4500, over IPv6; both sides log the IPv6 identities and the
 # dual-family selectors; ping -6 and ping -4 both ways and a full-size IPv6 ping (1418, the
@@ -14,6 +15,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/dataplane_lib.sh"
 . "$HERE/ike_lib.sh"
 . "$HERE/ipv6_lib.sh"
+B_REMOTE=${1:-fd00:99::1}  # B's path remote_address: A's address, or "%any" (learnt from IKE)
 
 nn_init
 [ -x "$BRAIDD" ] || nn_die "braidd not built: $BRAIDD"
@@ -23,7 +25,7 @@ common=('proposals = "aes256gcm16-prfsha256-x25519"' 'esp_proposals = "aes256gcm
         "psk = \"$IKE_PSK\"")
 IKE_GLOBAL='nat_keepalive = 1' IKE_LOCAL_SUBNETS="[$IPV6_NETS_A]" IKE_PEER_SUBNETS="[$IPV6_NETS_B]" \
   ike_config A "${common[@]}" 'local_id = "fd00:99::1"' 'remote_id = "fd00:99::2"' >"$NN_TMP/a.toml"
-IKE_LOCAL_SUBNETS="[$IPV6_NETS_B]" IKE_PEER_SUBNETS="[$IPV6_NETS_A]" \
+IKE_REMOTE_ADDRESS=$B_REMOTE IKE_LOCAL_SUBNETS="[$IPV6_NETS_B]" IKE_PEER_SUBNETS="[$IPV6_NETS_A]" \
   ike_config B "${common[@]}" 'local_id = "fd00:99::2"' 'remote_id = "fd00:99::1"' \
   'initiate = false' 'force_encap = false' >"$NN_TMP/b.toml"
 nn_check "configs are valid" bash -c "'$BRAIDD' --check --config '$NN_TMP/a.toml' && '$BRAIDD' --check --config '$NN_TMP/b.toml'"
