@@ -129,4 +129,6 @@ fi
 nn_check "braidd A exits 0 on SIGTERM" dp_stop A
 nn_check "braidd B exits 0 on SIGTERM" dp_stop B
 nn_check "braid0 removed on exit" bash -c "! ip -n $(nn gwA) link show braid0 >/dev/null 2>&1"
+nn_check "no sanitizer report (asan build)" \
+  bash -c "! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' '$NN_TMP/braiddA.log' '$NN_TMP/braiddB.log'"
 nn_finish
