@@ -5,6 +5,7 @@
 DP_BUILD=${BRAID_BUILD_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/default}
 DP_SRC=${BRAID_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 BRAIDD=${BRAIDD:-$DP_BUILD/edge/braidd}
+DP_TOOL=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/dataplane_tool.py
 DP_KEY_AB=0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20a1a2a3a4
 DP_KEY_BA=2122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f40b1b2b3b4
 DP_SPI_AB=0x00001001
@@ -154,4 +155,17 @@ dp_alive() { kill -0 "${DP_PID[$1]}" 2>/dev/null; }
 # dp_wait_listen NS PORT: until a TCP socket listens on PORT in NS.
 dp_wait_listen() {
   nn_wait_for 5 bash -c "ss -N $(nn "$1") -ltnH 'sport = :$2' | grep -q ."
+}
+
+# dp_transfer FROM_NS TO_NS TO_ADDR PORT BYTES: a hashed TCP transfer (IPv4 or IPv6: the
+# tool's server takes both); true if what arrived hashes like what was sent.
+dp_transfer() {
+  local out=$NN_TMP/tcp-$4.out sent got
+  nn_bg "$2" "$out" python3 "$DP_TOOL" tcp-server "$4"
+  dp_wait_listen "$2" "$4" || return 1
+  sent=$(nn_exec "$1" python3 "$DP_TOOL" tcp-client "$3" "$4" "$5")
+  nn_wait_for 10 test -s "$out"
+  got=$(cat "$out")
+  nn_log "TCP $1 -> $2 [$3]: sent '$sent' got '$got'"
+  [ -n "$sent" ] && [ "$sent" = "$got" ]
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Helpers for the data-plane integration tests (stdlib only).
 
-  tcp-server PORT            accept one connection, print sha256 and byte count of the data
+  tcp-server PORT            accept one connection (IPv4 or IPv6), print sha256 and byte
+                             count of the data
   tcp-client HOST PORT N     send N pseudo-random bytes, print their sha256 and N
   inject PCAP HOST PORT      send hostile datagrams built from captured ESP-in-UDP packets
                              to HOST:PORT, print what was sent as "name count" lines
@@ -14,10 +15,24 @@ import struct
 import sys
 
 
-def tcp_server(port):
-    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+def listener(port):
+    """A TCP socket bound to PORT for both families: [::] with IPV6_V6ONLY off takes
+    IPv4 as mapped addresses (RFC 4291 2.5.5.2), even where IPv6 is disabled by sysctl;
+    0.0.0.0 only where the kernel has no IPv6 sockets at all."""
+    try:
+        srv = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        srv.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        addr = ("::", port)
+    except OSError:
+        srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        addr = ("0.0.0.0", port)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(("0.0.0.0", port))
+    srv.bind(addr)
+    return srv
+
+
+def tcp_server(port):
+    srv = listener(port)
     srv.listen(1)
     conn, _ = srv.accept()
     h, n = hashlib.sha256(), 0

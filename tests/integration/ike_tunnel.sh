@@ -61,18 +61,8 @@ nn_check "ping LAN A -> LAN B" nn_exec lanA ping -q -c 5 -i 0.2 -W 2 10.98.2.2
 nn_check "ping LAN B -> LAN A" nn_exec lanB ping -q -c 5 -i 0.2 -W 2 10.98.1.2
 nn_check "full-size ping (1438-byte packets, DF)" nn_exec lanA ping -q -c 2 -i 0.2 -W 2 -M do -s 1410 10.98.2.2
 
-transfer() {  # transfer FROM_NS TO_NS TO_ADDR PORT BYTES
-  local out=$NN_TMP/tcp-$4.out sent got
-  nn_bg "$2" "$out" python3 "$HERE/dataplane_tool.py" tcp-server "$4"
-  dp_wait_listen "$2" "$4" || return 1
-  sent=$(nn_exec "$1" python3 "$HERE/dataplane_tool.py" tcp-client "$3" "$4" "$5")
-  nn_wait_for 10 test -s "$out"
-  got=$(cat "$out")
-  nn_log "TCP $1 -> $2: sent '$sent' got '$got'"
-  [ -n "$sent" ] && [ "$sent" = "$got" ]
-}
-nn_check "2 MB TCP transfer LAN A -> LAN B arrives intact" transfer lanA lanB 10.98.2.2 5001 2000000
-nn_check "2 MB TCP transfer LAN B -> LAN A arrives intact" transfer lanB lanA 10.98.1.2 5002 2000000
+nn_check "2 MB TCP transfer LAN A -> LAN B arrives intact" dp_transfer lanA lanB 10.98.2.2 5001 2000000
+nn_check "2 MB TCP transfer LAN B -> LAN A arrives intact" dp_transfer lanB lanA 10.98.1.2 5002 2000000
 
 dp_refresh A
 dp_refresh B

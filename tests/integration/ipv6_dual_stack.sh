@@ -47,11 +47,11 @@ nn_check "full-size ping -6 (1438-byte packets, DF)" \
   nn_exec lanA ping -6 -q -c 2 -i 0.2 -W 2 -M do -s 1390 fd00:b::2
 nn_check "ping -4 LAN A -> LAN B still works" nn_exec lanA ping -4 -q -c 3 -i 0.2 -W 2 10.98.2.2
 nn_check "4 MB TCP over IPv6 LAN A -> LAN B arrives intact" \
-  v6_transfer lanA lanB fd00:b::2 5001 4000000
+  dp_transfer lanA lanB fd00:b::2 5001 4000000
 nn_check "4 MB TCP over IPv6 LAN B -> LAN A arrives intact" \
-  v6_transfer lanB lanA fd00:a::2 5002 4000000
+  dp_transfer lanB lanA fd00:a::2 5002 4000000
 nn_check "2 MB TCP over IPv4 LAN A -> LAN B arrives intact" \
-  v6_transfer lanA lanB 10.98.2.2 5003 2000000
+  dp_transfer lanA lanB 10.98.2.2 5003 2000000
 sleep 0.3
 nn_kill_pid "$TCPDUMP"
 

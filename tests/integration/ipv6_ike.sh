@@ -60,7 +60,7 @@ nn_check "ping -4 LAN A -> LAN B" nn_exec lanA ping -4 -q -c 3 -i 0.2 -W 2 10.98
 nn_check "ping -4 LAN B -> LAN A" nn_exec lanB ping -4 -q -c 3 -i 0.2 -W 2 10.98.1.2
 nn_check "full-size ping -6 (1418 bytes)" nn_exec lanA ping -6 -q -c 2 -i 0.2 -W 2 -M do -s 1370 fd00:b::2
 nn_check "2 MB TCP over IPv6 LAN A -> LAN B arrives intact" \
-  v6_transfer lanA lanB fd00:b::2 5001 2000000
+  dp_transfer lanA lanB fd00:b::2 5001 2000000
 
 # RFC 4301 5.2 against the negotiated selectors: gwB's WAN address is not in TSi of B.
 dp_refresh A

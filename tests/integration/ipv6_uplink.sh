@@ -69,9 +69,9 @@ nn_check "braid never saw the oversized packets (tx.drop.oversize +$(v6_delta A 
   test "$(v6_delta A tx.drop.oversize "$oversize0")" -eq 0
 
 nn_check "4 MB TCP over IPv6 LAN A -> LAN B arrives intact" \
-  v6_transfer lanA lanB fd00:b::2 5001 4000000
+  dp_transfer lanA lanB fd00:b::2 5001 4000000
 nn_check "4 MB TCP over IPv4 LAN B -> LAN A arrives intact" \
-  v6_transfer lanB lanA 10.98.1.2 5002 4000000
+  dp_transfer lanB lanA 10.98.1.2 5002 4000000
 sleep 0.3
 nn_kill_pid "$TCPDUMP"
 
