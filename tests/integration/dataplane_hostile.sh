@@ -19,13 +19,9 @@ dp_start B "$NN_TMP/b.toml"
 nn_check "tunnel up" nn_exec lanA ping -q -c 2 -i 0.2 -W 2 10.98.2.2
 
 # Capture genuine ESP from B to A (pings and their replies), to replay and mangle.
-nn_bg gwA "$NN_TMP/tcpdump.log" tcpdump -i wan0 -n -s 0 -U -w "$NN_TMP/b2a.pcap" \
-  'udp and src host 10.99.0.2 and dst port 4500'
-TCPDUMP=$NN_LAST_PID
-nn_wait_for 5 grep -q listening "$NN_TMP/tcpdump.log" || nn_die "tcpdump did not start"
+dp_capture_start "$NN_TMP/b2a.pcap" 'udp and src host 10.99.0.2 and dst port 4500'
 nn_exec lanB ping -q -c 12 -i 0.1 -W 2 10.98.1.2 >/dev/null
-sleep 0.3
-nn_kill_pid "$TCPDUMP"
+dp_capture_stop
 
 dp_refresh A
 declare -A before

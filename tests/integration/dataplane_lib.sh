@@ -64,14 +64,23 @@ dp_topology_dual() {
   nn_forwarding gwB
 }
 
+# dp_key AB|BA CIPHER: the manual key of that direction; AES-128-GCM takes the first 16 key
+# bytes and the 4-byte salt (RFC 4106 section 8.1).
+dp_key() {
+  local k=$DP_KEY_AB
+  [ "$1" = BA ] && k=$DP_KEY_BA
+  [ "$2" = aes128gcm16 ] && k=${k:0:32}${k:64:8}
+  echo "$k"
+}
+
 # dp_config SITE(A|B) CIPHER KEYLEN_HEX [dataplane lines...] -> prints a config
 # Knobs (for dual-stack tests): DP_WAN_A / DP_WAN_B uplink addresses; DP_NETS_A / DP_NETS_B
 # the sites' subnets as TOML array items ('"10.98.1.0/24", "fd00:a::/64"'); DP_MTU the
 # overlay mtu (default 1438; set but empty: no mtu line, braidd's default).
 dp_config() {
   local site=$1 cipher=$2; shift 2
-  local keyab=$DP_KEY_AB keyba=$DP_KEY_BA
-  if [ "$cipher" = aes128gcm16 ]; then keyab=${keyab:0:32}${keyab:64:8}; keyba=${keyba:0:32}${keyba:64:8}; fi
+  local keyab keyba
+  keyab=$(dp_key AB "$cipher") keyba=$(dp_key BA "$cipher")
   local local_net remote_net me peer out_spi in_spi out_key in_key
   if [ "$site" = A ]; then
     local_net=10.98.1.0/24 remote_net=10.98.2.0/24 me=${DP_WAN_A:-10.99.0.1} peer=${DP_WAN_B:-10.99.0.2}
@@ -168,4 +177,47 @@ dp_transfer() {
   got=$(cat "$out")
   nn_log "TCP $1 -> $2 [$3]: sent '$sent' got '$got'"
   [ -n "$sent" ] && [ "$sent" = "$got" ]
+}
+
+# dp_wan_udp_segmentation on|off: a real NIC puts each datagram on the wire separately; the
+# veth would pass UDP GSO super-datagrams to the capture tap, which tshark cannot split into
+# ESP packets. "off" segments in software before the tap (braid still sends with UDP_SEGMENT).
+dp_wan_udp_segmentation() {
+  local gw
+  for gw in gwA gwB; do nn_exec $gw ethtool -K wan0 tx-udp-segmentation "$1" >/dev/null; done
+}
+
+# dp_capture_start [PCAP [FILTER]] / dp_capture_stop: tcpdump on gwA's wan0 into PCAP
+# (default $NN_TMP/wan.pcap), all frames or those the pcap FILTER takes.
+dp_capture_start() {
+  nn_bg gwA "$NN_TMP/tcpdump.log" tcpdump -i wan0 -n -s 0 -U -w "${1:-$NN_TMP/wan.pcap}" ${2:+"$2"}
+  DP_TCPDUMP=$NN_LAST_PID
+  nn_wait_for 5 grep -q listening "$NN_TMP/tcpdump.log" || nn_die "tcpdump did not start"
+}
+dp_capture_stop() {
+  sleep 0.3
+  nn_kill_pid "$DP_TCPDUMP"
+}
+
+# dp_check_wan_esp_only: the (IPv4) WAN capture holds ESP-in-UDP frames and nothing but
+# UDP 4500 and ARP. Sets DP_ESP_FRAMES, the ESP-in-UDP frame count.
+dp_check_wan_esp_only() {
+  local pcap=$NN_TMP/wan.pcap other
+  DP_ESP_FRAMES=$(tshark -r "$pcap" -Y 'udp.srcport == 4500 && udp.dstport == 4500' 2>/dev/null | wc -l)
+  other=$(tshark -r "$pcap" -Y '(ip && !(udp.srcport == 4500 && udp.dstport == 4500)) || (!ip && !arp)' 2>/dev/null | wc -l)
+  nn_check "WAN capture has ESP-in-UDP frames ($DP_ESP_FRAMES)" test "$DP_ESP_FRAMES" -gt 100
+  nn_check "WAN capture has nothing but UDP 4500 ($other other frames)" test "$other" -eq 0
+}
+
+# dp_esp_count CIPHER FILTER: frames of the WAN capture matching the tshark FILTER, decrypted
+# and ICV-checked with dp_config's manual SAs (AES-GCM only: tshark 4.0 has no ChaCha20).
+# The outer family follows DP_WAN_A / DP_WAN_B.
+dp_esp_count() {
+  local a=${DP_WAN_A:-10.99.0.1} b=${DP_WAN_B:-10.99.0.2} fam=IPv4
+  local enc='AES-GCM with 16 octet ICV [RFC4106]'
+  case $a in *:*) fam=IPv6 ;; esac
+  tshark -r "$NN_TMP/wan.pcap" -o esp.enable_encryption_decode:TRUE -o esp.enable_authentication_check:TRUE \
+    -o "uat:esp_sa:\"$fam\",\"$a\",\"$b\",\"$DP_SPI_AB\",\"$enc\",\"0x$(dp_key AB "$1")\",\"NULL\",\"\"" \
+    -o "uat:esp_sa:\"$fam\",\"$b\",\"$a\",\"$DP_SPI_BA\",\"$enc\",\"0x$(dp_key BA "$1")\",\"NULL\",\"\"" \
+    -Y "$2" 2>/dev/null | wc -l
 }

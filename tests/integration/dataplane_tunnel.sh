@@ -25,13 +25,9 @@ knobs=()
 dp_config A "$CIPHER" "${knobs[@]}" >"$NN_TMP/a.toml"
 dp_config B "$CIPHER" "${knobs[@]}" >"$NN_TMP/b.toml"
 
-# A real NIC puts each datagram on the wire separately; the veth would pass UDP GSO
-# super-datagrams to the capture tap, which tshark cannot split into ESP packets. Segment
-# in software before the tap while capturing (braid still sends with UDP_SEGMENT).
-for gw in gwA gwB; do nn_exec $gw ethtool -K wan0 tx-udp-segmentation off >/dev/null; done
-nn_bg gwA "$NN_TMP/tcpdump.log" tcpdump -i wan0 -n -s 0 -U -w "$NN_TMP/wan.pcap"
-TCPDUMP=$NN_LAST_PID
-nn_wait_for 5 grep -q listening "$NN_TMP/tcpdump.log" || nn_die "tcpdump did not start"
+# One datagram per ESP packet on the capture tap while capturing (see dataplane_lib.sh).
+dp_wan_udp_segmentation off
+dp_capture_start
 
 dp_start A "$NN_TMP/a.toml"
 dp_start B "$NN_TMP/b.toml"
@@ -43,26 +39,13 @@ nn_check "ping LAN A -> LAN B" nn_exec lanA ping -q -c 5 -i 0.2 -W 2 10.98.2.2
 nn_check "full-size ping (1438-byte packets, DF)" nn_exec lanA ping -q -c 2 -i 0.2 -W 2 -M do -s 1410 10.98.2.2
 
 nn_check "4 MB TCP transfer arrives intact" dp_transfer lanA lanB 10.98.2.2 5001 4000000
-sleep 0.3
-nn_kill_pid "$TCPDUMP"
+dp_capture_stop
 
 # Only ESP-in-UDP on the WAN: no other IP protocol or port, nothing but ARP besides IP.
-PCAP=$NN_TMP/wan.pcap
-esp=$(tshark -r "$PCAP" -Y 'udp.srcport == 4500 && udp.dstport == 4500' 2>/dev/null | wc -l)
-other=$(tshark -r "$PCAP" -Y '(ip && !(udp.srcport == 4500 && udp.dstport == 4500)) || (!ip && !arp)' 2>/dev/null | wc -l)
-nn_check "WAN capture has ESP-in-UDP frames ($esp)" test "$esp" -gt 100
-nn_check "WAN capture has nothing but UDP 4500 ($other other frames)" test "$other" -eq 0
+dp_check_wan_esp_only
 
 if [ "$CIPHER" != chacha20poly1305 ]; then
-  keyab=$DP_KEY_AB keyba=$DP_KEY_BA
-  if [ "$CIPHER" = aes128gcm16 ]; then keyab=${keyab:0:32}${keyab:64:8}; keyba=${keyba:0:32}${keyba:64:8}; fi
-  enc='AES-GCM with 16 octet ICV [RFC4106]'
-  oracle() {
-    tshark -r "$PCAP" -o esp.enable_encryption_decode:TRUE -o esp.enable_authentication_check:TRUE \
-      -o "uat:esp_sa:\"IPv4\",\"10.99.0.1\",\"10.99.0.2\",\"$DP_SPI_AB\",\"$enc\",\"0x$keyab\",\"NULL\",\"\"" \
-      -o "uat:esp_sa:\"IPv4\",\"10.99.0.2\",\"10.99.0.1\",\"$DP_SPI_BA\",\"$enc\",\"0x$keyba\",\"NULL\",\"\"" \
-      -Y "$1" 2>/dev/null | wc -l
-  }
+  oracle() { dp_esp_count "$CIPHER" "$1"; }
   ab=$(oracle 'esp.icv_good && ip.src == 10.99.0.1')
   ba=$(oracle 'esp.icv_good && ip.src == 10.99.0.2')
   all=$(oracle 'esp')
@@ -70,7 +53,7 @@ if [ "$CIPHER" != chacha20poly1305 ]; then
   nn_check "tshark verifies ICVs A->B ($ab frames)" test "$ab" -gt 0
   nn_check "tshark verifies ICVs B->A ($ba frames)" test "$ba" -gt 0
   nn_check "every ESP frame verifies ($((ab + ba)) of $all, $bad not)" \
-    test "$bad" -eq 0 -a $((ab + ba)) -eq "$all" -a "$all" -ge "$esp"
+    test "$bad" -eq 0 -a $((ab + ba)) -eq "$all" -a "$all" -ge "$DP_ESP_FRAMES"
   req=$(oracle 'esp.icv_good && icmp.type == 8 && ip.src == 10.98.1.2 && ip.dst == 10.98.2.2')
   rep=$(oracle 'esp.icv_good && icmp.type == 0 && ip.src == 10.98.2.2 && ip.dst == 10.98.1.2')
   tcp=$(oracle 'esp.icv_good && tcp.dstport == 5001 && ip.src == 10.98.1.2 && ip.dst == 10.98.2.2')
@@ -79,7 +62,7 @@ if [ "$CIPHER" != chacha20poly1305 ]; then
   nn_check "decrypted: the TCP transfer LAN A -> LAN B ($tcp)" test "$tcp" -gt 100
 fi
 
-for gw in gwA gwB; do nn_exec $gw ethtool -K wan0 tx-udp-segmentation on >/dev/null; done
+dp_wan_udp_segmentation on
 nn_bg lanB /dev/null iperf3 -s -1
 dp_wait_listen lanB 5201 || nn_die "iperf3 server did not start"
 bps=$(nn_exec lanA iperf3 -c 10.98.2.2 -t 3 -J | python3 -c \

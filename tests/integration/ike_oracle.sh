@@ -22,19 +22,16 @@ IKE_GLOBAL="keylog = \"$KEYS\"" ike_config A "psk = \"$IKE_PSK\"" 'local_id = "g
 ike_config B "psk = \"$IKE_PSK\"" 'local_id = "gwB.lab"' 'remote_id = "gwA.lab"' \
   'initiate = false' >"$NN_TMP/b.toml"
 
-# One datagram per ESP packet on the capture tap (see dataplane_tunnel.sh).
-for gw in gwA gwB; do nn_exec $gw ethtool -K wan0 tx-udp-segmentation off >/dev/null; done
-nn_bg gwA "$NN_TMP/tcpdump.log" tcpdump -i wan0 -n -s 0 -U -w "$NN_TMP/wan.pcap"
-TCPDUMP=$NN_LAST_PID
-nn_wait_for 5 grep -q listening "$NN_TMP/tcpdump.log" || nn_die "tcpdump did not start"
+# One datagram per ESP packet on the capture tap (see dataplane_lib.sh).
+dp_wan_udp_segmentation off
+dp_capture_start
 dp_start B "$NN_TMP/b.toml"
 dp_start A "$NN_TMP/a.toml"
 nn_check "tunnel up" ike_wait_up A 10
 nn_check "ping LAN A -> LAN B" nn_exec lanA ping -q -c 5 -i 0.2 -W 2 10.98.2.2
 nn_check "ping LAN B -> LAN A" nn_exec lanB ping -q -c 5 -i 0.2 -W 2 10.98.1.2
 nn_check "braidd A exits 0 (sends Delete over 4500)" dp_stop A
-sleep 0.3
-nn_kill_pid "$TCPDUMP"
+dp_capture_stop
 
 nn_check "key log is mode 0600" test "$(stat -c %a "$KEYS")" = 600
 nn_check "key log has one ikev2_decryption_table line" test "$(grep -c '^ikev2_decryption_table:' "$KEYS")" -eq 1

@@ -38,9 +38,7 @@ IKE_GLOBAL='nat_keepalive = 1' ike_config A "${common[@]}" "${authA[@]}" >"$NN_T
 ike_config B "${common[@]}" "${authB[@]}" 'initiate = false' >"$NN_TMP/b.toml"
 nn_check "configs are valid" bash -c "'$BRAIDD' --check --config '$NN_TMP/a.toml' && '$BRAIDD' --check --config '$NN_TMP/b.toml'"
 
-nn_bg gwA "$NN_TMP/tcpdump.log" tcpdump -i wan0 -n -s 0 -U -w "$NN_TMP/wan.pcap"
-TCPDUMP=$NN_LAST_PID
-nn_wait_for 5 grep -q listening "$NN_TMP/tcpdump.log" || nn_die "tcpdump did not start"
+dp_capture_start
 
 dp_start B "$NN_TMP/b.toml"
 dp_start A "$NN_TMP/a.toml"
@@ -76,8 +74,7 @@ done
 nn_check "gwA sent NAT-keepalives ($(dp_counter A ike.keepalives_sent))" test "$(dp_counter A ike.keepalives_sent)" -ge 1
 nn_check "gwB received them ($(dp_counter B rx.keepalives))" test "$(dp_counter B rx.keepalives)" -ge 1
 nn_check "gwB opened packets ($(dp_counter B rx.opened))" test "$(dp_counter B rx.opened)" -gt 100
-sleep 0.3
-nn_kill_pid "$TCPDUMP"
+dp_capture_stop
 other=$(tshark -r "$NN_TMP/wan.pcap" -Y 'ip && !(udp.port == 500 || udp.port == 4500)' 2>/dev/null | wc -l)
 ike500=$(tshark -r "$NN_TMP/wan.pcap" -Y 'udp.port == 500 && isakmp' 2>/dev/null | wc -l)
 nn_check "WAN: nothing but UDP 500/4500 ($other other frames)" test "$other" -eq 0

@@ -26,11 +26,9 @@ dp_config A aes256gcm16 >"$NN_TMP/a.toml"
 dp_config B aes256gcm16 >"$NN_TMP/b.toml"
 nn_check "configs are valid" bash -c "'$BRAIDD' --check --config '$NN_TMP/a.toml' && '$BRAIDD' --check --config '$NN_TMP/b.toml'"
 
-# Segment UDP GSO before the capture tap (see dataplane_tunnel.sh); braid still uses GSO.
-for gw in gwA gwB; do nn_exec $gw ethtool -K wan0 tx-udp-segmentation off >/dev/null; done
-nn_bg gwA "$NN_TMP/tcpdump.log" tcpdump -i wan0 -n -s 0 -U -w "$NN_TMP/wan.pcap"
-TCPDUMP=$NN_LAST_PID
-nn_wait_for 5 grep -q listening "$NN_TMP/tcpdump.log" || nn_die "tcpdump did not start"
+# One datagram per ESP packet on the capture tap (see dataplane_lib.sh).
+dp_wan_udp_segmentation off
+dp_capture_start
 
 dp_start A "$NN_TMP/a.toml"
 dp_start B "$NN_TMP/b.toml"
@@ -52,21 +50,10 @@ nn_check "4 MB TCP over IPv6 LAN B -> LAN A arrives intact" \
   dp_transfer lanB lanA fd00:a::2 5002 4000000
 nn_check "2 MB TCP over IPv4 LAN A -> LAN B arrives intact" \
   dp_transfer lanA lanB 10.98.2.2 5003 2000000
-sleep 0.3
-nn_kill_pid "$TCPDUMP"
+dp_capture_stop
 
-PCAP=$NN_TMP/wan.pcap
-esp=$(tshark -r "$PCAP" -Y 'udp.srcport == 4500 && udp.dstport == 4500' 2>/dev/null | wc -l)
-other=$(tshark -r "$PCAP" -Y '(ip && !(udp.srcport == 4500 && udp.dstport == 4500)) || (!ip && !arp)' 2>/dev/null | wc -l)
-nn_check "WAN capture has ESP-in-UDP frames ($esp)" test "$esp" -gt 100
-nn_check "WAN capture has nothing but UDP 4500 ($other other frames)" test "$other" -eq 0
-enc='AES-GCM with 16 octet ICV [RFC4106]'
-oracle() {
-  tshark -r "$PCAP" -o esp.enable_encryption_decode:TRUE -o esp.enable_authentication_check:TRUE \
-    -o "uat:esp_sa:\"IPv4\",\"10.99.0.1\",\"10.99.0.2\",\"$DP_SPI_AB\",\"$enc\",\"0x$DP_KEY_AB\",\"NULL\",\"\"" \
-    -o "uat:esp_sa:\"IPv4\",\"10.99.0.2\",\"10.99.0.1\",\"$DP_SPI_BA\",\"$enc\",\"0x$DP_KEY_BA\",\"NULL\",\"\"" \
-    -Y "$1" 2>/dev/null | wc -l
-}
+dp_check_wan_esp_only
+oracle() { dp_esp_count aes256gcm16 "$1"; }
 bad=$(oracle 'esp && !esp.icv_good')
 req=$(oracle 'esp.icv_good && icmpv6.type == 128 && ipv6.src == fd00:a::2 && ipv6.dst == fd00:b::2')
 rep=$(oracle 'esp.icv_good && icmpv6.type == 129 && ipv6.src == fd00:b::2 && ipv6.dst == fd00:a::2')
@@ -89,7 +76,7 @@ nn_check "spoofed IPv6 packets not delivered ($(v6_delta A rx.opened "$opened0")
   test "$(v6_delta A rx.opened "$opened0")" -eq 0
 nn_check "no echo reply to the spoofed source" grep -q " 0 received" "$NN_TMP/spoof.out"
 
-for gw in gwA gwB; do nn_exec $gw ethtool -K wan0 tx-udp-segmentation on >/dev/null; done
+dp_wan_udp_segmentation on
 v6_iperf lanA lanB fd00:b::2 "IPv6 inner, IPv4 uplink, offloads on"
 
 dp_refresh A

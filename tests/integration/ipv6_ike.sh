@@ -30,9 +30,7 @@ IKE_REMOTE_ADDRESS=$B_REMOTE IKE_LOCAL_SUBNETS="[$IPV6_NETS_B]" IKE_PEER_SUBNETS
   'initiate = false' 'force_encap = false' >"$NN_TMP/b.toml"
 nn_check "configs are valid" bash -c "'$BRAIDD' --check --config '$NN_TMP/a.toml' && '$BRAIDD' --check --config '$NN_TMP/b.toml'"
 
-nn_bg gwA "$NN_TMP/tcpdump.log" tcpdump -i wan0 -n -s 0 -U -w "$NN_TMP/wan.pcap"
-TCPDUMP=$NN_LAST_PID
-nn_wait_for 5 grep -q listening "$NN_TMP/tcpdump.log" || nn_die "tcpdump did not start"
+dp_capture_start
 
 dp_start B "$NN_TMP/b.toml"
 dp_start A "$NN_TMP/a.toml"
@@ -90,8 +88,7 @@ nn_check "gwA: B's IPv6 NAT-D hashes match, encapsulation forced ($(natof A))" t
 nn_check "gwB: sees A's faked NAT-D as a NAT in front of A ($(natof B))" test "$(natof B)" = remote
 nn_check "gwA sent NAT-keepalives over IPv6 ($(dp_counter A ike.keepalives_sent))" \
   test "$(dp_counter A ike.keepalives_sent)" -ge 1
-sleep 0.3
-nn_kill_pid "$TCPDUMP"
+dp_capture_stop
 PCAP=$NN_TMP/wan.pcap
 nd='icmpv6.type == 133 || icmpv6.type == 134 || icmpv6.type == 135 || icmpv6.type == 136 || icmpv6.type == 143'
 other=$(tshark -r "$PCAP" -Y "!(ipv6 && (udp.port == 500 || udp.port == 4500)) && !($nd)" 2>/dev/null | wc -l)

@@ -31,10 +31,8 @@ dp_config A aes256gcm16 "${knobs[@]}" >"$NN_TMP/a.toml"
 dp_config B aes256gcm16 "${knobs[@]}" >"$NN_TMP/b.toml"
 nn_check "configs are valid" bash -c "'$BRAIDD' --check --config '$NN_TMP/a.toml' && '$BRAIDD' --check --config '$NN_TMP/b.toml'"
 
-for gw in gwA gwB; do nn_exec $gw ethtool -K wan0 tx-udp-segmentation off >/dev/null; done
-nn_bg gwA "$NN_TMP/tcpdump.log" tcpdump -i wan0 -n -s 0 -U -w "$NN_TMP/wan.pcap"
-TCPDUMP=$NN_LAST_PID
-nn_wait_for 5 grep -q listening "$NN_TMP/tcpdump.log" || nn_die "tcpdump did not start"
+dp_wan_udp_segmentation off
+dp_capture_start
 
 dp_start A "$NN_TMP/a.toml"
 dp_start B "$NN_TMP/b.toml"
@@ -72,8 +70,7 @@ nn_check "4 MB TCP over IPv6 LAN A -> LAN B arrives intact" \
   dp_transfer lanA lanB fd00:b::2 5001 4000000
 nn_check "4 MB TCP over IPv4 LAN B -> LAN A arrives intact" \
   dp_transfer lanB lanA 10.98.1.2 5002 4000000
-sleep 0.3
-nn_kill_pid "$TCPDUMP"
+dp_capture_stop
 
 PCAP=$NN_TMP/wan.pcap
 esp=$(tshark -r "$PCAP" -Y 'ipv6 && udp.srcport == 4500 && udp.dstport == 4500' 2>/dev/null | wc -l)
@@ -87,13 +84,7 @@ big=$(tshark -r "$PCAP" -Y 'ipv6 && udp.dstport == 4500 && frame.len == 1514' 2>
 huge=$(tshark -r "$PCAP" -Y 'frame.len > 1514' 2>/dev/null | wc -l)
 nn_check "full-size ESP datagrams are exactly 1500 bytes of IPv6 ($big)" test "$big" -gt 0
 nn_check "nothing above 1500 bytes on the WAN ($huge)" test "$huge" -eq 0
-enc='AES-GCM with 16 octet ICV [RFC4106]'
-oracle() {
-  tshark -r "$PCAP" -o esp.enable_encryption_decode:TRUE -o esp.enable_authentication_check:TRUE \
-    -o "uat:esp_sa:\"IPv6\",\"fd00:99::1\",\"fd00:99::2\",\"$DP_SPI_AB\",\"$enc\",\"0x$DP_KEY_AB\",\"NULL\",\"\"" \
-    -o "uat:esp_sa:\"IPv6\",\"fd00:99::2\",\"fd00:99::1\",\"$DP_SPI_BA\",\"$enc\",\"0x$DP_KEY_BA\",\"NULL\",\"\"" \
-    -Y "$1" 2>/dev/null | wc -l
-}
+oracle() { dp_esp_count aes256gcm16 "$1"; }
 good=$(oracle 'esp.icv_good')
 bad=$(oracle 'esp && !esp.icv_good')
 req6=$(oracle 'esp.icv_good && icmpv6.type == 128 && ipv6.src == fd00:a::2 && ipv6.dst == fd00:b::2')
@@ -103,7 +94,7 @@ nn_check "tshark verifies every ESP ICV over IPv6 ($good good, $bad bad)" \
 nn_check "decrypted: ICMPv6 echo requests inside IPv6 ESP ($req6)" test "$req6" -ge 5
 nn_check "decrypted: ICMP echo requests inside IPv6 ESP ($req4)" test "$req4" -ge 5
 
-for gw in gwA gwB; do nn_exec $gw ethtool -K wan0 tx-udp-segmentation on >/dev/null; done
+dp_wan_udp_segmentation on
 v6_iperf lanA lanB fd00:b::2 "IPv6 inner, IPv6 uplink, $MODE"
 
 dp_refresh A
