@@ -166,6 +166,11 @@ dp_wait_listen() {
   nn_wait_for 5 bash -c "ss -N $(nn "$1") -ltnH 'sport = :$2' | grep -q ."
 }
 
+# dp_check_configs: braidd --check accepts $NN_TMP/a.toml and b.toml.
+dp_check_configs() {
+  nn_check "configs are valid" bash -c "'$BRAIDD' --check --config '$NN_TMP/a.toml' && '$BRAIDD' --check --config '$NN_TMP/b.toml'"
+}
+
 # dp_transfer FROM_NS TO_NS TO_ADDR PORT BYTES: a hashed TCP transfer (IPv4 or IPv6: the
 # tool's server takes both); true if what arrived hashes like what was sent.
 dp_transfer() {
@@ -177,6 +182,22 @@ dp_transfer() {
   got=$(cat "$out")
   nn_log "TCP $1 -> $2 [$3]: sent '$sent' got '$got'"
   [ -n "$sent" ] && [ "$sent" = "$got" ]
+}
+
+# dp_iperf FROM_NS TO_NS TO_ADDR LABEL: logs a 3 s single-stream iperf3 figure (not
+# asserted); false if the iperf3 server did not start.
+dp_iperf() {
+  local bps
+  nn_bg "$2" /dev/null iperf3 -s -1
+  dp_wait_listen "$2" 5201 || { nn_log "iperf3 server did not start"; return 1; }
+  bps=$(nn_exec "$1" iperf3 -c "$3" -t 3 -J | python3 -c \
+    'import json,sys; print(int(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]))')
+  nn_log "iperf3 single TCP stream $1 -> $2 [$3], $4: $((${bps:-0} / 1000000)) Mbit/s"
+}
+
+# dp_sum SITE REGEX: the sum of the counters whose names match the awk REGEX (last stats file).
+dp_sum() {
+  DP_RE=$2 awk '$1 ~ ENVIRON["DP_RE"] { n += $2 } END { print n + 0 }' "$NN_TMP/stats$1"
 }
 
 # dp_wan_udp_segmentation on|off: a real NIC puts each datagram on the wire separately; the

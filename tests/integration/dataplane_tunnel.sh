@@ -63,16 +63,12 @@ if [ "$CIPHER" != chacha20poly1305 ]; then
 fi
 
 dp_wan_udp_segmentation on
-nn_bg lanB /dev/null iperf3 -s -1
-dp_wait_listen lanB 5201 || nn_die "iperf3 server did not start"
-bps=$(nn_exec lanA iperf3 -c 10.98.2.2 -t 3 -J | python3 -c \
-  'import json,sys; print(int(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]))')
-nn_log "iperf3 single TCP stream LAN A -> LAN B, $CIPHER, $MODE: $((bps / 1000000)) Mbit/s"
+dp_iperf lanA lanB 10.98.2.2 "$CIPHER, $MODE" || nn_die "iperf3 server did not start"
 
 dp_refresh A
 dp_refresh B
 for s in A B; do
-  drops=$(awk '$1 ~ /^rx\.drop\.esp_/ { n += $2 } END { print n + 0 }' "$NN_TMP/stats$s")
+  drops=$(dp_sum $s '^rx\.drop\.esp_')
   nn_check "gw$s: no ESP drops in a clean run ($drops)" test "$drops" -eq 0
 done
 nn_check "gwA sealed what it read ($(dp_counter A tx.sealed))" \

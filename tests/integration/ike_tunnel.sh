@@ -36,7 +36,7 @@ else
 fi
 IKE_GLOBAL='nat_keepalive = 1' ike_config A "${common[@]}" "${authA[@]}" >"$NN_TMP/a.toml"
 ike_config B "${common[@]}" "${authB[@]}" 'initiate = false' >"$NN_TMP/b.toml"
-nn_check "configs are valid" bash -c "'$BRAIDD' --check --config '$NN_TMP/a.toml' && '$BRAIDD' --check --config '$NN_TMP/b.toml'"
+dp_check_configs
 
 dp_capture_start
 
@@ -65,7 +65,7 @@ nn_check "2 MB TCP transfer LAN B -> LAN A arrives intact" dp_transfer lanB lanA
 dp_refresh A
 dp_refresh B
 for s in A B; do
-  drops=$(awk '$1 ~ /^rx\.drop\.(esp_|policy)/ { n += $2 } END { print n + 0 }' "$NN_TMP/stats$s")
+  drops=$(dp_sum $s '^rx\.drop\.(esp_|policy)')
   nn_check "gw$s: no ESP or policy drops ($drops)" test "$drops" -eq 0
   nn_check "gw$s: ike.child_sa_up = 1" test "$(dp_counter $s ike.child_sa_up)" -eq 1
   nn_check "gw$s: no IKE failures" test "$(awk '$1 ~ /^ike\.path\..*\.failures$/ { print $2 }' "$NN_TMP/stats$s")" = 0

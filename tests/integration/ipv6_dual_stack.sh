@@ -24,7 +24,7 @@ nn_check "no route LAN A -> LAN B (IPv6) without braid" \
 export DP_NETS_A=$IPV6_NETS_A DP_NETS_B=$IPV6_NETS_B DP_MTU=
 dp_config A aes256gcm16 >"$NN_TMP/a.toml"
 dp_config B aes256gcm16 >"$NN_TMP/b.toml"
-nn_check "configs are valid" bash -c "'$BRAIDD' --check --config '$NN_TMP/a.toml' && '$BRAIDD' --check --config '$NN_TMP/b.toml'"
+dp_check_configs
 
 # One datagram per ESP packet on the capture tap (see dataplane_lib.sh).
 dp_wan_udp_segmentation off
@@ -77,12 +77,12 @@ nn_check "spoofed IPv6 packets not delivered ($(v6_delta A rx.opened "$opened0")
 nn_check "no echo reply to the spoofed source" grep -q " 0 received" "$NN_TMP/spoof.out"
 
 dp_wan_udp_segmentation on
-v6_iperf lanA lanB fd00:b::2 "IPv6 inner, IPv4 uplink, offloads on"
+dp_iperf lanA lanB fd00:b::2 "IPv6 inner, IPv4 uplink, offloads on"
 
 dp_refresh A
 dp_refresh B
 for s in A B; do
-  drops=$(awk '$1 ~ /^rx\.drop\.(esp_|bad_inner)/ { n += $2 } END { print n + 0 }' "$NN_TMP/stats$s")
+  drops=$(dp_sum $s '^rx\.drop\.(esp_|bad_inner)')
   nn_check "gw$s: no ESP or inner-header drops ($drops)" test "$drops" -eq 0
   nn_log "gw$s: tx.drop.link_local = $(dp_counter $s tx.drop.link_local) (kernel MLD reports on braid0)"
   for k in tx.drop.malformed tx.drop.oversize tx.drop.no_route; do

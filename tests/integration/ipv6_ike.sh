@@ -28,7 +28,7 @@ IKE_GLOBAL='nat_keepalive = 1' IKE_LOCAL_SUBNETS="[$IPV6_NETS_A]" IKE_PEER_SUBNE
 IKE_REMOTE_ADDRESS=$B_REMOTE IKE_LOCAL_SUBNETS="[$IPV6_NETS_B]" IKE_PEER_SUBNETS="[$IPV6_NETS_A]" \
   ike_config B "${common[@]}" 'local_id = "fd00:99::2"' 'remote_id = "fd00:99::1"' \
   'initiate = false' 'force_encap = false' >"$NN_TMP/b.toml"
-nn_check "configs are valid" bash -c "'$BRAIDD' --check --config '$NN_TMP/a.toml' && '$BRAIDD' --check --config '$NN_TMP/b.toml'"
+dp_check_configs
 
 dp_capture_start
 
@@ -71,7 +71,7 @@ nn_check "inner IPv6 source outside the selectors dropped by policy (+$(v6_delta
 dp_refresh A
 dp_refresh B
 for s in A B; do
-  drops=$(awk '$1 ~ /^rx\.drop\.(esp_|bad_inner)/ { n += $2 } END { print n + 0 }' "$NN_TMP/stats$s")
+  drops=$(dp_sum $s '^rx\.drop\.(esp_|bad_inner)')
   nn_check "gw$s: no ESP drops ($drops)" test "$drops" -eq 0
   nn_check "gw$s: ike.child_sa_up = 1" test "$(dp_counter $s ike.child_sa_up)" -eq 1
   nn_check "gw$s: no IKE failures" test "$(awk '$1 ~ /^ike\.path\..*\.failures$/ { print $2 }' "$NN_TMP/stats$s")" = 0
@@ -90,8 +90,7 @@ nn_check "gwA sent NAT-keepalives over IPv6 ($(dp_counter A ike.keepalives_sent)
   test "$(dp_counter A ike.keepalives_sent)" -ge 1
 dp_capture_stop
 PCAP=$NN_TMP/wan.pcap
-nd='icmpv6.type == 133 || icmpv6.type == 134 || icmpv6.type == 135 || icmpv6.type == 136 || icmpv6.type == 143'
-other=$(tshark -r "$PCAP" -Y "!(ipv6 && (udp.port == 500 || udp.port == 4500)) && !($nd)" 2>/dev/null | wc -l)
+other=$(tshark -r "$PCAP" -Y "!(ipv6 && (udp.port == 500 || udp.port == 4500)) && !($IPV6_ND)" 2>/dev/null | wc -l)
 init=$(tshark -r "$PCAP" -Y 'ipv6 && udp.port == 500 && isakmp.exchangetype == 34' 2>/dev/null | wc -l)
 auth=$(tshark -r "$PCAP" -Y 'ipv6 && udp.port == 4500 && isakmp.exchangetype == 35' 2>/dev/null | wc -l)
 nn_check "WAN: nothing but UDP 500/4500 over IPv6 and ND ($other other frames)" test "$other" -eq 0

@@ -29,7 +29,7 @@ knobs=()
 export DP_NETS_A=$IPV6_NETS_A DP_NETS_B=$IPV6_NETS_B DP_MTU=
 dp_config A aes256gcm16 "${knobs[@]}" >"$NN_TMP/a.toml"
 dp_config B aes256gcm16 "${knobs[@]}" >"$NN_TMP/b.toml"
-nn_check "configs are valid" bash -c "'$BRAIDD' --check --config '$NN_TMP/a.toml' && '$BRAIDD' --check --config '$NN_TMP/b.toml'"
+dp_check_configs
 
 dp_wan_udp_segmentation off
 dp_capture_start
@@ -74,8 +74,7 @@ dp_capture_stop
 
 PCAP=$NN_TMP/wan.pcap
 esp=$(tshark -r "$PCAP" -Y 'ipv6 && udp.srcport == 4500 && udp.dstport == 4500' 2>/dev/null | wc -l)
-nd='icmpv6.type == 133 || icmpv6.type == 134 || icmpv6.type == 135 || icmpv6.type == 136 || icmpv6.type == 143'
-other=$(tshark -r "$PCAP" -Y "!(ipv6 && udp.srcport == 4500 && udp.dstport == 4500) && !($nd)" 2>/dev/null | wc -l)
+other=$(tshark -r "$PCAP" -Y "!(ipv6 && udp.srcport == 4500 && udp.dstport == 4500) && !($IPV6_ND)" 2>/dev/null | wc -l)
 v4=$(tshark -r "$PCAP" -Y 'ip || arp' 2>/dev/null | wc -l)
 nn_check "WAN capture has ESP-in-UDP over IPv6 ($esp)" test "$esp" -gt 100
 nn_check "WAN capture has nothing else but neighbour discovery ($other other frames)" test "$other" -eq 0
@@ -95,12 +94,12 @@ nn_check "decrypted: ICMPv6 echo requests inside IPv6 ESP ($req6)" test "$req6" 
 nn_check "decrypted: ICMP echo requests inside IPv6 ESP ($req4)" test "$req4" -ge 5
 
 dp_wan_udp_segmentation on
-v6_iperf lanA lanB fd00:b::2 "IPv6 inner, IPv6 uplink, $MODE"
+dp_iperf lanA lanB fd00:b::2 "IPv6 inner, IPv6 uplink, $MODE"
 
 dp_refresh A
 dp_refresh B
 for s in A B; do
-  drops=$(awk '$1 ~ /^rx\.drop\.(esp_|bad_inner|policy)/ { n += $2 } END { print n + 0 }' "$NN_TMP/stats$s")
+  drops=$(dp_sum $s '^rx\.drop\.(esp_|bad_inner|policy)')
   nn_check "gw$s: no ESP, inner-header or policy drops ($drops)" test "$drops" -eq 0
   nn_check "gw$s: no send errors ($(dp_counter $s tx.drop.send_error))" test "$(dp_counter $s tx.drop.send_error)" -eq 0
   nn_check "gw$s: no routing misses ($(dp_counter $s tx.drop.no_route))" test "$(dp_counter $s tx.drop.no_route)" -eq 0
