@@ -83,3 +83,23 @@ ike_wait_up() {
   done
   return 1
 }
+
+# ike_check_child_up: a Child SA is installed on both sites (A initiates, B responds).
+ike_check_child_up() {
+  nn_check "gwA: Child SA installed" ike_wait_up A 10
+  nn_check "gwB: Child SA installed" ike_wait_up B 5
+}
+
+# ike_check_path_healthy SITE: one Child SA up and no IKE failures (last stats file).
+ike_check_path_healthy() {
+  nn_check "gw$1: ike.child_sa_up = 1" test "$(dp_counter "$1" ike.child_sa_up)" -eq 1
+  nn_check "gw$1: no IKE failures" \
+    test "$(awk '$1 ~ /^ike\.path\..*\.failures$/ { print $2 }' "$NN_TMP/stats$1")" = 0
+}
+
+# ike_check_stop_a_deletes: braidd A exits 0 on SIGTERM and its Delete takes the IKE SA down
+# on gwB (RFC 7296 1.4.1).
+ike_check_stop_a_deletes() {
+  nn_check "braidd A exits 0 on SIGTERM" dp_stop A
+  nn_check "gwB: IKE SA down after A's Delete" nn_wait_for 5 grep -q "IKE SA down" "$NN_TMP/braiddB.log"
+}
