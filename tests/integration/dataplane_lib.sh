@@ -242,3 +242,17 @@ dp_esp_count() {
     -o "uat:esp_sa:\"$fam\",\"$b\",\"$a\",\"$DP_SPI_BA\",\"$enc\",\"0x$(dp_key BA "$1")\",\"NULL\",\"\"" \
     -Y "$2" 2>/dev/null | wc -l
 }
+
+# dp_check_offloads MODE [OVER]: "offload": gwA split TSO super-packets and sent with UDP GSO,
+# gwB received UDP GRO datagrams and coalesced TCP segments; "plain": none of these moved.
+# OVER (" over IPv6") goes into the UDP GSO/GRO check names. Last stats files.
+dp_check_offloads() {
+  if [ "$1" = offload ]; then
+    nn_check "gwA split TSO super-packets ($(dp_counter A tx.gso_super_packets))" test "$(dp_counter A tx.gso_super_packets)" -gt 0
+    nn_check "gwA sent with UDP GSO${2:-} ($(dp_counter A tx.gso_sends))" test "$(dp_counter A tx.gso_sends)" -gt 0
+    nn_check "gwB received UDP GRO datagrams${2:-} ($(dp_counter B rx.gro_datagrams))" test "$(dp_counter B rx.gro_datagrams)" -gt 0
+    nn_check "gwB coalesced TCP segments ($(dp_counter B rx.gro_coalesced))" test "$(dp_counter B rx.gro_coalesced)" -gt 0
+  else
+    nn_check "plain mode: no offload used" test "$(dp_counter A tx.gso_super_packets)$(dp_counter A tx.gso_sends)$(dp_counter B rx.gro_datagrams)" = 000
+  fi
+}
