@@ -23,7 +23,7 @@ if [ "$QUICK" = 0 ]; then
   step "build: asan (ASan + UBSan)"
   cmake --preset asan >/dev/null
   cmake --build --preset asan -j "$JOBS"
-  step "tests: asan (unit, fuzz corpus replay, hostile input against braidd)"
+  step "tests: asan (unit tests, fuzz corpora, and braidd under ASan: hostile ESP, IKE tunnel and failures, IPv6)"
   ctest --preset asan -j "$JOBS" -L 'unit|fuzz|asan'
 
   step "build: fuzz (clang-14 libFuzzer)"
