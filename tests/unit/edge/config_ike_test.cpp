@@ -5,9 +5,14 @@
 #include <string>
 
 #include "edge/config.hpp"
+#include "tests/unit/edge/config_test_support.hpp"
 
 namespace braid::edge {
 namespace {
+
+using testing::at;
+using testing::errorsOf;
+using testing::hasError;
 
 const std::string kPki = std::string(BRAID_SOURCE_DIR) + "/deploy/examples/pki/";
 
@@ -39,49 +44,6 @@ remote_address = "10.99.0.2"
 }
 
 const char* kPsk = "psk = \"0123456789abcdef-long-enough\"\n";
-
-std::string at(const std::string& text, const std::string& needle, size_t extra = 0) {
-  size_t pos = text.find(needle);
-  EXPECT_NE(pos, std::string::npos) << needle;
-  pos += extra;
-  size_t line = 1, col = 1;
-  for (size_t i = 0; i < pos; ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      col = 1;
-    } else {
-      ++col;
-    }
-  }
-  return "t.toml:" + std::to_string(line) + ":" + std::to_string(col) + ": ";
-}
-
-std::string errorsOf(const std::string& text) {
-  auto r = parseConfig(text, "t.toml");
-  EXPECT_FALSE(r.isOk()) << "expected an error for:\n" << text;
-  return r.isOk() ? std::string() : r.status().message();
-}
-
-bool hasError(const std::string& errs, const std::string& where, const std::string& what) {
-  size_t start = 0;
-  while (start <= errs.size()) {
-    size_t end = errs.find('\n', start);
-    std::string line =
-        errs.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    if (line.rfind(where, 0) == 0 && line.find(what) != std::string::npos) return true;
-    if (end == std::string::npos) break;
-    start = end + 1;
-  }
-  return false;
-}
-
-#define EXPECT_ERROR(text, where, what)                         \
-  do {                                                          \
-    std::string errs = errorsOf(text);                          \
-    EXPECT_TRUE(hasError(errs, where, what))                    \
-        << "want: " << (where) << "..." << (what) << "\ngot:\n" \
-        << errs;                                                \
-  } while (0)
 
 TEST(ConfigIkeTest, PskPeerLoadsWithDefaults) {
   auto r = parseConfig(ikeConfig(kPsk), "t.toml");
@@ -160,33 +122,34 @@ signature_hash_notify = false
 
 TEST(ConfigIkeTest, ProposalErrorsPointAtTheToken) {
   std::string t = ikeConfig(std::string(kPsk) + "proposals = \"aes256gcm16-prfsha257-x25519\"");
-  EXPECT_ERROR(t, at(t, "prfsha257"), "unknown algorithm 'prfsha257'");
+  EXPECT_CONFIG_ERROR(t, at(t, "prfsha257"), "unknown algorithm 'prfsha257'");
   t = ikeConfig(std::string(kPsk) +
                 "proposals = [\"aes256gcm16-prfsha256-x25519\", \"aes128-sha256-ecp521\"]");
-  EXPECT_ERROR(t, at(t, "ecp521"), "'peer[0].ike.proposals[1]'");
+  EXPECT_CONFIG_ERROR(t, at(t, "ecp521"), "'peer[0].ike.proposals[1]'");
   t = ikeConfig(std::string(kPsk) + "esp_proposals = \"aes256gcm16, aes128-sha256\"");
-  EXPECT_ERROR(t, at(t, "aes128-"), "ESP cipher 'aes128' is not supported by braid's data plane");
+  EXPECT_CONFIG_ERROR(t, at(t, "aes128-"),
+                      "ESP cipher 'aes128' is not supported by braid's data plane");
   t = ikeConfig(std::string(kPsk) + "esp_proposals = \"aes256gcm16-prfsha256\"");
-  EXPECT_ERROR(t, at(t, "prfsha256"), "only valid in IKE proposals");
+  EXPECT_CONFIG_ERROR(t, at(t, "prfsha256"), "only valid in IKE proposals");
   t = ikeConfig(std::string(kPsk) + "proposals = 5");
-  EXPECT_ERROR(t, at(t, "5\n"), "'peer[0].ike.proposals' is an integer");
+  EXPECT_CONFIG_ERROR(t, at(t, "5\n"), "'peer[0].ike.proposals' is an integer");
 }
 
 TEST(ConfigIkeTest, PskErrors) {
   std::string t = ikeConfig("local_id = \"gwA.lab\"");
-  EXPECT_ERROR(t, at(t, "[peer.ike]"), "missing required key 'peer[0].ike.psk'");
+  EXPECT_CONFIG_ERROR(t, at(t, "[peer.ike]"), "missing required key 'peer[0].ike.psk'");
   t = ikeConfig("psk = \"short\"");
-  EXPECT_ERROR(t, at(t, "\"short\""), "'peer[0].ike.psk' has 5 bytes; expected at least 16");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"short\""), "'peer[0].ike.psk' has 5 bytes; expected at least 16");
   t = ikeConfig("psk = \"0xzz0102\"");
-  EXPECT_ERROR(t, at(t, "\"0xzz"), "starts with 0x but is not valid hex");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"0xzz"), "starts with 0x but is not valid hex");
   t = ikeConfig(std::string(kPsk) + "psk_file = \"/nonexistent/psk\"");
-  EXPECT_ERROR(t, at(t, "\"/nonexistent/psk\""), "given together with");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"/nonexistent/psk\""), "given together with");
   t = ikeConfig("psk_file = \"/nonexistent/psk\"");
-  EXPECT_ERROR(t, at(t, "\"/nonexistent/psk\""), "cannot read /nonexistent/psk");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"/nonexistent/psk\""), "cannot read /nonexistent/psk");
   t = ikeConfig(std::string(kPsk) + "certificate = \"x.pem\"\nauth = \"psk\"");
-  EXPECT_ERROR(t, at(t, "\"x.pem\""), "only used with auth = \"pubkey\"");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"x.pem\""), "only used with auth = \"pubkey\"");
   t = ikeConfig(std::string(kPsk) + "auth = \"eap\"");
-  EXPECT_ERROR(t, at(t, "\"eap\""), "'peer[0].ike.auth' = \"eap\" is unknown");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"eap\""), "'peer[0].ike.auth' = \"eap\" is unknown");
 }
 
 TEST(ConfigIkeTest, PskFileIsRead) {
@@ -213,58 +176,59 @@ TEST(ConfigIkeTest, CertificateFilesAreCheckedAtLoad) {
   EXPECT_EQ(ok->peers[0].ike->cas->size(), 1u);
 
   std::string t = pub("/nonexistent/cert.pem", kPki + "site-a.key");
-  EXPECT_ERROR(t, at(t, "\"/nonexistent/cert.pem\""), "'peer[0].ike.certificate'");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"/nonexistent/cert.pem\""), "'peer[0].ike.certificate'");
   t = pub(kPki + "site-a.pem", "/nonexistent/key.pem");
-  EXPECT_ERROR(t, at(t, "\"/nonexistent/key.pem\""), "'peer[0].ike.private_key'");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"/nonexistent/key.pem\""), "'peer[0].ike.private_key'");
   t = pub(kPki + "site-a.pem", kPki + "site-b.key");
-  EXPECT_ERROR(t, at(t, "\"" + kPki + "site-b.key\""), "does not belong to");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"" + kPki + "site-b.key\""), "does not belong to");
   t = pub(kPki + "site-a.key", kPki + "site-a.key");  // a key where a certificate should be
-  EXPECT_ERROR(t, at(t, "\"" + kPki + "site-a.key\""), "'peer[0].ike.certificate'");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"" + kPki + "site-a.key\""), "'peer[0].ike.certificate'");
   t = pub(kPki + "site-a.pem", kPki + "site-a.key", "local_id = \"site-b.example.net\"");
-  EXPECT_ERROR(t, at(t, "\"site-b.example.net\""), "is not vouched for by the certificate");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"site-b.example.net\""), "is not vouched for by the certificate");
   t = pub(kPki + "site-a.pem", kPki + "site-a.key",
           "local_id = \"C=CH, O=braid example, CN=site-a.example.net\"");
   EXPECT_TRUE(parseConfig(t, "t.toml").isOk());
   t = ikeConfig("certificate = \"" + kPki + "site-a.pem\"\nprivate_key = \"" + kPki +
                 "site-a.key\"\nca_certificates = [\"" + kPki + "nonexistent.pem\"]");
-  EXPECT_ERROR(t, at(t, "\"" + kPki + "nonexistent.pem\""), "'peer[0].ike.ca_certificates[0]'");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"" + kPki + "nonexistent.pem\""),
+                      "'peer[0].ike.ca_certificates[0]'");
   t = ikeConfig("certificate = \"" + kPki + "site-a.pem\"\nprivate_key = \"" + kPki +
                 "site-a.key\"");
-  EXPECT_ERROR(t, at(t, "[peer.ike]"), "missing required key 'peer[0].ike.ca_certificates'");
+  EXPECT_CONFIG_ERROR(t, at(t, "[peer.ike]"), "missing required key 'peer[0].ike.ca_certificates'");
 }
 
 TEST(ConfigIkeTest, IdentityAndSelectorErrors) {
   std::string t = ikeConfig(std::string(kPsk) + "local_id = \"C=CH, NOPE=x\"");
-  EXPECT_ERROR(t, at(t, "\"C=CH"), "is not a distinguished name");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"C=CH"), "is not a distinguished name");
   t = ikeConfig(std::string(kPsk) + "remote_id = \"ipv4:fe80::1\"");
-  EXPECT_ERROR(t, at(t, "\"ipv4:"), "is not an IPv4 address");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"ipv4:"), "is not an IPv4 address");
   t = ikeConfig(std::string(kPsk) + "local_id = \"%any\"");
-  EXPECT_ERROR(t, at(t, "\"%any\""), "expected our own identity");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"%any\""), "expected our own identity");
   t = ikeConfig(std::string(kPsk) + "remote_subnets = [\"10.96.0.0/24\"]");
-  EXPECT_ERROR(t, at(t, "\"10.96.0.0/24\""), "is outside the peer's remote_subnets");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"10.96.0.0/24\""), "is outside the peer's remote_subnets");
   t = ikeConfig(std::string(kPsk) + "local_subnets = [\"10.98.0.0/16\"]");
-  EXPECT_ERROR(t, at(t, "\"10.98.0.0/16\""), "is outside overlay.local_subnets");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"10.98.0.0/16\""), "is outside overlay.local_subnets");
   t = ikeConfig(std::string(kPsk) + "local_subnets = []");
-  EXPECT_ERROR(t, at(t, "[]"), "is empty");
+  EXPECT_CONFIG_ERROR(t, at(t, "[]"), "is empty");
 }
 
 TEST(ConfigIkeTest, ValueAndPathErrors) {
   std::string t = ikeConfig(std::string(kPsk) + "retransmit_base = 9.5");
-  EXPECT_ERROR(t, at(t, "9.5"), "'peer[0].ike.retransmit_base' = 9.5 is out of range");
+  EXPECT_CONFIG_ERROR(t, at(t, "9.5"), "'peer[0].ike.retransmit_base' = 9.5 is out of range");
   t = ikeConfig(std::string(kPsk) + "retry_initial = \"5s\"");
-  EXPECT_ERROR(t, at(t, "\"5s\""), "is a string; expected a number of seconds");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"5s\""), "is a string; expected a number of seconds");
   t = ikeConfig(std::string(kPsk) + "retry_initial = 10\nretry_max = 5");
-  EXPECT_ERROR(t, at(t, "retry_max = 5", 12), "is below retry_initial");
+  EXPECT_CONFIG_ERROR(t, at(t, "retry_max = 5", 12), "is below retry_initial");
   t = ikeConfig(std::string(kPsk) + "replay_window = 10");
-  EXPECT_ERROR(t, at(t, "10\n"), "'peer[0].ike.replay_window' = 10 is out of range");
+  EXPECT_CONFIG_ERROR(t, at(t, "10\n"), "'peer[0].ike.replay_window' = 10 is out of range");
   t = ikeConfig(std::string(kPsk) + "dpd = 30");
-  EXPECT_ERROR(t, at(t, "dpd"), "unknown key 'peer[0].ike.dpd'");
+  EXPECT_CONFIG_ERROR(t, at(t, "dpd"), "unknown key 'peer[0].ike.dpd'");
   t = ikeConfig(kPsk, "remote_port = 4500\n");
-  EXPECT_ERROR(t, at(t, "4500\n"), "'peer[0].path[0].remote_port' is not used on IKE paths");
+  EXPECT_CONFIG_ERROR(t, at(t, "4500\n"), "'peer[0].path[0].remote_port' is not used on IKE paths");
   // "%any" needs a responder-only IKE path.
   t = ikeConfig(kPsk);
   t.replace(t.find("\"10.99.0.2\""), 11, "\"%any\"");
-  EXPECT_ERROR(t, at(t, "\"%any\""), "needs an IKE responder");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"%any\""), "needs an IKE responder");
   auto ok = parseConfig(ikeConfig(std::string(kPsk) + "initiate = false"), "t.toml");
   ASSERT_TRUE(ok.isOk());
   t = ikeConfig(std::string(kPsk) + "initiate = false");
@@ -276,15 +240,15 @@ TEST(ConfigIkeTest, ValueAndPathErrors) {
 
 TEST(ConfigIkeTest, GlobalIkeErrors) {
   std::string t = ikeConfig(kPsk, "", "port = 4500");
-  EXPECT_ERROR(t, at(t, "4500"), "'ike.port' = 4500 is the NAT-T port");
+  EXPECT_CONFIG_ERROR(t, at(t, "4500"), "'ike.port' = 4500 is the NAT-T port");
   t = ikeConfig(kPsk, "", "natt_port = 500");
-  EXPECT_ERROR(t, at(t, "500\n"), "'ike.natt_port' = 500 is an IKE port");
+  EXPECT_CONFIG_ERROR(t, at(t, "500\n"), "'ike.natt_port' = 500 is an IKE port");
   t = ikeConfig(kPsk, "", "nat_keepalive = -1");
-  EXPECT_ERROR(t, at(t, "-1"), "'ike.nat_keepalive' = -1 is out of range");
+  EXPECT_CONFIG_ERROR(t, at(t, "-1"), "'ike.nat_keepalive' = -1 is out of range");
   t = ikeConfig(kPsk, "", "keylog = \"\"");
-  EXPECT_ERROR(t, at(t, "\"\""), "'ike.keylog' is empty");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"\""), "'ike.keylog' is empty");
   t = ikeConfig(kPsk, "", "keylogg = \"x\"");
-  EXPECT_ERROR(t, at(t, "keylogg"), "unknown key 'ike.keylogg'");
+  EXPECT_CONFIG_ERROR(t, at(t, "keylogg"), "unknown key 'ike.keylogg'");
 }
 
 TEST(ConfigIkeTest, IdentitySyntax) {

@@ -1,5 +1,6 @@
 // Config validation: every error class yields `file:line:col: message` at the right spot.
 #include "edge/config.hpp"
+#include "tests/unit/edge/config_test_support.hpp"
 
 #include <gtest/gtest.h>
 
@@ -7,6 +8,10 @@
 
 namespace braid::edge {
 namespace {
+
+using testing::at;
+using testing::errorsOf;
+using testing::hasError;
 
 const char* kKeyAB = "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20a1a2a3a4";
 const char* kKeyBA = "2122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f40b1b2b3b4";
@@ -53,55 +58,11 @@ std::string replace(std::string text, const std::string& from, const std::string
   return text;
 }
 
-// "t.toml:L:C" of the first occurrence of `needle` (1-based, as toml++ counts).
-std::string at(const std::string& text, const std::string& needle) {
-  size_t pos = text.find(needle);
-  EXPECT_NE(pos, std::string::npos) << needle;
-  size_t line = 1, col = 1;
-  for (size_t i = 0; i < pos; ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      col = 1;
-    } else {
-      ++col;
-    }
-  }
-  return "t.toml:" + std::to_string(line) + ":" + std::to_string(col) + ": ";
-}
-
 // The same without the trailing ": ", as quoted inside messages.
 std::string loc(const std::string& text, const std::string& needle) {
   std::string a = at(text, needle);
   return a.substr(0, a.size() - 2);
 }
-
-std::string errorsOf(const std::string& text) {
-  auto r = parseConfig(text, "t.toml");
-  EXPECT_FALSE(r.isOk()) << "expected an error for:\n" << text;
-  return r.isOk() ? std::string() : r.status().message();
-}
-
-// Some line of the errors starts with `where` and contains `what`.
-bool hasError(const std::string& errs, const std::string& where, const std::string& what) {
-  size_t start = 0;
-  while (start <= errs.size()) {
-    size_t end = errs.find('\n', start);
-    std::string line =
-        errs.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    if (line.rfind(where, 0) == 0 && line.find(what) != std::string::npos) return true;
-    if (end == std::string::npos) break;
-    start = end + 1;
-  }
-  return false;
-}
-
-#define EXPECT_ERROR(text, where, what)                         \
-  do {                                                          \
-    std::string errs = errorsOf(text);                          \
-    EXPECT_TRUE(hasError(errs, where, what))                    \
-        << "want: " << (where) << "..." << (what) << "\ngot:\n" \
-        << errs;                                                \
-  } while (0)
 
 // Without overlay.mtu the default fits a 1500-byte link: 1438 behind a 20-byte IPv4 outer
 // header, 1418 behind a 40-byte IPv6 one; an explicit mtu always wins.
@@ -152,66 +113,70 @@ TEST(ConfigTest, ValidConfigLoadsEveryField) {
 
 TEST(ConfigTest, SyntaxError) {
   std::string t = replace(baseConfig(), "mtu = 1438", "mtu = ");
-  EXPECT_ERROR(t, "t.toml:6:7: ", "TOML syntax error");
+  EXPECT_CONFIG_ERROR(t, "t.toml:6:7: ", "TOML syntax error");
 }
 
 TEST(ConfigTest, UnknownKeys) {
   std::string t = replace(baseConfig(), "mtu = 1438", "mtu = 1438\nmtux = 1");
-  EXPECT_ERROR(t, at(t, "mtux"), "unknown key 'overlay.mtux'; expected one of: device, mtu");
+  EXPECT_CONFIG_ERROR(t, at(t, "mtux"), "unknown key 'overlay.mtux'; expected one of: device, mtu");
   t = replace(baseConfig(), "[log]", "[logging]\nx = 1\n[log]");
-  EXPECT_ERROR(t, at(t, "logging"), "unknown key 'logging'");
+  EXPECT_CONFIG_ERROR(t, at(t, "logging"), "unknown key 'logging'");
   t = replace(baseConfig(), "outbound = { spi = 0x1001,", "outbound = { spi = 0x1001, salt = 1,");
-  EXPECT_ERROR(t, at(t, "salt"), "unknown key 'peer[0].path[0].manual.outbound.salt'");
+  EXPECT_CONFIG_ERROR(t, at(t, "salt"), "unknown key 'peer[0].path[0].manual.outbound.salt'");
 }
 
 TEST(ConfigTest, WrongTypes) {
   std::string t = replace(baseConfig(), "mtu = 1438", "mtu = \"1438\"");
-  EXPECT_ERROR(t, at(t, "\"1438\""), "'overlay.mtu' is a string; expected an integer in 576..9000");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"1438\""),
+                      "'overlay.mtu' is a string; expected an integer in 576..9000");
   t = replace(baseConfig(), "udp_gso = false", "udp_gso = 0");
-  EXPECT_ERROR(t, at(t, "0\n"), "'dataplane.udp_gso' is an integer; expected true or false");
+  EXPECT_CONFIG_ERROR(t, at(t, "0\n"), "'dataplane.udp_gso' is an integer; expected true or false");
   t = replace(baseConfig(), "local_subnets = [\"10.98.1.0/24\"]",
               "local_subnets = \"10.98.1.0/24\"");
-  EXPECT_ERROR(t, at(t, "\"10.98.1.0/24\""), "'overlay.local_subnets' is a string; expected");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"10.98.1.0/24\""),
+                      "'overlay.local_subnets' is a string; expected");
 }
 
 TEST(ConfigTest, BadPrefixAndAddress) {
   std::string t = replace(baseConfig(), "\"10.97.0.0/16\"", "\"10.97.0.1/16\"");
-  EXPECT_ERROR(t, at(t, "\"10.97.0.1/16\""),
-               "'peer[0].remote_subnets[1]' = \"10.97.0.1/16\" is not a valid prefix");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"10.97.0.1/16\""),
+                      "'peer[0].remote_subnets[1]' = \"10.97.0.1/16\" is not a valid prefix");
   t = replace(baseConfig(), "\"10.98.1.0/24\"", "\"10.98.1.0/33\"");
-  EXPECT_ERROR(t, at(t, "\"10.98.1.0/33\""), "is not a valid prefix");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"10.98.1.0/33\""), "is not a valid prefix");
   t = replace(baseConfig(), "\"10.99.0.1\"", "\"10.99.0.300\"");
-  EXPECT_ERROR(t, at(t, "\"10.99.0.300\""), "'uplink[0].local_address' = \"10.99.0.300\" is not");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"10.99.0.300\""),
+                      "'uplink[0].local_address' = \"10.99.0.300\" is not");
   t = replace(baseConfig(), "remote_address = \"10.99.0.2\"", "remote_address = \"fd00::2\"");
-  EXPECT_ERROR(t, at(t, "\"fd00::2\""), "expected the same address family");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"fd00::2\""), "expected the same address family");
 }
 
 TEST(ConfigTest, KeyLengthMustMatchCipher) {
   std::string t = replace(baseConfig(), "aes256gcm16", "aes128gcm16");
-  EXPECT_ERROR(t, at(t, std::string("\"") + kKeyAB),
-               "'peer[0].path[0].manual.outbound.key' has 36 bytes; aes128gcm16 expects 20 bytes "
-               "(16-byte key followed by the 4-byte salt), i.e. 40 hex digits");
+  EXPECT_CONFIG_ERROR(
+      t, at(t, std::string("\"") + kKeyAB),
+      "'peer[0].path[0].manual.outbound.key' has 36 bytes; aes128gcm16 expects 20 bytes "
+      "(16-byte key followed by the 4-byte salt), i.e. 40 hex digits");
   t = replace(baseConfig(), kKeyBA, "00112233");
-  EXPECT_ERROR(t, at(t, "\"00112233\""), "has 4 bytes; aes256gcm16 expects 36 bytes");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"00112233\""), "has 4 bytes; aes256gcm16 expects 36 bytes");
   t = replace(baseConfig(), kKeyBA, "zz");
-  EXPECT_ERROR(t, at(t, "\"zz\""), "'peer[0].path[0].manual.inbound.key' is not valid hex");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"zz\""), "'peer[0].path[0].manual.inbound.key' is not valid hex");
   // ChaCha20-Poly1305 keys have the same 36-byte length: the base keys fit.
   t = replace(baseConfig(), "aes256gcm16", "chacha20poly1305");
   EXPECT_TRUE(parseConfig(t, "t.toml").isOk());
   t = replace(baseConfig(), "aes256gcm16", "aes256cbc");
-  EXPECT_ERROR(t, at(t, "\"aes256cbc\""),
-               "cipher' = \"aes256cbc\" is unknown; expected aes128gcm16");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"aes256cbc\""),
+                      "cipher' = \"aes256cbc\" is unknown; expected aes128gcm16");
 }
 
 TEST(ConfigTest, OverlappingSubnets) {
   std::string t = replace(baseConfig(), "\"10.97.0.0/16\"", "\"10.98.0.0/16\"");
-  EXPECT_ERROR(t, at(t, "\"10.98.0.0/16\""),
-               "'peer[0].remote_subnets[1]' = 10.98.0.0/16 overlaps 'overlay.local_subnets[0]' = "
-               "10.98.1.0/24 (" +
-                   loc(t, "\"10.98.1.0/24\"") +
-                   "); expected local and remote subnets to be disjoint");
+  EXPECT_CONFIG_ERROR(
+      t, at(t, "\"10.98.0.0/16\""),
+      "'peer[0].remote_subnets[1]' = 10.98.0.0/16 overlaps 'overlay.local_subnets[0]' = "
+      "10.98.1.0/24 (" +
+          loc(t, "\"10.98.1.0/24\"") + "); expected local and remote subnets to be disjoint");
   t = replace(baseConfig(), "\"10.97.0.0/16\"", "\"10.98.2.128/25\"");
-  EXPECT_ERROR(t, at(t, "\"10.98.2.128/25\""), "overlaps 'peer[0].remote_subnets[0]'");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"10.98.2.128/25\""), "overlaps 'peer[0].remote_subnets[0]'");
 }
 
 std::string secondPeer(const std::string& inboundSpi, const std::string& subnet) {
@@ -237,64 +202,65 @@ TEST(ConfigTest, DuplicateSpisAndNames) {
   // The second inbound 0x2001 is the duplicate; the message points back at the first.
   size_t second = t.find("spi = 0x2001", t.find("site-c"));
   std::string where = at(t.substr(0, second + 6) + "\x01", "\x01");
-  EXPECT_ERROR(t, where,
-               "'peer[1].path[0].manual.inbound.spi' = 8193 is already used at " +
-                   loc(t, "0x2001, key") + ";");
+  EXPECT_CONFIG_ERROR(t, where,
+                      "'peer[1].path[0].manual.inbound.spi' = 8193 is already used at " +
+                          loc(t, "0x2001, key") + ";");
   t = baseConfig() + secondPeer("0x2002", "10.96.0.0/16");
   EXPECT_TRUE(parseConfig(t, "t.toml").isOk());
   t = replace(baseConfig() + secondPeer("0x2002", "10.96.0.0/16"), "\"site-c\"", "\"site-b\"");
-  EXPECT_ERROR(t, at(t.substr(0, t.rfind("\"site-b\"")) + "\x01", "\x01"),
-               "'peer[1].name' = \"site-b\" is a duplicate");
+  EXPECT_CONFIG_ERROR(t, at(t.substr(0, t.rfind("\"site-b\"")) + "\x01", "\x01"),
+                      "'peer[1].name' = \"site-b\" is a duplicate");
   // Remote subnets of two peers must not overlap either.
   t = baseConfig() + secondPeer("0x2002", "10.97.1.0/24");
-  EXPECT_ERROR(t, at(t, "\"10.97.1.0/24\""),
-               "expected every remote subnet to be routed to one peer");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"10.97.1.0/24\""),
+                      "expected every remote subnet to be routed to one peer");
 }
 
 TEST(ConfigTest, MissingRequiredKeys) {
   std::string t =
       replace(baseConfig(), "remote_subnets = [\"10.98.2.0/24\", \"10.97.0.0/16\"]\n", "");
-  EXPECT_ERROR(t, at(t, "[[peer]]"), "missing required key 'peer[0].remote_subnets'");
+  EXPECT_CONFIG_ERROR(t, at(t, "[[peer]]"), "missing required key 'peer[0].remote_subnets'");
   t = replace(baseConfig(), "local_address = \"10.99.0.1\"\n", "");
-  EXPECT_ERROR(t, at(t, "[[uplink]]"), "missing required key 'uplink[0].local_address'");
+  EXPECT_CONFIG_ERROR(t, at(t, "[[uplink]]"), "missing required key 'uplink[0].local_address'");
   t = replace(baseConfig(), "cipher = \"aes256gcm16\"\n", "");
-  EXPECT_ERROR(t, at(t, "[peer.path.manual]"),
-               "missing required key 'peer[0].path[0].manual.cipher'");
+  EXPECT_CONFIG_ERROR(t, at(t, "[peer.path.manual]"),
+                      "missing required key 'peer[0].path[0].manual.cipher'");
   std::string noOverlay = replace(baseConfig(), "[overlay]", "[overlay_gone]");
-  EXPECT_ERROR(noOverlay, "t.toml:1:1: ", "missing required key 'overlay'");
+  EXPECT_CONFIG_ERROR(noOverlay, "t.toml:1:1: ", "missing required key 'overlay'");
   t = replace(baseConfig(), "[peer.path.manual]", "[peer.path.other]");
-  EXPECT_ERROR(t, at(t, "[[peer.path]]"), "missing required key 'peer[0].path[0].manual'");
+  EXPECT_CONFIG_ERROR(t, at(t, "[[peer.path]]"), "missing required key 'peer[0].path[0].manual'");
 }
 
 TEST(ConfigTest, OutOfRangeValues) {
   std::string t = replace(baseConfig(), "replay_window = 2048", "replay_window = 32");
-  EXPECT_ERROR(t, at(t, "32\noutbound"),
-               "'peer[0].path[0].manual.replay_window' = 32 is out of range; "
-               "expected an integer in 64..4096");
+  EXPECT_CONFIG_ERROR(t, at(t, "32\noutbound"),
+                      "'peer[0].path[0].manual.replay_window' = 32 is out of range; "
+                      "expected an integer in 64..4096");
   t = replace(baseConfig(), "replay_window = 2048", "replay_window = 8192");
-  EXPECT_ERROR(t, at(t, "8192"), "= 8192 is out of range");
+  EXPECT_CONFIG_ERROR(t, at(t, "8192"), "= 8192 is out of range");
   t = replace(baseConfig(), "mtu = 1438", "mtu = 70000");
-  EXPECT_ERROR(t, at(t, "70000"),
-               "'overlay.mtu' = 70000 is out of range; expected an integer in 576..9000");
+  EXPECT_CONFIG_ERROR(t, at(t, "70000"),
+                      "'overlay.mtu' = 70000 is out of range; expected an integer in 576..9000");
   t = replace(baseConfig(), "mtu = 1438", "mtu = 500");
-  EXPECT_ERROR(t, at(t, "500"), "out of range");
+  EXPECT_CONFIG_ERROR(t, at(t, "500"), "out of range");
   t = replace(baseConfig(), "spi = 0x1001", "spi = 255");
-  EXPECT_ERROR(t, at(t, "255"), "'peer[0].path[0].manual.outbound.spi' = 255 is out of range");
+  EXPECT_CONFIG_ERROR(t, at(t, "255"),
+                      "'peer[0].path[0].manual.outbound.spi' = 255 is out of range");
   t = replace(baseConfig(), "batch_size = 32", "batch_size = 0");
-  EXPECT_ERROR(t, at(t, "0\nudp"), "'dataplane.batch_size' = 0 is out of range");
+  EXPECT_CONFIG_ERROR(t, at(t, "0\nudp"), "'dataplane.batch_size' = 0 is out of range");
 }
 
 TEST(ConfigTest, ReferencesAndNames) {
   std::string t = replace(baseConfig(), "uplink = \"wan0\"", "uplink = \"lte0\"");
-  EXPECT_ERROR(t, at(t, "\"lte0\""),
-               "'peer[0].path[0].uplink' = \"lte0\" names no uplink; expected one of: wan0");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"lte0\""),
+                      "'peer[0].path[0].uplink' = \"lte0\" names no uplink; expected one of: wan0");
   // [peer.ike] is IKEv2 keying now (config_ike_test.cpp); an empty proposal list is an error.
   t = replace(baseConfig(), "[[peer.path]]", "[peer.ike]\nproposals = []\n\n[[peer.path]]");
-  EXPECT_ERROR(t, at(t, "[]"), "'peer[0].ike.proposals' is empty");
+  EXPECT_CONFIG_ERROR(t, at(t, "[]"), "'peer[0].ike.proposals' is empty");
   t = replace(baseConfig(), "level = \"debug\"", "level = \"loud\"");
-  EXPECT_ERROR(t, at(t, "\"loud\""), "'log.level' = \"loud\" is unknown");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"loud\""), "'log.level' = \"loud\" is unknown");
   t = replace(baseConfig(), "device = \"braid0\"", "device = \"a/b\"");
-  EXPECT_ERROR(t, at(t, "\"a/b\""), "is not a valid interface name");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"a/b\""), "is not a valid interface name");
 }
 
 TEST(ConfigTest, ReportsEveryProblemAtOnce) {
