@@ -223,10 +223,6 @@ void RxWorker::handleSegment(size_t uplink, uint8_t* base, size_t off, size_t le
   writer_.add(ip, ipLen);
 }
 
-}  // namespace braid::edge
-
-namespace braid::edge {
-
 // RFC 7296 2.23: a packet whose integrity verified and that is new (it advanced the replay
 // window, so a replayed or delayed old packet never counts) shows where the peer is now.
 // Reported once per change; the IKE driver decides whether to follow it (NAT-T only).
