@@ -35,16 +35,24 @@ struct GroupInfo {
   int nid;           // EC curve NID
   size_t publicLength;
   size_t secretLength;
+  BIGNUM* (*prime)(BIGNUM*) = nullptr;  // MODP: the RFC 3526 modulus
 };
 
 std::optional<GroupInfo> info(DhGroup g) {
   switch (g) {
     case DhGroup::kModp2048:
-      return GroupInfo{Kind::kModp, "modp_2048", 0, 256, 256};
+      return GroupInfo{Kind::kModp, "modp_2048", 0, 256, 256, BN_get_rfc3526_prime_2048};
+    case DhGroup::kModp3072:
+      return GroupInfo{Kind::kModp, "modp_3072", 0, 384, 384, BN_get_rfc3526_prime_3072};
+    case DhGroup::kModp4096:
+      return GroupInfo{Kind::kModp, "modp_4096", 0, 512, 512, BN_get_rfc3526_prime_4096};
     case DhGroup::kEcp256:
       return GroupInfo{Kind::kEcp, "P-256", NID_X9_62_prime256v1, 64, 32};
     case DhGroup::kEcp384:
       return GroupInfo{Kind::kEcp, "P-384", NID_secp384r1, 96, 48};
+    case DhGroup::kEcp521:
+      // RFC 5903 7: 521-bit coordinates take 66 bytes each (leading bits zero).
+      return GroupInfo{Kind::kEcp, "P-521", NID_secp521r1, 132, 66};
     case DhGroup::kCurve25519:
       return GroupInfo{Kind::kX25519, "X25519", 0, 32, 32};
     default:
@@ -159,7 +167,7 @@ class EvpKeyExchange final : public KeyExchange {
       case Kind::kModp: {
         // RFC 6989 2.1: 1 < y < p - 1.
         Ptr<BIGNUM> y(BN_bin2bn(peer.data(), static_cast<int>(peer.size()), nullptr));
-        Ptr<BIGNUM> p(BN_get_rfc3526_prime_2048(nullptr));
+        Ptr<BIGNUM> p(info_.prime(nullptr));
         Ptr<BIGNUM> pMinus1(BN_new());
         if (!y || !p || !pMinus1 || !BN_sub(pMinus1.get(), p.get(), BN_value_one())) {
           return cryptoError("bignum");
@@ -278,12 +286,12 @@ Result<std::unique_ptr<KeyExchange>> KeyExchange::createWithPrivateKey(DhGroup g
   Ptr<EVP_PKEY> key;
   switch (gi->kind) {
     case Kind::kModp: {
-      if (privateKey.empty() || privateKey.size() > 256) {
+      if (privateKey.empty() || privateKey.size() > gi->publicLength) {
         return Status(ErrorCode::kInvalidArgument, "DH: bad MODP private key length");
       }
       // OpenSSL 3.0 does not derive the public value on import: y = g^x mod p.
       Ptr<BIGNUM> x(BN_bin2bn(privateKey.data(), static_cast<int>(privateKey.size()), nullptr));
-      Ptr<BIGNUM> p(BN_get_rfc3526_prime_2048(nullptr));
+      Ptr<BIGNUM> p(gi->prime(nullptr));
       Ptr<BIGNUM> g(BN_new());
       Ptr<BIGNUM> y(BN_new());
       Ptr<BN_CTX> bnCtx(BN_CTX_new());

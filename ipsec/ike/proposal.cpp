@@ -35,8 +35,11 @@ constexpr std::array kTokens{
     Token{"prfsha2_384", TransformType::kPrf, 6, 0},
     Token{"prfsha2_512", TransformType::kPrf, 7, 0},
     Token{"modp2048", TransformType::kKe, 14, 0},
+    Token{"modp3072", TransformType::kKe, 15, 0},
+    Token{"modp4096", TransformType::kKe, 16, 0},
     Token{"ecp256", TransformType::kKe, 19, 0},
     Token{"ecp384", TransformType::kKe, 20, 0},
+    Token{"ecp521", TransformType::kKe, 21, 0},
     Token{"x25519", TransformType::kKe, 31, 0},
     Token{"curve25519", TransformType::kKe, 31, 0},
     Token{"esn", TransformType::kEsn, 1, 0},
@@ -85,7 +88,7 @@ bool knownInteg(uint16_t id) {
   return id >= 12 && id <= 14;
 }
 bool knownDh(uint16_t id) {
-  return id == 14 || id == 19 || id == 20 || id == 31;
+  return (id >= 14 && id <= 16) || (id >= 19 && id <= 21) || id == 31;
 }
 
 // The PRF strongSwan pairs with an integrity algorithm when none is configured.

@@ -54,8 +54,11 @@ enum class IntegId : uint16_t {
 enum class DhGroup : uint16_t {
   kNone = 0,
   kModp2048 = 14,    // RFC 3526
+  kModp3072 = 15,    // RFC 3526
+  kModp4096 = 16,    // RFC 3526
   kEcp256 = 19,      // RFC 5903
   kEcp384 = 20,      // RFC 5903
+  kEcp521 = 21,      // RFC 5903
   kCurve25519 = 31,  // RFC 8031
 };
 enum class EsnId : uint16_t { kNo = 0, kYes = 1 };
@@ -120,7 +123,8 @@ std::string transformName(const Transform& t);
 // ESP examples: "aes256gcm16", "aes128gcm16-esn", "chacha20poly1305-x25519" (PFS group).
 // Tokens: aes128 aes256 (CBC), aes128gcm16 aes256gcm16 (aliases aes128gcm aes256gcm),
 //   chacha20poly1305; sha256 sha384 sha512 (integrity; sha2_256 etc. accepted);
-//   prfsha256 prfsha384 prfsha512; modp2048 ecp256 ecp384 x25519 (alias curve25519);
+//   prfsha256 prfsha384 prfsha512; modp2048 modp3072 modp4096 ecp256 ecp384 ecp521 x25519
+//   (alias curve25519);
 //   esn noesn (ESP only; default noesn).
 // Errors name the offending token and the proposal, e.g.
 //   "proposal 'aes256gcm16-prfsha257-x25519': unknown algorithm 'prfsha257'".

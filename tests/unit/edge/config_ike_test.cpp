@@ -124,8 +124,8 @@ TEST(ConfigIkeTest, ProposalErrorsPointAtTheToken) {
   std::string t = ikeConfig(std::string(kPsk) + "proposals = \"aes256gcm16-prfsha257-x25519\"");
   EXPECT_CONFIG_ERROR(t, at(t, "prfsha257"), "unknown algorithm 'prfsha257'");
   t = ikeConfig(std::string(kPsk) +
-                "proposals = [\"aes256gcm16-prfsha256-x25519\", \"aes128-sha256-ecp521\"]");
-  EXPECT_CONFIG_ERROR(t, at(t, "ecp521"), "'peer[0].ike.proposals[1]'");
+                "proposals = [\"aes256gcm16-prfsha256-x25519\", \"aes128-sha256-ecp522\"]");
+  EXPECT_CONFIG_ERROR(t, at(t, "ecp522"), "'peer[0].ike.proposals[1]'");
   t = ikeConfig(std::string(kPsk) + "esp_proposals = \"aes256gcm16, aes128-sha256\"");
   EXPECT_CONFIG_ERROR(t, at(t, "aes128-"),
                       "ESP cipher 'aes128' is not supported by braid's data plane");

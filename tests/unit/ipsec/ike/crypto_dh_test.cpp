@@ -1,4 +1,5 @@
-// Diffie-Hellman groups 14, 19, 20, 31: RFC 5903 8, RFC 7748 5.2/6.1 vectors, RFC 6989 checks.
+// Diffie-Hellman groups 14, 15, 16, 19, 20, 21, 31: RFC 5903 8, RFC 7748 5.2/6.1 vectors,
+// RFC 6989 checks.
 #include <gtest/gtest.h>
 
 #include <openssl/bn.h>
@@ -47,6 +48,22 @@ const EcVector kRfc5903[] = {
      "86C",
      "11187331C279962D93D604243FD592CB9D0A926F422E47187521287E7156C5C4D603135569B9E9D09CF5D4A270F59"
      "746"},
+    // RFC 5903 8.3: every value is 66 bytes (x || y: 132), the top byte 0x00 or 0x01.
+    {DhGroup::kEcp521,
+     "0037ADE9319A89F4DABDB3EF411AACCCA5123C61ACAB57B5393DCE47608172A095AA85A30FE1C2952C6771D937BA"
+     "9777F5957B2639BAB072462F68C27A57382D4A52",
+     "0015417E84DBF28C0AD3C278713349DC7DF153C897A1891BD98BAB4357C9ECBEE1E3BF42E00B8E380AEAE57C2D10"
+     "7564941885942AF5A7F4601723C4195D176CED3E"
+     "017CAE20B6641D2EEB695786D8C946146239D099E18E1D5A514C739D7CB4A10AD8A788015AC405D7799DC75E7B7D"
+     "5B6CF2261A6A7F1507438BF01BEB6CA3926F9582",
+     "0145BA99A847AF43793FDD0E872E7CDFA16BE30FDC780F97BCCC3F078380201E9C677D600B343757A3BDBF2A3163"
+     "E4C2F869CCA7458AA4A4EFFC311F5CB151685EB9",
+     "00D0B3975AC4B799F5BEA16D5E13E9AF971D5E9B984C9F39728B5E5739735A219B97C356436ADC6E95BB0352F6BE"
+     "64A6C2912D4EF2D0433CED2B6171640012D9460F"
+     "015C68226383956E3BD066E797B623C27CE0EAC2F551A10C2C724D9852077B87220B6536C5C408A1D2AEBB8E86D6"
+     "78AE49CB57091F4732296579AB44FCD17F0FC56A",
+     "01144C7D79AE6956BC8EDB8E7C787C4521CB086FA64407F97894E5E6B2D79B04D1427E73CA4BAA240A3478685981"
+     "0C06B3C715A3A8CC3151F2BEE417996D19F3DDEA"},
 };
 
 std::string lower(std::string s) {
@@ -110,13 +127,42 @@ TEST(IkeDh, X25519RejectsAllZeroSharedSecret) {
   EXPECT_FALSE((*k)->computeSharedSecret(std::vector<uint8_t>(31, 9)));
 }
 
-std::vector<uint8_t> modp2048Prime(int delta) {
-  BIGNUM* p = BN_get_rfc3526_prime_2048(nullptr);
+struct ModpGroup {
+  DhGroup group;
+  size_t bytes;
+  BIGNUM* (*prime)(BIGNUM*);
+};
+const ModpGroup kModp[] = {{DhGroup::kModp2048, 256, BN_get_rfc3526_prime_2048},
+                           {DhGroup::kModp3072, 384, BN_get_rfc3526_prime_3072},
+                           {DhGroup::kModp4096, 512, BN_get_rfc3526_prime_4096}};
+
+std::vector<uint8_t> modpPrime(const ModpGroup& m, int delta) {
+  BIGNUM* p = m.prime(nullptr);
   if (delta < 0) BN_sub_word(p, static_cast<BN_ULONG>(-delta));
   if (delta > 0) BN_add_word(p, static_cast<BN_ULONG>(delta));
-  std::vector<uint8_t> out(256);
-  BN_bn2binpad(p, out.data(), 256);
+  std::vector<uint8_t> out(m.bytes);
+  BN_bn2binpad(p, out.data(), static_cast<int>(m.bytes));
   BN_free(p);
+  return out;
+}
+
+// y^x mod p computed here with plain BIGNUM arithmetic, padded to the modulus length: the
+// expected g^ir for a peer value y and our fixed exponent x (RFC 7296 2.14).
+std::vector<uint8_t> modExp(const ModpGroup& m, Bytes y, const std::string& xHex) {
+  const auto x = unhex(xHex);
+  BIGNUM* by = BN_bin2bn(y.data(), static_cast<int>(y.size()), nullptr);
+  BIGNUM* bx = BN_bin2bn(x.data(), static_cast<int>(x.size()), nullptr);
+  BIGNUM* p = m.prime(nullptr);
+  BIGNUM* r = BN_new();
+  BN_CTX* ctx = BN_CTX_new();
+  BN_mod_exp(r, by, bx, p, ctx);
+  std::vector<uint8_t> out(m.bytes);
+  BN_bn2binpad(r, out.data(), static_cast<int>(m.bytes));
+  BN_CTX_free(ctx);
+  BN_free(r);
+  BN_free(p);
+  BN_free(bx);
+  BN_free(by);
   return out;
 }
 
@@ -148,26 +194,79 @@ TEST(IkeDh, Modp2048TwoPartyFixedAndRandom) {
   EXPECT_EQ(*t1, *t2);
 }
 
+TEST(IkeDh, Modp3072And4096KnownAnswerAndLengths) {
+  const std::string xa = "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20";
+  const std::string xb = "2122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f40";
+  for (const auto& m : kModp) {
+    SCOPED_TRACE(static_cast<int>(m.group));
+    EXPECT_TRUE(isDhGroupSupported(m.group));
+    EXPECT_EQ(dhPublicValueLength(m.group), m.bytes);
+    EXPECT_EQ(dhSharedSecretLength(m.group), m.bytes);
+    auto a = fixed(m.group, xa);
+    auto b = fixed(m.group, xb);
+    ASSERT_TRUE(a && b);
+    // The public values are g^x mod p with g = 2 (RFC 3526), computed independently here.
+    std::vector<uint8_t> two(m.bytes, 0);
+    two.back() = 2;
+    EXPECT_EQ(hexOf(a->publicValue()), hexOf(modExp(m, two, xa)));
+    EXPECT_EQ(hexOf(b->publicValue()), hexOf(modExp(m, two, xb)));
+    EXPECT_EQ(a->publicValue().size(), m.bytes);
+    auto s1 = a->computeSharedSecret(b->publicValue());
+    auto s2 = b->computeSharedSecret(a->publicValue());
+    ASSERT_TRUE(s1 && s2) << s1.status().message();
+    EXPECT_EQ(s1->size(), m.bytes);
+    EXPECT_EQ(hexOf(s1->bytes()), hexOf(modExp(m, b->publicValue(), xa)));
+    EXPECT_EQ(*s1, *s2);
+    // A private key as long as the modulus is accepted, a longer one is not.
+    EXPECT_TRUE(KeyExchange::createWithPrivateKey(m.group, std::vector<uint8_t>(m.bytes, 0x11)));
+    EXPECT_FALSE(
+        KeyExchange::createWithPrivateKey(m.group, std::vector<uint8_t>(m.bytes + 1, 0x11)));
+
+    // Random keys (OpenSSL's generator for the named group) agree too.
+    auto r1 = KeyExchange::create(m.group);
+    auto r2 = KeyExchange::create(m.group);
+    ASSERT_TRUE(r1 && r2);
+    EXPECT_EQ((*r1)->group(), m.group);
+    EXPECT_EQ((*r1)->publicValue().size(), m.bytes);
+    auto t1 = (*r1)->computeSharedSecret((*r2)->publicValue());
+    auto t2 = (*r2)->computeSharedSecret((*r1)->publicValue());
+    ASSERT_TRUE(t1 && t2);
+    EXPECT_EQ(*t1, *t2);
+  }
+}
+
 TEST(IkeDh, Rfc6989ModpRejects) {
-  auto k = KeyExchange::create(DhGroup::kModp2048);
-  ASSERT_TRUE(k);
-  std::vector<uint8_t> y(256, 0);
-  EXPECT_FALSE((*k)->computeSharedSecret(y));  // 0
-  y[255] = 1;
-  EXPECT_FALSE((*k)->computeSharedSecret(y));                                // 1
-  EXPECT_FALSE((*k)->computeSharedSecret(modp2048Prime(-1)));                // p - 1
-  EXPECT_FALSE((*k)->computeSharedSecret(modp2048Prime(0)));                 // p
-  EXPECT_FALSE((*k)->computeSharedSecret(std::vector<uint8_t>(256, 0xff)));  // > p
-  auto r = (*k)->computeSharedSecret(modp2048Prime(-1));
-  EXPECT_EQ(r.status().code(), ErrorCode::kInvalidArgument);
-  y[255] = 2;
-  EXPECT_TRUE((*k)->computeSharedSecret(y));  // 2 is in range (RFC 6989 checks only the range)
-  EXPECT_TRUE((*k)->computeSharedSecret(modp2048Prime(-2)));
-  EXPECT_FALSE((*k)->computeSharedSecret(std::vector<uint8_t>(255, 7)));  // wrong length
+  for (const auto& m : kModp) {
+    SCOPED_TRACE(static_cast<int>(m.group));
+    auto k = KeyExchange::create(m.group);
+    ASSERT_TRUE(k);
+    std::vector<uint8_t> y(m.bytes, 0);
+    EXPECT_FALSE((*k)->computeSharedSecret(y));  // 0
+    y.back() = 1;
+    EXPECT_FALSE((*k)->computeSharedSecret(y));                                    // 1
+    EXPECT_FALSE((*k)->computeSharedSecret(modpPrime(m, -1)));                     // p - 1
+    EXPECT_FALSE((*k)->computeSharedSecret(modpPrime(m, 0)));                      // p
+    EXPECT_FALSE((*k)->computeSharedSecret(std::vector<uint8_t>(m.bytes, 0xff)));  // > p
+    auto r = (*k)->computeSharedSecret(modpPrime(m, -1));
+    EXPECT_EQ(r.status().code(), ErrorCode::kInvalidArgument);
+    y.back() = 2;
+    EXPECT_TRUE((*k)->computeSharedSecret(y));  // 2 is in range (RFC 6989 checks only the range)
+    EXPECT_TRUE((*k)->computeSharedSecret(modpPrime(m, -2)));
+    EXPECT_FALSE((*k)->computeSharedSecret(std::vector<uint8_t>(m.bytes - 1, 7)));  // too short
+    EXPECT_FALSE((*k)->computeSharedSecret(std::vector<uint8_t>(m.bytes + 1, 7)));  // too long
+  }
+  // A 2048-bit value is the wrong length for group 15, even though it is below p.
+  auto k15 = KeyExchange::create(DhGroup::kModp3072);
+  auto k14 = KeyExchange::create(DhGroup::kModp2048);
+  ASSERT_TRUE(k15 && k14);
+  auto wrong = (*k15)->computeSharedSecret((*k14)->publicValue());
+  ASSERT_FALSE(wrong);
+  EXPECT_EQ(wrong.status().code(), ErrorCode::kInvalidArgument);
 }
 
 TEST(IkeDh, Rfc6989EcpRejects) {
   for (const auto& v : kRfc5903) {
+    SCOPED_TRACE(static_cast<int>(v.group));
     auto a = fixed(v.group, v.i);
     ASSERT_TRUE(a);
     auto good = unhex(v.gr);
@@ -187,6 +286,17 @@ TEST(IkeDh, Rfc6989EcpRejects) {
     EXPECT_FALSE(a->computeSharedSecret(std::vector<uint8_t>(good.size(), 0xff)));
     EXPECT_TRUE(a->computeSharedSecret(good));
   }
+  // P-521: the top 7 bits of each 66-byte coordinate must be zero; setting one makes x >= p.
+  auto a = fixed(DhGroup::kEcp521, kRfc5903[2].i);
+  ASSERT_TRUE(a);
+  auto big = unhex(kRfc5903[2].gr);
+  big[0] |= 0x02;
+  EXPECT_FALSE(a->computeSharedSecret(big));
+  big = unhex(kRfc5903[2].gr);
+  big[66] |= 0x80;  // y's top byte
+  EXPECT_FALSE(a->computeSharedSecret(big));
+  // A P-384 point (96 bytes) is the wrong length for group 21.
+  EXPECT_FALSE(a->computeSharedSecret(unhex(kRfc5903[1].gr)));
 }
 
 TEST(IkeDh, UnsupportedGroupsAndBadKeys) {
@@ -194,13 +304,24 @@ TEST(IkeDh, UnsupportedGroupsAndBadKeys) {
   EXPECT_FALSE(KeyExchange::create(static_cast<DhGroup>(2)));
   EXPECT_FALSE(KeyExchange::createWithPrivateKey(DhGroup::kEcp256, unhex("0102")));
   EXPECT_FALSE(KeyExchange::createWithPrivateKey(DhGroup::kCurve25519, unhex("0102")));
+  EXPECT_FALSE(KeyExchange::createWithPrivateKey(DhGroup::kEcp521, std::vector<uint8_t>(48, 1)));
   EXPECT_EQ(dhPublicValueLength(DhGroup::kEcp384), 96u);
   EXPECT_EQ(dhSharedSecretLength(DhGroup::kEcp384), 48u);
-  for (auto g : {DhGroup::kEcp256, DhGroup::kEcp384, DhGroup::kCurve25519}) {
+  EXPECT_EQ(dhPublicValueLength(DhGroup::kEcp521), 132u);
+  EXPECT_EQ(dhSharedSecretLength(DhGroup::kEcp521), 66u);
+  EXPECT_EQ(dhPublicValueLength(DhGroup::kModp3072), 384u);
+  EXPECT_EQ(dhPublicValueLength(DhGroup::kModp4096), 512u);
+  // Groups braid does not implement (MODP 1024/1536, MODP 6144/8192).
+  for (int g : {2, 5, 17, 18}) {
+    EXPECT_FALSE(isDhGroupSupported(static_cast<DhGroup>(g))) << g;
+    EXPECT_EQ(dhPublicValueLength(static_cast<DhGroup>(g)), 0u) << g;
+  }
+  for (auto g : {DhGroup::kEcp256, DhGroup::kEcp384, DhGroup::kEcp521, DhGroup::kCurve25519}) {
     auto a = KeyExchange::create(g);
     auto b = KeyExchange::create(g);
     ASSERT_TRUE(a && b);
     EXPECT_EQ((*a)->group(), g);
+    EXPECT_EQ((*a)->publicValue().size(), dhPublicValueLength(g));
     EXPECT_EQ(*(*a)->computeSharedSecret((*b)->publicValue()),
               *(*b)->computeSharedSecret((*a)->publicValue()));
   }

@@ -124,6 +124,45 @@ TEST(IkeProposal, SuiteRoundTrip) {
   EXPECT_EQ(suiteOf(proposalOf(*esp)).value(), *esp);
 }
 
+TEST(IkeProposal, CloudGatewayGroups) {
+  // Groups 15, 16 and 21 with strongSwan's names (AWS and Azure offer them).
+  const struct {
+    const char* token;
+    DhGroup group;
+  } groups[] = {{"modp3072", DhGroup::kModp3072},
+                {"modp4096", DhGroup::kModp4096},
+                {"ecp521", DhGroup::kEcp521}};
+  for (const auto& g : groups) {
+    const std::string ike = std::string("aes256-sha256-prfsha256-") + g.token;
+    auto p = mustParse(ike);
+    ASSERT_EQ(p.ofType(TransformType::kKe).size(), 1u) << ike;
+    EXPECT_EQ(p.ofType(TransformType::kKe)[0].id, static_cast<uint16_t>(g.group));
+    EXPECT_EQ(transformName(p.ofType(TransformType::kKe)[0]), g.token);
+    auto s = suiteOf(p);
+    ASSERT_TRUE(s) << s.status().message();
+    EXPECT_EQ(s->dh, g.group);
+    EXPECT_EQ(formatProposal(p), ike);
+    EXPECT_EQ(formatProposal(proposalOf(*s)), ike);
+    // As a PFS group in ESP proposals too.
+    auto esp = suiteOf(mustParse(std::string("aes256gcm16-") + g.token, ProtocolId::kEsp));
+    ASSERT_TRUE(esp);
+    EXPECT_EQ(esp->dh, g.group);
+  }
+  // A peer offering group 21 among others: selection picks it when we only accept it.
+  auto ours = parseProposals("aes256gcm16-prfsha384-ecp521", ProtocolId::kIke);
+  auto peers = parseProposals("aes256gcm16-prfsha384-x25519-modp3072-ecp521", ProtocolId::kIke);
+  ASSERT_TRUE(ours && peers);
+  auto chosen = selectProposal(*ours, *peers);
+  ASSERT_TRUE(chosen);
+  EXPECT_EQ(suiteOf(*chosen)->dh, DhGroup::kEcp521);
+  // Neighbours that braid does not implement stay unknown (MODP 6144 is group 17).
+  EXPECT_FALSE(parseProposal("aes256gcm16-prfsha256-modp6144", ProtocolId::kIke));
+  EXPECT_FALSE(parseProposal("aes256gcm16-prfsha256-ecp512", ProtocolId::kIke));
+  Proposal unknown = mustParse("aes256gcm16-prfsha256-ecp521");
+  unknown.transforms.back().id = 17;
+  EXPECT_FALSE(suiteOf(unknown));
+}
+
 TEST(IkeProposal, SuiteOfRejectsMultiples) {
   auto p = mustParse("aes128-aes256-sha256-x25519");
   auto s = suiteOf(p);
