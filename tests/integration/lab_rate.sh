@@ -29,13 +29,20 @@ json() { python3 -c "import json,sys; j=json.load(sys.stdin); print(j$1)"; }
 q0=$(lab_get broadband:ab drop_queue)
 r=$(lab_probe a-gw b-gw 172.16.2.2 5201 --rate 80mbit --size 1400 --duration 2s)
 rate=$(kv rate_bps <<<"$r"); drops=$(( $(lab_get broadband:ab drop_queue) - q0 ))
-echo "probe: received $(awk "BEGIN{printf \"%.2f\", $rate/1e6}") Mbit/s of IP, owd max $(kv owd_max_ms <<<"$r") ms, $drops tail drops"
+echo "probe: received $(awk "BEGIN{printf \"%.2f\", $rate/1e6}") Mbit/s of IP, owd p50 $(kv owd_p50_ms <<<"$r") p95 $(kv owd_p95_ms <<<"$r") p99 $(kv owd_p99_ms <<<"$r") max $(kv owd_max_ms <<<"$r") ms, $drops tail drops"
 nn_check "probe rate 50 Mbit/s +-5%" within "$rate" 50e6
 nn_check "overload is tail-dropped and counted (drop_queue $drops = lost $(kv lost <<<"$r"))" \
   [ "$drops" = "$(kv lost <<<"$r")" ]
 # queue=100 packets of 1428 bytes at 50 Mbit/s drain in 22.8 ms, plus one in service and the
-# bucket: delay <= 5 + 23.5 ms, with 1.5 ms of slack for the measurement.
-nn_check "queueing delay bounded by the queue limit" fcmp "$(kv owd_max_ms <<<"$r") <= 30"
+# bucket: delay <= 5 + 23.5 ms. Bounded on p95 (of ~9k packets) with 1.5 ms of slack: a late
+# wake-up on a shared VM only adds delay (the maximum met 30.6 ms on a quiet machine, and a
+# 130 ms softirq stall under a compile load delays several % of the packets). Without a queue
+# bound the delay would grow by ~0.75 s over the 2 s run. The queue is used: under overload
+# it stays full, so the median is near the bound (5 + 22.8 ms).
+nn_check "queueing delay bounded by the queue limit: p95 <= 28.5+1.5 ms ($(kv owd_p95_ms <<<"$r"))" \
+  fcmp "$(kv owd_p95_ms <<<"$r") <= 30"
+nn_check "overload fills the queue: p50 >= 5+20 ms ($(kv owd_p50_ms <<<"$r"))" \
+  fcmp "$(kv owd_p50_ms <<<"$r") >= 25"
 
 # 2. iperf3 UDP at 80 Mbit/s: goodput = 50 Mbit/s * 1400/1428 = 49.02 Mbit/s.
 iperf -u -b 80M -l 1400 -w 4M -t 3 >"$NN_TMP/udp.json" || nn_die "iperf3 udp"
