@@ -1,0 +1,201 @@
+// PathSupervisor: the state machine of every path (uplink x peer). No I/O: probes go out
+// through a ProbeTransport, state changes through a PathListener, time comes from a Clock
+// and a TimerScheduler, so tests drive it in simulated time.
+//
+// States (an enum; pathStateName() is only for logs):
+//   kDown      not usable by configuration: no SA (unkeyed) or the link is down
+//   kProbing   keyed, collecting `recoverProbes` answered probes in a row
+//   kUp        answering probes
+//   kDegraded  answering, but probe loss or RTT above the path-level thresholds
+//   kDead      keyed but silent: K probes in a row unanswered, or no proof of life for the
+//              detection deadline (BFD-style, RFC 5880 6.8.4: multiplier x interval)
+//
+// Failure detection. Proof of life = a probe reply, a probe from the peer, or data
+// (onTraffic). Two criteria, whichever comes first:
+//   - silence: now - lastAlive >= deadline, deadline = max(K x interval + margin,
+//     srtt + 4 rttvar, silenceFloor), margin = 4 rttvar clamped to [2 ms, interval];
+//   - misses: K consecutive probes whose reply did not come within the loss timeout
+//     max(srtt + 4 rttvar, lossTimeoutFloor). Data from the peer does not reset this
+//     count: it proves only the inbound direction.
+// With 20 ms probes and K = 3 a cut is declared 60-85 ms after the last proof of life.
+//
+// Recovery and damping: a Dead path needs `recoverProbes` answered probes in a row and the
+// hold-down to have passed. The hold-down doubles with every death inside `flapWindow`
+// (capped), so a flapping link stays out instead of flapping the traffic.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "core/bytes.hpp"
+#include "core/clock.hpp"
+#include "core/timer.hpp"
+#include "pathmon/estimators.hpp"
+#include "pathmon/probe.hpp"
+
+namespace braid::pathmon {
+
+enum class PathState : uint8_t { kDown, kProbing, kUp, kDegraded, kDead };
+
+enum class PathCause : uint8_t {
+  kKeyed,           // IKE installed the path's SAs
+  kUnkeyed,         // IKE removed them
+  kLinkDown,        // carrier loss / address removed (netlink)
+  kLinkUp,          // link back (and keyed)
+  kProbesAnswered,  // recoverProbes answered in a row (and hold-down over)
+  kReplyReceived,   // a dead path answered again: probing for recovery
+  kSilence,         // no proof of life within the deadline
+  kMissedProbes,    // K probes in a row unanswered
+  kLossHigh,        // windowed probe loss >= degradeLoss
+  kRttHigh,         // srtt >= degradeRtt
+  kQualityOk,       // loss and RTT back under the thresholds (with hysteresis)
+  kExternal,        // markDead(): e.g. IKE liveness failed
+  kProbingOff,      // keyed path of a peer without the shim: up on keying
+  kCount,
+};
+
+const char* pathStateName(PathState s);
+const char* pathCauseName(PathCause c);
+
+struct PathConfig {
+  bool probes = true;    // false: peer without the braid shim; Up while keyed
+  bool metered = false;  // LTE: relaxed probing while idle
+  Duration activeInterval = std::chrono::milliseconds(20);  // carrying traffic, or recovering
+  Duration idleInterval = std::chrono::milliseconds(100);
+  Duration meteredIdleInterval = std::chrono::seconds(1);
+  Duration deadInterval = std::chrono::milliseconds(100);
+  // BFD-style (RFC 5880 6.8.7) TX jitter: each interval shortened by 0..N percent.
+  uint32_t txJitterPercent = 10;
+  uint32_t detectMultiplier = 3;
+  Duration silenceFloor = std::chrono::milliseconds(60);
+  Duration maxDeadline = std::chrono::seconds(3);
+  Duration lossTimeoutFloor = std::chrono::milliseconds(50);
+  Duration lossTimeoutMax = std::chrono::seconds(1);
+  Duration initialLossTimeout = std::chrono::milliseconds(500);  // before any RTT sample
+  uint32_t lossWindow = 100;                                     // probes
+  uint32_t recoverProbes = 5;
+  Duration holdDown = std::chrono::seconds(1);  // after a death, doubled per recent flap
+  Duration maxHoldDown = std::chrono::seconds(30);
+  Duration flapWindow = std::chrono::seconds(60);
+  double degradeLoss = 0.10;  // enter Degraded at this loss; leave below half of it
+  uint32_t degradeMinSamples = 20;
+  Duration degradeRtt{0};  // 0: no RTT threshold; leave below 80 % of it
+  Duration minDegradedTime = std::chrono::seconds(2);
+  uint64_t seed = 1;  // TX jitter PRNG, mixed with the path id
+};
+
+struct PathEvent {
+  PathId path = 0;
+  PathState from = PathState::kDown;
+  PathState to = PathState::kDown;
+  PathCause cause = PathCause::kKeyed;
+  TimePoint at{};
+  // Figures at the moment of the change, for the one log line and the counters.
+  Duration srtt{0};
+  Duration silence{0};  // now - last proof of life
+  uint32_t missStreak = 0;
+  double loss = 0;
+  Duration holdDown{0};  // for a death: how long the path stays out at least
+};
+
+struct PathCounters {
+  uint64_t probesSent = 0;
+  uint64_t repliesReceived = 0;  // in time
+  uint64_t repliesLate = 0;      // after the loss timeout
+  uint64_t repliesDuplicate = 0;
+  uint64_t repliesStale = 0;  // outside the loss window
+  uint64_t repliesBogus = 0;  // echo does not match what we sent
+  uint64_t probesTimedOut = 0;
+  uint64_t peerProbesAnswered = 0;
+  uint64_t malformed = 0;
+  uint64_t wrongPath = 0;  // message names another path than the one it arrived on
+  uint64_t deaths = 0;
+  std::array<uint64_t, static_cast<size_t>(PathCause::kCount)> transitions{};
+};
+
+struct PathStats {
+  PathState state = PathState::kDown;
+  Duration srtt{0}, rttvar{0}, minRtt{0}, p50{0}, p95{0}, p99{0};
+  Duration rttJitter{0};      // RFC 3550 estimator over consecutive RTT samples
+  Duration inboundJitter{0};  // RFC 3550 over the peer's timestamps (peer -> us)
+  double loss = 0;            // probe loss over the window
+  uint32_t lost = 0, late = 0, received = 0;
+  uint32_t missStreak = 0;
+  Duration probeInterval{0};
+  Duration deadline{0};  // current silence deadline
+  PathCounters counters;
+};
+
+class ProbeTransport {
+ public:
+  virtual ~ProbeTransport() = default;
+  // Send shim bytes (a probe or a reply) on `path`. Must not call back into the
+  // supervisor synchronously.
+  virtual void sendProbe(PathId path, Bytes shim) = 0;
+};
+
+class PathListener {
+ public:
+  virtual ~PathListener() = default;
+  virtual void onPathEvent(const PathEvent& event) = 0;
+};
+
+class PathSupervisor {
+ public:
+  PathSupervisor(const Clock& clock, TimerScheduler& timers, ProbeTransport& transport,
+                 PathListener& listener);
+  ~PathSupervisor();
+  PathSupervisor(const PathSupervisor&) = delete;
+  PathSupervisor& operator=(const PathSupervisor&) = delete;
+
+  // A path starts Down (unkeyed, link up). Re-adding an id replaces it.
+  void addPath(PathId id, const PathConfig& config);
+  void removePath(PathId id);
+  bool hasPath(PathId id) const;
+
+  // IKE: the path's SAs are installed (true) or gone (false).
+  void setKeyed(PathId id, bool keyed);
+  // Netlink: carrier / address. Down takes effect at once.
+  void setLinkUp(PathId id, bool up);
+  // Edge: the path carries traffic (fast probes) or is idle (slow, or metered-slow).
+  void setActive(PathId id, bool active);
+  // External proof of death (IKE liveness failed).
+  void markDead(PathId id);
+
+  // Shim bytes of a probe or reply received on `id` at rxTime (the reply's hold time is
+  // counted from it). Returns false for malformed input.
+  bool onProbeBytes(PathId id, Bytes shim, TimePoint rxTime);
+  // Passive liveness: data from the peer arrived on `id`.
+  void onTraffic(PathId id, TimePoint rxTime);
+
+  PathState state(PathId id) const;
+  PathStats stats(PathId id) const;
+
+ private:
+  struct Path;
+  Path* find(PathId id);
+  const Path* find(PathId id) const;
+  void service(Path& p);
+  void processTimeouts(Path& p, TimePoint now);
+  void evaluate(Path& p, TimePoint now);
+  void sendProbe(Path& p, TimePoint now);
+  void rearm(Path& p);
+  void transition(Path& p, PathState to, PathCause cause, TimePoint now);
+  void handleReply(Path& p, const ProbeMessage& m, TimePoint rx);
+  Duration interval(const Path& p) const;
+  Duration lossTimeout(const Path& p) const;
+  Duration deadline(const Path& p) const;
+  Duration currentHoldDown(const Path& p, TimePoint now) const;
+  void restartProbing(Path& p, TimePoint now);
+
+  const Clock& clock_;
+  TimerScheduler& timers_;
+  ProbeTransport& transport_;
+  PathListener& listener_;
+  std::vector<std::unique_ptr<Path>> paths_;  // indexed by PathId
+};
+
+}  // namespace braid::pathmon
