@@ -22,6 +22,8 @@ struct Free {
   void operator()(GENERAL_NAMES* p) const { GENERAL_NAMES_free(p); }
   void operator()(X509_STORE_CTX* p) const { X509_STORE_CTX_free(p); }
   void operator()(STACK_OF(X509) * p) const { sk_X509_free(p); }
+  void operator()(EXTENDED_KEY_USAGE* p) const { EXTENDED_KEY_USAGE_free(p); }
+  void operator()(ASN1_OBJECT* p) const { ASN1_OBJECT_free(p); }
 };
 template <typename T>
 using Ptr = std::unique_ptr<T, Free>;
@@ -63,6 +65,57 @@ bool equalsNoCase(std::string_view a, std::string_view b) {
 std::string_view stripDot(std::string_view s) {
   if (!s.empty() && s.back() == '.') s.remove_suffix(1);
   return s;
+}
+
+std::shared_ptr<X509_CRL> shareCrl(X509_CRL* c) {
+  return {c, [](X509_CRL* p) { X509_CRL_free(p); }};
+}
+
+// RFC 4945 5.1.3.2: a signing key for IKE needs digitalSignature or nonRepudiation.
+bool leafKeyUsageOk(X509* x) {
+  if ((X509_get_extension_flags(x) & EXFLAG_KUSAGE) == 0) return true;
+  return (X509_get_key_usage(x) & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION)) != 0;
+}
+
+// RFC 4945 5.1.3.12 accepts anyExtendedKeyUsage and id-kp-ipsecIKE. Certificates from
+// Windows/Azure/AWS PKIs carry serverAuth/clientAuth (and Microsoft's iKEIntermediate)
+// instead, and strongSwan does not reject them, so braid accepts those too.
+bool leafExtendedKeyUsageOk(X509* x) {
+  if ((X509_get_extension_flags(x) & EXFLAG_XKUSAGE) == 0) return true;
+  Ptr<EXTENDED_KEY_USAGE> eku(
+      static_cast<EXTENDED_KEY_USAGE*>(X509_get_ext_d2i(x, NID_ext_key_usage, nullptr, nullptr)));
+  if (!eku) return false;  // present but undecodable: refuse
+  Ptr<ASN1_OBJECT> ikeIntermediate(OBJ_txt2obj("1.3.6.1.5.5.8.2.2", 1));
+  for (int i = 0; i < sk_ASN1_OBJECT_num(eku.get()); ++i) {
+    const ASN1_OBJECT* o = sk_ASN1_OBJECT_value(eku.get(), i);
+    switch (OBJ_obj2nid(o)) {
+      case NID_anyExtendedKeyUsage:
+      case NID_ipsec_IKE:
+      case NID_server_auth:
+      case NID_client_auth:
+        return true;
+      default:
+        if (ikeIntermediate && OBJ_cmp(o, ikeIntermediate.get()) == 0) return true;
+    }
+  }
+  return false;
+}
+
+// Revocation is checked only where a CRL from the certificate's issuer is loaded:
+// X509_V_FLAG_CRL_CHECK_ALL asks for a CRL for every certificate in the chain, and this
+// callback forgives a missing one when we have none from that issuer (RFC 5280 6.3 leaves
+// the choice of CRLs to the relying party).
+int verifyCallback(int ok, X509_STORE_CTX* ctx) {
+  if (ok != 0 || X509_STORE_CTX_get_error(ctx) != X509_V_ERR_UNABLE_TO_GET_CRL) return ok;
+  const auto* crls =
+      static_cast<const std::vector<std::shared_ptr<X509_CRL>>*>(X509_STORE_CTX_get_app_data(ctx));
+  X509* cert = X509_STORE_CTX_get_current_cert(ctx);
+  if (crls == nullptr || cert == nullptr) return ok;
+  const X509_NAME* issuer = X509_get_issuer_name(cert);
+  for (const auto& crl : *crls) {
+    if (X509_NAME_cmp(X509_CRL_get_issuer(crl.get()), issuer) == 0) return ok;
+  }
+  return 1;
 }
 
 Result<std::string> readFile(const std::string& path) {
@@ -257,12 +310,14 @@ TrustStore::~TrustStore() {
 TrustStore::TrustStore(TrustStore&& o) noexcept
     : store_(std::exchange(o.store_, nullptr)),
       cas_(std::move(o.cas_)),
+      crls_(std::move(o.crls_)),
       certReq_(std::move(o.certReq_)) {}
 TrustStore& TrustStore::operator=(TrustStore&& o) noexcept {
   if (this != &o) {
     X509_STORE_free(store_);
     store_ = std::exchange(o.store_, nullptr);
     cas_ = std::move(o.cas_);
+    crls_ = std::move(o.crls_);
     certReq_ = std::move(o.certReq_);
   }
   return *this;
@@ -287,6 +342,44 @@ Status TrustStore::addCaFile(const std::string& pemPath) {
   for (const auto& c : *certs) {
     if (Status st = addCa(c); !st) return Status(st.code(), pemPath + ": " + st.message());
   }
+  return Status::ok();
+}
+
+Status TrustStore::addCrls(std::string_view data) {
+  if (store_ == nullptr) return Status(ErrorCode::kInvalidArgument, "no store");
+  std::vector<std::shared_ptr<X509_CRL>> found;
+  Ptr<BIO> bio(BIO_new_mem_buf(data.data(), static_cast<int>(data.size())));
+  if (!bio) return Status(ErrorCode::kInternal, "BIO");
+  while (X509_CRL* c = PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr)) {
+    found.push_back(shareCrl(c));
+  }
+  ERR_clear_error();  // the loop ends on "no start line"
+  if (found.empty()) {
+    const auto* p = reinterpret_cast<const uint8_t*>(data.data());
+    X509_CRL* c = d2i_X509_CRL(nullptr, &p, static_cast<long>(data.size()));
+    if (c != nullptr && p == reinterpret_cast<const uint8_t*>(data.data()) + data.size()) {
+      found.push_back(shareCrl(c));
+    } else {
+      X509_CRL_free(c);
+      ERR_clear_error();
+      return Status(ErrorCode::kParseError, "no CRL (neither PEM 'X509 CRL' blocks nor DER)");
+    }
+  }
+  for (auto& c : found) {
+    if (X509_STORE_add_crl(store_, c.get()) != 1) {
+      ERR_clear_error();
+      return Status(ErrorCode::kInvalidArgument,
+                    "cannot add the CRL of " + nameText(X509_CRL_get_issuer(c.get())));
+    }
+    crls_.push_back(std::move(c));
+  }
+  return Status::ok();
+}
+
+Status TrustStore::addCrlFile(const std::string& path) {
+  auto text = readFile(path);
+  if (!text) return text.status();
+  if (Status st = addCrls(*text); !st) return Status(st.code(), path + ": " + st.message());
   return Status::ok();
 }
 
@@ -322,12 +415,38 @@ Status TrustStore::verify(const Certificate& leaf, std::span<const Certificate> 
   if (X509_STORE_CTX_init(ctx.get(), store_, leaf.get(), untrusted.get()) != 1) {
     return Status(ErrorCode::kInternal, "X509_STORE_CTX_init");
   }
-  if (atTime) X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx.get()), *atTime);
+  X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
+  if (atTime) X509_VERIFY_PARAM_set_time(param, *atTime);
+  if (!crls_.empty()) {
+    X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+    X509_STORE_CTX_set_app_data(ctx.get(), const_cast<void*>(static_cast<const void*>(&crls_)));
+    X509_STORE_CTX_set_verify_cb(ctx.get(), verifyCallback);
+  }
+  const std::string who = "certificate '" + leaf.subjectText() + "': ";
   if (X509_verify_cert(ctx.get()) != 1) {
     const int err = X509_STORE_CTX_get_error(ctx.get());
     ERR_clear_error();
-    return Status(ErrorCode::kPermissionDenied, "certificate '" + leaf.subjectText() +
-                                                    "': " + X509_verify_cert_error_string(err));
+    std::string reason = X509_verify_cert_error_string(err);
+    const Certificate at = Certificate::fromX509(X509_STORE_CTX_get_current_cert(ctx.get()));
+    if (at.valid() && X509_cmp(at.get(), leaf.get()) != 0) {
+      reason += " (" + at.subjectText() + ")";
+    }
+    if (err == X509_V_ERR_CRL_HAS_EXPIRED) {
+      reason += "; the issuer's CRL is past its nextUpdate, load a fresh one";
+    }
+    return Status(ErrorCode::kPermissionDenied, who + reason);
+  }
+  if (!leafKeyUsageOk(leaf.get())) {
+    return Status(ErrorCode::kPermissionDenied,
+                  who +
+                      "keyUsage has neither digitalSignature nor nonRepudiation "
+                      "(RFC 4945 5.1.3.2)");
+  }
+  if (!leafExtendedKeyUsageOk(leaf.get())) {
+    return Status(ErrorCode::kPermissionDenied,
+                  who +
+                      "extendedKeyUsage has none of ipsecIKE, anyExtendedKeyUsage, serverAuth, "
+                      "clientAuth (RFC 4945 5.1.3.12)");
   }
   return Status::ok();
 }

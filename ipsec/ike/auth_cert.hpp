@@ -1,6 +1,7 @@
 // X.509 for IKEv2 (RFC 7296 3.6, 3.7, 2.15; RFC 4945 profile): certificates loaded from PEM
 // files or received in CERT payloads (encoding 4, DER), chain verification against the
-// configured CAs (X509_STORE), identity matching and CERTREQ hashes.
+// configured CAs (X509_STORE) with key usage checks and optional CRLs, identity matching and
+// CERTREQ hashes.
 #pragma once
 
 #include <array>
@@ -19,6 +20,7 @@
 
 typedef struct x509_st X509;
 typedef struct x509_store_st X509_STORE;
+typedef struct X509_crl_st X509_CRL;
 
 namespace braid::ike {
 
@@ -87,6 +89,12 @@ class TrustStore {
 
   Status addCa(const Certificate& ca);
   Status addCaFile(const std::string& pemPath);  // every certificate in the file
+
+  // Certificate revocation lists (RFC 5280 5): every CRL in PEM text, or one DER CRL. Each
+  // CRL's issuer must be a CA: the CRL signature is checked against it when verifying.
+  Status addCrls(std::string_view pemOrDer);
+  Status addCrlFile(const std::string& path);  // errors name the file
+  size_t crlCount() const { return crls_.size(); }
   size_t size() const { return cas_.size(); }
   const std::vector<Certificate>& cas() const { return cas_; }
 
@@ -98,13 +106,25 @@ class TrustStore {
 
   // Verifies `leaf` up to one of our CAs, using `intermediates` (from further CERT payloads)
   // as untrusted helpers. `atTime` (Unix seconds) replaces the current time for validity
-  // checks (tests). kPermissionDenied with OpenSSL's reason on failure.
+  // checks (tests). kPermissionDenied with the reason on failure. OpenSSL's path validation
+  // checks signatures, validity, basicConstraints, and keyCertSign on every CA that carries
+  // keyUsage, the trust anchor included ("invalid CA certificate", RFC 5280 4.2.1.3). Its
+  // default purpose checks nothing on the leaf, so braid applies RFC 4945 there:
+  //   keyUsage, when present, must include digitalSignature or nonRepudiation (5.1.3.2);
+  //   extendedKeyUsage, when present, must include anyExtendedKeyUsage or id-kp-ipsecIKE
+  //   (5.1.3.12), or, as Windows and cloud gateways issue them, serverAuth, clientAuth or
+  //   iKEIntermediate (1.3.6.1.5.5.8.2.2).
+  // Revocation: a certificate whose issuer has a loaded CRL is checked against that CRL
+  // ("certificate revoked"); a CRL past its nextUpdate refuses every certificate of that
+  // issuer ("CRL has expired": fail closed, like strongSwan's strictcrlpolicy). Issuers
+  // without a CRL are not checked.
   Status verify(const Certificate& leaf, std::span<const Certificate> intermediates = {},
                 std::optional<int64_t> atTime = std::nullopt) const;
 
  private:
   X509_STORE* store_ = nullptr;
   std::vector<Certificate> cas_;
+  std::vector<std::shared_ptr<X509_CRL>> crls_;
   std::vector<uint8_t> certReq_;  // spkiSha1() of each CA in cas_, in order
 };
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -19,9 +20,11 @@ using test::hexOf;
 using test::unhex;
 
 // Builds a certificate for `key` signed by `issuerKey` (self-signed when issuer is null).
+// keyUsage: nullptr = the usual one for a CA or a leaf, "" = no extension. eku: "" = none.
 Certificate makeCert(const PrivateKey& key, const std::string& cn, const Certificate* issuer,
                      const PrivateKey& issuerKey, bool ca, const std::string& san = "",
-                     long notBeforeDays = -1, long notAfterDays = 365) {
+                     long notBeforeDays = -1, long notAfterDays = 365,
+                     const char* keyUsage = nullptr, const std::string& eku = "") {
   X509* x = X509_new();
   X509_set_version(x, 2);
   static long serial = 1;
@@ -46,7 +49,12 @@ Certificate makeCert(const PrivateKey& key, const std::string& cn, const Certifi
     X509_EXTENSION_free(ext);
   };
   addExt(NID_basic_constraints, ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
-  addExt(NID_key_usage, ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature");
+  if (keyUsage == nullptr) {
+    addExt(NID_key_usage, ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature");
+  } else if (*keyUsage != 0) {
+    addExt(NID_key_usage, keyUsage);
+  }
+  if (!eku.empty()) addExt(NID_ext_key_usage, eku.c_str());
   addExt(NID_subject_key_identifier, "hash");
   if (!san.empty()) addExt(NID_subject_alt_name, san.c_str());
   EXPECT_GT(X509_sign(x, issuerKey.get(), EVP_sha256()), 0);
@@ -261,6 +269,250 @@ TEST(IkeCert, DerPemAndFiles) {
   auto sig = signAuth(p.leafKey, *choice, octets);
   ASSERT_TRUE(sig);
   EXPECT_TRUE(verifyAuth(der->publicKey(), choice->method, *sig, octets));
+}
+
+// ---- RFC 4945 key usage -------------------------------------------------------------------
+
+// A leaf for "gw1.example.com" straight from the root, with the given extensions.
+Certificate usageLeaf(const char* keyUsage, const std::string& eku = "") {
+  const auto& p = pki();
+  return makeCert(p.leafKey, "gw1.example.com", &p.root, p.rootKey, false, "DNS:gw1.example.com",
+                  -1, 365, keyUsage, eku);
+}
+
+TEST(IkeCert, LeafKeyUsageMustAllowSignatures) {
+  const auto& p = pki();
+  TrustStore store;
+  ASSERT_TRUE(store.addCa(p.root));
+  // RFC 4945 5.1.3.2: digitalSignature or nonRepudiation; absent keyUsage = any use.
+  for (const char* ok :
+       {"critical,digitalSignature", "nonRepudiation", "digitalSignature,keyEncipherment", ""}) {
+    Status st = store.verify(usageLeaf(ok));
+    EXPECT_TRUE(st) << ok << ": " << st.message();
+  }
+  for (const char* bad : {"critical,keyEncipherment", "keyAgreement", "dataEncipherment"}) {
+    Status st = store.verify(usageLeaf(bad));
+    ASSERT_FALSE(st) << bad;
+    EXPECT_EQ(st.code(), ErrorCode::kPermissionDenied);
+    EXPECT_NE(st.message().find("keyUsage has neither digitalSignature nor nonRepudiation"),
+              std::string::npos)
+        << st.message();
+    EXPECT_NE(st.message().find("gw1.example.com"), std::string::npos) << st.message();
+  }
+}
+
+TEST(IkeCert, LeafExtendedKeyUsage) {
+  const auto& p = pki();
+  TrustStore store;
+  ASSERT_TRUE(store.addCa(p.root));
+  // RFC 4945 5.1.3.12 (ipsecIKE, anyExtendedKeyUsage) and what Windows/cloud PKIs issue.
+  for (const char* ok :
+       {"ipsecIKE", "anyExtendedKeyUsage", "serverAuth", "clientAuth", "emailProtection,serverAuth",
+        "critical,1.3.6.1.5.5.8.2.2", "1.3.6.1.5.5.7.3.17"}) {
+    Status st = store.verify(usageLeaf(nullptr, ok));
+    EXPECT_TRUE(st) << ok << ": " << st.message();
+  }
+  for (const char* bad : {"emailProtection", "codeSigning,timeStamping", "1.2.3.4"}) {
+    Status st = store.verify(usageLeaf(nullptr, bad));
+    ASSERT_FALSE(st) << bad;
+    EXPECT_NE(st.message().find("extendedKeyUsage has none of ipsecIKE"), std::string::npos)
+        << st.message();
+  }
+  // No extensions at all: accepted (RFC 4945 5.1.3.2, 5.1.3.12: checks apply where present).
+  EXPECT_TRUE(store.verify(usageLeaf("")));
+}
+
+TEST(IkeCert, CaWithoutKeyCertSignIsRefused) {
+  const auto& p = pki();
+  // An intermediate that says CA:TRUE but whose keyUsage does not allow certificate signing.
+  const Certificate badInter = makeCert(p.interKey, "braid test intermediate", &p.root, p.rootKey,
+                                        true, "", -1, 365, "critical,digitalSignature,cRLSign");
+  const Certificate leaf = makeCert(p.leafKey, "gw1.example.com", &badInter, p.interKey, false);
+  TrustStore store;
+  ASSERT_TRUE(store.addCa(p.root));
+  Status st = store.verify(leaf, std::vector<Certificate>{badInter});
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.code(), ErrorCode::kPermissionDenied);
+  // OpenSSL's path validation already refuses it (X509_check_ca) and names the intermediate.
+  EXPECT_NE(st.message().find("invalid CA certificate"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("CN=braid test intermediate"), std::string::npos) << st.message();
+
+  // A trust anchor without keyCertSign is refused the same way (OpenSSL 3 checks the anchor's
+  // keyUsage too).
+  const Certificate badRoot = makeCert(p.rootKey, "braid test root", nullptr, p.rootKey, true, "",
+                                       -1, 365, "critical,digitalSignature");
+  const Certificate leaf2 = makeCert(p.leafKey, "gw1.example.com", &badRoot, p.rootKey, false);
+  TrustStore anchors;
+  ASSERT_TRUE(anchors.addCa(badRoot));
+  st = anchors.verify(leaf2);
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.message().find("invalid CA certificate (CN=braid test root"), std::string::npos)
+      << st.message();
+  // The same anchor without keyUsage at all is fine.
+  const Certificate plainRoot =
+      makeCert(p.rootKey, "braid test root", nullptr, p.rootKey, true, "", -1, 365, "");
+  TrustStore plain;
+  ASSERT_TRUE(plain.addCa(plainRoot));
+  EXPECT_TRUE(plain.verify(makeCert(p.leafKey, "gw1.example.com", &plainRoot, p.rootKey, false)));
+}
+
+// ---- CRLs -------------------------------------------------------------------------------
+
+// A CRL from `issuer` listing `revoked`, valid from yesterday until `nextUpdateDays`.
+std::shared_ptr<X509_CRL> makeCrl(const Certificate& issuer, const PrivateKey& key,
+                                  const std::vector<const Certificate*>& revoked,
+                                  long nextUpdateDays = 30) {
+  X509_CRL* crl = X509_CRL_new();
+  X509_CRL_set_version(crl, 1);  // v2
+  X509_CRL_set_issuer_name(crl, X509_get_subject_name(issuer.get()));
+  ASN1_TIME* t = ASN1_TIME_adj(nullptr, time(nullptr), -1, 0);
+  X509_CRL_set1_lastUpdate(crl, t);
+  ASN1_TIME_adj(t, time(nullptr), static_cast<int>(nextUpdateDays), 0);
+  X509_CRL_set1_nextUpdate(crl, t);
+  ASN1_TIME_adj(t, time(nullptr), 0, -3600);
+  for (const Certificate* c : revoked) {
+    X509_REVOKED* r = X509_REVOKED_new();
+    X509_REVOKED_set_serialNumber(r, X509_get_serialNumber(c->get()));
+    X509_REVOKED_set_revocationDate(r, t);
+    X509_CRL_add0_revoked(crl, r);
+  }
+  ASN1_TIME_free(t);
+  X509_CRL_sort(crl);
+  EXPECT_GT(X509_CRL_sign(crl, key.get(), EVP_sha256()), 0);
+  return {crl, [](X509_CRL* c) { X509_CRL_free(c); }};
+}
+
+std::string crlPem(const std::shared_ptr<X509_CRL>& crl) {
+  BIO* bio = BIO_new(BIO_s_mem());
+  PEM_write_bio_X509_CRL(bio, crl.get());
+  char* data = nullptr;
+  const long len = BIO_get_mem_data(bio, &data);
+  std::string out(data, static_cast<size_t>(len));
+  BIO_free(bio);
+  return out;
+}
+
+std::string crlDer(const std::shared_ptr<X509_CRL>& crl) {
+  const int len = i2d_X509_CRL(crl.get(), nullptr);
+  std::string out(static_cast<size_t>(len), '\0');
+  auto* p = reinterpret_cast<uint8_t*>(out.data());
+  i2d_X509_CRL(crl.get(), &p);
+  return out;
+}
+
+// Two leaves from the intermediate; the intermediate from the root (as pki()).
+struct CrlPki {
+  Certificate good, bad;
+  std::vector<Certificate> inter{pki().inter};
+};
+const CrlPki& crlPki() {
+  static const CrlPki c = [] {
+    const auto& p = pki();
+    CrlPki k;
+    k.good = makeCert(p.leafKey, "good.example.com", &p.inter, p.interKey, false);
+    k.bad = makeCert(p.leafKey, "bad.example.com", &p.inter, p.interKey, false);
+    return k;
+  }();
+  return c;
+}
+
+TEST(IkeCert, RevokedCertificateIsRefused) {
+  const auto& p = pki();
+  const auto& c = crlPki();
+  TrustStore store;
+  ASSERT_TRUE(store.addCa(p.root));
+  // Without a CRL both verify; nothing asks for revocation data.
+  EXPECT_TRUE(store.verify(c.bad, c.inter));
+  ASSERT_TRUE(store.addCrls(crlPem(makeCrl(p.inter, p.interKey, {&c.bad}))));
+  EXPECT_EQ(store.crlCount(), 1u);
+  Status st = store.verify(c.bad, c.inter);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.code(), ErrorCode::kPermissionDenied);
+  EXPECT_NE(st.message().find("revoked"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("bad.example.com"), std::string::npos) << st.message();
+  // The other leaf is not on the list; the root has no CRL, so the intermediate is not checked.
+  st = store.verify(c.good, c.inter);
+  EXPECT_TRUE(st) << st.message();
+}
+
+TEST(IkeCert, RevokedIntermediateIsRefused) {
+  const auto& p = pki();
+  const auto& c = crlPki();
+  TrustStore store;
+  ASSERT_TRUE(store.addCa(p.root));
+  // DER this time; the root's CRL revokes the intermediate, so every leaf below it fails.
+  ASSERT_TRUE(store.addCrls(crlDer(makeCrl(p.root, p.rootKey, {&p.inter}))));
+  Status st = store.verify(c.good, c.inter);
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.message().find("revoked (CN=braid test intermediate"), std::string::npos)
+      << st.message();
+  // An empty CRL from the root lets it through.
+  TrustStore clean;
+  ASSERT_TRUE(clean.addCa(p.root));
+  ASSERT_TRUE(clean.addCrls(crlDer(makeCrl(p.root, p.rootKey, {}))));
+  ASSERT_TRUE(clean.addCrls(crlPem(makeCrl(p.inter, p.interKey, {}))));
+  EXPECT_EQ(clean.crlCount(), 2u);
+  st = clean.verify(c.good, c.inter);
+  EXPECT_TRUE(st) << st.message();
+}
+
+TEST(IkeCert, ExpiredOrForgedCrlRefuses) {
+  const auto& p = pki();
+  const auto& c = crlPki();
+  const int64_t now = time(nullptr);
+  TrustStore store;
+  ASSERT_TRUE(store.addCa(p.root));
+  ASSERT_TRUE(store.addCrls(crlPem(makeCrl(p.inter, p.interKey, {}, 2))));
+  EXPECT_TRUE(store.verify(c.good, c.inter, now));
+  // Past nextUpdate: fail closed (the certificates themselves are still valid then).
+  Status st = store.verify(c.good, c.inter, now + 5 * 86400LL);
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.message().find("CRL has expired"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("load a fresh one"), std::string::npos) << st.message();
+  // A CRL in the intermediate's name signed by another key is not believed.
+  TrustStore forged;
+  ASSERT_TRUE(forged.addCa(p.root));
+  ASSERT_TRUE(forged.addCrls(crlPem(makeCrl(p.inter, p.otherRootKey, {}))));
+  st = forged.verify(c.good, c.inter);
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.message().find("CRL signature failure"), std::string::npos) << st.message();
+}
+
+TEST(IkeCert, CrlFiles) {
+  const auto& p = pki();
+  const auto& c = crlPki();
+  const std::string dir = ::testing::TempDir();
+  auto write = [&](const std::string& name, const std::string& data) {
+    std::ofstream(dir + name, std::ios::binary) << data;
+    return dir + name;
+  };
+  // Two PEM CRLs in one file.
+  const std::string both =
+      write("braid_crls.pem", crlPem(makeCrl(p.root, p.rootKey, {})) +
+                                  crlPem(makeCrl(p.inter, p.interKey, {&c.bad})));
+  const std::string der = write("braid_crl.der", crlDer(makeCrl(p.inter, p.interKey, {&c.bad})));
+  const std::string junk = write("braid_crl.junk", "not a CRL\n");
+  const std::string cert = write("braid_cert.pem", p.root.toPem());
+  TrustStore store;
+  ASSERT_TRUE(store.addCa(p.root));
+  ASSERT_TRUE(store.addCrlFile(both));
+  EXPECT_EQ(store.crlCount(), 2u);
+  EXPECT_FALSE(store.verify(c.bad, c.inter));
+  TrustStore derStore;
+  ASSERT_TRUE(derStore.addCa(p.root));
+  ASSERT_TRUE(derStore.addCrlFile(der));
+  EXPECT_FALSE(derStore.verify(c.bad, c.inter));
+  EXPECT_TRUE(derStore.verify(c.good, c.inter));
+  for (const std::string& bad : {junk, cert, dir + "braid_nonexistent.crl"}) {
+    Status st = store.addCrlFile(bad);
+    ASSERT_FALSE(st) << bad;
+    EXPECT_NE(st.message().find(bad), std::string::npos) << st.message();
+  }
+  EXPECT_EQ(store.crlCount(), 2u);
+  // A truncated DER CRL is refused, not half-read.
+  const std::string full = crlDer(makeCrl(p.inter, p.interKey, {}));
+  EXPECT_FALSE(store.addCrls(full.substr(0, full.size() - 1)));
+  for (const auto& f : {both, der, junk, cert}) std::remove(f.c_str());
 }
 
 }  // namespace

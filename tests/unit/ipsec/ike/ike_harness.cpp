@@ -9,11 +9,12 @@ namespace braid::ike::test {
 KeyExchangeFactory seededKeyExchange(uint64_t seed) {
   auto rng = std::make_shared<SeededRandom>(seed);
   return [rng](DhGroup g) -> Result<std::unique_ptr<KeyExchange>> {
-    size_t n = g == DhGroup::kEcp384 ? 48 : 32;
+    size_t n = g == DhGroup::kEcp384 ? 48 : g == DhGroup::kEcp521 ? 66 : 32;
     ByteVec priv(n);
     rng->fill(priv);
     priv[0] &= 0x7F;  // below every curve order
     priv[0] |= 0x01;
+    if (g == DhGroup::kEcp521) priv[0] = 0;  // P-521's order is just above 2^520
     return KeyExchange::createWithPrivateKey(g, priv);
   };
 }
