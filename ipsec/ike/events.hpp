@@ -143,6 +143,11 @@ struct IkeCounters {
   uint64_t dropsNoConfig = 0;
   uint64_t initiateRetries = 0;
   uint64_t peerEndpointChanges = 0;
+  // Responder DoS defences (RFC 7296 2.6, sa_manager.hpp ResponderLimits).
+  uint64_t cookiesSent = 0, cookiesValid = 0, cookiesInvalid = 0;
+  uint64_t dropsHalfOpenCap = 0, dropsHalfOpenPerSource = 0, dropsInitRate = 0;
+  uint64_t halfOpenExpired = 0;
+  uint64_t logSuppressed = 0;  // log lines caused by unauthenticated input, over the limit
 };
 
 }  // namespace braid::ike

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/log.hpp"
+#include "core/rate_limit.hpp"
 
 namespace braid::ike {
 
@@ -17,6 +18,18 @@ SaManager::SaManager(const Clock& clock, TimerScheduler& timers, DatagramSender&
                                        : KeyExchangeFactory(&KeyExchange::create)),
       keySink_(options.keySink),
       deterministicIvs_(options.deterministicIvs),
+      limits_(options.limits),
+      expiryTimer_(timers),
+      cookies_(*random_, limits_.cookieSecretLifetime),
+      initRate_(limits_.initRatePerSource, limits_.initBurstPerSource, limits_.rateTableMax),
+      initLog_("IKE_SA_INIT refused", limits_.logLinesPerMinute, std::chrono::minutes(1),
+               &counters_.logSuppressed),
+      dropLog_("IKE datagram dropped", limits_.logLinesPerMinute, std::chrono::minutes(1),
+               &counters_.logSuppressed),
+      dosLog_("IKE_SA_INIT limited", limits_.logLinesPerMinute, std::chrono::minutes(1),
+              &counters_.logSuppressed),
+      unauthLog_("unauthenticated IKE SA failed", limits_.logLinesPerMinute,
+                 std::chrono::minutes(1), &counters_.logSuppressed),
       reapTimer_(timers) {}
 
 SaManager::~SaManager() {
@@ -108,16 +121,22 @@ void SaManager::receive(const Endpoint& local, const Endpoint& remote, Bytes dat
   if (auto e = m.parse(datagram)) {
     bool initRequest = h.exchange == ExchangeType::kIkeSaInit && !h.response();
     if (initRequest && e->notify != 0) {
-      // RFC 7296 2.5/2.21: answer a broken IKE_SA_INIT without creating state.
+      // RFC 7296 2.5/2.21: answer a broken IKE_SA_INIT without creating state, at most at
+      // the per-source IKE_SA_INIT rate.
+      if (limits_.initRatePerSource > 0 && !initRate_.allow(remote.address, clock_.now())) {
+        ++counters_.dropsInitRate;
+        return;
+      }
       if (e->notify == notify::kInvalidSyntax) ++counters_.invalidSyntaxSent;
       if (e->notify == notify::kUnsupportedCriticalPayload) ++counters_.unsupportedCritical;
-      BRAID_LOG(kWarn, "ike") << "IKE_SA_INIT from " << remote.toString() << ": " << e->reason
-                              << "; sending " << notifyName(e->notify);
+      BRAID_LOG_LIMITED(initLog_, clock_.now(), kWarn, "ike")
+          << "IKE_SA_INIT from " << remote.toString() << ": " << e->reason << "; sending "
+          << notifyName(e->notify);
       sendStatelessError(h, e->notify, e->notifyData, local, remote);
     } else {
       ++counters_.dropsMalformed;
-      BRAID_LOG(kDebug, "ike") << "dropped datagram from " << remote.toString() << ": "
-                               << e->reason;
+      BRAID_LOG_LIMITED(dropLog_, clock_.now(), kDebug, "ike")
+          << "dropped datagram from " << remote.toString() << ": " << e->reason;
     }
     return;
   }
@@ -132,8 +151,9 @@ void SaManager::receive(const Endpoint& local, const Endpoint& remote, Bytes dat
                  (h.initiator() ? sa->spiI() == h.spiI : (sa->spiR() == 0 || sa->spiR() == h.spiR));
     if (!match) {
       ++counters_.dropsUnknownSpi;
-      BRAID_LOG(kDebug, "ike") << "dropped " << exchangeName(h.exchange) << " from "
-                               << remote.toString() << ": unknown SPIs";
+      BRAID_LOG_LIMITED(dropLog_, clock_.now(), kDebug, "ike")
+          << "dropped " << exchangeName(h.exchange) << " from " << remote.toString()
+          << ": unknown SPIs";
     } else {
       sa->receive(m, local, remote);
     }
@@ -142,19 +162,44 @@ void SaManager::receive(const Endpoint& local, const Endpoint& remote, Bytes dat
 }
 
 void SaManager::handleInitRequest(Message& m, const Endpoint& local, const Endpoint& remote) {
-  auto key = std::make_pair(m.header.spiI, remote.address);
-  if (auto it = halfOpen_.find(key); it != halfOpen_.end()) {
-    if (auto sa = sas_.find(it->second); sa != sas_.end() && !sa->second->dead()) {
+  const TimePoint now = clock_.now();
+  if (auto known = halfOpen_.find(m.header.spiI, remote.address)) {
+    if (auto sa = sas_.find(*known); sa != sas_.end() && !sa->second->dead()) {
       sa->second->receive(m, local, remote);  // a retransmission: the cache answers
       return;
     }
   }
+  // RFC 8019 4.1: limit what one address can make us do before anything costs more than a
+  // table lookup. Spoofed sources spread over many addresses meet the cookie check below.
+  if (limits_.initRatePerSource > 0 && !initRate_.allow(remote.address, now)) {
+    ++counters_.dropsInitRate;
+    BRAID_LOG_LIMITED(dosLog_, now, kInfo, "ike")
+        << "IKE_SA_INIT from " << remote.toString() << ": over " << limits_.initRatePerSource
+        << " per second from this address; dropped";
+    return;
+  }
   const PeerConfig* pc = configForAddress(remote.address);
   if (pc == nullptr) {
     ++counters_.dropsNoConfig;
-    BRAID_LOG(kWarn, "ike") << "IKE_SA_INIT from " << remote.toString()
-                            << ": no peer config for this address; sending NO_PROPOSAL_CHOSEN";
+    BRAID_LOG_LIMITED(initLog_, now, kWarn, "ike")
+        << "IKE_SA_INIT from " << remote.toString()
+        << ": no peer config for this address; sending NO_PROPOSAL_CHOSEN";
     sendStatelessError(m.header, notify::kNoProposalChosen, {}, local, remote);
+    return;
+  }
+  if (!checkCookie(m, local, remote)) return;
+  if (halfOpen_.size() >= limits_.halfOpenMax) {
+    ++counters_.dropsHalfOpenCap;
+    BRAID_LOG_LIMITED(dosLog_, now, kWarn, "ike")
+        << "IKE_SA_INIT from " << remote.toString() << ": " << halfOpen_.size()
+        << " half-open IKE SAs, the limit; dropped";
+    return;
+  }
+  if (halfOpen_.countFor(remote.address) >= limits_.halfOpenMaxPerSource) {
+    ++counters_.dropsHalfOpenPerSource;
+    BRAID_LOG_LIMITED(dosLog_, now, kWarn, "ike")
+        << "IKE_SA_INIT from " << remote.toString() << ": " << halfOpen_.countFor(remote.address)
+        << " half-open IKE SAs from this address, the limit; dropped";
     return;
   }
   uint64_t spi = newIkeSpi();
@@ -163,8 +208,61 @@ void SaManager::handleInitRequest(Message& m, const Endpoint& local, const Endpo
   sa->setSpiI(m.header.spiI);
   IkeSa* raw = sa.get();
   sas_[spi] = std::move(sa);
-  halfOpen_[key] = spi;
+  halfOpen_.add(spi, m.header.spiI, remote.address, now);
+  armExpiry();
   raw->receive(m, local, remote);
+}
+
+bool SaManager::checkCookie(const Message& m, const Endpoint& local, const Endpoint& remote) {
+  if (halfOpen_.size() < limits_.cookieThreshold) return true;
+  const TimePoint now = clock_.now();
+  // RFC 7296 2.6: the cookie covers Ni, IPi and SPIi, all from this request.
+  const auto* nonce = m.get<NoncePayload>(PayloadType::kNonce);
+  if (nonce == nullptr) {
+    ++counters_.dropsMalformed;
+    return false;
+  }
+  if (const NotifyPayload* c = m.notify(notify::kCookie)) {
+    if (cookies_.verify(now, c->data, nonce->data, remote.address, m.header.spiI)) {
+      ++counters_.cookiesValid;
+      return true;
+    }
+    // RFC 7296 2.6: a cookie that does not match is ignored: the request is answered as if
+    // it had none, with a fresh cookie.
+    ++counters_.cookiesInvalid;
+  }
+  ByteVec cookie = cookies_.make(now, nonce->data, remote.address, m.header.spiI);
+  if (cookie.empty()) return false;
+  ++counters_.cookiesSent;
+  BRAID_LOG_LIMITED(dosLog_, now, kInfo, "ike")
+      << "IKE_SA_INIT from " << remote.toString() << ": " << halfOpen_.size()
+      << " half-open IKE SAs; answering with a COOKIE";
+  sendStatelessError(m.header, notify::kCookie, cookie, local, remote);
+  return false;
+}
+
+void SaManager::armExpiry() {
+  if (auto oldest = halfOpen_.oldest()) {
+    expiryTimer_.arm(*oldest + limits_.halfOpenTimeout, [this] { expireHalfOpen(); });
+  } else {
+    expiryTimer_.cancel();
+  }
+}
+
+void SaManager::expireHalfOpen() {
+  const TimePoint now = clock_.now();
+  for (uint64_t spi : halfOpen_.createdBefore(now - limits_.halfOpenTimeout)) {
+    halfOpen_.remove(spi);
+    ++counters_.halfOpenExpired;
+    auto it = sas_.find(spi);
+    if (it == sas_.end() || it->second->dead()) continue;
+    BRAID_LOG_LIMITED(dosLog_, now, kInfo, "ike")
+        << it->second->peerName() << ": half-open IKE SA expired (no IKE_AUTH within "
+        << toMillis(limits_.halfOpenTimeout) / 1000 << " s)";
+    it->second->destroy(false);
+  }
+  reap();
+  armExpiry();
 }
 
 void SaManager::sendStatelessError(const IkeHeader& h, uint16_t type, Bytes data,
@@ -177,6 +275,7 @@ void SaManager::sendStatelessError(const IkeHeader& h, uint16_t type, Bytes data
 }
 
 void SaManager::ikeSaEstablished(IkeSa& sa) {
+  halfOpen_.remove(sa.ourSpi());  // authenticated now (IKE_AUTH done)
   if (sa.initiator() && sa.config()) {
     if (auto it = retries_.find(sa.config()->name); it != retries_.end()) {
       it->second.delay = Duration{};
@@ -186,6 +285,7 @@ void SaManager::ikeSaEstablished(IkeSa& sa) {
 
 void SaManager::ikeSaEnded(IkeSa& sa, bool failed) {
   dead_.push_back(sa.ourSpi());
+  halfOpen_.remove(sa.ourSpi());
   reapTimer_.arm(clock_.now(), [this] { reap(); });
   if (failed && sa.initiator() && sa.config() != nullptr && sa.config()->retryInitial.count() > 0) {
     scheduleRetry(*sa.config(), retries_[sa.config()->name].local);
@@ -210,7 +310,7 @@ void SaManager::reap() {
   auto dead = std::move(dead_);
   dead_.clear();
   for (uint64_t spi : dead) {
-    std::erase_if(halfOpen_, [spi](const auto& kv) { return kv.second == spi; });
+    halfOpen_.remove(spi);
     sas_.erase(spi);
   }
 }
@@ -221,10 +321,21 @@ IkeSa* SaManager::findBySpi(uint64_t spi) {
 }
 
 IkeSa* SaManager::findByPeer(std::string_view name) {
+  // An established SA first, then one we initiated. Never a half-open responder SA: anyone
+  // can create one with a spoofed IKE_SA_INIT, and edge asks this before re-initiating.
   IkeSa* best = nullptr;
+  int bestRank = 0;
   for (auto& [spi, sa] : sas_) {
     if (sa->dead() || sa->config() == nullptr || sa->config()->name != name) continue;
-    if (best == nullptr || sa->state() == IkeSaState::kEstablished) best = sa.get();
+    if (!sa->initiator() && (halfOpen_.contains(spi) || sa->state() == IkeSaState::kCreated ||
+                             sa->state() == IkeSaState::kConnecting)) {
+      continue;
+    }
+    int rank = sa->state() == IkeSaState::kEstablished ? 3 : sa->initiator() ? 2 : 1;
+    if (rank > bestRank || (rank == 3 && bestRank == 3)) {
+      best = sa.get();
+      bestRank = rank;
+    }
   }
   return best;
 }

@@ -20,15 +20,39 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/rate_limit.hpp"
+#include "ipsec/ike/cookie.hpp"
+#include "ipsec/ike/half_open.hpp"
 #include "ipsec/ike/ike_sa.hpp"
 
 namespace braid::ike {
+
+// Responder DoS defences (RFC 7296 2.6, RFC 8019), strongSwan-like. A half-open IKE SA is a
+// responder SA created by IKE_SA_INIT that has not completed IKE_AUTH.
+struct ResponderLimits {
+  // IKE_SA_INIT must carry a valid COOKIE while this many SAs are half-open (0: always).
+  size_t cookieThreshold = 20;
+  Duration cookieSecretLifetime = std::chrono::seconds(60);
+  // Beyond these, IKE_SA_INIT is dropped silently (counted).
+  size_t halfOpenMax = 1000;
+  size_t halfOpenMaxPerSource = 10;
+  // A half-open SA that has not completed IKE_AUTH by then is removed.
+  Duration halfOpenTimeout = std::chrono::seconds(30);
+  // IKE_SA_INIT requests per second and source address (token bucket; 0: no limit), for at
+  // most rateTableMax addresses (least recently seen evicted).
+  double initRatePerSource = 10;
+  double initBurstPerSource = 20;
+  size_t rateTableMax = 4096;
+  // Log lines caused by unauthenticated input: at most this many per minute per kind.
+  uint32_t logLinesPerMinute = 10;
+};
 
 struct SaManagerOptions {
   std::unique_ptr<Random> random;  // default SystemRandom
   KeyExchangeFactory keyExchange;  // default KeyExchange::create
   KeySink* keySink = nullptr;      // optional key logging
   bool deterministicIvs = false;   // tests: IVs from `random`
+  ResponderLimits limits;
 };
 
 class SaManager final : private IkeSaContext {
@@ -57,6 +81,11 @@ class SaManager final : private IkeSaContext {
   IkeSa* findBySpi(uint64_t ourSpi);
   size_t ikeSaCount() const { return sas_.size(); }
   const IkeCounters& counters() const { return counters_; }
+  // DoS state (tests, stats): half-open SAs, source addresses in the rate table.
+  size_t halfOpenCount() const { return halfOpen_.size(); }
+  size_t halfOpenSources() const { return halfOpen_.sources(); }
+  size_t rateTableSize() const { return initRate_.size(); }
+  const ResponderLimits& limits() const { return limits_; }
 
  private:
   // IkeSaContext
@@ -78,6 +107,10 @@ class SaManager final : private IkeSaContext {
   uint64_t newIkeSpi();
   const PeerConfig* configForAddress(const IpAddress& remote) const;
   void handleInitRequest(Message& m, const Endpoint& local, const Endpoint& remote);
+  // RFC 7296 2.6: false when the request was answered with N(COOKIE) or dropped instead.
+  bool checkCookie(const Message& m, const Endpoint& local, const Endpoint& remote);
+  void expireHalfOpen();
+  void armExpiry();
   void sendStatelessError(const IkeHeader& h, uint16_t type, Bytes data, const Endpoint& local,
                           const Endpoint& remote);
   void reap();
@@ -92,11 +125,18 @@ class SaManager final : private IkeSaContext {
   KeySink* keySink_;
   bool deterministicIvs_;
   IkeCounters counters_;
+  ResponderLimits limits_;
 
   std::deque<PeerConfig> peers_;                              // stable addresses
   std::unordered_map<uint64_t, std::unique_ptr<IkeSa>> sas_;  // by our SPI
-  // RFC 7296 2.1: a retransmitted IKE_SA_INIT (same SPIi, same peer) finds its SA.
-  std::map<std::pair<uint64_t, IpAddress>, uint64_t> halfOpen_;
+  // Responder SAs before IKE_AUTH completed; a retransmitted IKE_SA_INIT (same SPIi, same
+  // peer) finds its SA here (RFC 7296 2.1). At most limits_.halfOpenMax.
+  HalfOpenTable halfOpen_;
+  ScopedTimer expiryTimer_;
+  CookieSecrets cookies_;
+  KeyedRateLimiter<IpAddress> initRate_;
+  // Log lines caused by unauthenticated input, by kind (each bumps counters_.logSuppressed).
+  LogRateLimiter initLog_, dropLog_, dosLog_, unauthLog_;
   std::unordered_set<uint32_t> childSpis_;
   std::vector<uint64_t> dead_;
   ScopedTimer reapTimer_;
