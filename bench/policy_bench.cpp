@@ -1,7 +1,7 @@
 // Per-packet costs of the multipath libraries (ns per packet = the benchmark's time per
 // iteration): first-match classification over 1k rules, flow-table lookups with 1M flows
 // (and bytes per flow), Engine::decide for sticky and bonded flows over 3 paths, dedup of
-// two skewed copies, reordering of a two-path bond, and the probe codec.
+// two skewed copies, reordering of a two-path bond, XOR FEC, and the probe codec.
 #include <benchmark/benchmark.h>
 
 #include <random>
@@ -10,6 +10,7 @@
 #include "pathmon/probe.hpp"
 #include "policy/dedup.hpp"
 #include "policy/engine.hpp"
+#include "policy/fec.hpp"
 #include "policy/reorder.hpp"
 
 namespace {
@@ -187,6 +188,27 @@ void BM_ReorderTwoPaths(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
 }
 BENCHMARK(BM_ReorderTwoPaths);
+
+// XOR FEC over 1400-byte packets, k = 5: encode every packet, decode every packet with one
+// loss per group rebuilt (time per data packet).
+void BM_FecXorK5(benchmark::State& state) {
+  XorFecEncoder enc(1500);
+  XorFecDecoder dec(1500, 16);
+  std::vector<uint8_t> pkt(1400, 0x5a), out(1500);
+  uint64_t n = 0;
+  for (auto _ : state) {
+    pkt[0] = static_cast<uint8_t>(n);
+    FecPlace place = enc.addData(pkt, 5);
+    if (place.index != 2) benchmark::DoNotOptimize(dec.onData(place, pkt, out));
+    if (!enc.parity().empty()) {
+      benchmark::DoNotOptimize(dec.onParity(enc.parityGroup(), 5, enc.parity(), out));
+    }
+    ++n;
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * pkt.size()));
+  state.counters["recovered"] = static_cast<double>(dec.counters().recovered);
+}
+BENCHMARK(BM_FecXorK5);
 
 void BM_ProbeEncodeDecode(benchmark::State& state) {
   using namespace braid::pathmon;

@@ -43,7 +43,7 @@ Engine::Engine(EngineConfig config)
 
 uint8_t Engine::fecGroupForLoss(float loss) {
   if (loss <= 0.0f) return 20;
-  float k = std::round(0.2f / loss);
+  float k = std::round(0.15f / loss);
   return static_cast<uint8_t>(std::clamp(k, 2.0f, 20.0f));
 }
 

@@ -271,8 +271,9 @@ TEST(Engine, PinNeverLeavesItsPaths) {
 }
 
 TEST(Engine, FecFollowsLoss) {
-  EXPECT_EQ(Engine::fecGroupForLoss(0.01f), 20);
-  EXPECT_EQ(Engine::fecGroupForLoss(0.05f), 4);
+  EXPECT_EQ(Engine::fecGroupForLoss(0.01f), 15);
+  EXPECT_EQ(Engine::fecGroupForLoss(0.03f), 5);
+  EXPECT_EQ(Engine::fecGroupForLoss(0.05f), 3);
   EXPECT_EQ(Engine::fecGroupForLoss(0.10f), 2);
   EXPECT_EQ(Engine::fecGroupForLoss(0.5f), 2);
   EXPECT_EQ(Engine::fecGroupForLoss(0.001f), 20);
@@ -286,7 +287,7 @@ TEST(Engine, FecFollowsLoss) {
   paths[kFiber].loss = 0.01f;
   EXPECT_EQ(e.decide(udp(1), TimePoint{}, paths).fecK, 0);
   paths[kFiber].loss = 0.05f;
-  EXPECT_EQ(e.decide(udp(1), TimePoint{}, paths).fecK, 4);
+  EXPECT_EQ(e.decide(udp(1), TimePoint{}, paths).fecK, 3);
 }
 
 TEST(Engine, IdleFlowIsReclassifiedAsNew) {
