@@ -495,6 +495,8 @@ void IkeDriver::Impl::espSourceChanged(size_t path, uint32_t spi, const SockAddr
 void IkeDriver::Impl::failure(Uplink& u, const ike::FailureEvent& e) {
   Path* p = u.path(e.peer);
   if (p == nullptr) return;  // no config matched: the core logged and counted it
+  // Anyone can make a responder fail before IKE_AUTH; that says nothing about the path.
+  if (!e.authenticated) return;
   ++p->failures;
   p->lastFailure = e.kind;
   ike::IkeSa* sa = u.manager->findByPeer(e.peer);
@@ -569,6 +571,8 @@ std::string IkeDriver::Impl::formatStats() const {
       {"drop.integrity", &ike::IkeCounters::dropsIntegrity},
       {"drop.message_id", &ike::IkeCounters::dropsMessageId},
       {"drop.no_config", &ike::IkeCounters::dropsNoConfig},
+      {"drop.state", &ike::IkeCounters::dropsState},
+      {"drop.unprotected", &ike::IkeCounters::dropsUnprotected},
       {"initiate_retries", &ike::IkeCounters::initiateRetries},
       {"peer_endpoint_changes", &ike::IkeCounters::peerEndpointChanges},
   };

@@ -60,7 +60,10 @@ struct FailureEvent {
   Endpoint remote;
   FailureKind kind = FailureKind::kOther;
   bool byPeer = false;  // the peer sent the notify (rather than us)
-  std::string reason;   // the one log line
+  // False when unauthenticated input caused it (a responder's IKE SA before IKE_AUTH
+  // completed): anyone can cause those, so edge must not fail the path on them.
+  bool authenticated = true;
+  std::string reason;  // the one log line
 };
 
 class SaListener {
@@ -141,6 +144,9 @@ struct IkeCounters {
   uint64_t requestsProcessed = 0, responsesProcessed = 0;
   uint64_t dropsMalformed = 0, dropsUnknownSpi = 0, dropsIntegrity = 0, dropsMessageId = 0;
   uint64_t dropsNoConfig = 0;
+  // Exchanges the IKE SA does not accept in its state or role (exchange_rules.hpp), and
+  // plaintext messages of exchanges that must be SK-protected: dropped silently.
+  uint64_t dropsState = 0, dropsUnprotected = 0;
   uint64_t initiateRetries = 0;
   uint64_t peerEndpointChanges = 0;
   // Responder DoS defences (RFC 7296 2.6, sa_manager.hpp ResponderLimits).

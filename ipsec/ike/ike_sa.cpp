@@ -125,9 +125,10 @@ void IkeSa::floatPorts() {
 
 void IkeSa::setEndpoints(const Endpoint& local, const Endpoint& remote) {
   if (local == local_ && remote == remote_) return;
-  // RFC 7296 2.23: follow the peer only when a NAT is involved (else a spoofed source
-  // could redirect us; the message was authenticated either way).
-  if (!natDetected()) return;
+  // RFC 7296 2.23: only the side that is not behind the NAT follows the peer's new address
+  // (else a spoofed source could redirect us; the message was authenticated either way).
+  // A side that is itself behind a NAT keeps sending to the address it configured.
+  if (!natRemote_) return;
   bool remoteChanged = remote != remote_;
   local_ = local;
   remote_ = remote;
@@ -219,13 +220,22 @@ void IkeSa::fail(FailureKind kind, bool byPeer, const std::string& reason) {
     case FailureKind::kOther:
       break;
   }
-  BRAID_LOG(kWarn, "ike") << peerName() << ": " << reason;
+  bool authenticated =
+      initiator_ || state_ == IkeSaState::kEstablished || state_ == IkeSaState::kDeleting;
+  LogRateLimiter* limiter = authenticated ? nullptr : ctx_.unauthenticatedLog();
+  if (limiter == nullptr) {
+    BRAID_LOG(kWarn, "ike") << peerName() << ": " << reason;
+  } else {
+    BRAID_LOG_LIMITED(*limiter, ctx_.clock().now(), kWarn, "ike") << peerName() << ": " << reason;
+  }
   FailureEvent e;
   e.peer = config_ ? config_->name : remote_.toString();
   e.remote = remote_;
   e.kind = kind;
   e.byPeer = byPeer;
   e.reason = reason;
+  // A responder's SA before IKE_AUTH completes: anyone could have caused this.
+  e.authenticated = authenticated;
   ctx_.listener().onFailure(e);
 }
 

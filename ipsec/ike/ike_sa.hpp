@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/rate_limit.hpp"
 #include "core/timer.hpp"
 #include "ipsec/ike/auth_signature.hpp"
 #include "ipsec/ike/config.hpp"
@@ -39,6 +40,8 @@ class IkeSaContext {
   // Responder: the config for a peer that authenticated as `id` from `remote`.
   virtual const PeerConfig* findPeerConfig(const Endpoint& remote, const Identity& id) = 0;
   virtual void ikeSaEstablished(IkeSa& sa) { (void)sa; }
+  // Limits the log lines of failures that unauthenticated input caused (null: no limit).
+  virtual LogRateLimiter* unauthenticatedLog() { return nullptr; }
   // The SA has ended (destroyed after this call returns; `failed` asks for a retry).
   virtual void ikeSaEnded(IkeSa& sa, bool failed) = 0;
 };

@@ -91,7 +91,10 @@ std::optional<DecodeError> checkRules(const Message& m, bool hadSk) {
   if (!rules->encrypted && hadSk) {
     return DecodeError{notify::kInvalidSyntax, where + " must not carry SK", {}};
   }
-  bool complete = m.errorNotify() != nullptr || m.notify(notify::kCookie) != nullptr;
+  // RFC 7296 2.6, 2.21: a response may be an error notify or a COOKIE alone. A request
+  // never may: it reaches the tasks, which rely on the mandatory payloads.
+  bool complete =
+      m.header.response() && (m.errorNotify() != nullptr || m.notify(notify::kCookie) != nullptr);
   for (const auto& p : m.payloads) {
     if (!isKnownPayload(p.type)) continue;  // RFC 7296 2.5: skip unknown non-critical
     const PayloadRule* rule = nullptr;

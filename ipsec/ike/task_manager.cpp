@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/log.hpp"
+#include "ipsec/ike/exchange_rules.hpp"
 #include "ipsec/ike/ike_sa.hpp"
 #include "ipsec/ike/tasks.hpp"
 
@@ -132,6 +133,7 @@ void TaskManager::handleResponse(Message& m, const Endpoint& to, const Endpoint&
     ++c.dropsMessageId;
     return;
   }
+  if (!admit(m)) return;
   if (m.hasSk()) {
     if (sa_.inCipher() == nullptr) {
       ++c.dropsIntegrity;
@@ -201,6 +203,9 @@ void TaskManager::handleRequest(Message& m, const Endpoint& to, const Endpoint& 
       return;
     }
   }
+  // Nothing below may run for a message the SA does not take in its state, or for a
+  // plaintext message of a protected exchange: no reply, no ID or cache change.
+  if (!admit(m)) return;
   if (id != peerId_) {
     ++c.dropsMessageId;
     BRAID_LOG(kDebug, "ike") << sa_.peerName() << ": dropped request " << id << " (expected "
@@ -223,6 +228,13 @@ void TaskManager::handleRequest(Message& m, const Endpoint& to, const Endpoint& 
     }
   }
   if (auto e = m.verify()) {
+    if (!m.hasSk()) {
+      // IKE_SA_INIT on a fresh SA (the only plaintext request admit() lets through): a
+      // stateless error reply (RFC 7296 2.21.1), and the SA goes.
+      sendStatelessError(m, *e, to, from);
+      sa_.destroy(false);
+      return;
+    }
     sendErrorResponse(m, *e, to, from);
     return;
   }
@@ -259,6 +271,42 @@ void TaskManager::handleRequest(Message& m, const Endpoint& to, const Endpoint& 
   }
   if (active_) active_->onPeerRequest(*task);
   initiate();
+}
+
+bool TaskManager::admit(const Message& m) {
+  IkeCounters& c = sa_.ctx().counterRef();
+  switch (checkExchange(m.header.exchange, m.header.response(), sa_.initiator(), sa_.state(),
+                        m.hasSk())) {
+    case ExchangeVerdict::kAccept:
+      return true;
+    case ExchangeVerdict::kWrongState:
+      ++c.dropsState;
+      BRAID_LOG(kDebug, "ike") << sa_.peerName() << ": dropped " << exchangeName(m.header.exchange)
+                               << (m.header.response() ? " response" : " request") << " in state "
+                               << ikeSaStateName(sa_.state());
+      return false;
+    case ExchangeVerdict::kUnprotected:
+      ++c.dropsUnprotected;
+      BRAID_LOG(kDebug, "ike") << sa_.peerName() << ": dropped plaintext "
+                               << exchangeName(m.header.exchange)
+                               << (m.header.response() ? " response" : " request");
+      return false;
+  }
+  return false;
+}
+
+void TaskManager::sendStatelessError(const Message& request, const DecodeError& e,
+                                     const Endpoint& to, const Endpoint& from) {
+  IkeCounters& c = sa_.ctx().counterRef();
+  if (e.notify == notify::kInvalidSyntax) ++c.invalidSyntaxSent;
+  if (e.notify == notify::kUnsupportedCriticalPayload) ++c.unsupportedCritical;
+  BRAID_LOG(kDebug, "ike") << sa_.peerName() << ": " << notifyName(e.notify) << " in reply to "
+                           << exchangeName(request.header.exchange) << ": " << e.reason;
+  if (e.notify == 0) return;
+  Message resp(request.header.exchange, true, request.header.messageId);
+  resp.header.spiI = request.header.spiI;  // SPIr stays 0: no state was kept
+  resp.addNotify(e.notify, e.notifyData);
+  if (auto bytes = resp.encode(nullptr)) sa_.send(*bytes, to, from);
 }
 
 void TaskManager::sendErrorResponse(const Message& request, const DecodeError& e,

@@ -45,8 +45,12 @@ class TaskManager {
   void onRetransmitTimer();
   void finishActive();
   std::unique_ptr<Task> responderTaskFor(const Message& request);
+  // exchange_rules.hpp: false (counted) when the SA does not take `m` in its state.
+  bool admit(const Message& m);
   void sendErrorResponse(const Message& request, const DecodeError& e, const Endpoint& to,
                          const Endpoint& from);
+  void sendStatelessError(const Message& request, const DecodeError& e, const Endpoint& to,
+                          const Endpoint& from);
 
   IkeSa& sa_;
   std::deque<std::unique_ptr<Task>> queue_;
