@@ -32,11 +32,6 @@ struct Rule {
   int16_t ingress = -1;  // ingress interface index; -1 = any
 };
 
-struct PacketMeta {
-  uint8_t dscp = 0;  // 6-bit DSCP (RFC 2474), not the whole TOS byte
-  uint8_t ingress = 0;
-};
-
 class Classifier {
  public:
   Classifier() = default;

@@ -32,13 +32,64 @@ Engine::Engine(EngineConfig config)
     : config_(std::move(config)),
       classifier_(config_.rules, config_.defaultClass),
       flows_(config_.maxFlows, config_.flowIdle) {
+  normalize();
+  state_.resize(config_.classes.size());
+}
+
+void Engine::normalize() {
   if (config_.classes.empty()) {
     ClassPolicy fallback;
     fallback.name = "default";
     config_.classes.push_back(fallback);
   }
   for (ClassPolicy& c : config_.classes) c.copies = std::clamp<uint8_t>(c.copies, 1, 4);
-  state_.resize(config_.classes.size());
+}
+
+void Engine::reload(EngineConfig config) {
+  EngineConfig old = std::move(config_);
+  std::vector<ClassState> oldState = std::move(state_);
+  config_ = std::move(config);
+  normalize();
+  classifier_ = Classifier(config_.rules, config_.defaultClass);
+  state_.assign(config_.classes.size(), ClassState{});
+  // Old class id -> new class id by name (or none).
+  std::vector<int> map(old.classes.size(), -1);
+  for (size_t o = 0; o < old.classes.size(); ++o) {
+    for (size_t n = 0; n < config_.classes.size(); ++n) {
+      if (old.classes[o].name == config_.classes[n].name) {
+        map[o] = static_cast<int>(n);
+        state_[n] = oldState[o];
+        state_[n].swrr = Swrr{};
+        break;
+      }
+    }
+  }
+  // The flow table is rebuilt (its size or idle time may change), least recent first so
+  // the LRU order survives.
+  std::vector<FlowEntry> live;
+  live.reserve(flows_.size());
+  flows_.forEach([&live](const FlowEntry& e) { live.push_back(e); });
+  flows_ = FlowTable(config_.maxFlows, config_.flowIdle);
+  ++counters_.reloads;
+  for (auto it = live.rbegin(); it != live.rend(); ++it) {
+    FlowEntry* f = flows_.insert(it->key, it->lastSeen);
+    *f = *it;
+    ClassId cls = classifier_.classify(f->key, f->meta);
+    if (cls >= config_.classes.size()) cls = 0;
+    const ClassPolicy& c = config_.classes[cls];
+    bool sameClass = it->cls < map.size() && map[it->cls] == cls;
+    bool pathAllowed = c.mode != Mode::kPin || std::find(c.preferred.begin(), c.preferred.end(),
+                                                         f->path) != c.preferred.end();
+    bool sameMode = sameClass && old.classes[it->cls].mode == c.mode;
+    f->cls = cls;
+    if (sameClass && sameMode && pathAllowed) {
+      ++counters_.reloadKept;
+    } else {
+      f->path = kNoPath;
+      f->lastMove = DecisionCause::kPolicyChange;
+      ++counters_.reloadMoved;
+    }
+  }
 }
 
 uint8_t Engine::fecGroupForLoss(float loss) {
@@ -250,6 +301,7 @@ Decision Engine::decide(const FlowKey& key, TimePoint now, std::span<const PathV
     f = flows_.insert(key, now);
     f->cls = classifier_.classify(key, meta);
     if (f->cls >= config_.classes.size()) f->cls = 0;
+    f->meta = meta;
   }
   ++f->packets;
   d.cls = f->cls;
@@ -259,6 +311,7 @@ Decision Engine::decide(const FlowKey& key, TimePoint now, std::span<const PathV
   Cands cands = candidates(c, paths);
   if (cands.n == 0) {
     f->path = kNoPath;
+    f->lastMove = DecisionCause::kNoPath;
     d.cause = DecisionCause::kNoPath;
     ++counters_.decisions[static_cast<size_t>(d.cause)];
     return d;
@@ -276,6 +329,8 @@ Decision Engine::decide(const FlowKey& key, TimePoint now, std::span<const PathV
     DecisionCause cause = DecisionCause::kSticky;
     if (isNew) {
       cause = DecisionCause::kNewFlow;
+    } else if (f->path == kNoPath && f->lastMove == DecisionCause::kPolicyChange) {
+      cause = DecisionCause::kPolicyChange;
     } else if (!cur) {
       // Gone from the candidates: unusable (failover), or a metered path no longer needed.
       bool stillUsable = false;

@@ -50,6 +50,9 @@ struct EngineCounters {
   uint64_t copies = 0;      // extra copies
   uint64_t fec = 0;         // packets with FEC on
   uint64_t bestChanges = 0;
+  uint64_t reloads = 0;
+  uint64_t reloadKept = 0;   // flows that kept class and path over a reload
+  uint64_t reloadMoved = 0;  // flows that choose again
 };
 
 class Engine {
@@ -57,9 +60,16 @@ class Engine {
   static constexpr size_t kMaxPaths = 16;  // views beyond this are ignored
 
   explicit Engine(EngineConfig config);
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
 
   Decision decide(const FlowKey& key, TimePoint now, std::span<const PathView> paths,
                   PacketMeta meta = {});
+  // Applies a new policy (SIGHUP) without dropping flows: every flow is classified again;
+  // one whose class keeps its name and whose path that class may still use keeps its path,
+  // the others choose again at their next packet (cause kPolicyChange). Per-class state
+  // (best path, epoch) carries over by class name. Not on the data path: allocates.
+  void reload(EngineConfig config);
   // Forgets idle flows (the flow table also drops them lazily on lookup).
   size_t expireFlows(TimePoint now, size_t budget = SIZE_MAX) { return flows_.expire(now, budget); }
 
@@ -105,6 +115,7 @@ class Engine {
   PathId balancePick(const ClassPolicy& c, ClassState& s, const Cands& cands, bool anyMeets);
   void addCopies(const ClassPolicy& c, const Cands& cands, bool anyMeets, Decision& d) const;
   static const PathView* findIn(const Cands& cands, PathId id);
+  void normalize();
 
   EngineConfig config_;
   Classifier classifier_;

@@ -22,6 +22,7 @@ struct FlowEntry {
   ClassId cls = 0;
   PathId path = kNoPath;
   DecisionCause lastMove = DecisionCause::kNewFlow;
+  PacketMeta meta;  // of the first packet, to classify again on reload
 };
 
 struct FlowTableCounters {

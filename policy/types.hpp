@@ -29,6 +29,12 @@ struct PathView {
   uint32_t capacityKbps = 0;  // configured egress rate (or measured); bond/balance weight
 };
 
+// What the classifier sees besides the 5-tuple.
+struct PacketMeta {
+  uint8_t dscp = 0;  // 6-bit DSCP (RFC 2474), not the whole TOS byte
+  uint8_t ingress = 0;
+};
+
 inline bool usable(const PathView& p) {
   return p.keyed && p.health != PathHealth::kDown;
 }
@@ -92,12 +98,13 @@ struct ClassPolicy {
 // Why a flow is on its path (counted per cause by the engine).
 enum class DecisionCause : uint8_t {
   kNewFlow,
-  kSticky,      // kept its path
-  kPathDown,    // its path became unusable: failover
-  kSlaBreach,   // its path breaches the class SLA and another meets it: failover
-  kBetterPath,  // the class's preferred path changed (with hysteresis): move back
-  kPerPacket,   // bond: chosen per packet
-  kNoPath,      // nothing usable (or a pin with all its paths down): drop
+  kSticky,        // kept its path
+  kPathDown,      // its path became unusable: failover
+  kSlaBreach,     // its path breaches the class SLA and another meets it: failover
+  kBetterPath,    // the class's preferred path changed (with hysteresis): move back
+  kPerPacket,     // bond: chosen per packet
+  kNoPath,        // nothing usable (or a pin with all its paths down): drop
+  kPolicyChange,  // reload() changed the flow's class or made its path invalid
   kCount,
 };
 

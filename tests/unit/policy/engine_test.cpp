@@ -303,6 +303,54 @@ TEST(Engine, IdleFlowIsReclassifiedAsNew) {
   EXPECT_EQ(e.expireFlows(now + seconds(200)), 2u);
 }
 
+TEST(Engine, ReloadKeepsUnaffectedFlows) {
+  Engine e(referenceConfig());
+  auto paths = referencePaths();
+  TimePoint now{};
+  for (uint32_t f = 0; f < 20; ++f) {
+    e.decide(udp(f, 5060), now, paths);               // voice
+    e.decide(udp(100 + f, 443), now, paths);          // web (balance)
+    e.decide(udp(200 + f, 22), now, paths);           // pinned to broadband
+    e.decide(udp(300 + f, 80), now, paths, {46, 0});  // default class, DSCP EF
+  }
+  ASSERT_EQ(e.flows().size(), 80u);
+  // New policy: web becomes steer under a new name; DSCP EF now means voice; the pinned
+  // class now pins to fiber; voice untouched. Class order changes too.
+  EngineConfig next = referenceConfig();
+  std::swap(next.classes[kVoice], next.classes[kDefault]);  // ids change, names do not
+  for (Rule& r : next.rules) {
+    if (r.cls == kVoice) r.cls = kDefault;
+  }
+  next.defaultClass = kVoice;
+  next.classes[kBalanced].name = "web2";
+  next.classes[kBalanced].mode = Mode::kSteer;
+  next.classes[kPinned].preferred = {kFiber};
+  Rule ef;
+  ef.cls = kDefault;  // now "voice"
+  ef.dscp = uint64_t{1} << 46;
+  next.rules.push_back(ef);
+  e.reload(next);
+  EXPECT_EQ(e.flows().size(), 80u);
+  EXPECT_EQ(e.counters().reloads, 1u);
+  EXPECT_EQ(e.counters().reloadKept, 20u);   // voice flows
+  EXPECT_EQ(e.counters().reloadMoved, 60u);  // web, pinned, EF
+  for (uint32_t f = 0; f < 20; ++f) {
+    Decision d = e.decide(udp(f, 5060), now, paths);
+    EXPECT_EQ(d.cause, DecisionCause::kSticky);
+    EXPECT_EQ(e.classPolicy(d.cls).name, "voice");
+    d = e.decide(udp(100 + f, 443), now, paths);
+    EXPECT_EQ(d.cause, DecisionCause::kPolicyChange);
+    EXPECT_EQ(e.classPolicy(d.cls).name, "web2");
+    d = e.decide(udp(200 + f, 22), now, paths);
+    EXPECT_EQ(d.cause, DecisionCause::kPolicyChange);
+    EXPECT_EQ(d.primary, kFiber);
+    d = e.decide(udp(300 + f, 80), now, paths);
+    EXPECT_EQ(d.cause, DecisionCause::kPolicyChange);
+    EXPECT_EQ(e.classPolicy(d.cls).name, "voice");
+    EXPECT_EQ(e.decide(udp(300 + f, 80), now, paths).cause, DecisionCause::kSticky);
+  }
+}
+
 // Random path states, flows and classes: every decision obeys the invariants.
 TEST(Engine, RandomizedDecisionInvariants) {
   EngineConfig cfg = referenceConfig();
