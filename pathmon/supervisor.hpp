@@ -162,7 +162,8 @@ class PathSupervisor {
   void setLinkUp(PathId id, bool up);
   // Edge: the path carries traffic (fast probes) or is idle (slow, or metered-slow).
   void setActive(PathId id, bool active);
-  // External proof of death (IKE liveness failed).
+  // External proof of death (IKE liveness failed). A probing path recovers by probes as
+  // usual; a path without probes (peer without the shim) only by being keyed again.
   void markDead(PathId id);
 
   // Shim bytes of a probe or reply received on `id` at rxTime (the reply's hold time is
