@@ -103,6 +103,7 @@ class SaManager final : private IkeSaContext {
   const PeerConfig* findPeerConfig(const Endpoint& remote, const Identity& id) override;
   void ikeSaEnded(IkeSa& sa, bool failed) override;
   void ikeSaEstablished(IkeSa& sa) override;
+  LogRateLimiter* unauthenticatedLog() override { return &unauthLog_; }
 
   uint64_t newIkeSpi();
   const PeerConfig* configForAddress(const IpAddress& remote) const;
