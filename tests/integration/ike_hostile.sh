@@ -7,13 +7,18 @@
 # is a mutation of the real one. braidd must stay up, keep the attacked SA's message IDs and
 # keys (the tool's liveness checks), count each drop under its reason, and a legitimate
 # braidd A must then bring up a tunnel that carries a ping.
-#   ike_hostile.sh [SEED]   (default 11; IKE_HOSTILE_{PLAIN,SK,AUTH,REPLAY} set the counts)
+#   ike_hostile.sh [MODE [SEED]]   (IKE_HOSTILE_{PLAIN,SK,AUTH,REPLAY} set the counts)
+# MODE "tasks" (default): braidd B's DoS limits (per-source IKE_SA_INIT rate and half-open
+# caps, cookies) are lifted so that the hostile IKE_SA_INITs reach the IKE_SA_INIT task;
+# "defences": the default limits stay on, most of them are dropped before any state, and the
+# legitimate peer, sharing the attacker's address, still gets in once they let it.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../support/netns.sh"
 . "$HERE/dataplane_lib.sh"
 . "$HERE/ike_lib.sh"
-SEED=${1:-11}
+MODE=${1:-tasks}
+SEED=${2:-11}
 HOSTILE=${BRAID_IKE_HOSTILE:-$DP_BUILD/tests/support/ike_hostile/braid-ike-hostile}
 
 nn_init
@@ -25,14 +30,22 @@ FAST=('retransmit_timeout = 0.3' 'retransmit_base = 1.5' 'retransmit_tries = 3'
       'retry_initial = 1' 'retry_max = 2')
 ike_config A "${FAST[@]}" "psk = \"$IKE_PSK\"" 'local_id = "gwA.lab"' 'remote_id = "gwB.lab"' \
   >"$NN_TMP/a.toml"
-ike_config B "${FAST[@]}" "psk = \"$IKE_PSK\"" 'local_id = "gwB.lab"' 'remote_id = "gwA.lab"' \
+case $MODE in
+  tasks) IKE_GLOBAL='init_rate_per_source = 0
+half_open_max = 100000
+half_open_max_per_source = 100000
+cookie_threshold = 99999' ;;
+  defences) IKE_GLOBAL="" ;;
+  *) nn_die "unknown mode $MODE" ;;
+esac
+IKE_GLOBAL=$IKE_GLOBAL ike_config B "${FAST[@]}" "psk = \"$IKE_PSK\"" 'local_id = "gwB.lab"' 'remote_id = "gwA.lab"' \
   'initiate = false' >"$NN_TMP/b.toml"
 dp_check_configs
 dp_start B "$NN_TMP/b.toml"
 B_PID=${DP_PID[B]}
 
 # The attacker: gwA's address and port 500, before braidd A exists there.
-nn_log "braid-ike-hostile, seed $SEED"
+nn_log "braid-ike-hostile, mode $MODE, seed $SEED"
 nn_bg gwA "$NN_TMP/hostile.log" "$HOSTILE" --local 10.99.0.1 --remote 10.99.0.2 \
   --psk "$IKE_PSK" --local-id gwA.lab --remote-id gwB.lab \
   --local-ts 10.98.1.0/24 --remote-ts 10.98.2.0/24 --seed "$SEED" \
@@ -82,12 +95,26 @@ nn_check "unknown critical payloads answered ($(dp_counter B ike.unsupported_cri
   test "$(dp_counter B ike.unsupported_critical)" -gt 0
 nn_check "mutated SK requests reached the tasks ($(dp_counter B ike.requests_processed) processed)" \
   test "$(dp_counter B ike.requests_processed)" -ge 100
+dos=""
+for k in drop.init_rate drop.half_open_per_source drop.half_open_cap cookies_sent cookies_valid \
+         cookies_invalid half_open half_open_expired ike_sas log_suppressed; do
+  dos="$dos $k=$(dp_counter B ike.$k)"
+done
+nn_log "braidd B DoS counters:$dos"
 nn_log "braidd B log: $(wc -l <"$NN_TMP/braiddB.log") lines"
+if [ "$MODE" = tasks ]; then
+  nn_check "hostile IKE_SA_INITs were not rate-limited ($(dp_counter B ike.drop.init_rate))" \
+    test "$(dp_counter B ike.drop.init_rate)" -eq 0
+else
+  nn_check "the per-source IKE_SA_INIT rate limit dropped most of them ($(dp_counter B ike.drop.init_rate))" \
+    test "$(dp_counter B ike.drop.init_rate)" -ge 1000
+fi
 
 # The legitimate peer connects after the attack (braidd's initiator retries with backoff if
 # the attack left cookies or rate limits behind).
 dp_start A "$NN_TMP/a.toml"
-nn_check "gwA: Child SA installed after the attack" ike_wait_up A 30
+# (defences: the attacker's half-open SAs count against gwA's address until they expire.)
+nn_check "gwA: Child SA installed after the attack" ike_wait_up A 45
 nn_check "ping LAN A -> LAN B through the tunnel" \
   nn_exec lanA ping -q -c 3 -i 0.2 -W 2 10.98.2.2
 nn_check "braidd B still running after the legitimate peer" dp_alive B

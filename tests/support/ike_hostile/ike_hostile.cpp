@@ -328,6 +328,11 @@ class Tool final : public DatagramSender, public SaListener {
 
   // Half-open SAs (responder SPI known) for the plaintext phase.
   std::vector<std::pair<uint64_t, uint64_t>> halfOpen_;
+  // Our recent IKE_SA_INIT requests by SPIi, to answer a COOKIE challenge (RFC 7296 2.6)
+  // like an attacker that sees the replies would: what gets past the defences reaches the
+  // tasks.
+  std::map<uint64_t, std::pair<ByteVec, bool>> inits_;  // request, natt
+  void answerCookie(uint64_t spiI, const NotifyPayload& cookie);
 };
 
 bool Tool::openSocket() {
@@ -408,6 +413,10 @@ void Tool::sendDatagram(const Endpoint& local, const Endpoint&, Bytes data) {
 // (rx.drop.invalid), not IKE's.
 void Tool::hostile(const std::string& category, Bytes data, const char* expect) {
   bool natt = rng_.chance(50);
+  if (data.size() >= kIkeHeaderLength && data[18] == kInit && (data[19] & kFlagResponse) == 0) {
+    if (inits_.size() >= 256) inits_.erase(inits_.begin());
+    inits_[getBe64(data, 0)] = {ByteVec(data.begin(), data.end()), natt};
+  }
   ++sent_[category];
   if (natt && data.size() < kIkeHeaderLength) {
     ++stat_["expect.rx_invalid"];
@@ -440,6 +449,12 @@ void Tool::dispatch(Bytes d, bool natt) {
       ++stat_["received.stale_response"];  // e.g. the answer to a request we stopped waiting for
       return;
     }
+    if (d[18] == kInit && inits_.count(spiI) != 0) {
+      Message m;
+      if (!m.parse(d)) {
+        if (const NotifyPayload* c = m.notify(notify::kCookie)) return answerCookie(spiI, *c);
+      }
+    }
     if (d[18] == kInit && getBe64(d, 8) != 0) {
       // An answer to one of our crafted IKE_SA_INIT requests: a half-open SA on braidd.
       if (halfOpen_.size() < 64) halfOpen_.emplace_back(spiI, getBe64(d, 8));
@@ -447,6 +462,26 @@ void Tool::dispatch(Bytes d, bool natt) {
   }
   uint16_t port = natt ? kNattPort : kIkePort;
   mgr_->receive(Endpoint{localIp_, port}, Endpoint{remoteIp_, port}, d);
+}
+
+// The same request again with N(COOKIE) first (RFC 7296 2.6), once.
+void Tool::answerCookie(uint64_t spiI, const NotifyPayload& cookie) {
+  auto it = inits_.find(spiI);
+  if (it == inits_.end()) return;
+  auto [req, natt] = std::move(it->second);
+  inits_.erase(it);
+  ++stat_["cookies_answered"];
+  ++sinceBarrier_;
+  Raw n = notifyRaw(notify::kCookie, cookie.data);
+  ByteVec v(req.begin(), req.begin() + kIkeHeaderLength);
+  v[16] = static_cast<uint8_t>(PayloadType::kNotify);
+  v.push_back(req[16]);  // the notify's next payload: the request's first one
+  v.push_back(0);
+  putBe16(v, static_cast<uint16_t>(n.body.size() + 4));
+  v.insert(v.end(), n.body.begin(), n.body.end());
+  v.insert(v.end(), req.begin() + kIkeHeaderLength, req.end());
+  setBe32(v, 24, static_cast<uint32_t>(v.size()));
+  sendRaw(v, natt);
 }
 
 bool Tool::pump(int ms, const std::function<bool()>& done) {
