@@ -29,12 +29,14 @@ IO_ONLY=${IO_ONLY:-.}
 # id (unknown IDi) | esp (ESP proposal mismatch) | ts (TS mismatch) | silent (REF drops IKE).
 # EXTRA "lifecycle": after the tunnel is up, REF rekeys the IKE SA, rekeys the Child SA and
 # adds a second Child SA (CREATE_CHILD_SA).
-# Positive matrix: every auth method, ESP cipher and group 19/31 appear in both roles.
+# Positive matrix: every auth method, ESP cipher and group 19/31 appear in both roles; the
+# cloud-gateway groups 21 (ECP 521) and 15 (MODP 3072) once each.
 CASES=(
   # role name                        outcome auth  IKE proposal                       ESP          extra
   "init  init-psk-aes256gcm-x25519    up     psk   aes256gcm16-prfsha256-x25519        aes256gcm16  lifecycle"
   "init  init-ecdsa-aes128gcm-ecp256  up     ecdsa aes128gcm16-prfsha256-ecp256        aes128gcm16  -"
   "init  init-rsa-chacha20-x25519     up     rsa   chacha20poly1305-prfsha512-x25519   chacha20poly1305 -"
+  "init  init-psk-aes256gcm-ecp521    up     psk   aes256gcm16-prfsha384-ecp521        aes256gcm16  -"
   "init  init-fail-wrong-psk          psk    psk   aes256gcm16-prfsha256-x25519        aes256gcm16  -"
   "init  init-fail-ike-proposal       ike    psk   aes256gcm16-prfsha256-x25519        aes256gcm16  -"
   "init  init-fail-unknown-id         id     psk   aes256gcm16-prfsha256-x25519        aes256gcm16  -"
@@ -44,6 +46,7 @@ CASES=(
   "resp  resp-psk-chacha20-ecp256     up     psk   chacha20poly1305-prfsha384-ecp256   chacha20poly1305 lifecycle"
   "resp  resp-ecdsa-aes256gcm-x25519  up     ecdsa aes256gcm16-prfsha256-x25519        aes256gcm16  -"
   "resp  resp-rsa-aes128gcm-ecp256    up     rsa   aes128gcm16-prfsha256-ecp256        aes128gcm16  -"
+  "resp  resp-psk-aes128gcm-modp3072  up     psk   aes128gcm16-prfsha256-modp3072      aes128gcm16  -"
   "resp  resp-fail-wrong-psk          psk    psk   aes256gcm16-prfsha256-x25519        aes256gcm16  -"
   "resp  resp-fail-ike-proposal       ike    psk   aes256gcm16-prfsha256-x25519        aes256gcm16  -"
   "resp  resp-fail-unknown-id         id     psk   aes256gcm16-prfsha256-x25519        aes256gcm16  -"
@@ -58,7 +61,8 @@ ss_name() {
     chacha20poly1305) echo CHACHA20_POLY1305 ;;
     prfsha256) echo PRF_HMAC_SHA2_256 ;; prfsha384) echo PRF_HMAC_SHA2_384 ;;
     prfsha512) echo PRF_HMAC_SHA2_512 ;;
-    x25519) echo CURVE_25519 ;; ecp256) echo ECP_256 ;;
+    x25519) echo CURVE_25519 ;; ecp256) echo ECP_256 ;; ecp521) echo ECP_521 ;;
+    modp3072) echo MODP_3072 ;;
   esac
 }
 suite_ss() { local t out=""; for t in ${1//-/ }; do out+="$(ss_name "$t")/"; done; echo "${out%/}"; }
