@@ -313,6 +313,7 @@ std::optional<PeerIkeConfig> parsePeerIke(Checker& c, const toml::table& t, cons
                "certificate",
                "private_key",
                "ca_certificates",
+               "crls",
                "local_id",
                "remote_id",
                "initiate",
@@ -348,7 +349,7 @@ std::optional<PeerIkeConfig> parsePeerIke(Checker& c, const toml::table& t, cons
     }
   }
   if (k.auth == ike::AuthKind::kPsk) {
-    for (auto key : {"certificate", "private_key", "ca_certificates"}) {
+    for (auto key : {"certificate", "private_key", "ca_certificates", "crls"}) {
       if (const toml::node* n = t.get(key)) {
         c.error(*n, "'" + joinPath(path, key) + "' is only used with auth = \"pubkey\"");
       }
@@ -440,6 +441,13 @@ std::optional<PeerIkeConfig> parsePeerIke(Checker& c, const toml::table& t, cons
       if (Status s = cas->addCaFile(resolve(baseDir, item.text)); !s) {
         c.error(*item.node, "'" + item.path + "' = \"" + item.text + "\": " + s.message() +
                                 "; expected a readable PEM file of CA certificates");
+      }
+    }
+    // Optional CRLs (PEM or DER); their signatures are checked when a certificate is.
+    for (auto& item : c.stringList(t, path, "crls", "a CRL file or an array of them")) {
+      if (Status s = cas->addCrlFile(resolve(baseDir, item.text)); !s) {
+        c.error(*item.node, "'" + item.path + "' = \"" + item.text + "\": " + s.message() +
+                                "; expected a readable CRL file (PEM or DER) from one of the CAs");
       }
     }
     k.cas = std::move(cas);

@@ -1,6 +1,10 @@
 // [ike] and [peer.ike]: values load, and every error class is reported at its line:col.
 #include <gtest/gtest.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include <fstream>
 #include <string>
 
@@ -195,6 +199,81 @@ TEST(ConfigIkeTest, CertificateFilesAreCheckedAtLoad) {
   t = ikeConfig("certificate = \"" + kPki + "site-a.pem\"\nprivate_key = \"" + kPki +
                 "site-a.key\"");
   EXPECT_CONFIG_ERROR(t, at(t, "[peer.ike]"), "missing required key 'peer[0].ike.ca_certificates'");
+}
+
+// A CRL in the name of the example CA, written as PEM or DER. Its signature is checked only
+// when a certificate is verified, so any key signs it here.
+std::string writeCrl(const std::string& name, bool pem) {
+  auto ca = ike::Certificate::loadPemFile(kPki + "ca.pem");
+  EXPECT_TRUE(ca.isOk());
+  EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
+  X509_CRL* crl = X509_CRL_new();
+  X509_CRL_set_version(crl, 1);
+  X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca->front().get()));
+  ASN1_TIME* t = ASN1_TIME_adj(nullptr, time(nullptr), 0, 0);
+  X509_CRL_set1_lastUpdate(crl, t);
+  ASN1_TIME_adj(t, time(nullptr), 30, 0);
+  X509_CRL_set1_nextUpdate(crl, t);
+  ASN1_TIME_free(t);
+  X509_CRL_sign(crl, key, EVP_sha256());
+  const std::string path = ::testing::TempDir() + "/" + name;
+  BIO* bio = BIO_new_file(path.c_str(), "wb");
+  if (pem) {
+    PEM_write_bio_X509_CRL(bio, crl);
+  } else {
+    i2d_X509_CRL_bio(bio, crl);
+  }
+  BIO_free(bio);
+  X509_CRL_free(crl);
+  EVP_PKEY_free(key);
+  return path;
+}
+
+TEST(ConfigIkeTest, CrlFilesAreCheckedAtLoad) {
+  const std::string pem = writeCrl("braid-test.crl.pem", true);
+  const std::string der = writeCrl("braid-test.crl", false);
+  const std::string junk = ::testing::TempDir() + "/braid-test-junk.crl";
+  std::ofstream(junk) << "not a CRL\n";
+  auto pub = [](const std::string& crls) {
+    return ikeConfig("certificate = \"" + kPki + "site-a.pem\"\nprivate_key = \"" + kPki +
+                     "site-a.key\"\nca_certificates = \"" + kPki + "ca.pem\"\ncrls = " + crls +
+                     "\n");
+  };
+  auto ok = parseConfig(pub("[\"" + pem + "\", \"" + der + "\"]"), "t.toml");
+  ASSERT_TRUE(ok.isOk()) << ok.status().message();
+  EXPECT_EQ(ok->peers[0].ike->cas->crlCount(), 2u);
+  ok = parseConfig(pub("\"" + pem + "\""), "t.toml");
+  ASSERT_TRUE(ok.isOk()) << ok.status().message();
+  EXPECT_EQ(ok->peers[0].ike->cas->crlCount(), 1u);
+
+  std::string t = pub("[\"" + pem + "\", \"/nonexistent/x.crl\"]");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"/nonexistent/x.crl\""),
+                      "'peer[0].ike.crls[1]' = \"/nonexistent/x.crl\": /nonexistent/x.crl: cannot "
+                      "open; expected a readable CRL file");
+  t = pub("[\"" + junk + "\"]");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"" + junk + "\""), "no CRL (neither PEM");
+  // A certificate where a CRL should be.
+  t = pub("\"" + kPki + "ca.pem\"");
+  EXPECT_CONFIG_ERROR(t, at(t, "crls = ", 7), "'peer[0].ike.crls'");
+  t = pub("7");
+  EXPECT_CONFIG_ERROR(t, at(t, "crls = ", 7), "'peer[0].ike.crls' is an integer");
+  t = ikeConfig(std::string(kPsk) + "crls = [\"" + pem + "\"]");
+  EXPECT_CONFIG_ERROR(t, at(t, "crls = ", 7),
+                      "'peer[0].ike.crls' is only used with auth = \"pubkey\"");
+  for (const auto& f : {pem, der, junk}) std::remove(f.c_str());
+}
+
+TEST(ConfigIkeTest, CloudGatewayGroupsLoad) {
+  auto r = parseConfig(ikeConfig(std::string(kPsk) + "proposals = [\"aes256-sha256-modp3072\", "
+                                                     "\"aes256gcm16-prfsha384-modp4096-ecp521\"]\n"
+                                                     "esp_proposals = \"aes256gcm16-ecp521\""),
+                       "t.toml");
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  const auto& k = *r->peers[0].ike;
+  ASSERT_EQ(k.proposals.size(), 2u);
+  EXPECT_EQ(ike::formatProposal(k.proposals[0]), "aes256-sha256-prfsha256-modp3072");
+  EXPECT_EQ(ike::formatProposal(k.proposals[1]), "aes256gcm16-prfsha384-modp4096-ecp521");
+  EXPECT_EQ(ike::formatProposal(k.espProposals[0]), "aes256gcm16-ecp521");
 }
 
 TEST(ConfigIkeTest, IdentityAndSelectorErrors) {
