@@ -10,3 +10,7 @@ braid_add_shell_test(ike_tunnel_cert_chacha20_x25519 ${ike_dir}/ike_tunnel.sh
   ARGS cert chacha20poly1305 x25519 TIMEOUT 120)
 braid_add_shell_test(ike_failures ${ike_dir}/ike_failures.sh LABELS asan TIMEOUT 240)
 braid_add_shell_test(ike_oracle_tshark ${ike_dir}/ike_oracle.sh ARGS aes256gcm16 TIMEOUT 120)
+# Hostile IKE at a running responder: "tasks" lifts the DoS limits so that hostile IKE_SA_INITs
+# reach the IKE_SA_INIT task (also under ASan); "defences" keeps them.
+braid_add_shell_test(ike_hostile ${ike_dir}/ike_hostile.sh ARGS tasks LABELS asan TIMEOUT 400)
+braid_add_shell_test(ike_hostile_defences ${ike_dir}/ike_hostile.sh ARGS defences TIMEOUT 300)
