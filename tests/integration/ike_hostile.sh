@@ -120,8 +120,8 @@ nn_check "ping LAN A -> LAN B through the tunnel" \
 nn_check "braidd B still running after the legitimate peer" dp_alive B
 nn_check "braidd A exits 0" dp_stop A
 nn_check "braidd B exits 0" dp_stop B
-nn_check "no sanitizer report" \
-  bash -c "! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' '$NN_TMP/braiddA.log' '$NN_TMP/braiddB.log'"
+nn_check "no sanitizer report (braidd A, B, the tool)" \
+  bash -c "! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error' '$NN_TMP/braiddA.log' '$NN_TMP/braiddB.log' '$NN_TMP/hostile.log'"
 if [ "$NN_FAILS" -gt 0 ]; then
   nn_log "braidd B log (last 40 lines):"
   tail -40 "$NN_TMP/braiddB.log" >&2
