@@ -63,6 +63,9 @@ struct IkeGlobalConfig {
   uint16_t nattPort = ike::kNattPort;  // the peer's NAT-T port
   std::string keylog;                  // "" = off
   uint32_t natKeepaliveSeconds = 20;   // 0 = off
+  // Responder DoS defences; unset keeps ike::ResponderLimits' default (sa_manager.hpp).
+  std::optional<uint32_t> cookieThreshold, halfOpenMax, halfOpenMaxPerSource;
+  std::optional<uint32_t> halfOpenTimeoutSeconds, initRatePerSource;
 };
 
 // [peer.ike]: how every IKE path of one peer negotiates (checked and loaded at config time).

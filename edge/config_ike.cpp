@@ -9,6 +9,7 @@
 
 #include "core/hex.hpp"
 #include "edge/config_checker.hpp"
+#include "ipsec/ike/sa_manager.hpp"
 
 namespace braid::edge {
 namespace {
@@ -169,10 +170,41 @@ Result<ike::Identity> parseIdentity(std::string_view text) {
 
 namespace detail {
 
+// [ike] responder DoS limits (ike::ResponderLimits, RFC 7296 2.6).
+static void parseIkeLimits(Checker& c, const toml::table& t, IkeGlobalConfig& out) {
+  auto get = [&](std::string_view key, int64_t lo, int64_t hi) -> std::optional<uint32_t> {
+    auto v = c.integer(t, "ike", key, false, lo, hi);
+    return v ? std::optional<uint32_t>(uint32_t(*v)) : std::nullopt;
+  };
+  out.cookieThreshold = get("cookie_threshold", 0, 1000000);
+  out.halfOpenMax = get("half_open_max", 1, 1000000);
+  out.halfOpenMaxPerSource = get("half_open_max_per_source", 1, 1000000);
+  out.halfOpenTimeoutSeconds = get("half_open_timeout", 1, 3600);
+  out.initRatePerSource = get("init_rate_per_source", 0, 1000000);
+  const ike::ResponderLimits defaults;
+  size_t max = out.halfOpenMax.value_or(uint32_t(defaults.halfOpenMax));
+  // Cookies must start below the cap, or spoofed IKE_SA_INITs fill the table and lock out
+  // real peers until the half-open SAs expire.
+  if (out.cookieThreshold && *out.cookieThreshold >= max) {
+    c.error(*t.get("cookie_threshold"),
+            "'ike.cookie_threshold' = " + std::to_string(*out.cookieThreshold) +
+                " is not below the half-open limit " + std::to_string(max) +
+                "; expected a value below ike.half_open_max");
+  }
+  if (out.halfOpenMaxPerSource && *out.halfOpenMaxPerSource > max) {
+    c.error(*t.get("half_open_max_per_source"),
+            "'ike.half_open_max_per_source' = " + std::to_string(*out.halfOpenMaxPerSource) +
+                " is above the half-open limit " + std::to_string(max) +
+                "; expected at most ike.half_open_max");
+  }
+}
+
 void parseIkeGlobal(Checker& c, const toml::table& root, IkeGlobalConfig& out) {
   const toml::table* t = c.table(root, "", "ike", false, "a table [ike]");
   if (t == nullptr) return;
-  c.allowOnly(*t, "ike", {"port", "natt_port", "keylog", "nat_keepalive"});
+  c.allowOnly(*t, "ike",
+              {"port", "natt_port", "keylog", "nat_keepalive", "cookie_threshold", "half_open_max",
+               "half_open_max_per_source", "half_open_timeout", "init_rate_per_source"});
   if (auto v = c.integer(*t, "ike", "port", false, 1, 65535)) {
     if (*v == ike::kNattPort) {
       c.error(*t->get("port"),
@@ -200,6 +232,7 @@ void parseIkeGlobal(Checker& c, const toml::table& root, IkeGlobalConfig& out) {
   if (auto v = c.integer(*t, "ike", "nat_keepalive", false, 0, 3600)) {
     out.natKeepaliveSeconds = uint32_t(*v);
   }
+  parseIkeLimits(c, *t, out);
 }
 
 namespace {

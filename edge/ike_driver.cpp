@@ -196,6 +196,17 @@ Status IkeDriver::Impl::open() {
         u->rxBuffer.resize(kMaxIkeDatagram);
         ike::SaManagerOptions opts;
         opts.keySink = keylog.get();
+        const IkeGlobalConfig& g = cfg.ike;
+        if (g.cookieThreshold) opts.limits.cookieThreshold = *g.cookieThreshold;
+        if (g.halfOpenMax) opts.limits.halfOpenMax = *g.halfOpenMax;
+        if (g.halfOpenMaxPerSource) opts.limits.halfOpenMaxPerSource = *g.halfOpenMaxPerSource;
+        if (g.halfOpenTimeoutSeconds) {
+          opts.limits.halfOpenTimeout = std::chrono::seconds(*g.halfOpenTimeoutSeconds);
+        }
+        if (g.initRatePerSource) {
+          opts.limits.initRatePerSource = *g.initRatePerSource;
+          opts.limits.initBurstPerSource = 2.0 * *g.initRatePerSource;
+        }
         u->manager = std::make_unique<ike::SaManager>(clock, timers, *u, *u, std::move(opts));
         boost::system::error_code ec;
         udp::endpoint ep(toAsio(u->config->localAddress), cfg.ike.port);
@@ -575,6 +586,14 @@ std::string IkeDriver::Impl::formatStats() const {
       {"drop.unprotected", &ike::IkeCounters::dropsUnprotected},
       {"initiate_retries", &ike::IkeCounters::initiateRetries},
       {"peer_endpoint_changes", &ike::IkeCounters::peerEndpointChanges},
+      {"cookies_sent", &ike::IkeCounters::cookiesSent},
+      {"cookies_valid", &ike::IkeCounters::cookiesValid},
+      {"cookies_invalid", &ike::IkeCounters::cookiesInvalid},
+      {"drop.half_open_cap", &ike::IkeCounters::dropsHalfOpenCap},
+      {"drop.half_open_per_source", &ike::IkeCounters::dropsHalfOpenPerSource},
+      {"drop.init_rate", &ike::IkeCounters::dropsInitRate},
+      {"half_open_expired", &ike::IkeCounters::halfOpenExpired},
+      {"log_suppressed", &ike::IkeCounters::logSuppressed},
   };
   std::ostringstream os;
   auto line = [&](std::string_view name, uint64_t v) { os << "ike." << name << ' ' << v << '\n'; };
@@ -583,6 +602,13 @@ std::string IkeDriver::Impl::formatStats() const {
     for (auto& u : uplinks) v += u->manager->counters().*field;
     line(name, v);
   }
+  size_t halfOpen = 0, ikeSas = 0;
+  for (auto& u : uplinks) {
+    halfOpen += u->manager->halfOpenCount();
+    ikeSas += u->manager->ikeSaCount();
+  }
+  line("half_open", halfOpen);  // gauges
+  line("ike_sas", ikeSas);
   line("child_retries", counters.childRetries);
   line("datagrams_received", counters.datagramsReceived);
   line("datagrams_sent", counters.datagramsSent);
