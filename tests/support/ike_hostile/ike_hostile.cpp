@@ -265,9 +265,10 @@ class Tool final : public DatagramSender, public SaListener {
   IkeSa* initiate();
   std::optional<Session> sessionOf(IkeSa* sa, uint32_t nextId);
   std::optional<Session> establish(bool record);
-  // Sends `msg` (a request at the session's next ID) and waits for its answer; true if
+  // Sends `msg` (a request at the session's next ID) and waits for its answer, sending it
+  // up to `tries` times (a retransmission is answered from the cache, RFC 7296 2.1); true if
   // answered. `decrypts`: the answer must decrypt with the SA's keys.
-  bool request(Session& s, Bytes msg, bool decrypts = false);
+  bool request(Session& s, Bytes msg, bool decrypts = false, int tries = 1);
   // Resends the last liveness check on one port: braidd answers it from its response cache
   // (RFC 7296 2.1) without any state change, once everything sent before on that port
   // was handled (port 4500 goes through the data plane, so the two ports may reorder).
@@ -564,10 +565,13 @@ std::optional<Session> Tool::establish(bool record) {
   return session;
 }
 
-bool Tool::request(Session& s, Bytes msg, bool decrypts) {
+bool Tool::request(Session& s, Bytes msg, bool decrypts, int tries) {
   awaited_ = Awaited{s.spiI, getBe32(msg, 20), false, {}};
-  sendRaw(msg, s.natt);
-  bool ok = pump(o_.timeoutMs, [&] { return awaited_->answered; });
+  bool ok = false;
+  for (int i = 0; i < tries && !ok; ++i) {
+    sendRaw(msg, s.natt);
+    ok = pump(o_.timeoutMs, [&] { return awaited_->answered; });
+  }
   if (ok && decrypts) {
     Message m;
     ok = !m.parse(awaited_->response) && !m.decrypt(*s.in) && m.header.response();
@@ -580,15 +584,18 @@ bool Tool::request(Session& s, Bytes msg, bool decrypts) {
 bool Tool::flush(Session& s, bool natt) {
   if (s.lastLiveness.empty()) return true;
   awaited_ = Awaited{s.spiI, getBe32(s.lastLiveness, 20), false, {}};
-  sendRaw(s.lastLiveness, natt);
-  bool ok = pump(o_.timeoutMs, [&] { return awaited_->answered; });
+  bool ok = false;
+  for (int i = 0; i < 3 && !ok; ++i) {  // a slow responder is no lost state
+    sendRaw(s.lastLiveness, natt);
+    ok = pump(o_.timeoutMs, [&] { return awaited_->answered; });
+  }
   awaited_.reset();
   return ok;
 }
 
 bool Tool::liveness(Session& s) {
   ByteVec msg = skMessage(*s.out, s.header(kInfo, s.nextId), kNoNext, {});
-  if (!request(s, msg, true)) return false;
+  if (!request(s, msg, true, 3)) return false;
   s.lastLiveness = std::move(msg);
   return true;
 }
