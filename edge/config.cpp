@@ -8,9 +8,23 @@
 
 #include "core/hex.hpp"
 #include "edge/config_checker.hpp"
+#include "edge/secret_file.hpp"
 
 namespace braid::edge {
 namespace {
+
+// The parsed tree holds inline keys and PSKs as strings; overwrite every string before the
+// tree is freed (the loaded Config keeps them in SecretBytes only).
+void wipeStrings(toml::node& n) {
+  if (toml::table* t = n.as_table()) {
+    for (auto&& [k, v] : *t) wipeStrings(v);
+  } else if (toml::array* a = n.as_array()) {
+    for (toml::node& v : *a) wipeStrings(v);
+  } else if (toml::value<std::string>* s = n.as_string()) {
+    std::string& str = s->get();
+    secureWipe(str.data(), str.size());
+  }
+}
 
 using detail::Checker;
 using detail::joinPath;
@@ -27,9 +41,14 @@ struct Loader {
     const toml::node* node;
   };
   std::vector<SpiUse> spis;
-  std::string baseDir;     // for relative file names in [peer.ike]
-  bool hadBadIke = false;  // the current peer's [peer.ike] had errors (already reported)
-  bool mtuSet = false;     // overlay.mtu given; else the default depends on the uplinks
+  struct KeyUse {
+    SecretBytes key;
+    const toml::node* node;
+  };
+  std::vector<KeyUse> keys;  // every manual key: each must be distinct
+  std::string baseDir;       // for relative file names in [peer.ike]
+  bool hadBadIke = false;    // the current peer's [peer.ike] had errors (already reported)
+  bool mtuSet = false;       // overlay.mtu given; else the default depends on the uplinks
 
   void log(const toml::table& root) {
     const toml::table* t = c.table(root, "", "log", false, "a table [log]");
@@ -108,6 +127,24 @@ struct Loader {
     }
   }
 
+  void state(const toml::table& root) {
+    const toml::table* t = c.table(root, "", "state", false, "a table [state]");
+    if (t == nullptr) return;
+    c.allowOnly(*t, "state", {"directory", "sequence_block"});
+    if (auto s = c.str(*t, "state", "directory", false, "an absolute directory path")) {
+      if (s->empty() || (*s)[0] != '/') {
+        c.error(*t->get("directory"), "'state.directory' = \"" + *s +
+                                          "\" is not absolute; expected an absolute directory "
+                                          "path such as \"/var/lib/braid\"");
+      } else {
+        cfg.state.directory = *s;
+      }
+    }
+    if (auto v = c.integer(*t, "state", "sequence_block", false, 1024, int64_t(1) << 32)) {
+      cfg.state.sequenceBlock = uint64_t(*v);
+    }
+  }
+
   void uplinks(const toml::table& root) {
     const toml::array* arr = c.array(root, "", "uplink", true, "one or more [[uplink]] tables");
     if (arr == nullptr) return;
@@ -165,15 +202,24 @@ struct Loader {
       }
     }
     spis.push_back({out.spi, spiScope, t->get("spi")});
-    auto bytes = fromHex(*key);
-    if (!bytes) {
+    auto parsed = secretFromHex(*key);
+    secureWipe(key->data(), key->size());
+    if (!parsed) {
       c.error(*t->get("key"), "'" + p +
                                   ".key' is not valid hex; expected hex digits (optional "
                                   "0x prefix, ':' or spaces allowed)");
       return std::nullopt;
     }
-    SecretBytes secret{Bytes(*bytes)};
-    secureWipe(bytes->data(), bytes->size());
+    SecretBytes secret = std::move(*parsed);
+    for (const KeyUse& k : keys) {
+      if (k.key == secret) {
+        // RFC 4106 section 3.1 / RFC 7634 section 2: two senders with one key (and both
+        // counters starting at 1) repeat nonces.
+        c.error(*t->get("key"), "'" + p + ".key' is the same key as " + c.where(k.node->source()) +
+                                    "; expected a distinct key per direction and path");
+      }
+    }
+    keys.push_back({secret, t->get("key")});
     if (cipher) {
       size_t want = ipsec::espKeymatLength(*cipher);
       if (secret.size() != want) {
@@ -371,15 +417,20 @@ Result<Config> parseConfig(std::string_view text, std::string_view sourceName) {
     checker.error(e.source(), "TOML syntax error: " + std::string(e.description()));
     return errorStatus(ErrorCode::kParseError, checker.errors().front());
   }
-  Loader l{checker, {}, {}, {}, {}, {}, false, false};
+  struct Wiper {
+    toml::table& root;
+    ~Wiper() { wipeStrings(root); }
+  } wiper{root};
+  Loader l{checker, {}, {}, {}, {}, {}, {}, false, false};
   l.cfg.sourceName = std::string(sourceName);
   if (size_t slash = l.cfg.sourceName.rfind('/'); slash != std::string::npos) {
     l.baseDir = l.cfg.sourceName.substr(0, slash == 0 ? 1 : slash);
   }
-  checker.allowOnly(root, "", {"log", "overlay", "dataplane", "uplink", "peer", "ike"});
+  checker.allowOnly(root, "", {"log", "overlay", "dataplane", "uplink", "peer", "ike", "state"});
   l.log(root);
   l.overlay(root);
   l.dataplane(root);
+  l.state(root);
   l.uplinks(root);
   // Without overlay.mtu: the inner size that fits a 1500-byte link through every uplink.
   for (const UplinkConfig& u : l.cfg.uplinks) {
@@ -397,11 +448,14 @@ Result<Config> parseConfig(std::string_view text, std::string_view sourceName) {
 }
 
 Result<Config> loadConfigFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return errorStatus(ErrorCode::kNotFound, path + ": cannot open the configuration file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parseConfig(ss.str(), path);
+  // The file may hold inline keys: read it into memory that is wiped when freed.
+  auto text = readSecretFile(path, SecretFileCheck::kNone);
+  if (!text) {
+    return errorStatus(ErrorCode::kNotFound, path + ": cannot open the configuration file (" +
+                                                 text.status().message() + ")");
+  }
+  return parseConfig(std::string_view(reinterpret_cast<const char*>(text->data()), text->size()),
+                     path);
 }
 
 }  // namespace braid::edge

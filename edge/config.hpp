@@ -121,6 +121,14 @@ struct DataplaneConfig {
   uint32_t socketBuffer = 4 << 20;  // SO_SNDBUF/SO_RCVBUF (FORCE variants when permitted)
 };
 
+// [state]: what braidd keeps across restarts (docs/configuration.md "[state]").
+inline constexpr uint64_t kDefaultSequenceBlock = 1 << 20;
+struct StateConfig {
+  std::string directory = "/var/lib/braid";
+  // Manual keying: outbound sequence numbers reserved per state-file write (edge/seq_state.hpp).
+  uint64_t sequenceBlock = kDefaultSequenceBlock;
+};
+
 struct Config {
   std::string sourceName;
   LogLevel logLevel = LogLevel::kInfo;
@@ -129,6 +137,7 @@ struct Config {
   std::vector<UplinkConfig> uplinks;
   std::vector<PeerConfig> peers;
   IkeGlobalConfig ike;
+  StateConfig state;
   bool hasIkePaths() const {
     for (auto& p : peers) {
       if (p.hasIkePaths()) return true;

@@ -9,6 +9,7 @@
 
 #include "core/hex.hpp"
 #include "edge/config_checker.hpp"
+#include "edge/secret_file.hpp"
 #include "ipsec/ike/sa_manager.hpp"
 
 namespace braid::edge {
@@ -67,29 +68,32 @@ Result<ike::ByteVec> dnToDer(std::string_view text) {
   return der;
 }
 
-Result<std::string> readSmallFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return errorStatus(ErrorCode::kNotFound, "cannot read " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (!in.good() && !in.eof()) return errorStatus(ErrorCode::kIoError, "cannot read " + path);
-  return ss.str();
-}
-
 std::string resolve(const std::string& baseDir, const std::string& file) {
   if (file.empty() || file[0] == '/' || baseDir.empty()) return file;
   return baseDir + "/" + file;
 }
 
+// Reads a key file (psk_file, private_key) named by the string node `n`; errors point at it.
+std::optional<SecretBytes> readKeyFile(detail::Checker& c, const toml::node& n,
+                                       const std::string& keyPath, const std::string& baseDir,
+                                       const std::string& file, std::string_view what) {
+  auto r = readSecretFile(resolve(baseDir, file), SecretFileCheck::kPrivate);
+  if (r) return std::move(*r);
+  if (r.status().code() == ErrorCode::kPermissionDenied) {
+    c.error(n, "'" + keyPath + "' = \"" + file + "\" " + r.status().message() +
+                   "; expected mode 600 or stricter, as ssh requires of private keys (chmod "
+                   "600 " +
+                   resolve(baseDir, file) + ")");
+  } else {
+    c.error(n, "'" + keyPath + "' = \"" + file + "\": " + r.status().message() + "; expected " +
+                   std::string(what));
+  }
+  return std::nullopt;
+}
+
 // "0x..." is hex; anything else is the text's bytes.
 std::optional<SecretBytes> pskBytes(std::string_view text) {
-  if (startsWith(text, "0x") || startsWith(text, "0X")) {
-    auto b = fromHex(text.substr(2));
-    if (!b) return std::nullopt;
-    SecretBytes s{Bytes(*b)};
-    secureWipe(b->data(), b->size());
-    return s;
-  }
+  if (startsWith(text, "0x") || startsWith(text, "0X")) return secretFromHex(text.substr(2));
   return SecretBytes{Bytes(reinterpret_cast<const uint8_t*>(text.data()), text.size())};
 }
 
@@ -402,13 +406,10 @@ std::optional<PeerIkeConfig> parsePeerIke(Checker& c, const toml::table& t, cons
     } else if (pskNode != nullptr) {
       text = c.str(t, path, "psk", false, "the pre-shared key string");
     } else if (auto f = c.str(t, path, "psk_file", false, "a file path")) {
-      auto content = readSmallFile(resolve(baseDir, *f));
-      if (!content) {
-        c.error(*fileNode, "'" + keyPath + "' = \"" + *f + "\": " + content.status().message() +
-                               "; expected a readable file holding the pre-shared key");
-      } else {
-        text = std::string(trimView(*content));
-        secureWipe(content->data(), content->size());
+      if (auto content = readKeyFile(c, *fileNode, keyPath, baseDir, *f,
+                                     "a readable file holding the pre-shared key")) {
+        std::string_view all(reinterpret_cast<const char*>(content->data()), content->size());
+        text = std::string(trimView(all));  // wiped below
       }
     }
     if (text) {
@@ -443,11 +444,18 @@ std::optional<PeerIkeConfig> parsePeerIke(Checker& c, const toml::table& t, cons
         k.certificates = std::move(*certs);
       }
     }
+    std::optional<SecretBytes> keyPem;
     if (keyFile) {
+      keyPem = readKeyFile(c, *t.get("private_key"), path + ".private_key", baseDir, *keyFile,
+                           "a readable unencrypted PEM private key");
+    }
+    if (keyPem) {
       if (auto key = loadPem<ike::PrivateKey>(
               c, *t.get("private_key"), path + ".private_key", *keyFile,
-              "a readable unencrypted PEM private key", [&](const std::string& f) {
-                return ike::PrivateKey::loadPemFile(resolve(baseDir, f));
+              "a readable unencrypted PEM private key", [&](const std::string&) {
+                // OpenSSL reads the PEM in place (a read-only memory BIO), no copy.
+                return ike::PrivateKey::fromPem(std::string_view(
+                    reinterpret_cast<const char*>(keyPem->data()), keyPem->size()));
               })) {
         k.privateKey = std::move(*key);
         if (k.privateKey.type() == ike::KeyType::kUnsupported) {

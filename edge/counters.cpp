@@ -23,6 +23,8 @@ std::string_view txDropName(TxDrop d) {
       return "send_error";
     case TxDrop::kLinkLocal:
       return "link_local";
+    case TxDrop::kSeqReserve:
+      return "seq_reserve";
     case TxDrop::kCount:
       break;
   }

@@ -24,6 +24,7 @@ enum class TxDrop : uint8_t {
   kSealFailed,     // ESP refused (sequence exhausted, no room, crypto error)
   kSendError,      // sendmmsg failed for this datagram
   kLinkLocal,      // IPv6 multicast of interface/link scope (kernel MLD reports on the TUN)
+  kSeqReserve,     // manual keying: the next sequence number is not yet reserved on disk
   kCount,
 };
 inline constexpr size_t kTxDropCount = static_cast<size_t>(TxDrop::kCount);

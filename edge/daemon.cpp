@@ -1,7 +1,9 @@
 #include "edge/daemon.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -10,6 +12,7 @@
 #include "edge/dataplane.hpp"
 #include "edge/ike_driver.hpp"
 #include "edge/netlink.hpp"
+#include "edge/seq_state.hpp"
 #include "edge/tun_device.hpp"
 #include "edge/uplink_socket.hpp"
 
@@ -43,6 +46,52 @@ Result<std::vector<PathKeys>> createSas(const Config& cfg) {
   return keys;
 }
 
+// Manual keying: the outbound SA's sequence numbers reserved on disk (edge/seq_state.hpp).
+struct SeqReservation {
+  std::unique_ptr<SeqStateFile> file;  // null: an IKE path
+  bool esn = false;
+  uint64_t start = 0;  // the SA continues after this number
+  uint64_t limit = 0;  // and seals up to this one (== file->reserved())
+};
+
+// Before anything is sent: reads every manual SA's mark and reserves its first block.
+Result<std::vector<SeqReservation>> reserveSequences(const Config& cfg) {
+  std::vector<SeqReservation> out;
+  for (const PeerConfig& peer : cfg.peers) {
+    for (const PathConfig& path : peer.paths) {
+      out.emplace_back();
+      if (!path.manual) continue;
+      const ManualKeying& m = *path.manual;
+      char spi[16];
+      std::snprintf(spi, sizeof spi, "0x%08x", m.outbound.spi);
+      const std::string what = std::string("outbound SA ") + spi + " (peer " + peer.name +
+                               ", uplink " + path.uplink + ")";
+      auto f = SeqStateFile::open(cfg.state.directory, m.outbound.spi, m.outbound.keymat.bytes());
+      if (!f) {
+        return errorStatus(f.status().code(),
+                           "state.directory: " + what + ": " + f.status().message());
+      }
+      SeqReservation& r = out.back();
+      r.esn = m.esn;
+      r.start = (*f)->reserved();
+      if (r.start >= seqSpaceEnd(m.esn)) {
+        return errorStatus(ErrorCode::kOutOfRange,
+                           what + ": every sequence number of this key is used (" + (*f)->path() +
+                               "); expected a new key (RFC 4303 section 3.3.3)");
+      }
+      r.limit = nextSeqReservation(r.start, cfg.state.sequenceBlock, m.esn);
+      if (Status s = (*f)->reserve(r.limit); !s) {
+        return errorStatus(s.code(), "state.directory: " + what + ": " + s.message() +
+                                         "; expected a writable directory");
+      }
+      BRAID_LOG(kInfo, "edge") << what << ": sequence numbers continue after " << r.start
+                               << ", reserved up to " << r.limit << " in " << (*f)->path();
+      r.file = std::move(*f);
+    }
+  }
+  return out;
+}
+
 void writeStatsFile(const std::string& path, const DataPlaneStats& stats, const IkeDriver* ike) {
   if (path.empty()) return;
   const std::string tmp = path + ".tmp";
@@ -64,6 +113,13 @@ void writeStatsFile(const std::string& path, const DataPlaneStats& stats, const 
 
 int runDaemon(const Config& cfg, const DaemonOptions& options) {
   const DataplaneConfig& dpc = cfg.dataplane;
+  // A restart must never reuse a sequence number (the AEAD nonce) under a manual key: no
+  // guarantee, no start (exit 2, nothing touched yet).
+  auto seq = reserveSequences(cfg);
+  if (!seq) {
+    BRAID_LOG(kError, "edge") << seq.status().message();
+    return 2;
+  }
   auto sas = createSas(cfg);
   if (!sas) {
     BRAID_LOG(kError, "edge") << "cannot create SAs: " << sas.status().message();
@@ -156,11 +212,41 @@ int runDaemon(const Config& cfg, const DaemonOptions& options) {
   DataPlane dp(opts, tun->fd(), fds, paths, peers);
   for (size_t i = 0; i < sas->size(); ++i) {
     if (!(*sas)[i].out) continue;  // an IKE path
+    const SeqReservation& r = (*seq)[i];
+    (*sas)[i].out->setLastSequence(r.start);
+    (*sas)[i].out->setSequenceLimit(r.limit);
     dp.installOutbound(i, std::move((*sas)[i].out));
     dp.installInbound(i, std::move((*sas)[i].in));
+    // Ask for the next block when half of this one is used.
+    dp.setSequenceLimit(i, r.limit, r.start + (r.limit - r.start) / 2);
   }
 
   boost::asio::io_context io;
+  std::vector<std::unique_ptr<boost::asio::steady_timer>> retry(seq->size());  // after io
+  // Runs on this (control) thread: the fsync never stalls the TX thread, which drops
+  // (tx.drop.seq_reserve) rather than pass the reserved limit.
+  std::function<void(size_t)> reserveMore = [&](size_t path) {
+    SeqReservation& r = (*seq)[path];
+    const uint64_t next = nextSeqReservation(r.limit, cfg.state.sequenceBlock, r.esn);
+    if (next <= r.limit) return;  // the end of the sequence space (RFC 4303 3.3.3)
+    if (Status s = r.file->reserve(next); !s) {
+      BRAID_LOG(kError, "edge") << "cannot reserve ESP sequence numbers: " << s.message()
+                                << "; retrying in 1 s (beyond " << r.limit
+                                << " packets are dropped as tx.drop.seq_reserve)";
+      if (!retry[path]) retry[path] = std::make_unique<boost::asio::steady_timer>(io);
+      retry[path]->expires_after(std::chrono::seconds(1));
+      retry[path]->async_wait([&reserveMore, path](const boost::system::error_code& ec) {
+        if (!ec) reserveMore(path);
+      });
+      return;
+    }
+    const uint64_t requestAt = r.limit + (next - r.limit) / 2;
+    r.limit = next;
+    dp.setSequenceLimit(path, next, requestAt);
+  };
+  dp.setSeqReserveHandler([&io, &reserveMore](size_t path, uint64_t) {
+    boost::asio::post(io, [&reserveMore, path] { reserveMore(path); });
+  });
   std::unique_ptr<IkeDriver> ike;
   if (cfg.hasIkePaths()) {
     ike = std::make_unique<IkeDriver>(io, cfg, dp, fds);

@@ -13,7 +13,8 @@ struct DaemonOptions {
 };
 
 // Runs until SIGINT/SIGTERM. Returns the process exit code: 0 after a clean shutdown, 1 if
-// start-up failed (everything created so far is removed again).
+// start-up failed (everything created so far is removed again), 2 if the manual keys'
+// sequence state ([state] directory) cannot guarantee fresh nonces (nothing touched).
 int runDaemon(const Config& config, const DaemonOptions& options);
 
 }  // namespace braid::edge

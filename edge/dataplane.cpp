@@ -107,6 +107,15 @@ void DataPlane::setSelector(std::unique_ptr<PathSelector> selector) {
   tx_->commands().post([this, holder] { tx_->setSelector(std::move(*holder)); });
 }
 
+void DataPlane::setSequenceLimit(size_t path, uint64_t limit, uint64_t requestAt) {
+  tx_->commands().post(
+      [this, path, limit, requestAt] { tx_->setSequenceLimit(path, limit, requestAt); });
+}
+
+void DataPlane::setSeqReserveHandler(SeqReserveHandler handler) {
+  tx_->commands().post([this, h = std::move(handler)] { tx_->setSeqReserveHandler(h); });
+}
+
 void DataPlane::setIkeHandler(IkeHandler handler) {
   rx_->commands().post([this, h = std::move(handler)] { rx_->setIkeHandler(h); });
 }

@@ -42,6 +42,11 @@ using IkeHandler = std::function<void(size_t uplink, const SockAddr& from, Bytes
 // It must copy what it keeps and return quickly; it runs once per change, not per packet.
 using EspSourceHandler = std::function<void(size_t path, uint32_t spi, const SockAddr& from)>;
 
+// Called on the TX thread, once per request, when a manually keyed SA has used its outbound
+// sequence numbers up to the `requestAt` given with setSequenceLimit: time to reserve the
+// next block (off the data thread). It must return quickly.
+using SeqReserveHandler = std::function<void(size_t path, uint64_t lastSequence)>;
+
 // A mutex-protected queue of closures plus an eventfd that wakes the owning thread's poll().
 class CommandQueue {
  public:
@@ -88,6 +93,10 @@ class DataPlane {
   // Where the path's ESP-in-UDP goes (IKE learnt it, or NAT rebinding moved it).
   void setPathRemote(size_t path, const SockAddr& remote);
   void setSelector(std::unique_ptr<PathSelector> selector);
+  // Manual keying: the path's SA seals up to `limit` (reserved on disk) and, once its last
+  // sequence number reaches `requestAt`, the TX thread calls the SeqReserveHandler.
+  void setSequenceLimit(size_t path, uint64_t limit, uint64_t requestAt);
+  void setSeqReserveHandler(SeqReserveHandler handler);
   void setIkeHandler(IkeHandler handler);
   void setEspSourceHandler(EspSourceHandler handler);
 

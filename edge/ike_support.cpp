@@ -1,6 +1,7 @@
 #include "edge/ike_support.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
@@ -105,9 +106,34 @@ std::string espKeyLogLine(const ike::EspKeyLog& k) {
 }
 
 Result<std::unique_ptr<KeyLogFile>> KeyLogFile::open(const std::string& path) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  // O_NOFOLLOW: a symlink planted at the path cannot send the keys elsewhere; O_NONBLOCK: a
+  // FIFO there cannot hang us (it is refused below).
+  int fd =
+      ::open(path.c_str(),
+             O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK, 0600);
   if (fd < 0) {
-    return errorStatus(ErrorCode::kIoError, "keylog " + path + ": " + std::strerror(errno));
+    return errorStatus(ErrorCode::kIoError,
+                       "keylog " + path + ": " +
+                           (errno == ELOOP ? std::string("is a symbolic link (refused)")
+                                           : std::string(std::strerror(errno))));
+  }
+  // An existing file must be a regular file of ours; whatever its mode was, it becomes 0600.
+  struct stat st;
+  std::string bad;
+  if (::fstat(fd, &st) != 0) {
+    bad = std::strerror(errno);
+  } else if (!S_ISREG(st.st_mode)) {
+    bad = "is not a regular file (refused)";
+  } else if (st.st_uid != ::geteuid()) {
+    bad = "is owned by uid " + std::to_string(st.st_uid) + ", not by us (refused)";
+  } else if ((st.st_mode & 07777) != 0600 && ::fchmod(fd, 0600) != 0) {
+    bad = std::string("cannot chmod 600: ") + std::strerror(errno);
+  } else if (::fcntl(fd, F_SETFL, O_WRONLY | O_APPEND) != 0) {
+    bad = std::strerror(errno);
+  }
+  if (!bad.empty()) {
+    ::close(fd);
+    return errorStatus(ErrorCode::kIoError, "keylog " + path + ": " + bad);
   }
   std::FILE* f = ::fdopen(fd, "a");
   if (f == nullptr) {

@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -23,6 +24,7 @@ TxWorker::TxWorker(const DataPlaneOptions& opts, int tunFd, std::vector<int> upl
       paths_(std::move(paths)),
       sas_(paths_.size()),
       ready_(paths_.size(), 0),
+      seqRequestAt_(paths_.size(), UINT64_MAX),
       selector_(std::make_unique<RouteSelector>(peers)),
       pool_(opts.poolPackets, kPacketHeadroom + opts.mtu + kPacketTailroom, kPacketHeadroom),
       udpGso_(opts.udpGso) {
@@ -45,6 +47,27 @@ void TxWorker::installSa(size_t path, std::unique_ptr<ipsec::EspOutboundSa> sa) 
   if (path >= sas_.size()) return;
   sas_[path] = std::move(sa);
   ready_[path] = sas_[path] != nullptr;
+}
+
+void TxWorker::setSequenceLimit(size_t path, uint64_t limit, uint64_t requestAt) {
+  ++counters_.commands;
+  if (path >= sas_.size()) return;
+  if (sas_[path]) sas_[path]->setSequenceLimit(limit);
+  seqRequestAt_[path] = requestAt;
+  if (std::find(seqPaths_.begin(), seqPaths_.end(), path) == seqPaths_.end()) {
+    seqPaths_.push_back(path);
+  }
+}
+
+// Once per batch, not per packet: a block is large enough (docs/configuration.md [state])
+// that the next one is on disk long before this one runs out.
+void TxWorker::checkSequenceReservations() {
+  for (size_t path : seqPaths_) {
+    const ipsec::EspOutboundSa* sa = sas_[path].get();
+    if (sa == nullptr || sa->lastSequence() < seqRequestAt_[path]) continue;
+    seqRequestAt_[path] = UINT64_MAX;  // asked; the answer is the next setSequenceLimit
+    if (seqReserve_) seqReserve_(path, sa->lastSequence());
+  }
 }
 
 void TxWorker::setRemote(size_t path, const SockAddr& remote) {
@@ -193,8 +216,9 @@ void TxWorker::processAndSend() {
       continue;
     }
     const uint8_t nh = version == 4 ? ipsec::kNextHeaderIpv4 : ipsec::kNextHeaderIpv6;
-    if (sa->seal(*p, nh) != ipsec::SealStatus::kOk) {
-      counters_.drop(TxDrop::kSealFailed);
+    if (const ipsec::SealStatus st = sa->seal(*p, nh); st != ipsec::SealStatus::kOk) {
+      counters_.drop(st == ipsec::SealStatus::kSequenceLimit ? TxDrop::kSeqReserve
+                                                             : TxDrop::kSealFailed);
       continue;
     }
     ++counters_.sealed;
@@ -204,6 +228,7 @@ void TxWorker::processAndSend() {
     if (batches_[u].nmsg > 0) send(u, batches_[u]);
   }
   pkts_.clear();  // buffers go back to the pool
+  if (!seqPaths_.empty()) checkSequenceReservations();
 }
 
 void TxWorker::sendSegmentsSeparately(int fd, SendBatch& b, size_t m) {

@@ -34,6 +34,8 @@ class TxWorker {
   void removeSa(size_t path);
   void setRemote(size_t path, const SockAddr& remote);
   void setSelector(std::unique_ptr<PathSelector> s) { selector_ = std::move(s); }
+  void setSequenceLimit(size_t path, uint64_t limit, uint64_t requestAt);
+  void setSeqReserveHandler(SeqReserveHandler h) { seqReserve_ = std::move(h); }
   void publish(TxCounters& counters, std::vector<SaStats>& sas) const;
 
  private:
@@ -54,6 +56,7 @@ class TxWorker {
   void enqueue(SendBatch& b, int path, uint8_t* data, size_t len);
   void send(size_t uplink, SendBatch& b);
   void sendSegmentsSeparately(int fd, SendBatch& b, size_t msg);
+  void checkSequenceReservations();
 
   DataPlaneOptions opts_;
   int tunFd_;
@@ -61,6 +64,11 @@ class TxWorker {
   std::vector<PathSpec> paths_;
   std::vector<std::unique_ptr<ipsec::EspOutboundSa>> sas_;
   std::vector<uint8_t> ready_;
+  // Manual keying: per path, the last sequence number at which to ask for the next block
+  // (UINT64_MAX: nothing to ask); the paths that have one, checked once per batch.
+  std::vector<uint64_t> seqRequestAt_;
+  std::vector<size_t> seqPaths_;
+  SeqReserveHandler seqReserve_;
   std::unique_ptr<PathSelector> selector_;
   PacketPool pool_;
   std::vector<PacketPtr> pkts_;

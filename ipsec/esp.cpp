@@ -4,6 +4,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
 
@@ -125,6 +126,7 @@ class OutboundSa final : public EspOutboundSa {
   Status init(const EspSaConfig& config) {
     spi_ = config.spi;
     esn_ = config.esn;
+    limit_ = hardLimit();
     size_t keyLen = cipherKeyLength(config.cipher);
     std::memcpy(salt_, config.keymat.data() + keyLen, kSaltLength);  // RFC 4106 section 8.1
     return aead_.init(config.cipher, config.keymat.bytes().first(keyLen), true);
@@ -132,9 +134,10 @@ class OutboundSa final : public EspOutboundSa {
   ~OutboundSa() override { secureWipe(salt_, sizeof salt_); }
 
   SealStatus seal(PacketBuffer& pkt, uint8_t nextHeader) override {
-    // RFC 4303 3.3.3: the counter must not cycle; the SA has to be rekeyed instead.
-    const uint64_t limit = esn_ ? UINT64_MAX : UINT32_MAX;
-    if (last_ >= limit) {
+    // RFC 4303 3.3.3: the counter must not cycle; the SA has to be rekeyed instead. One
+    // compare covers both that and the reserved limit (limit_ <= hardLimit()).
+    if (last_ >= limit_) {
+      if (limit_ < hardLimit()) return SealStatus::kSequenceLimit;
       ++counters_.sequenceExhausted;
       return SealStatus::kSequenceExhausted;
     }
@@ -177,15 +180,18 @@ class OutboundSa final : public EspOutboundSa {
   uint32_t spi() const override { return spi_; }
   uint64_t lastSequence() const override { return last_; }
   void setLastSequence(uint64_t seq) override { last_ = seq; }
+  void setSequenceLimit(uint64_t limit) override { limit_ = std::min(limit, hardLimit()); }
   const EspCounters& counters() const override { return counters_; }
 
  protected:
   void setNextExplicitIv(uint64_t iv) override { ivOverride_ = iv; }
 
  private:
+  uint64_t hardLimit() const { return esn_ ? UINT64_MAX : UINT32_MAX; }
   uint32_t spi_ = 0;
   bool esn_ = false;
   uint64_t last_ = 0;
+  uint64_t limit_ = UINT32_MAX;
   uint8_t salt_[kSaltLength] = {};
   std::optional<uint64_t> ivOverride_;
   Aead aead_;

@@ -75,7 +75,9 @@ struct EspCounters {
   uint64_t drop(EspDrop r) const { return drops[static_cast<size_t>(r)]; }
 };
 
-enum class SealStatus : uint8_t { kOk, kSequenceExhausted, kNoRoom, kCryptoError };
+// kSequenceLimit: the next number is above the limit set by setSequenceLimit (manual keying
+// has not yet reserved it on disk); the packet is refused, the counter does not move.
+enum class SealStatus : uint8_t { kOk, kSequenceExhausted, kNoRoom, kCryptoError, kSequenceLimit };
 
 // Test-only access to the hooks below, defined by the ESP unit tests: published vectors use
 // explicit IVs other than the sequence number and ESN vectors start high in the sequence
@@ -96,6 +98,11 @@ class EspOutboundSa {
   virtual uint64_t lastSequence() const = 0;  // 0 before the first packet
   // Test and rekey aid: continue from a given sequence number.
   virtual void setLastSequence(uint64_t seq) = 0;
+  // Seal at most up to sequence number `limit` (kSequenceLimit beyond it). Manual keying
+  // raises it as blocks are reserved in its state file, so that a restart never reuses a
+  // number (RFC 4106 section 3.1: the IV must not repeat under one key). Default: the
+  // whole sequence space; clamped to it.
+  virtual void setSequenceLimit(uint64_t limit) = 0;
   virtual const EspCounters& counters() const = 0;
 
  protected:

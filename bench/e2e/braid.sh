@@ -33,6 +33,9 @@ e2e_braid_conf() {
 [log]
 level = "${E2E_BRAID_LOG:-warn}"
 
+[state]
+directory = "${1%.toml}-state"
+
 [overlay]
 device = "braid0"
 local_subnets = ["$4"]

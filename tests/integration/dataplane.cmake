@@ -8,3 +8,4 @@ braid_add_shell_test(dataplane_tunnel_chacha20 ${dp_dir}/dataplane_tunnel.sh
   ARGS chacha20poly1305 offload TIMEOUT 120)
 braid_add_shell_test(dataplane_hostile ${dp_dir}/dataplane_hostile.sh LABELS asan TIMEOUT 120)
 braid_add_shell_test(dataplane_bad_config ${dp_dir}/dataplane_bad_config.sh TIMEOUT 60)
+braid_add_shell_test(dataplane_restart ${dp_dir}/dataplane_restart.sh TIMEOUT 120)

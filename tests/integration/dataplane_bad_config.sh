@@ -51,7 +51,15 @@ nn_check "--check creates nothing" nothing_created
 rc=0
 nn_exec gwA "$BRAIDD" --check --config "$NN_TMP/overlap.toml" >/dev/null 2>&1 || rc=$?
 nn_check "--check on a bad config exits 2 ($rc)" test "$rc" -eq 2
-for f in "$DP_SRC"/deploy/examples/*.toml; do
+# The examples as a deployment has them: private keys mode 600 (git keeps them 644).
+cp -r "$DP_SRC/deploy/examples" "$NN_TMP/examples"
+chmod 644 "$NN_TMP"/examples/pki/*.key
+rc=0
+"$BRAIDD" --check --config "$NN_TMP/examples/ike-cert-a.toml" >"$NN_TMP/keymode.out" 2>&1 || rc=$?
+nn_check "a private key that others may read is refused, exit 2 ($rc)" \
+  bash -c "[ $rc -eq 2 ] && grep -q 'has mode 0644' '$NN_TMP/keymode.out'"
+chmod 600 "$NN_TMP"/examples/pki/*.key
+for f in "$NN_TMP"/examples/*.toml; do
   nn_check "example $(basename "$f") is valid" "$BRAIDD" --check --config "$f"
 done
 # A valid file that fails at run time (the uplink address is not on this host): exit 1,

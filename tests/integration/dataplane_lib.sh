@@ -76,7 +76,9 @@ dp_key() {
 # dp_config SITE(A|B) CIPHER KEYLEN_HEX [dataplane lines...] -> prints a config
 # Knobs (for dual-stack tests): DP_WAN_A / DP_WAN_B uplink addresses; DP_NETS_A / DP_NETS_B
 # the sites' subnets as TOML array items ('"10.98.1.0/24", "fd00:a::/64"'); DP_MTU the
-# overlay mtu (default 1438; set but empty: no mtu line, braidd's default).
+# overlay mtu (default 1438; set but empty: no mtu line, braidd's default). The manual keys'
+# sequence state goes to DP_STATE_DIR (default $NN_TMP/stateSITE), DP_SEQ_BLOCK numbers per
+# reservation (default braidd's).
 dp_config() {
   local site=$1 cipher=$2; shift 2
   local keyab keyba
@@ -105,6 +107,10 @@ local_subnets = [$local_net]
 
 [dataplane]
 $(printf '%s\n' "$@")
+
+[state]
+directory = "${DP_STATE_DIR:-$NN_TMP/state$site}"
+${DP_SEQ_BLOCK:+sequence_block = $DP_SEQ_BLOCK}
 
 [[uplink]]
 name = "wan0"

@@ -38,6 +38,8 @@ io_make_pki() {
     ss_pki_ca "$NN_TMP/pki/$t" $t || nn_die "pki: $t CA"
     for n in gwA.lab gwB.lab; do ss_pki_issue "$NN_TMP/pki/$t" $t $n || nn_die "pki: $t $n"; done
   done
+  # braidd refuses private keys that group or others may read (as ssh does).
+  chmod 600 "$NN_TMP"/pki/*/*.key
 }
 
 # ---- charon instances ----------------------------------------------------------------------

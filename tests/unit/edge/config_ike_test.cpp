@@ -5,6 +5,10 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -18,7 +22,27 @@ using testing::at;
 using testing::errorsOf;
 using testing::hasError;
 
-const std::string kPki = std::string(BRAID_SOURCE_DIR) + "/deploy/examples/pki/";
+// The example PKI, copied with its keys at mode 600: git keeps them 644, and braidd refuses
+// key files that group or others may access.
+struct PrivatePki {
+  std::filesystem::path dir;
+  PrivatePki() {
+    namespace fs = std::filesystem;
+    dir = fs::path(::testing::TempDir()) / ("braid-pki-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    for (auto& e : fs::directory_iterator(std::string(BRAID_SOURCE_DIR) + "/deploy/examples/pki")) {
+      fs::path to = dir / e.path().filename();
+      fs::copy_file(e.path(), to, fs::copy_options::overwrite_existing);
+      fs::permissions(to, fs::perms::owner_read | fs::perms::owner_write);
+    }
+  }
+  ~PrivatePki() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+};
+const PrivatePki kPrivatePki;
+const std::string kPki = kPrivatePki.dir.string() + "/";
 
 std::string ikeConfig(const std::string& ikeLines, const std::string& pathLines = "",
                       const std::string& global = "") {
@@ -162,10 +186,48 @@ TEST(ConfigIkeTest, PskFileIsRead) {
     std::ofstream f(path);
     f << "  0123456789abcdef0123  \n";
   }
+  ASSERT_EQ(::chmod(path.c_str(), 0600), 0);
   auto r = parseConfig(ikeConfig("psk_file = \"" + path + "\""), "t.toml");
   ASSERT_TRUE(r.isOk()) << r.status().message();
   EXPECT_EQ(r->peers[0].ike->psk.size(), 20u);
   std::remove(path.c_str());
+}
+
+// Like ssh with private keys: a key file that group or others may access is refused.
+TEST(ConfigIkeTest, KeyFilesMustBePrivate) {
+  const std::string psk = ::testing::TempDir() + "/braid-psk-mode-" + std::to_string(::getpid());
+  std::ofstream(psk) << "0123456789abcdef0123\n";
+  std::string t = ikeConfig("psk_file = \"" + psk + "\"");
+  for (mode_t mode : {0644, 0640, 0604, 0620, 0660}) {
+    ASSERT_EQ(::chmod(psk.c_str(), mode), 0);
+    char want[32];
+    std::snprintf(want, sizeof want, "has mode 0%o", unsigned(mode));
+    EXPECT_CONFIG_ERROR(t, at(t, "\"" + psk + "\""),
+                        std::string("'peer[0].ike.psk_file' = \"" + psk + "\" ") + want);
+    EXPECT_CONFIG_ERROR(t, at(t, "\"" + psk + "\""), "expected mode 600 or stricter");
+  }
+  ASSERT_EQ(::chmod(psk.c_str(), 0400), 0);
+  EXPECT_TRUE(parseConfig(t, "t.toml").isOk());
+  if (::geteuid() == 0) {
+    // Owned by another (non-root) user, who could open it up at any time.
+    ASSERT_EQ(::chown(psk.c_str(), 65534, 65534), 0);
+    EXPECT_CONFIG_ERROR(t, at(t, "\"" + psk + "\""), "is owned by uid 65534");
+  }
+  std::remove(psk.c_str());
+
+  const std::string key = kPki + "site-a-open.key";
+  std::filesystem::copy_file(kPki + "site-a.key", key,
+                             std::filesystem::copy_options::overwrite_existing);
+  ASSERT_EQ(::chmod(key.c_str(), 0644), 0);
+  t = ikeConfig("certificate = \"" + kPki + "site-a.pem\"\nprivate_key = \"" + key +
+                "\"\nca_certificates = [\"" + kPki + "ca.pem\"]");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"" + key + "\""),
+                      "'peer[0].ike.private_key' = \"" + key + "\" has mode 0644");
+  ASSERT_EQ(::chmod(key.c_str(), 0600), 0);
+  EXPECT_TRUE(parseConfig(t, "t.toml").isOk());
+  // Not a regular file.
+  t = ikeConfig("psk_file = \"/dev/null\"");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"/dev/null\""), "is not a regular file");
 }
 
 TEST(ConfigIkeTest, CertificateFilesAreCheckedAtLoad) {

@@ -3,7 +3,9 @@
 #include "tests/unit/edge/config_test_support.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <string>
 
 namespace braid::edge {
@@ -15,6 +17,8 @@ using testing::hasError;
 
 const char* kKeyAB = "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20a1a2a3a4";
 const char* kKeyBA = "2122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f40b1b2b3b4";
+const char* kKeyAC = "4142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f60c1c2c3c4";
+const char* kKeyCA = "6162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f80d1d2d3d4";
 
 std::string baseConfig() {
   return std::string(R"([log]
@@ -191,9 +195,9 @@ remote_address = "10.99.0.3"
 [peer.path.manual]
 cipher = "aes256gcm16"
 outbound = { spi = 0x3001, key = ")" +
-         kKeyAB + R"(" }
+         kKeyAC + R"(" }
 inbound = { spi = )" +
-         inboundSpi + R"(, key = ")" + kKeyBA + R"(" }
+         inboundSpi + R"(, key = ")" + kKeyCA + R"(" }
 )";
 }
 
@@ -272,12 +276,53 @@ TEST(ConfigTest, ReportsEveryProblemAtOnce) {
   EXPECT_NE(errs.find('\n'), std::string::npos);
 }
 
+TEST(ConfigTest, StateTable) {
+  auto r = parseConfig(baseConfig(), "t.toml");
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  EXPECT_EQ(r->state.directory, "/var/lib/braid");
+  EXPECT_EQ(r->state.sequenceBlock, kDefaultSequenceBlock);
+  r = parseConfig(baseConfig() + "[state]\ndirectory = \"/run/b\"\nsequence_block = 4096\n",
+                  "t.toml");
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  EXPECT_EQ(r->state.directory, "/run/b");
+  EXPECT_EQ(r->state.sequenceBlock, 4096u);
+  std::string t = baseConfig() + "[state]\ndirectory = \"rel/dir\"\n";
+  EXPECT_CONFIG_ERROR(t, at(t, "\"rel/dir\""), "'state.directory' = \"rel/dir\" is not absolute");
+  t = baseConfig() + "[state]\nsequence_block = 10\n";
+  EXPECT_CONFIG_ERROR(t, at(t, "10\n"), "'state.sequence_block'");
+  t = baseConfig() + "[state]\ndir = \"/x\"\n";
+  EXPECT_CONFIG_ERROR(t, at(t, "dir ="), "unknown key 'state.dir'");
+}
+
+// RFC 4106 3.1: two senders with one key (both counters from 1) repeat nonces.
+TEST(ConfigTest, ManualKeysMustBeDistinct) {
+  std::string t = replace(baseConfig(), kKeyBA, kKeyAB);  // inbound = outbound
+  std::string errs = errorsOf(t);
+  EXPECT_NE(errs.find("is the same key as t.toml:"), std::string::npos) << errs;
+  EXPECT_NE(errs.find("expected a distinct key per direction and path"), std::string::npos);
+  // The same key written differently (0x prefix, separators, upper case) is the same key.
+  t = replace(baseConfig(), kKeyBA, std::string("0x") + kKeyAB);
+  EXPECT_NE(errorsOf(t).find("is the same key as"), std::string::npos);
+}
+
 TEST(ConfigTest, ExampleConfigsAreValid) {
+  // A copy whose key files are mode 600, as a deployment must have them (git keeps 644).
+  namespace fs = std::filesystem;
+  const fs::path dir =
+      fs::path(::testing::TempDir()) / ("braid-examples-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::copy(std::string(BRAID_SOURCE_DIR) + "/deploy/examples", dir, fs::copy_options::recursive);
+  for (auto& e : fs::recursive_directory_iterator(dir)) {
+    if (e.path().extension() == ".key") {
+      fs::permissions(e.path(), fs::perms::owner_read | fs::perms::owner_write);
+    }
+  }
   for (const char* f : {"site-a.toml", "site-b.toml", "ike-psk-a.toml", "ike-psk-b.toml",
                         "ike-cert-a.toml", "ike-cert-b.toml"}) {
-    auto r = loadConfigFile(std::string(BRAID_SOURCE_DIR) + "/deploy/examples/" + f);
+    auto r = loadConfigFile((dir / f).string());
     EXPECT_TRUE(r.isOk()) << f << ": " << r.status().message();
   }
+  fs::remove_all(dir);
   auto missing = loadConfigFile("/nonexistent/braid.toml");
   EXPECT_FALSE(missing.isOk());
 }

@@ -219,6 +219,28 @@ TEST_P(EspSaTest, NextHeadersPassThroughAndDummyIsDiscarded) {
   EXPECT_EQ(in_->counters().packetsOpened, 4u);
 }
 
+TEST_P(EspSaTest, SequenceLimitRefusesWithoutMovingTheCounter) {
+  out_->setLastSequence(99);
+  out_->setSequenceLimit(100);
+  auto pkt = pool_.acquire();
+  ASSERT_TRUE(pkt->assign(innerPacket(50)));
+  ASSERT_EQ(out_->seal(*pkt, kNextHeaderIpv4), SealStatus::kOk);  // 100 is reserved
+  EXPECT_EQ(out_->lastSequence(), 100u);
+  ASSERT_TRUE(pkt->assign(innerPacket(50)));
+  EXPECT_EQ(out_->seal(*pkt, kNextHeaderIpv4), SealStatus::kSequenceLimit);
+  EXPECT_EQ(contents(*pkt), innerPacket(50));
+  EXPECT_EQ(out_->lastSequence(), 100u);
+  EXPECT_EQ(out_->counters().sequenceExhausted, 0u);  // not the end of the SA
+  out_->setSequenceLimit(101);
+  ASSERT_EQ(out_->seal(*pkt, kNextHeaderIpv4), SealStatus::kOk);
+  EXPECT_EQ(out_->lastSequence(), 101u);
+  // A limit beyond the sequence space is clamped to it: the end is still exhaustion.
+  out_->setSequenceLimit(UINT64_MAX);
+  out_->setLastSequence(esn() ? UINT64_MAX : UINT32_MAX);
+  ASSERT_TRUE(pkt->assign(innerPacket(50)));
+  EXPECT_EQ(out_->seal(*pkt, kNextHeaderIpv4), SealStatus::kSequenceExhausted);
+}
+
 TEST_P(EspSaTest, SequenceExhaustion) {
   const uint64_t limit = esn() ? UINT64_MAX : UINT32_MAX;
   out_->setLastSequence(limit - 1);
