@@ -1,0 +1,138 @@
+// "Declare each metric once": a component's counters stay a plain struct that hot code bumps;
+// one descriptor per field {name, help, type, unit, field, stats key, fixed label} says how
+// the field is exposed. StructMetrics registers a table into a Registry once per instance
+// (e.g. per path) and copies a snapshot's fields into it at scrape time, so the Prometheus,
+// OpenMetrics, stats-file and JSON outputs all come from the same table.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/result.hpp"
+#include "metrics/metric.hpp"
+#include "metrics/registry.hpp"
+
+namespace braid::metrics {
+
+// A label whose value a field fixes: several fields (e.g. drop counters per reason) then
+// form one family, `braid_x_drops_total{reason="..."}`, instead of one name each.
+struct FixedLabel {
+  std::string_view name;
+  std::string_view value;
+};
+
+template <class S>
+struct Field {
+  std::string_view name;  // full Prometheus name, e.g. braid_ike_sa_up_total
+  std::string_view help;
+  Type type = Type::kCounter;
+  std::string_view unit = {};  // "" or a base unit that the name ends with
+  // Exactly one source: an integer member, a getter (derived or floating values) or a
+  // histogram member (with its bucket bounds).
+  uint64_t S::*member = nullptr;
+  double (*getter)(const S&) = nullptr;
+  Histogram S::*histogram = nullptr;
+  std::span<const double> buckets = {};
+  // Stats-file line name; {label} is replaced by that label's value. Empty: derived.
+  std::string_view statsKey = {};
+  FixedLabel label = {};
+};
+
+using InstanceLabels = std::vector<std::pair<std::string, std::string>>;
+
+template <class S>
+class StructMetrics {
+ public:
+  StructMetrics() = default;
+
+  // Registers every field of `fields` for one instance of S, labelled with `instance`
+  // (e.g. {{"path", "hq/fiber"}}), ahead of the field's own fixed label.
+  static Result<StructMetrics> add(Registry& r, std::span<const Field<S>> fields,
+                                   const InstanceLabels& instance = {}) {
+    StructMetrics m;
+    m.fields_ = fields;
+    for (const Field<S>& f : fields) {
+      int sources = (f.member != nullptr) + (f.getter != nullptr) + (f.histogram != nullptr);
+      if (sources != 1) {
+        return errorStatus(ErrorCode::kInvalidArgument,
+                           std::string(f.name) + ": a field needs exactly one source");
+      }
+      FamilyDesc d{std::string(f.name), std::string(f.help), f.type, std::string(f.unit), {}, {}};
+      std::vector<std::string> values;
+      for (auto& [k, v] : instance) {
+        d.labelNames.push_back(k);
+        values.push_back(v);
+      }
+      if (!f.label.name.empty()) {
+        d.labelNames.emplace_back(f.label.name);
+        values.emplace_back(f.label.value);
+      }
+      d.buckets.assign(f.buckets.begin(), f.buckets.end());
+      auto fam = r.addFamily(std::move(d));
+      if (!fam) return fam.status();
+      auto series = r.addSeries(*fam, std::move(values), std::string(f.statsKey));
+      if (!series) return series.status();
+      m.ids_.push_back(*series);
+    }
+    return m;
+  }
+
+  // Scrape time: copy the snapshot's values into the registry.
+  void update(Registry& r, const S& snapshot) const {
+    for (size_t i = 0; i < fields_.size(); ++i) {
+      const Field<S>& f = fields_[i];
+      if (f.member) {
+        r.set(ids_[i], snapshot.*(f.member));
+      } else if (f.getter) {
+        r.set(ids_[i], f.getter(snapshot));
+      } else {
+        r.set(ids_[i], snapshot.*(f.histogram));
+      }
+    }
+  }
+
+ private:
+  std::span<const Field<S>> fields_;
+  std::vector<SeriesId> ids_;
+};
+
+// The table of a struct declared with BRAID_METRICS_STRUCT, found by argument-dependent
+// lookup: fieldsOf<S>().
+template <class S>
+constexpr auto fieldsOf() {
+  return braidMetricFields(static_cast<const S*>(nullptr));
+}
+
+}  // namespace braid::metrics
+
+// Envoy-style X-macro: declares the counter struct and its descriptor table from one list.
+//   #define MY_STATS(COUNTER, GAUGE)
+//     COUNTER(packets, "braid_x_packets_total", "", "Packets seen.", "x.packets")
+//     GAUGE(queueBytes, "braid_x_queue_bytes", "bytes", "Queued bytes now.", "x.queue_bytes")
+//   BRAID_METRICS_STRUCT(MyStats, MY_STATS);
+// gives `struct MyStats { uint64_t packets = 0; uint64_t queueBytes = 0; };` and
+// metrics::fieldsOf<MyStats>(), a std::array of Field<MyStats>.
+#define BRAID_METRICS_MEMBER_(member, name, unit, help, key) uint64_t member = 0;
+#define BRAID_METRICS_COUNTER_(member, name, unit, help, key)                                  \
+  ::braid::metrics::Field<Self>{                                                               \
+      name, help, ::braid::metrics::Type::kCounter, unit, &Self::member, nullptr, nullptr, {}, \
+      key,  {}},
+#define BRAID_METRICS_GAUGE_(member, name, unit, help, key)                                  \
+  ::braid::metrics::Field<Self>{                                                             \
+      name, help, ::braid::metrics::Type::kGauge, unit, &Self::member, nullptr, nullptr, {}, \
+      key,  {}},
+#define BRAID_METRICS_STRUCT(Name, LIST)                           \
+  struct Name {                                                    \
+    LIST(BRAID_METRICS_MEMBER_, BRAID_METRICS_MEMBER_)             \
+  };                                                               \
+  [[maybe_unused]] constexpr auto braidMetricFields(const Name*) { \
+    using Self = Name;                                             \
+    return std::to_array<::braid::metrics::Field<Self>>(           \
+        {LIST(BRAID_METRICS_COUNTER_, BRAID_METRICS_GAUGE_)});     \
+  }                                                                \
+  static_assert(true, "")
