@@ -6,6 +6,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -32,8 +33,8 @@ struct Field {
   std::string_view help;
   Type type = Type::kCounter;
   std::string_view unit = {};  // "" or a base unit that the name ends with
-  // Exactly one source: an integer member, a getter (derived or floating values) or a
-  // histogram member (with its bucket bounds).
+  // Exactly one source: an integer member, a getter (derived or floating values), an
+  // integer getter (array elements, see arrayFields) or a histogram member (with its bounds).
   uint64_t S::*member = nullptr;
   double (*getter)(const S&) = nullptr;
   Histogram S::*histogram = nullptr;
@@ -41,7 +42,45 @@ struct Field {
   // Stats-file line name; {label} is replaced by that label's value. Empty: derived.
   std::string_view statsKey = {};
   FixedLabel label = {};
+  uint64_t (*count)(const S&) = nullptr;
 };
+
+template <class S, size_t N, std::array<uint64_t, N> S::*M, size_t I>
+constexpr uint64_t arrayElement(const S& s) {
+  return (s.*M)[I];
+}
+
+// One field per element of an enum-indexed counter array (drops[reason]): one family whose
+// label `labelName` takes values[i] for element i. `statsKey` may use {labelName}.
+//   arrayFields<TxCounters, kTxDropCount, &TxCounters::drops>(
+//       "braid_tx_drops_total", "...", "reason", kTxDropNames, "tx.drop.{reason}")
+template <class S, size_t N, std::array<uint64_t, N> S::*M>
+constexpr std::array<Field<S>, N> arrayFields(std::string_view name, std::string_view help,
+                                              std::string_view labelName,
+                                              const std::array<std::string_view, N>& values,
+                                              std::string_view statsKey = {},
+                                              std::string_view unit = {}) {
+  return [&]<size_t... I>(std::index_sequence<I...>) {
+    return std::array<Field<S>, N>{Field<S>{.name = name,
+                                            .help = help,
+                                            .type = Type::kCounter,
+                                            .unit = unit,
+                                            .statsKey = statsKey,
+                                            .label = {labelName, values[I]},
+                                            .count = &arrayElement<S, N, M, I>}...};
+  }
+  (std::make_index_sequence<N>{});
+}
+
+// Joins descriptor tables into one (scalar fields plus arrayFields, say).
+template <class S, size_t A, size_t B>
+constexpr std::array<Field<S>, A + B> concat(const std::array<Field<S>, A>& a,
+                                             const std::array<Field<S>, B>& b) {
+  std::array<Field<S>, A + B> out{};
+  for (size_t i = 0; i < A; ++i) out[i] = a[i];
+  for (size_t i = 0; i < B; ++i) out[A + i] = b[i];
+  return out;
+}
 
 using InstanceLabels = std::vector<std::pair<std::string, std::string>>;
 
@@ -57,7 +96,8 @@ class StructMetrics {
     StructMetrics m;
     m.fields_ = fields;
     for (const Field<S>& f : fields) {
-      int sources = (f.member != nullptr) + (f.getter != nullptr) + (f.histogram != nullptr);
+      int sources = (f.member != nullptr) + (f.getter != nullptr) + (f.histogram != nullptr) +
+                    (f.count != nullptr);
       if (sources != 1) {
         return errorStatus(ErrorCode::kInvalidArgument,
                            std::string(f.name) + ": a field needs exactly one source");
@@ -90,6 +130,8 @@ class StructMetrics {
         r.set(ids_[i], snapshot.*(f.member));
       } else if (f.getter) {
         r.set(ids_[i], f.getter(snapshot));
+      } else if (f.count) {
+        r.set(ids_[i], f.count(snapshot));
       } else {
         r.set(ids_[i], snapshot.*(f.histogram));
       }
@@ -117,15 +159,21 @@ constexpr auto fieldsOf() {
 //   BRAID_METRICS_STRUCT(MyStats, MY_STATS);
 // gives `struct MyStats { uint64_t packets = 0; uint64_t queueBytes = 0; };` and
 // metrics::fieldsOf<MyStats>(), a std::array of Field<MyStats>.
-#define BRAID_METRICS_MEMBER_(member, name, unit, help, key) uint64_t member = 0;
-#define BRAID_METRICS_COUNTER_(member, name, unit, help, key)                                  \
-  ::braid::metrics::Field<Self>{                                                               \
-      name, help, ::braid::metrics::Type::kCounter, unit, &Self::member, nullptr, nullptr, {}, \
-      key,  {}},
-#define BRAID_METRICS_GAUGE_(member, name, unit, help, key)                                  \
-  ::braid::metrics::Field<Self>{                                                             \
-      name, help, ::braid::metrics::Type::kGauge, unit, &Self::member, nullptr, nullptr, {}, \
-      key,  {}},
+#define BRAID_METRICS_MEMBER_(member_, name_, unit_, help_, key_) uint64_t member_ = 0;
+#define BRAID_METRICS_COUNTER_(member_, name_, unit_, help_, key_)        \
+  ::braid::metrics::Field<Self>{.name = name_,                            \
+                                .help = help_,                            \
+                                .type = ::braid::metrics::Type::kCounter, \
+                                .unit = unit_,                            \
+                                .member = &Self::member_,                 \
+                                .statsKey = key_},
+#define BRAID_METRICS_GAUGE_(member_, name_, unit_, help_, key_)        \
+  ::braid::metrics::Field<Self>{.name = name_,                          \
+                                .help = help_,                          \
+                                .type = ::braid::metrics::Type::kGauge, \
+                                .unit = unit_,                          \
+                                .member = &Self::member_,               \
+                                .statsKey = key_},
 #define BRAID_METRICS_STRUCT(Name, LIST)                           \
   struct Name {                                                    \
     LIST(BRAID_METRICS_MEMBER_, BRAID_METRICS_MEMBER_)             \

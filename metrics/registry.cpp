@@ -159,6 +159,10 @@ Result<SeriesId> Registry::addSeries(FamilyId family, std::vector<std::string> l
   for (auto& c : key) {
     if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) c = '_';
   }
+  if (statsKeys_.contains(key)) {
+    return bad(ErrorCode::kAlreadyExists, f.desc.name + ": stats key '" + key + "' already used");
+  }
+  statsKeys_.insert(key);
   Series s;
   s.labelValues = std::move(labelValues);
   s.statsKey = std::move(key);

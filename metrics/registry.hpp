@@ -9,6 +9,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,7 +45,7 @@ class Registry {
   // (paths, classes, reasons), never flows.
   // `statsKey` is the series' line name in the stats file; `{label}` is replaced by that
   // label's value. Empty: the family name less braid_ and _total, then ".value" for
-  // each label.
+  // each label. Two series with the same stats key are refused.
   Result<SeriesId> addSeries(FamilyId family, std::vector<std::string> labelValues,
                              std::string statsKey = {});
 
@@ -83,6 +85,7 @@ class Registry {
 
   size_t maxSeries_;
   std::vector<Family> families_;
+  std::set<std::string, std::less<>> statsKeys_;  // a stats-file line name is used once
 };
 
 }  // namespace braid::metrics

@@ -135,6 +135,51 @@ TEST(Descriptor, IkeTableKeepsStatsFileKeys) {
             std::string::npos);
 }
 
+enum class Drop : size_t { kMalformed, kNoRoute, kNoSa, kCount };
+constexpr size_t kDropCount = static_cast<size_t>(Drop::kCount);
+constexpr std::array<std::string_view, kDropCount> kDropNames = {"malformed", "no_route", "no_sa"};
+// Shaped like edge's TxCounters: scalars plus a drops[reason] array.
+struct TxLike {
+  uint64_t sealed = 0;
+  std::array<uint64_t, kDropCount> drops{};
+};
+constexpr std::array<Field<TxLike>, 1> kTxScalars = {{
+    {.name = "braid_tx_sealed_total",
+     .help = "ESP packets sealed.",
+     .member = &TxLike::sealed,
+     .statsKey = "tx.sealed"},
+}};
+constexpr auto kTxFields =
+    concat(kTxScalars, arrayFields<TxLike, kDropCount, &TxLike::drops>(
+                           "braid_tx_drops_total", "Outbound packets dropped, by reason.", "reason",
+                           kDropNames, "tx.drop.{reason}"));
+static_assert(kTxFields.size() == 4);
+
+TEST(Descriptor, ArrayFieldsBecomeOneLabelledFamily) {
+  Registry r;
+  auto m = StructMetrics<TxLike>::add(r, kTxFields, {{"uplink", "fiber"}});
+  ASSERT_TRUE(m) << m.status().message();
+  TxLike t;
+  t.sealed = 9;
+  t.drops[static_cast<size_t>(Drop::kNoRoute)] = 4;
+  t.drops[static_cast<size_t>(Drop::kNoSa)] = 1;
+  m->update(r, t);
+  EXPECT_EQ(r.prometheus(),
+            "# HELP braid_tx_sealed_total ESP packets sealed.\n"
+            "# TYPE braid_tx_sealed_total counter\n"
+            "braid_tx_sealed_total{uplink=\"fiber\"} 9\n"
+            "# HELP braid_tx_drops_total Outbound packets dropped, by reason.\n"
+            "# TYPE braid_tx_drops_total counter\n"
+            "braid_tx_drops_total{uplink=\"fiber\",reason=\"malformed\"} 0\n"
+            "braid_tx_drops_total{uplink=\"fiber\",reason=\"no_route\"} 4\n"
+            "braid_tx_drops_total{uplink=\"fiber\",reason=\"no_sa\"} 1\n");
+  EXPECT_EQ(r.statsFile(),
+            "tx.sealed 9\ntx.drop.malformed 0\ntx.drop.no_route 4\ntx.drop.no_sa 1\n");
+  // A second uplink would write the same stats lines: its keys must name {uplink}.
+  auto lte = StructMetrics<TxLike>::add(r, kTxFields, {{"uplink", "lte"}});
+  EXPECT_EQ(lte.status().code(), ErrorCode::kAlreadyExists);
+}
+
 TEST(Descriptor, BadTablesAreRefusedAtRegistration) {
   struct S {
     uint64_t a = 0;
