@@ -2,6 +2,7 @@
 // name/label validation and content negotiation. No I/O.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -26,9 +27,12 @@ class Histogram {
   static constexpr size_t kMaxBuckets = 24;
 
   Histogram() = default;
-  explicit Histogram(std::span<const double> bounds) : bounds_(bounds) {}
+  // More than kMaxBuckets bounds are cut off (validateFamily refuses such families).
+  explicit Histogram(std::span<const double> bounds)
+      : bounds_(bounds.first(std::min(bounds.size(), kMaxBuckets))) {}
 
   void observe(double v) {
+    if (v != v) return;  // NaN: no bucket, and it would poison the sum
     size_t i = 0;
     while (i < bounds_.size() && v > bounds_[i]) ++i;  // le: v <= bound
     ++counts_[i];
@@ -70,7 +74,7 @@ struct FamilyDesc {
 Status validateFamily(const FamilyDesc& d);
 Status validateMetricName(std::string_view name);
 Status validateLabelName(std::string_view name);
-// Label values: any UTF-8 (escaped on output) but not empty and bounded in length.
+// Label values: valid UTF-8 (escaped on output), not empty, at most 128 bytes.
 Status validateLabelValue(std::string_view value);
 
 // Exposition formats.

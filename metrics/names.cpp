@@ -50,6 +50,37 @@ constexpr std::array<std::string_view, 12> kNonBaseUnits = {
 constexpr std::array<std::string_view, 5> kReserved = {"_count", "_sum", "_bucket", "_created",
                                                        "_gcount"};
 
+// RFC 3629 section 4: shortest forms only, no surrogates, at most U+10FFFF.
+bool validUtf8(std::string_view s) {
+  static constexpr uint32_t kMin[] = {0, 0x80, 0x800, 0x10000};
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t n = 0;  // continuation bytes
+    if (c < 0x80) {
+      n = 0;
+    } else if ((c >> 5) == 6) {
+      n = 1;
+    } else if ((c >> 4) == 14) {
+      n = 2;
+    } else if ((c >> 3) == 30) {
+      n = 3;
+    } else {
+      return false;
+    }
+    if (s.size() - i <= n) return false;
+    uint32_t cp = n == 0 ? c : c & (0x3f >> n);
+    for (size_t k = 1; k <= n; ++k) {
+      auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc >> 6) != 2) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
 }  // namespace
 
 Status validateMetricName(std::string_view name) {
@@ -88,6 +119,7 @@ Status validateLabelValue(std::string_view value) {
   // Empty means "label absent" to Prometheus; a series must not depend on that.
   if (value.empty()) return bad("empty label value");
   if (value.size() > 128) return bad("label value longer than 128 bytes");
+  if (!validUtf8(value)) return bad("label value is not valid UTF-8");
   return {};
 }
 

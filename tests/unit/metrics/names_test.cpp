@@ -77,6 +77,12 @@ TEST(Names, LabelValues) {
   EXPECT_TRUE(validateLabelValue("ünïcode \"quoted\"\n"));
   EXPECT_FALSE(validateLabelValue(""));
   EXPECT_FALSE(validateLabelValue(std::string(129, 'x')));
+  EXPECT_TRUE(validateLabelValue("\xf0\x9f\x93\xa1 lte"));  // U+1F4E1
+  EXPECT_FALSE(validateLabelValue("\xff"));
+  EXPECT_FALSE(validateLabelValue("a\xc3"));             // truncated
+  EXPECT_FALSE(validateLabelValue("\xc0\xaf"));          // overlong '/'
+  EXPECT_FALSE(validateLabelValue("\xed\xa0\x80"));      // surrogate
+  EXPECT_FALSE(validateLabelValue("\xf4\x90\x80\x80"));  // above U+10FFFF
 }
 
 TEST(Escaping, LabelValuesAndHelp) {

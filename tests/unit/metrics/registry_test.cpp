@@ -170,11 +170,25 @@ TEST(Histogram, BucketEdgesAreInclusive) {
   h.observe(0.1000001);
   h.observe(1);
   h.observe(1e9);
+  h.observe(std::numeric_limits<double>::quiet_NaN());  // ignored
   EXPECT_EQ(h.bucket(0), 1u);
   EXPECT_EQ(h.bucket(1), 1u);
   EXPECT_EQ(h.bucket(2), 1u);
   EXPECT_EQ(h.bucket(3), 1u);
   EXPECT_EQ(h.count(), 4u);
+  EXPECT_DOUBLE_EQ(h.sum(), 0.1 + 0.1000001 + 1 + 1e9);
+}
+
+TEST(Histogram, TooManyBoundsAreCutOff) {
+  static constexpr auto kMany = [] {
+    std::array<double, Histogram::kMaxBuckets + 5> b{};
+    for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<double>(i + 1);
+    return b;
+  }();
+  Histogram h(kMany);
+  EXPECT_EQ(h.bounds().size(), Histogram::kMaxBuckets);
+  h.observe(1000);  // lands in +Inf, inside the fixed array
+  EXPECT_EQ(h.bucket(Histogram::kMaxBuckets), 1u);
 }
 
 TEST(Histogram, CumulativeExpositionMatchesReference) {
