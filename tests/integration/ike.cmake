@@ -14,3 +14,6 @@ braid_add_shell_test(ike_oracle_tshark ${ike_dir}/ike_oracle.sh ARGS aes256gcm16
 # reach the IKE_SA_INIT task (also under ASan); "defences" keeps them.
 braid_add_shell_test(ike_hostile ${ike_dir}/ike_hostile.sh ARGS tasks LABELS asan TIMEOUT 400)
 braid_add_shell_test(ike_hostile_defences ${ike_dir}/ike_hostile.sh ARGS defences TIMEOUT 300)
+# Spoofed IKE_SA_INIT flood (5000/s for 10 s) at braidd B with default DoS limits; RSS/CPU
+# figures printed (docs/performance.md "IKE flood"). SERIAL: it measures CPU and memory.
+braid_add_shell_test(ike_flood ${ike_dir}/ike_flood.sh SERIAL TIMEOUT 180)
