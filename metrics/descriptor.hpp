@@ -94,7 +94,8 @@ class StructMetrics {
   static Result<StructMetrics> add(Registry& r, std::span<const Field<S>> fields,
                                    const InstanceLabels& instance = {}) {
     StructMetrics m;
-    m.fields_ = fields;
+    // A copy: tables are often temporaries (fieldsOf<S>()), and they are small.
+    m.fields_.assign(fields.begin(), fields.end());
     for (const Field<S>& f : fields) {
       int sources = (f.member != nullptr) + (f.getter != nullptr) + (f.histogram != nullptr) +
                     (f.count != nullptr);
@@ -139,7 +140,7 @@ class StructMetrics {
   }
 
  private:
-  std::span<const Field<S>> fields_;
+  std::vector<Field<S>> fields_;
   std::vector<SeriesId> ids_;
 };
 
