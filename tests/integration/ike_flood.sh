@@ -8,7 +8,9 @@
 # challenge. Measured and printed: braidd B's RSS before / during (max) / after, its CPU time,
 # datagrams received, cookies sent; asserted: B alive, RSS bounded, cookies sent, half-open
 # SAs held at the cookie threshold, A up during the flood, a ping through the tunnel.
-#   ike_flood.sh [RATE [SECS]]   (default 5000 per second for 10 s)
+#   ike_flood.sh [RATE [SECS [PEER]]]   (default 5000 per second for 10 s, PEER braid)
+# PEER "strongswan": the legitimate initiator in gwA is strongSwan's charon instead of braidd
+# (kernel-libipsec, ESP-in-UDP; needs the interop recipe, like tests/interop; label interop).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../support/netns.sh"
@@ -16,12 +18,18 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/ike_lib.sh"
 FLOOD_RATE=${1:-5000}
 FLOOD_SECS=${2:-10}
+PEER=${3:-braid}
 FLOOD_NET=10.77.0.0/16
 COOKIE_THRESHOLD=20  # ike::ResponderLimits' default (braidd B runs without [ike] limits)
 
 nn_init
 [ -x "$BRAIDD" ] || nn_die "braidd not built: $BRAIDD"
 command -v python3 >/dev/null || nn_die "python3 missing"
+case $PEER in
+  braid) ;;
+  strongswan) . "$HERE/../interop/interop_lib.sh"; ss_check_deps ;;
+  *) nn_die "unknown peer $PEER" ;;
+esac
 dp_topology
 # Spoofed sources: B routes its answers back towards gwA, which drops them silently.
 nn_exec gwB sysctl -qw net.ipv4.conf.wan0.rp_filter=0
@@ -37,6 +45,16 @@ IKE_REMOTE_ADDRESS="%any" ike_config B "${COMMON[@]}" 'local_id = "gwB.lab"' \
 dp_check_configs
 dp_start B "$NN_TMP/b.toml"
 B_PID=${DP_PID[B]}
+if [ "$PEER" = strongswan ]; then
+  # charon in gwA, idle until told to initiate (during the flood).
+  SS=$NN_TMP/charonA
+  ss_conf "$SS" 1
+  ss_start "$(nn gwA)" "$SS"
+  NN_PIDS+=("$LAB_LAST_PID")
+  io_swanctl_conf flood A init psk aes256gcm16-prfsha256-x25519 aes256gcm16 "$IKE_PSK" \
+    gwA.lab gwB.lab 10.98.1.0/24 10.98.2.0/24 yes >"$SS/swanctl/swanctl.conf"
+  ss_load "$SS" >/dev/null
+fi
 
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }  # kB
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
@@ -57,11 +75,19 @@ nn_bg gwA "$NN_TMP/flood.log" python3 "$HERE/ike_flood.py" 10.99.0.2 "$FLOOD_NET
   "$FLOOD_RATE" "$FLOOD_SECS"
 FLOOD_PID=$NN_LAST_PID
 
-# The legitimate peer starts 2 s into the flood.
-sleep 2
-dp_start A "$NN_TMP/a.toml"
+# The legitimate peer starts once B answers the flood with cookies (the tool needs a moment
+# to start on a busy machine).
+cookies_flowing() { dp_refresh B && [ "$(dp_counter B ike.cookies_sent)" -gt 0 ]; }
+nn_check "braidd B answers the flood with cookies" nn_wait_for 5 cookies_flowing
+sleep 1
 TA=$(date +%s%N)
-nn_check "gwA: Child SA installed during the flood" ike_wait_up A $((FLOOD_SECS - 3))
+if [ "$PEER" = braid ]; then
+  dp_start A "$NN_TMP/a.toml"
+  nn_check "gwA: Child SA installed during the flood" ike_wait_up A $((FLOOD_SECS - 4))
+else
+  ss_initiate() { ss_swanctl "$SS" --initiate --child net --timeout $1 >"$NN_TMP/initiate.out" 2>&1; }
+  nn_check "gwA: strongSwan's Child SA installed during the flood" ss_initiate $((FLOOD_SECS - 4))
+fi
 UP_MS=$(( ($(date +%s%N) - TA) / 1000000 ))
 nn_check "the flood was still running when A came up (${UP_MS} ms after A started)" \
   kill -0 "$FLOOD_PID"
@@ -102,13 +128,22 @@ nn_check "RSS during the flood bounded (max $RSS_MAX kB <= 2 x $RSS0 + 20 MB)" \
   test "$RSS_MAX" -le $((2 * RSS0 + 20480))
 nn_check "RSS after the flood bounded ($RSS1 kB)" test "$RSS1" -le $((2 * RSS0 + 20480))
 nn_check "B's log stayed short (rate-limited)" test "$(wc -l <"$NN_TMP/braiddB.log")" -le 300
-nn_check "gwA: tunnel still up after the flood" ike_wait_up A 2
-nn_check "braidd A exits 0" dp_stop A
+if [ "$PEER" = braid ]; then
+  nn_check "gwA: tunnel still up after the flood" ike_wait_up A 2
+  nn_check "braidd A exits 0" dp_stop A
+else
+  nn_check "gwB: the Child SA with strongSwan is up after the flood" ike_wait_up B 2
+fi
 nn_check "braidd B exits 0" dp_stop B
 if [ "$NN_FAILS" -gt 0 ]; then
   nn_log "braidd B log (last 30 lines):"
   tail -30 "$NN_TMP/braiddB.log" >&2
-  nn_log "braidd A log (last 30 lines):"
-  tail -30 "$NN_TMP/braiddA.log" >&2
+  if [ "$PEER" = braid ]; then
+    nn_log "braidd A log (last 30 lines):"
+    tail -30 "$NN_TMP/braiddA.log" >&2
+  else
+    nn_log "charon log (last 30 lines):"
+    tail -30 "$SS/charon.log" >&2
+  fi
 fi
 nn_finish
