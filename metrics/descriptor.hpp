@@ -72,6 +72,31 @@ constexpr std::array<Field<S>, N> arrayFields(std::string_view name, std::string
   (std::make_index_sequence<N>{});
 }
 
+template <class S, auto Get, size_t I>
+constexpr uint64_t stateIs(const S& s) {
+  return static_cast<size_t>(Get(s)) == I ? 1 : 0;
+}
+
+// A state as one gauge per possible value, 1 for the current one (the OpenMetrics "stateset"
+// shape, written as a gauge so that 0.0.4 has it too): braid_path_state{state="up"} 1.
+// `Get` maps the snapshot to the state's index in `values`.
+//   stateFields<PathSnap, kStateCount, &stateIndex>("braid_path_state", "...", "state", kNames)
+template <class S, size_t N, auto Get>
+constexpr std::array<Field<S>, N> stateFields(std::string_view name, std::string_view help,
+                                              std::string_view labelName,
+                                              const std::array<std::string_view, N>& values,
+                                              std::string_view statsKey = {}) {
+  return [&]<size_t... I>(std::index_sequence<I...>) {
+    return std::array<Field<S>, N>{Field<S>{.name = name,
+                                            .help = help,
+                                            .type = Type::kGauge,
+                                            .statsKey = statsKey,
+                                            .label = {labelName, values[I]},
+                                            .count = &stateIs<S, Get, I>}...};
+  }
+  (std::make_index_sequence<N>{});
+}
+
 // Joins descriptor tables into one (scalar fields plus arrayFields, say).
 template <class S, size_t A, size_t B>
 constexpr std::array<Field<S>, A + B> concat(const std::array<Field<S>, A>& a,
@@ -127,14 +152,20 @@ class StructMetrics {
   void update(Registry& r, const S& snapshot) const {
     for (size_t i = 0; i < fields_.size(); ++i) {
       const Field<S>& f = fields_[i];
-      if (f.member) {
-        r.set(ids_[i], snapshot.*(f.member));
-      } else if (f.getter) {
+      if (f.getter) {
         r.set(ids_[i], f.getter(snapshot));
       } else if (f.count) {
         r.set(ids_[i], f.count(snapshot));
-      } else {
-        r.set(ids_[i], snapshot.*(f.histogram));
+      } else if constexpr (sizeof(S) >= sizeof(Histogram)) {
+        // (The size tests keep GCC's -Warray-bounds quiet for small snapshots, which cannot
+        // hold such members anyway.)
+        if (f.member) {
+          r.set(ids_[i], snapshot.*(f.member));
+        } else {
+          r.set(ids_[i], snapshot.*(f.histogram));
+        }
+      } else if constexpr (sizeof(S) >= sizeof(uint64_t)) {
+        r.set(ids_[i], snapshot.*(f.member));
       }
     }
   }

@@ -180,6 +180,35 @@ TEST(Descriptor, ArrayFieldsBecomeOneLabelledFamily) {
   EXPECT_EQ(lte.status().code(), ErrorCode::kAlreadyExists);
 }
 
+enum class PathState : uint8_t { kDown, kProbing, kUp, kCount };
+struct PathSnap {
+  PathState state = PathState::kDown;
+};
+constexpr size_t stateIndex(const PathSnap& p) {
+  return static_cast<size_t>(p.state);
+}
+constexpr std::array<std::string_view, 3> kStateNames = {"down", "probing", "up"};
+constexpr auto kStateFields =
+    stateFields<PathSnap, 3, &stateIndex>("braid_path_state", "Path state: 1 for the current one.",
+                                          "state", kStateNames, "path.{path}.state.{state}");
+
+TEST(Descriptor, StateIsOneHot) {
+  Registry r;
+  auto m = StructMetrics<PathSnap>::add(r, kStateFields, {{"path", "hq/fiber"}});
+  ASSERT_TRUE(m) << m.status().message();
+  m->update(r, PathSnap{PathState::kUp});
+  EXPECT_EQ(r.prometheus(),
+            "# HELP braid_path_state Path state: 1 for the current one.\n"
+            "# TYPE braid_path_state gauge\n"
+            "braid_path_state{path=\"hq/fiber\",state=\"down\"} 0\n"
+            "braid_path_state{path=\"hq/fiber\",state=\"probing\"} 0\n"
+            "braid_path_state{path=\"hq/fiber\",state=\"up\"} 1\n");
+  m->update(r, PathSnap{PathState::kDown});
+  EXPECT_EQ(r.statsFile(),
+            "path.hq/fiber.state.down 1\npath.hq/fiber.state.probing 0\n"
+            "path.hq/fiber.state.up 0\n");
+}
+
 TEST(Descriptor, BadTablesAreRefusedAtRegistration) {
   struct S {
     uint64_t a = 0;
