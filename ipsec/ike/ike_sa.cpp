@@ -185,6 +185,7 @@ IkeSaEvent IkeSa::eventBase() const {
 
 void IkeSa::established() {
   state_ = IkeSaState::kEstablished;
+  up_ = true;
   ++ctx_.counterRef().ikeSaUp;
   BRAID_LOG(kInfo, "ike") << peerName() << ": IKE SA established ("
                           << (initiator_ ? "initiator" : "responder") << ", " << peerId.toString()
@@ -220,8 +221,7 @@ void IkeSa::fail(FailureKind kind, bool byPeer, const std::string& reason) {
     case FailureKind::kOther:
       break;
   }
-  bool authenticated =
-      initiator_ || state_ == IkeSaState::kEstablished || state_ == IkeSaState::kDeleting;
+  bool authenticated = peerAuthenticated();
   LogRateLimiter* limiter = authenticated ? nullptr : ctx_.unauthenticatedLog();
   if (limiter == nullptr) {
     BRAID_LOG(kWarn, "ike") << peerName() << ": " << reason;
@@ -290,7 +290,7 @@ void IkeSa::removeChild(uint32_t spiIn) {
 
 void IkeSa::destroy(bool failed) {
   if (dead()) return;
-  bool wasUp = state_ == IkeSaState::kEstablished || state_ == IkeSaState::kDeleting;
+  bool wasUp = up_;
   state_ = IkeSaState::kDead;
   tasks_.shutdown();
   while (!children_.empty()) removeChild(children_.back()->spiIn);

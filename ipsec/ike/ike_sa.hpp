@@ -128,6 +128,9 @@ class IkeSa {
   // Ends the SA now: Child SA and IKE SA down events, owner notified (failed -> retry).
   void destroy(bool failed);
   bool dead() const { return state_ == IkeSaState::kDead; }
+  // The peer has authenticated (we initiated, or IKE_AUTH completed): its failures and
+  // errors are worth a log line each; before that, anyone could have caused them.
+  bool peerAuthenticated() const { return initiator_ || up_; }
 
   void send(Bytes datagram, const Endpoint& local, const Endpoint& remote);
   void send(Bytes datagram) { send(datagram, local_, remote_); }
@@ -143,6 +146,9 @@ class IkeSa {
   IkeSaState state_ = IkeSaState::kCreated;
   Endpoint local_, remote_;
   bool natLocal_ = false, natRemote_ = false, forcedEncap_ = false;
+  // Set by established(): an SA that is deleting may never have been up (the initiator
+  // refusing the responder's AUTH deletes it), and only an SA that was up goes down.
+  bool up_ = false;
   std::vector<std::unique_ptr<ChildSa>> children_;
   TaskManager tasks_;
 };

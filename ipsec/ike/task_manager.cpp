@@ -314,9 +314,17 @@ void TaskManager::sendErrorResponse(const Message& request, const DecodeError& e
   IkeCounters& c = sa_.ctx().counterRef();
   if (e.notify == notify::kInvalidSyntax) ++c.invalidSyntaxSent;
   if (e.notify == notify::kUnsupportedCriticalPayload) ++c.unsupportedCritical;
-  BRAID_LOG(kWarn, "ike") << sa_.peerName() << ": " << notifyName(e.notify) << " in reply to "
-                          << exchangeName(request.header.exchange) << " request "
-                          << request.header.messageId << ": " << e.reason;
+  LogRateLimiter* limiter = sa_.peerAuthenticated() ? nullptr : sa_.ctx().unauthenticatedLog();
+  if (limiter == nullptr) {
+    BRAID_LOG(kWarn, "ike") << sa_.peerName() << ": " << notifyName(e.notify) << " in reply to "
+                            << exchangeName(request.header.exchange) << " request "
+                            << request.header.messageId << ": " << e.reason;
+  } else {
+    BRAID_LOG_LIMITED(*limiter, sa_.ctx().clock().now(), kWarn, "ike")
+        << sa_.peerName() << ": " << notifyName(e.notify) << " in reply to "
+        << exchangeName(request.header.exchange) << " request " << request.header.messageId << ": "
+        << e.reason;
+  }
   Message resp(request.header.exchange, true, request.header.messageId);
   resp.header.spiI = sa_.spiI();
   resp.header.spiR = sa_.spiR();

@@ -307,5 +307,20 @@ TEST_F(IkeHardening, ResponderFailuresBeforeAuthenticationAreUnauthenticated) {
   EXPECT_TRUE(t.a.events.failures[0].authenticated);  // our own attempt failed
 }
 
+// Fuzz finding F1: the initiator refusing the responder's AUTH deletes an SA that never
+// came up; it must not report an IKE SA down (or count one) for it.
+TEST_F(IkeHardening, SaThatNeverCameUpNeverGoesDown) {
+  pa.remoteAuth.psk = SecretBytes(asBytes("other"));
+  start();
+  t.run();
+  t.advance(10min);
+  t.run();
+  t.advance(10min);
+  EXPECT_TRUE(t.a.events.ikeUp.empty());
+  EXPECT_TRUE(t.a.events.ikeDown.empty());
+  EXPECT_EQ(t.a.counters().ikeSaDown, 0u);
+  EXPECT_EQ(t.b.events.ikeDown.size(), t.b.events.ikeUp.size());
+}
+
 }  // namespace
 }  // namespace braid::ike::test
