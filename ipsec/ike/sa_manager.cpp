@@ -169,7 +169,7 @@ void SaManager::handleInitRequest(Message& m, const Endpoint& local, const Endpo
       return;
     }
   }
-  // RFC 8019 4.1: limit what one address can make us do before anything costs more than a
+  // RFC 8019 4: limit what one address can make us do before anything costs more than a
   // table lookup. Spoofed sources spread over many addresses meet the cookie check below.
   if (limits_.initRatePerSource > 0 && !initRate_.allow(remote.address, now)) {
     ++counters_.dropsInitRate;
@@ -209,7 +209,9 @@ void SaManager::handleInitRequest(Message& m, const Endpoint& local, const Endpo
   IkeSa* raw = sa.get();
   sas_[spi] = std::move(sa);
   halfOpen_.add(spi, m.header.spiI, remote.address, now);
-  armExpiry();
+  // Entries are added in time order, so an armed timer already has the oldest deadline (or
+  // an earlier one, whose entry has gone: it then re-arms). No re-arm per request.
+  if (!expiryTimer_.armed()) armExpiry();
   raw->receive(m, local, remote);
 }
 
