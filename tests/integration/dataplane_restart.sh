@@ -2,9 +2,10 @@
 # Manual keys across a restart (issue 11): the ESP sequence number is the AES-GCM nonce, so a
 # restarted braidd must continue above every number it sent before under the same key.
 #   dataplane_restart.sh
-# Traffic, restart braidd A, more traffic; from the WAN capture (tshark) every sequence number
-# of A's outbound SPI after the restart is above every one before it, and B accepts them (no
-# replay drops, the transfer arrives). Small reservation blocks (1024) make braidd reserve
+# Traffic, restart braidd A (SIGTERM), more traffic, kill it (SIGKILL) and start it again, more
+# traffic; from the WAN capture (tshark) every sequence number of A's outbound SPI after each
+# restart is above every one before it, and B accepts them (no replay drops, the transfers
+# arrive). Small reservation blocks (1024) make braidd reserve
 # more at run time too. A corrupt state file or an unsafe state directory keeps braidd from
 # starting (exit 2, no TUN device created).
 set -u
@@ -43,20 +44,34 @@ sleep 0.2
 dp_start A "$NN_TMP/a.toml"
 nn_check "ping LAN A -> LAN B after the restart" nn_exec lanA ping -q -c 3 -i 0.2 -W 2 10.98.2.2
 nn_check "3 MB TCP transfer after the restart" dp_transfer lanA lanB 10.98.2.2 5002 3000000
+
+# A crash (SIGKILL: no clean shutdown, reservations in flight) must not rewind either.
+kill -KILL "${DP_PID[A]}"
+wait "${DP_PID[A]}" 2>/dev/null
+cut2=$(date +%s.%N)
+sleep 0.2
+dp_start A "$NN_TMP/a.toml"
+nn_check "3 MB TCP transfer after a SIGKILL restart" dp_transfer lanA lanB 10.98.2.2 5003 3000000
 dp_capture_stop
 
 # Every ESP packet A sent with its outbound SPI, as "time sequence".
 tshark -r "$NN_TMP/wan.pcap" -Y "esp.spi == $DP_SPI_AB && ip.src == 10.99.0.1" \
   -T fields -e frame.time_epoch -e esp.sequence 2>/dev/null >"$NN_TMP/seq.txt"
-read -r nb maxb na mina < <(awk -v cut="$cut" '
-  $1 < cut { nb++; if ($2 > maxb) maxb = $2 }
-  $1 >= cut { na++; if (mina == "" || $2 < mina) mina = $2 }
-  END { print nb + 0, maxb + 0, na + 0, (mina == "" ? 0 : mina) }' "$NN_TMP/seq.txt")
-nn_log "SPI $DP_SPI_AB: $nb packets before the restart (highest seq $maxb), $na after (lowest seq $mina)"
-nn_check "capture: A sent ESP before the restart ($nb)" test "$nb" -gt 1000
-nn_check "capture: A sent ESP after the restart ($na)" test "$na" -gt 1000
-nn_check "every sequence number after the restart ($mina..) is above every one before (..$maxb)" \
-  test "$mina" -gt "$maxb"
+# phase FROM TO: "count lowest highest" of the sequence numbers sent in [FROM, TO).
+phase() {
+  awk -v a="$1" -v b="$2" '$1 >= a && $1 < b { n++; if (lo == "" || $2 < lo) lo = $2; if ($2 > hi) hi = $2 }
+    END { print n + 0, (lo == "" ? 0 : lo), hi + 0 }' "$NN_TMP/seq.txt"
+}
+read -r n1 lo1 hi1 < <(phase 0 "$cut")
+read -r n2 lo2 hi2 < <(phase "$cut" "$cut2")
+read -r n3 lo3 hi3 < <(phase "$cut2" 9999999999)
+nn_log "SPI $DP_SPI_AB sequence numbers: first run $n1 packets $lo1..$hi1; after SIGTERM restart $n2 packets $lo2..$hi2; after SIGKILL restart $n3 packets $lo3..$hi3"
+nn_check "capture: A sent ESP in each of the three runs ($n1, $n2, $n3)" \
+  test "$n1" -gt 1000 -a "$n2" -gt 1000 -a "$n3" -gt 1000
+nn_check "every sequence number after the restart ($lo2..) is above every one before (..$hi1)" \
+  test "$lo2" -gt "$hi1"
+nn_check "every sequence number after the SIGKILL restart ($lo3..) is above every one before (..$hi2)" \
+  test "$lo3" -gt "$hi2"
 
 dp_refresh B
 replay=$(dp_counter B "sa.in.$DP_SPI_AB.drop.replay")
