@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <functional>
@@ -145,6 +146,60 @@ TEST(DataPlaneTest, SasInstalledAndRemovedAtRunTime) {
   pa->removeOutbound(0);
   ASSERT_EQ(::write(a.tun[1], pkt.data(), pkt.size()), ssize_t(pkt.size()));
   EXPECT_TRUE(eventually([&] { return pa->snapshot().tx.dropped(TxDrop::kNoSa) == 2; }));
+  pa->stop();
+  pb->stop();
+}
+
+// Manual keying ([state]): the TX thread seals only up to the reserved limit, asks once for
+// more when the SA reaches `requestAt`, drops beyond the limit as seq_reserve (never sends an
+// unreserved number), and resumes above it once the next limit arrives.
+TEST(DataPlaneTest, SequenceLimitDropsAndAsksForMore) {
+  Site a, b;
+  openSite(a);
+  openSite(b);
+  auto pa = makePlane(a, b, "10.1.0.0/16", "10.2.0.0/16");
+  auto pb = makePlane(b, a, "10.2.0.0/16", "10.1.0.0/16");
+  std::atomic<int> asks{0};
+  std::atomic<uint64_t> askedAt{0};
+  pa->setSeqReserveHandler([&](size_t path, uint64_t last) {
+    EXPECT_EQ(path, 0u);
+    askedAt = last;
+    ++asks;
+  });
+  auto out = ipsec::EspOutboundSa::create(saConfig(0x1001, 1)).value();
+  out->setLastSequence(100);  // a restart: continue after the old mark
+  out->setSequenceLimit(103);
+  pa->installOutbound(0, std::move(out));
+  pa->setSequenceLimit(0, 103, 102);
+  pb->installInbound(0, ipsec::EspInboundSa::create(saConfig(0x1001, 1)).value());
+  pa->start();
+  pb->start();
+  pa->snapshot();
+  pb->snapshot();
+
+  for (uint8_t i = 1; i <= 3; ++i) {  // 101, 102, 103
+    auto pkt = udpPacket(i);
+    ASSERT_EQ(::write(a.tun[1], pkt.data(), pkt.size()), ssize_t(pkt.size()));
+    EXPECT_EQ(readTun(b.tun[1], 2000), pkt);
+  }
+  auto pkt = udpPacket(4);  // 104 is not reserved
+  ASSERT_EQ(::write(a.tun[1], pkt.data(), pkt.size()), ssize_t(pkt.size()));
+  EXPECT_TRUE(eventually([&] { return pa->snapshot().tx.dropped(TxDrop::kSeqReserve) == 1; }));
+  EXPECT_TRUE(readTun(b.tun[1], 100).empty());
+  EXPECT_EQ(asks.load(), 1);
+  EXPECT_GE(askedAt.load(), 102u);
+
+  pa->setSequenceLimit(0, 200, 150);  // the next block is on disk
+  pkt = udpPacket(5);
+  ASSERT_EQ(::write(a.tun[1], pkt.data(), pkt.size()), ssize_t(pkt.size()));
+  EXPECT_EQ(readTun(b.tun[1], 2000), pkt);
+  DataPlaneStats st = pa->snapshot();
+  ASSERT_EQ(st.sas.size(), 1u);
+  EXPECT_EQ(st.sas[0].esp.packetsSealed, 4u);
+  EXPECT_EQ(st.sas[0].esp.sequenceExhausted, 0u);
+  EXPECT_NE(formatStats(st).find("tx.drop.seq_reserve 1\n"), std::string::npos);
+  EXPECT_EQ(asks.load(), 1);  // not again before 150
+  EXPECT_EQ(pb->snapshot().rx.opened, 4u);
   pa->stop();
   pb->stop();
 }
