@@ -31,6 +31,10 @@ nn_check "tunnel up" ike_wait_up A 10
 nn_check "ping LAN A -> LAN B" nn_exec lanA ping -q -c 5 -i 0.2 -W 2 10.98.2.2
 nn_check "ping LAN B -> LAN A" nn_exec lanB ping -q -c 5 -i 0.2 -W 2 10.98.1.2
 nn_check "braidd A exits 0 (sends Delete over 4500)" dp_stop A
+# On a loaded machine tcpdump may write the last frames well after braidd exits: wait for
+# the INFORMATIONAL exchange (its header is plaintext) before stopping the capture.
+nn_wait_for 10 bash -c "tshark -r '$NN_TMP/wan.pcap' -Y 'isakmp.exchangetype == 37' 2>/dev/null | grep -q ." ||
+  nn_log "no INFORMATIONAL exchange in the capture after 10 s"
 dp_capture_stop
 
 nn_check "key log is mode 0600" test "$(stat -c %a "$KEYS")" = 600
