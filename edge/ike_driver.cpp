@@ -506,10 +506,10 @@ void IkeDriver::Impl::espSourceChanged(size_t path, uint32_t spi, const SockAddr
 void IkeDriver::Impl::failure(Uplink& u, const ike::FailureEvent& e) {
   Path* p = u.path(e.peer);
   if (p == nullptr) return;  // no config matched: the core logged and counted it
+  ++p->failures;
+  p->lastFailure = e.kind;  // diagnostics only, below
   // Anyone can make a responder fail before IKE_AUTH; that says nothing about the path.
   if (!e.authenticated) return;
-  ++p->failures;
-  p->lastFailure = e.kind;
   ike::IkeSa* sa = u.manager->findByPeer(e.peer);
   if (sa != nullptr && sa->state() == ike::IkeSaState::kEstablished) {
     // The Child SA was refused; the IKE SA stays (RFC 7296 2.21.2). The initiator asks again.

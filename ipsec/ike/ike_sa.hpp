@@ -130,7 +130,9 @@ class IkeSa {
   bool dead() const { return state_ == IkeSaState::kDead; }
   // The peer has authenticated (we initiated, or IKE_AUTH completed): its failures and
   // errors are worth a log line each; before that, anyone could have caused them.
-  bool peerAuthenticated() const { return initiator_ || up_; }
+  bool peerAuthenticated() const { return initiator_ || up_ || authVerified_; }
+  // Responder: the peer's AUTH verified (before established(): the Child SA comes first).
+  void peerAuthVerified() { authVerified_ = true; }
 
   void send(Bytes datagram, const Endpoint& local, const Endpoint& remote);
   void send(Bytes datagram) { send(datagram, local_, remote_); }
@@ -149,6 +151,7 @@ class IkeSa {
   // Set by established(): an SA that is deleting may never have been up (the initiator
   // refusing the responder's AUTH deletes it), and only an SA that was up goes down.
   bool up_ = false;
+  bool authVerified_ = false;
   std::vector<std::unique_ptr<ChildSa>> children_;
   TaskManager tasks_;
 };

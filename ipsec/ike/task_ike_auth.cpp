@@ -190,6 +190,7 @@ class IkeAuthTask final : public Task {
                    "; sending AUTHENTICATION_FAILED");
       return TaskResult::kFailed;
     }
+    sa_.peerAuthVerified();  // from here on its failures (e.g. the Child SA) are its own
     child_ = std::make_unique<ChildNegotiation>(sa_, nullptr, true);
     child_->processRequest(m);
     return TaskResult::kDone;

@@ -322,5 +322,14 @@ TEST_F(IkeHardening, SaThatNeverCameUpNeverGoesDown) {
   EXPECT_EQ(t.b.events.ikeDown.size(), t.b.events.ikeUp.size());
 }
 
+// Once the peer's AUTH verified, a Child SA failure is the authenticated peer's doing.
+TEST_F(IkeHardening, ChildFailureAfterVerifiedAuthIsAuthenticated) {
+  pb.children[0].espProposals = proposals("aes128-sha256", ProtocolId::kEsp);
+  establish();
+  ASSERT_EQ(t.b.events.failures.size(), 1u);
+  EXPECT_EQ(t.b.events.failures[0].kind, FailureKind::kNoProposal);
+  EXPECT_TRUE(t.b.events.failures[0].authenticated);
+}
+
 }  // namespace
 }  // namespace braid::ike::test
