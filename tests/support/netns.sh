@@ -26,8 +26,22 @@ nn_log() { printf '[%s] %s\n' "$(date +%H:%M:%S.%3N)" "$*" >&2; }
 nn_die() { nn_log "ERROR: $*"; exit 1; }
 nn() { printf '%s%s' "$NN_PREFIX" "$1"; }
 
+# A run killed with SIGKILL (ctest's timeout) cannot run its trap: remove the namespaces
+# and scratch dirs of per-run prefixes (<letters><pid>-) whose owning process is gone.
+nn_sweep_stale() {
+  local ns pid
+  for ns in $(ip netns list | awk '{print $1}'); do
+    [[ $ns =~ ^[a-z]+([0-9]+)- ]] || continue
+    pid=${BASH_REMATCH[1]}
+    kill -0 "$pid" 2>/dev/null && continue
+    nn_log "removing stale netns $ns (its run, PID $pid, is gone)"
+    ip netns del "$ns" 2>/dev/null || true
+  done
+}
+
 nn_init() {
   [ "$(id -u)" = 0 ] || nn_die "must run as root (network namespaces)"
+  nn_sweep_stale
   NN_TMP=$(mktemp -d "/tmp/${NN_PREFIX}XXXXXX")
   trap nn_cleanup EXIT
   trap 'exit 130' INT
