@@ -14,6 +14,11 @@
 # Knobs: LAB_BRAIDD_LOG (braidd log level, default info), LAB_IKE_KEYLOG=1 (braidd writes
 # IKE/ESP keys to <state>/ike-keys-SITE.log for tshark; labs only), LAB_NAT_KEEPALIVE
 # (seconds, default 20), LAB_IKE_RETRANSMIT (first IKE retransmission timeout, default 1 s).
+# Multipath (docs/multipath.md section 1): LAB_POLICY=FILE is appended to every site's
+# config (it must start with a table header such as [pathmon] or [[class]], else its keys
+# would land in the last [[peer.path]]); LAB_UPLINK_FIBER, LAB_UPLINK_BROADBAND and
+# LAB_UPLINK_LTE add lines to that [[uplink]] table, ';' separating keys, e.g.
+# LAB_UPLINK_LTE="metered = true; egress_kbps = 30000".
 
 tunnel_bin() {
   BRAIDD=$(find_bin braidd edge/braidd "${LAB_BRAIDD:-}") ||
@@ -36,8 +41,35 @@ tunnel_head() {  # tunnel_head SITE KEYING UPLINKS...
     printf '\n'
   fi
   for up in "$@"; do
-    printf '[[uplink]]\nname = "%s"\nlocal_address = "%s"\nport = 4500\n\n' "$up" "$(site_addr "$site" "$up")"
+    printf '[[uplink]]\nname = "%s"\nlocal_address = "%s"\nport = 4500\n' "$up" "$(site_addr "$site" "$up")"
+    tunnel_uplink_extra "$up"
+    printf '\n'
   done
+}
+
+# tunnel_uplink_extra UPLINK: the LAB_UPLINK_<UPLINK> lines, one key per line.
+tunnel_uplink_extra() {
+  local var extra
+  var=LAB_UPLINK_$(printf '%s' "$1" | tr '[:lower:]' '[:upper:]')
+  extra=${!var:-}
+  [ -n "$extra" ] || return 0
+  printf '%s\n' "$extra" | tr ';' '\n' | sed 's/^[[:space:]]*//; /^$/d'
+}
+
+# tunnel_policy: LAB_POLICY's contents, after the [[peer]] tables.
+tunnel_policy() {
+  [ -n "${LAB_POLICY:-}" ] || return 0
+  printf '# LAB_POLICY=%s\n' "$LAB_POLICY"
+  cat "$LAB_POLICY"
+  printf '\n'
+}
+
+# LAB_POLICY must be readable and open with a table header (see the knobs above).
+tunnel_check_policy() {
+  [ -n "${LAB_POLICY:-}" ] || return 0
+  [ -r "$LAB_POLICY" ] || lab_die "LAB_POLICY=$LAB_POLICY is not a readable file"
+  awk '/^[[:space:]]*(#|$)/ {next} {exit !/^[[:space:]]*\[/}' "$LAB_POLICY" ||
+    lab_die "LAB_POLICY=$LAB_POLICY must start with a table header ([pathmon], [[class]] ...)"
 }
 
 # tunnel_config_manual SITE UPLINK -> $LAB_STATE/braidd-SITE.toml
@@ -68,6 +100,7 @@ tunnel_config_manual() {
           "$up_spi" "$up_key" "$down_spi" "$down_key"
       fi
     done
+    tunnel_policy
   } >"$f"
 }
 
@@ -99,6 +132,7 @@ tunnel_config_ike() {
         printf '[[peer.path]]\nuplink = "%s"\nremote_address = "%s"\n\n' "$up" "$remote"
       done
     done
+    tunnel_policy
   } >"$f"
 }
 
@@ -189,6 +223,7 @@ cmd_tunnel_up() {
     seen="$seen$up "
   done
   tunnel_bin
+  tunnel_check_policy
   lab_lock
   [ -n "$(tunnel_pids)" ] && { lab_log "tunnel already up; restarting"; cmd_tunnel_down; }
   # Secrets for this run only: one PSK (IKE) or two AES-GCM keys (manual) per spoke.

@@ -6,7 +6,9 @@
 //   braid-wanem-probe send --to IP:PORT [--bind IP:PORT] (--pps N | --rate 50mbit)
 //                          (--count N | --duration 2s) [--size UDP_PAYLOAD_BYTES]
 //   braid-wanem-probe recv --bind IP:PORT [--duration 5s] [--idle 1s] [--ready FILE]
-// The receiver prints key=value lines.
+//                          [--dump FILE]
+// The receiver prints key=value lines (deploy/lab/wanem/probe_stats.hpp); --dump writes
+// "seq rx_ns owd_ns" per datagram received, in arrival order.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/prctl.h>
@@ -26,6 +28,7 @@
 
 #include "core/bytes.hpp"
 #include "deploy/lab/wanem/params.hpp"
+#include "deploy/lab/wanem/probe_stats.hpp"
 
 namespace {
 
@@ -69,7 +72,8 @@ int usage() {
                "usage: braid-wanem-probe send --to IP:PORT [--bind IP:PORT] (--pps N | --rate R)\n"
                "                              (--count N | --duration D) [--size BYTES]\n"
                "       braid-wanem-probe recv --bind IP:PORT [--duration D] [--idle D] "
-               "[--ready FILE]\n");
+               "[--ready FILE]\n"
+               "                              [--dump FILE]\n");
   return 2;
 }
 
@@ -160,13 +164,6 @@ int runSend(const std::map<std::string, std::string>& opt) {
   return 0;
 }
 
-double percentile(std::vector<int64_t>& v, double q) {
-  if (v.empty()) return 0.0;
-  size_t k = static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5);
-  std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
-  return static_cast<double>(v[k]) / 1e6;
-}
-
 int runRecv(const std::map<std::string, std::string>& opt) {
   sockaddr_in local{};
   if (!opt.count("bind") || !parseEndpoint(opt.at("bind"), local)) return usage();
@@ -186,13 +183,7 @@ int runRecv(const std::map<std::string, std::string>& opt) {
   if (bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local)) != 0) return die("bind");
   if (opt.count("ready")) std::ofstream(opt.at("ready")) << "ready\n";
 
-  struct Sample {
-    uint64_t seq;
-    int64_t rxNs;
-    int64_t owdNs;
-    size_t bytes;
-  };
-  std::vector<Sample> samples;
+  std::vector<braid::wanem::ProbeSample> samples;
   samples.reserve(1 << 16);
   std::vector<std::string> sources;
   uint64_t total64 = 0, bad = 0;
@@ -249,78 +240,42 @@ int runRecv(const std::map<std::string, std::string>& opt) {
     }
   }
 
-  // Loss, duplicates, reordering and loss bursts from the sequence numbers.
-  uint64_t maxSeq = 0, dup = 0, reordered = 0;
-  std::vector<uint8_t> seen;
-  uint64_t highest = 0;
-  bool any = false;
-  for (const auto& s : samples) {
-    if (s.seq >= seen.size()) seen.resize(s.seq + 1, 0);
-    if (seen[s.seq]) {
-      ++dup;
-      continue;
+  if (opt.count("dump")) {
+    // One line per datagram in arrival order, duplicates included: which path a packet took
+    // shows in its delay (tests/integration/lab_failover*.sh).
+    std::FILE* f = std::fopen(opt.at("dump").c_str(), "w");
+    if (f == nullptr) return die("dump");
+    std::fprintf(f, "# seq rx_ns owd_ns\n");
+    for (const auto& s : samples) {
+      std::fprintf(f, "%llu %lld %lld\n", static_cast<unsigned long long>(s.seq),
+                   static_cast<long long>(s.rxNs), static_cast<long long>(s.owdNs));
     }
-    seen[s.seq] = 1;
-    if (any && s.seq < highest) ++reordered;
-    highest = any ? std::max(highest, s.seq) : s.seq;
-    any = true;
-    maxSeq = std::max(maxSeq, s.seq);
+    std::fclose(f);
   }
-  uint64_t expected = total64 != 0 ? total64 : (any ? maxSeq + 1 : 0);
-  uint64_t unique = 0, lost = 0, bursts = 0, run = 0;
-  for (uint64_t i = 0; i < expected; ++i) {
-    bool got = i < seen.size() && seen[i];
-    unique += got;
-    if (!got) {
-      ++lost;
-      if (run++ == 0) ++bursts;
-    } else {
-      run = 0;
-    }
-  }
-  std::vector<int64_t> owd;
-  owd.reserve(samples.size());
-  double sum = 0, sumSq = 0;
-  for (const auto& s : samples) {
-    owd.push_back(s.owdNs);
-    sum += static_cast<double>(s.owdNs);
-    sumSq += static_cast<double>(s.owdNs) * static_cast<double>(s.owdNs);
-  }
-  double n = static_cast<double>(owd.size());
-  double mean = n > 0 ? sum / n : 0.0;
-  double stdev = n > 1 ? std::sqrt(std::max(0.0, sumSq / n - mean * mean)) : 0.0;
-  double rateBps = 0;
-  if (samples.size() > 1 && samples.back().rxNs > samples.front().rxNs) {
-    double bytes = 0;
-    for (size_t i = 1; i < samples.size(); ++i) bytes += samples[i].bytes + kIpUdpOverhead;
-    rateBps = bytes * 8e9 / static_cast<double>(samples.back().rxNs - samples.front().rxNs);
-  }
+  braid::wanem::ProbeReport r = braid::wanem::analyzeProbe(samples, total64);
   std::string src;
   for (const auto& s : sources) src += (src.empty() ? "" : ",") + s;
-  std::printf("received=%zu unique=%llu expected=%llu lost=%llu dup=%llu reordered=%llu bad=%llu\n",
-              samples.size(), static_cast<unsigned long long>(unique),
-              static_cast<unsigned long long>(expected), static_cast<unsigned long long>(lost),
-              static_cast<unsigned long long>(dup), static_cast<unsigned long long>(reordered),
-              static_cast<unsigned long long>(bad));
-  std::printf("loss_pct=%.4f bursts=%llu burst_mean=%.3f\n",
-              expected ? 100.0 * static_cast<double>(lost) / static_cast<double>(expected) : 0.0,
-              static_cast<unsigned long long>(bursts),
-              bursts ? static_cast<double>(lost) / static_cast<double>(bursts) : 0.0);
-  std::vector<int64_t> tmp = owd;
-  double mn =
-      owd.empty() ? 0 : static_cast<double>(*std::min_element(owd.begin(), owd.end())) / 1e6;
-  double mx =
-      owd.empty() ? 0 : static_cast<double>(*std::max_element(owd.begin(), owd.end())) / 1e6;
+  auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
+  std::printf(
+      "received=%llu unique=%llu expected=%llu lost=%llu dup=%llu reordered=%llu bad=%llu\n",
+      u(r.received), u(r.unique), u(r.expected), u(r.lost), u(r.dup), u(r.reordered),
+      u(bad + r.outOfRange));
+  std::printf(
+      "loss_pct=%.4f bursts=%llu burst_mean=%.3f max_burst=%llu\n",
+      r.expected ? 100.0 * static_cast<double>(r.lost) / static_cast<double>(r.expected) : 0.0,
+      u(r.bursts), r.bursts ? static_cast<double>(r.lost) / static_cast<double>(r.bursts) : 0.0,
+      u(r.maxBurst));
+  std::printf("max_gap_ms=%.3f gap_p99_ms=%.3f max_gap_at_ms=%.3f max_gap_seq=%llu\n", r.maxGapMs,
+              r.gapP99Ms, r.maxGapAtMs, u(r.maxGapSeq));
   std::printf(
       "owd_min_ms=%.3f owd_avg_ms=%.3f owd_p50_ms=%.3f owd_p99_ms=%.3f owd_max_ms=%.3f "
       "owd_std_ms=%.3f\n",
-      mn, mean / 1e6, percentile(tmp, 0.5), percentile(tmp, 0.99), mx, stdev / 1e6);
+      r.owdMinMs, r.owdAvgMs, r.owdP50Ms, r.owdP99Ms, r.owdMaxMs, r.owdStdMs);
   // More quantiles, so tests can bound a spread (IQR) and a tail (p90, p95) that a few late
   // wake-ups on a shared machine do not move, as they move the maximum and the stdev.
   std::printf("owd_p10_ms=%.3f owd_p25_ms=%.3f owd_p75_ms=%.3f owd_p90_ms=%.3f owd_p95_ms=%.3f\n",
-              percentile(tmp, 0.10), percentile(tmp, 0.25), percentile(tmp, 0.75),
-              percentile(tmp, 0.90), percentile(tmp, 0.95));
-  std::printf("rate_bps=%.0f\nsources=%s\n", rateBps, src.c_str());
+              r.owdP10Ms, r.owdP25Ms, r.owdP75Ms, r.owdP90Ms, r.owdP95Ms);
+  std::printf("rate_bps=%.0f\nsources=%s\n", r.rateBps, src.c_str());
   return 0;
 }
 
