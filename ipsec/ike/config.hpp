@@ -76,6 +76,8 @@ struct PeerConfig {
   bool initialContact = true;
   // RFC 7427: advertise SIGNATURE_HASH_ALGORITHMS (off = peers use the classic methods).
   bool signatureHashNotify = true;
+  // Offer the braid shim in IKE_AUTH (N(BRAID_SHIM_SUPPORTED), a private-use notify).
+  bool offerShim = false;
   RetransmitConfig retransmit;
   // A failed initiator retries after retryInitial, doubling up to retryMax (0 = no retry).
   Duration retryInitial = std::chrono::seconds(5);

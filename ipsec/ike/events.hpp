@@ -33,6 +33,7 @@ struct ChildSaEvent {
   ipsec::EspSaConfig outbound;  // SPI the peer chose; seal with this
   std::vector<TrafficSelector> localTs, remoteTs;
   Endpoint local, remote;  // ESP-in-UDP endpoints (port 4500 when encapsulated)
+  bool shim = false;       // both sides negotiated the braid shim (per IKE SA)
 };
 
 struct IkeSaEvent {
@@ -42,6 +43,7 @@ struct IkeSaEvent {
   Identity remoteId;
   bool natDetected = false;  // either side is behind NAT, or encapsulation is forced
   bool behindNat = false;    // we are: edge sends NAT-keepalives (RFC 3948 2.3)
+  bool shim = false;         // both sides negotiated the braid shim in IKE_AUTH
 };
 
 enum class FailureKind : uint8_t {

@@ -180,6 +180,7 @@ IkeSaEvent IkeSa::eventBase() const {
   e.remoteId = peerId;
   e.natDetected = natDetected();
   e.behindNat = natLocal_;
+  e.shim = shim_;
   return e;
 }
 
@@ -252,6 +253,7 @@ void IkeSa::addChild(std::unique_ptr<ChildSa> child, const ipsec::EspSaConfig& i
   e.remoteTs = child->remoteTs;
   e.local = local_;
   e.remote = remote_;
+  e.shim = shim_;
   ++ctx_.counterRef().childSaUp;
   BRAID_LOG(kInfo, "ike") << peerName() << ": Child SA '" << e.child << "' up, SPIs in "
                           << spiHex(in.spi) << " out " << spiHex(out.spi) << ", "
@@ -279,6 +281,7 @@ void IkeSa::removeChild(uint32_t spiIn) {
     e.remoteTs = (*it)->remoteTs;
     e.local = local_;
     e.remote = remote_;
+    e.shim = shim_;
     children_.erase(it);
     ctx_.releaseChildSpi(spiIn);
     ++ctx_.counterRef().childSaDown;

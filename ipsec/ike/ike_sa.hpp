@@ -133,6 +133,9 @@ class IkeSa {
   bool peerAuthenticated() const { return initiator_ || up_ || authVerified_; }
   // Responder: the peer's AUTH verified (before established(): the Child SA comes first).
   void peerAuthVerified() { authVerified_ = true; }
+  // Both sides offered the braid shim in IKE_AUTH; set only after the peer's AUTH verified.
+  bool shimNegotiated() const { return shim_; }
+  void setShimNegotiated(bool on) { shim_ = on; }
 
   void send(Bytes datagram, const Endpoint& local, const Endpoint& remote);
   void send(Bytes datagram) { send(datagram, local_, remote_); }
@@ -152,6 +155,7 @@ class IkeSa {
   // refusing the responder's AUTH deletes it), and only an SA that was up goes down.
   bool up_ = false;
   bool authVerified_ = false;
+  bool shim_ = false;
   std::vector<std::unique_ptr<ChildSa>> children_;
   TaskManager tasks_;
 };

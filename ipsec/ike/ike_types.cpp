@@ -125,6 +125,8 @@ std::string notifyName(uint16_t type) {
       return "IKEV2_FRAGMENTATION_SUPPORTED";
     case kSignatureHashAlgorithms:
       return "SIGNATURE_HASH_ALGORITHMS";
+    case kBraidShimSupported:
+      return "BRAID_SHIM_SUPPORTED";
   }
   return "NOTIFY_" + std::to_string(type);
 }

@@ -118,6 +118,10 @@ inline constexpr uint16_t kNonFirstFragmentsAlso = 16395;
 inline constexpr uint16_t kMobikeSupported = 16396;
 inline constexpr uint16_t kIkev2FragmentationSupported = 16430;  // RFC 7383
 inline constexpr uint16_t kSignatureHashAlgorithms = 16431;      // RFC 7427
+// Private-use status type (RFC 7296 3.10.1: 40960-65535; peers ignore it when unknown).
+// IKE_AUTH only; data: one octet, the braid shim version.
+inline constexpr uint16_t kBraidShimSupported = 41472;
+inline constexpr uint8_t kBraidShimVersion = 1;
 
 inline bool isError(uint16_t type) {
   return type < kFirstStatus;

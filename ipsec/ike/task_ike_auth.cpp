@@ -94,6 +94,19 @@ Status verifyAuth(IkeSa& sa, const Message& m, const IdPayload& idp, const AuthP
   return Status::ok();
 }
 
+// braid's private-use notify (RFC 7296 3.10.1), only ever inside SK: IKE_AUTH is protected.
+void addShimNotify(Message& m) {
+  m.addNotify(notify::kBraidShimSupported, ByteVec{notify::kBraidShimVersion});
+}
+
+// Other data (another version, a bug) means no shim, never an error: the peer's Child SAs
+// are still good without it.
+bool peerOffersShim(const Message& m) {
+  const NotifyPayload* n = m.notify(notify::kBraidShimSupported);
+  return n != nullptr && n->protocol == kProtocolNone && n->spi.empty() && n->data.size() == 1 &&
+         n->data[0] == notify::kBraidShimVersion;
+}
+
 void addCredentials(IkeSa& sa, Message& m) {
   const LocalAuth& la = sa.config()->localAuth;
   if (la.kind != AuthKind::kPubkey) return;
@@ -117,6 +130,8 @@ class IkeAuthTask final : public Task {
             CertReqPayload{kCertX509Signature, pc.remoteAuth.cas->certReqData()});
     }
     if (pc.initialContact) m.addNotify(notify::kInitialContact);
+    shimOffered_ = pc.offerShim;
+    if (shimOffered_) addShimNotify(m);
     if (!pc.remoteId.any()) m.add(PayloadType::kIdr, pc.remoteId.toPayload());
     auto auth = buildAuth(sa_, pc.localId);
     if (!auth) {
@@ -160,6 +175,8 @@ class IkeAuthTask final : public Task {
           FailureKind::kAuthFailed,
           "authentication of " + sa_.peerId.toString() + " failed: " + s.message());
     }
+    // The responder answers only an offer; an unasked answer does not count.
+    sa_.setShimNegotiated(shimOffered_ && peerOffersShim(m));
     sa_.established();
     if (child_) {
       child_->processResponse(m);
@@ -191,6 +208,8 @@ class IkeAuthTask final : public Task {
       return TaskResult::kFailed;
     }
     sa_.peerAuthVerified();  // from here on its failures (e.g. the Child SA) are its own
+    // After setConfig: the config that authenticated the peer decides.
+    sa_.setShimNegotiated(sa_.config()->offerShim && peerOffersShim(m));
     child_ = std::make_unique<ChildNegotiation>(sa_, nullptr, true);
     child_->processRequest(m);
     return TaskResult::kDone;
@@ -212,6 +231,7 @@ class IkeAuthTask final : public Task {
       return TaskResult::kFailed;
     }
     m.add(PayloadType::kAuth, std::move(auth.value()));
+    if (sa_.shimNegotiated()) addShimNotify(m);
     sa_.established();
     if (child_ && child_->requested()) child_->buildResponse(m);
     child_.reset();
@@ -236,6 +256,7 @@ class IkeAuthTask final : public Task {
 
   std::unique_ptr<ChildNegotiation> child_;
   bool authFailed_ = false;
+  bool shimOffered_ = false;
 };
 
 }  // namespace

@@ -543,5 +543,173 @@ TEST_F(IkeExchange, GarbageIsCountedNeverAnswered) {
   EXPECT_TRUE(t.b.net.out.empty());
 }
 
+// ---- braid shim negotiation: N(BRAID_SHIM_SUPPORTED) in IKE_AUTH (issue 12) -----------
+
+void setShimData(Message& m, const ByteVec& data) {
+  size_t found = 0;
+  for (auto& p : m.payloads) {
+    auto* n = std::get_if<NotifyPayload>(&p.body);
+    if (n == nullptr || n->notifyType != notify::kBraidShimSupported) continue;
+    n->data = data;
+    ++found;
+  }
+  EXPECT_EQ(found, 1u);
+}
+
+// Adds the notify to a plaintext IKE_SA_INIT datagram, as a peer would have sent it.
+ByteVec withShimNotify(const ByteVec& datagram) {
+  Message m;
+  EXPECT_FALSE(m.parse(datagram));
+  m.addNotify(notify::kBraidShimSupported, ByteVec{notify::kBraidShimVersion});
+  auto bytes = m.encode(nullptr);
+  EXPECT_TRUE(bytes.isOk());
+  return bytes ? std::move(bytes.value()) : ByteVec{};
+}
+
+class IkeShim : public IkeTwoPartyTest {
+ protected:
+  // Every IKE and Child SA up event on both sides carries `on`.
+  void expectShim(bool on) {
+    for (Party* p : {&t.a, &t.b}) {
+      ASSERT_EQ(p->events.ikeUp.size(), 1u) << p->name;
+      EXPECT_EQ(p->events.ikeUp[0].shim, on) << p->name;
+      ASSERT_FALSE(p->events.childUp.empty()) << p->name;
+      for (const auto& c : p->events.childUp) EXPECT_EQ(c.shim, on) << p->name << " " << c.child;
+      EXPECT_TRUE(p->events.failures.empty()) << p->name;
+    }
+  }
+  // The notify's data in the protected datagram `from` sends next (decrypted with the
+  // receiver's keys); nullopt when it carries none.
+  std::optional<ByteVec> shimNotifyIn(Party& from) {
+    Message m;
+    EXPECT_FALSE(m.parse(from.net.out.at(0).data));
+    IkeSa* receiver =
+        t.other(from).mgr->findBySpi(m.header.initiator() ? m.header.spiR : m.header.spiI);
+    EXPECT_TRUE(receiver && receiver->inCipher());
+    if (!receiver || !receiver->inCipher()) return std::nullopt;
+    EXPECT_FALSE(m.decrypt(*receiver->inCipher()));
+    const NotifyPayload* n = m.notify(notify::kBraidShimSupported);
+    return n ? std::optional<ByteVec>(n->data) : std::nullopt;
+  }
+};
+
+TEST_F(IkeShim, BothOfferSoBothSidesAndLaterChildSasHaveIt) {
+  pa.offerShim = pb.offerShim = true;
+  pa.children.push_back(child("voice", {ts("10.1.5.0/24")}, {ts("10.2.5.0/24")}));
+  pb.children.push_back(child("voice", {ts("10.2.5.0/24")}, {ts("10.1.5.0/24")}));
+  start();
+  roundTrip();  // IKE_SA_INIT
+  EXPECT_EQ(shimNotifyIn(t.a), ByteVec{1});
+  t.deliver(t.a);
+  EXPECT_EQ(shimNotifyIn(t.b), ByteVec{1});
+  t.deliver(t.b);
+  // The flag is per IKE SA: CREATE_CHILD_SA from either side inherits it.
+  ASSERT_TRUE(t.a.mgr->createChild("to-b", "voice").isOk());
+  EXPECT_EQ(t.run(), 2u);
+  ASSERT_TRUE(t.b.mgr->createChild("to-a", "voice").isOk());
+  EXPECT_EQ(t.run(), 2u);
+  ASSERT_EQ(t.a.events.childUp.size(), 3u);
+  ASSERT_EQ(t.b.events.childUp.size(), 3u);
+  expectShim(true);
+  EXPECT_TRUE(log.lines.empty()) << log.lines[0];
+  ASSERT_TRUE(t.a.mgr->deleteIkeSa("to-b").isOk());
+  t.run();
+  ASSERT_EQ(t.b.events.ikeDown.size(), 1u);
+  EXPECT_TRUE(t.b.events.ikeDown[0].shim);
+  ASSERT_EQ(t.b.events.childDown.size(), 3u);
+  EXPECT_TRUE(t.b.events.childDown[0].shim);
+}
+
+TEST_F(IkeShim, OnlyInitiatorOffersNoShim) {
+  pa.offerShim = true;
+  start();
+  roundTrip();
+  EXPECT_EQ(shimNotifyIn(t.a), ByteVec{1});
+  t.deliver(t.a);
+  EXPECT_EQ(shimNotifyIn(t.b), std::nullopt);
+  t.deliver(t.b);
+  expectShim(false);
+}
+
+TEST_F(IkeShim, OnlyResponderOffersNoShim) {
+  pb.offerShim = true;
+  start();
+  roundTrip();
+  EXPECT_EQ(shimNotifyIn(t.a), std::nullopt);
+  t.deliver(t.a);
+  EXPECT_EQ(shimNotifyIn(t.b), std::nullopt);  // a responder only answers an offer
+  t.deliver(t.b);
+  expectShim(false);
+}
+
+TEST_F(IkeShim, UnaskedAnswerIsIgnored) {
+  start();
+  roundTrip();
+  t.deliver(t.a);
+  ASSERT_TRUE(t.rewrite(t.b, [](Message& m) {
+    m.addNotify(notify::kBraidShimSupported, ByteVec{notify::kBraidShimVersion});
+  }));
+  t.deliver(t.b);
+  expectShim(false);
+}
+
+// RFC 7296 1.2: IKE_SA_INIT is unprotected, so a notify there is never an offer. The test
+// plays a peer that sent it there (and signs what it sent, RFC 7296 2.15).
+TEST_F(IkeShim, NotifyInIkeSaInitRequestIsIgnored) {
+  pb.offerShim = true;
+  start();
+  ByteVec init = withShimNotify(t.a.net.out.at(0).data);
+  t.a.net.out[0].data = init;
+  t.a.mgr->findByPeer("to-b")->initRequest = init;
+  t.run();
+  expectShim(false);
+}
+
+TEST_F(IkeShim, NotifyInIkeSaInitResponseIsIgnored) {
+  pa.offerShim = true;
+  start();
+  t.deliver(t.a);
+  ByteVec init = withShimNotify(t.b.net.out.at(0).data);
+  t.b.net.out[0].data = init;
+  IkeHeader h;
+  ASSERT_TRUE(parseIkeHeader(init, h));
+  t.b.mgr->findBySpi(h.spiR)->initResponse = init;
+  t.run();
+  expectShim(false);
+}
+
+// Other data (no version, two octets, version 2) means no shim, never an error.
+class IkeShimMalformed : public IkeShim, public ::testing::WithParamInterface<ByteVec> {};
+
+TEST_P(IkeShimMalformed, InRequestNoShimAndNoAnswer) {
+  pa.offerShim = pb.offerShim = true;
+  start();
+  roundTrip();
+  ASSERT_TRUE(t.rewrite(t.a, [](Message& m) { setShimData(m, GetParam()); }));
+  t.deliver(t.a);
+  EXPECT_EQ(shimNotifyIn(t.b), std::nullopt);
+  t.deliver(t.b);
+  expectShim(false);
+}
+
+TEST_P(IkeShimMalformed, InResponseInitiatorHasNoShim) {
+  pa.offerShim = pb.offerShim = true;
+  start();
+  roundTrip();
+  t.deliver(t.a);
+  ASSERT_TRUE(t.rewrite(t.b, [](Message& m) { setShimData(m, GetParam()); }));
+  t.deliver(t.b);
+  ASSERT_EQ(t.a.events.ikeUp.size(), 1u);
+  EXPECT_FALSE(t.a.events.ikeUp[0].shim);
+  ASSERT_EQ(t.a.events.childUp.size(), 1u);
+  EXPECT_FALSE(t.a.events.childUp[0].shim);
+  EXPECT_TRUE(t.a.events.failures.empty());
+  // b answered a valid offer; it cannot know that its answer was garbled on the way.
+  EXPECT_TRUE(t.b.events.ikeUp.at(0).shim);
+}
+
+INSTANTIATE_TEST_SUITE_P(Data, IkeShimMalformed,
+                         ::testing::Values(ByteVec{}, ByteVec{1, 1}, ByteVec{2}));
+
 }  // namespace
 }  // namespace braid::ike::test
