@@ -3,6 +3,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <charconv>
 #include <fstream>
 #include <sstream>
 
@@ -24,6 +25,27 @@ void wipeStrings(toml::node& n) {
     std::string& str = s->get();
     secureWipe(str.data(), str.size());
   }
+}
+
+// "address:port" or "[v6 address]:port"; the address may be unspecified (every interface).
+std::optional<std::pair<IpAddress, uint16_t>> parseListen(std::string_view s) {
+  size_t colon = s.rfind(':');
+  if (colon == std::string_view::npos) return std::nullopt;
+  std::string_view host = s.substr(0, colon), port = s.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+    if (host.find(':') == std::string_view::npos) return std::nullopt;
+  } else if (host.find(':') != std::string_view::npos) {
+    return std::nullopt;  // a bare IPv6 address is ambiguous with the port
+  }
+  auto a = IpAddress::parse(host);
+  unsigned v = 0;
+  auto r = std::from_chars(port.data(), port.data() + port.size(), v);
+  if (!a || port.empty() || r.ec != std::errc{} || r.ptr != port.data() + port.size() || v == 0 ||
+      v > 65535) {
+    return std::nullopt;
+  }
+  return std::pair{*a, static_cast<uint16_t>(v)};
 }
 
 using detail::Checker;
@@ -143,6 +165,67 @@ struct Loader {
     if (auto v = c.integer(*t, "state", "sequence_block", false, 1024, int64_t(1) << 32)) {
       cfg.state.sequenceBlock = uint64_t(*v);
     }
+  }
+
+  // [metrics]: listen = "host:port" ("[v6]:port"), token_file, tls_cert + tls_key. Files
+  // are read now so that a bad one stops braidd before it touches the network.
+  void metrics(const toml::table& root) {
+    const toml::table* t = c.table(root, "", "metrics", false, "a table [metrics]");
+    if (t == nullptr) return;
+    const std::string p = "metrics";
+    c.allowOnly(*t, p, {"listen", "token_file", "tls_cert", "tls_key"});
+    MetricsConfig m;
+    if (auto s = c.str(*t, p, "listen", false, "\"address:port\"")) {
+      auto ep = parseListen(*s);
+      if (!ep) {
+        c.error(*t->get("listen"), "'metrics.listen' = \"" + *s +
+                                       "\" is not valid; expected \"address:port\" such as "
+                                       "\"127.0.0.1:9469\" or \"[::1]:9469\"");
+      } else {
+        m.address = ep->first;
+        m.port = ep->second;
+      }
+    }
+    // Reads a private file (mode & 077 == 0); false if absent or refused (error reported).
+    auto file = [&](std::string_view key, std::string& path, SecretBytes* contents) {
+      auto s = c.str(*t, p, key, false, "a file path");
+      if (!s) return false;
+      if (s->empty()) {
+        c.error(*t->get(key), "'metrics." + std::string(key) + "' is empty; expected a file path");
+        return false;
+      }
+      path = (*s)[0] == '/' || baseDir.empty() ? *s : baseDir + "/" + *s;
+      if (contents == nullptr) return true;
+      auto r = readSecretFile(path, SecretFileCheck::kPrivate);
+      if (!r) {
+        c.error(*t->get(key),
+                "'metrics." + std::string(key) + "' = \"" + *s + "\": " + r.status().message());
+        return false;
+      }
+      *contents = std::move(*r);
+      return true;
+    };
+    if (file("token_file", m.tokenFile, &m.token)) {
+      // Trailing newlines are not part of the token; an empty token would accept anyone.
+      size_t n = m.token.size();
+      while (n > 0 && (m.token.data()[n - 1] == '\n' || m.token.data()[n - 1] == '\r')) --n;
+      if (n == 0) {
+        c.error(*t->get("token_file"), "'metrics.token_file' = \"" + m.tokenFile +
+                                           "\" holds no token; expected one line of text");
+      } else {
+        SecretBytes trimmed(n);
+        std::copy_n(m.token.data(), n, trimmed.data());
+        m.token = std::move(trimmed);
+      }
+    }
+    (void)file("tls_cert", m.tlsCert, nullptr);
+    (void)file("tls_key", m.tlsKey, &m.tlsKeyPem);
+    if (m.tlsCert.empty() != m.tlsKey.empty()) {
+      c.error(*t,
+              "[metrics] has only one of tls_cert and tls_key; expected both (HTTPS) or "
+              "neither (HTTP)");
+    }
+    cfg.metrics = std::move(m);
   }
 
   void uplinks(const toml::table& root) {
@@ -426,11 +509,13 @@ Result<Config> parseConfig(std::string_view text, std::string_view sourceName) {
   if (size_t slash = l.cfg.sourceName.rfind('/'); slash != std::string::npos) {
     l.baseDir = l.cfg.sourceName.substr(0, slash == 0 ? 1 : slash);
   }
-  checker.allowOnly(root, "", {"log", "overlay", "dataplane", "uplink", "peer", "ike", "state"});
+  checker.allowOnly(root, "",
+                    {"log", "overlay", "dataplane", "uplink", "peer", "ike", "state", "metrics"});
   l.log(root);
   l.overlay(root);
   l.dataplane(root);
   l.state(root);
+  l.metrics(root);
   l.uplinks(root);
   // Without overlay.mtu: the inner size that fits a 1500-byte link through every uplink.
   for (const UplinkConfig& u : l.cfg.uplinks) {

@@ -129,6 +129,19 @@ struct StateConfig {
   uint64_t sequenceBlock = kDefaultSequenceBlock;
 };
 
+// [metrics]: the Prometheus scrape endpoint (docs/metrics.md "The scrape endpoint"). No
+// [metrics] table: no endpoint.
+inline constexpr uint16_t kDefaultMetricsPort = 9469;
+struct MetricsConfig {
+  IpAddress address = IpAddress::v4(0x7f000001);  // loopback unless configured
+  uint16_t port = kDefaultMetricsPort;
+  std::string tokenFile;  // "" = no bearer token
+  SecretBytes token;      // read and checked at load time
+  std::string tlsCert;    // both or neither; "" = plain HTTP
+  std::string tlsKey;
+  SecretBytes tlsKeyPem;  // read and checked (private) at load time
+};
+
 struct Config {
   std::string sourceName;
   LogLevel logLevel = LogLevel::kInfo;
@@ -138,6 +151,7 @@ struct Config {
   std::vector<PeerConfig> peers;
   IkeGlobalConfig ike;
   StateConfig state;
+  std::optional<MetricsConfig> metrics;
   bool hasIkePaths() const {
     for (auto& p : peers) {
       if (p.hasIkePaths()) return true;

@@ -11,6 +11,8 @@
 #include "core/log.hpp"
 #include "edge/dataplane.hpp"
 #include "edge/ike_driver.hpp"
+#include "edge/metrics_export.hpp"
+#include "edge/metrics_server.hpp"
 #include "edge/netlink.hpp"
 #include "edge/seq_state.hpp"
 #include "edge/tun_device.hpp"
@@ -254,6 +256,15 @@ int runDaemon(const Config& cfg, const DaemonOptions& options) {
       BRAID_LOG(kError, "edge") << "IKE: " << s.message();
       return 1;
     }
+  }
+  std::unique_ptr<MetricsServer> metricsServer;  // [metrics]: the Prometheus endpoint
+  if (cfg.metrics) {
+    auto m = startMetricsEndpoint(io, cfg, dp, ike.get());
+    if (!m) {
+      BRAID_LOG(kError, "edge") << m.status().message();
+      return 1;
+    }
+    metricsServer = std::move(*m);
   }
   boost::asio::signal_set stopSignals(io, SIGINT, SIGTERM);
   boost::asio::signal_set usr1(io, SIGUSR1);

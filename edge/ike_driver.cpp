@@ -667,3 +667,21 @@ std::string IkeDriver::formatStats() const {
 }
 
 }  // namespace braid::edge
+
+namespace braid::edge {
+
+IkeStats IkeDriver::stats() const {
+  IkeStats s;
+  for (auto& u : impl_->uplinks) {
+    s.uplinks.push_back({u->config->name, u->manager->counters(), u->manager->halfOpenCount(),
+                         u->manager->ikeSaCount()});
+  }
+  s.driver = impl_->counters;
+  s.espEndpointUpdates = impl_->espEndpointUpdates;
+  for (auto& p : impl_->paths) {
+    s.paths.push_back({p->name, p->state, p->inSpis.size(), p->failures});
+  }
+  return s;
+}
+
+}  // namespace braid::edge

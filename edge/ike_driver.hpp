@@ -19,6 +19,7 @@
 #include "core/result.hpp"
 #include "edge/config.hpp"
 #include "edge/dataplane.hpp"
+#include "ipsec/ike/events.hpp"
 
 namespace braid::edge {
 
@@ -28,6 +29,26 @@ struct IkeDriverCounters {
   uint64_t keepalivesSent = 0;
   uint64_t childRetries = 0;
   uint64_t installErrors = 0;
+};
+
+// A copy of the driver's counters for the metrics exporter (edge/metrics_export.hpp).
+struct IkeUplinkStats {
+  std::string uplink;
+  ike::IkeCounters core;
+  uint64_t halfOpen = 0;  // gauges
+  uint64_t ikeSas = 0;
+};
+struct IkePathStats {
+  std::string name;   // "peer/uplink"
+  std::string state;  // idle, connecting, established, failed
+  uint64_t childSas = 0;
+  uint64_t failures = 0;
+};
+struct IkeStats {
+  std::vector<IkeUplinkStats> uplinks;
+  IkeDriverCounters driver;
+  uint64_t espEndpointUpdates = 0;
+  std::vector<IkePathStats> paths;
 };
 
 class IkeDriver {
@@ -49,6 +70,8 @@ class IkeDriver {
 
   // "name value" lines for the stats file (docs/configuration.md "IKE counters").
   std::string formatStats() const;
+  // The same figures as values, on the Asio thread (the scrape endpoint's source).
+  IkeStats stats() const;
 
   struct Impl;
 

@@ -1,0 +1,490 @@
+#include "edge/metrics_export.hpp"
+
+#include <optional>
+#include <set>
+
+#include "edge/dataplane.hpp"
+#include "edge/metrics_server.hpp"
+#include "metrics/descriptor.hpp"
+#include "metrics/process.hpp"
+
+#ifndef BRAID_VERSION
+#define BRAID_VERSION "unknown"
+#endif
+
+namespace braid::edge {
+
+namespace m = braid::metrics;
+
+const std::array<std::string_view, kTxDropCount> kTxDropReasons = {
+    "malformed",   "no_route",   "no_sa",      "pool_exhausted", "oversize",
+    "seal_failed", "send_error", "link_local", "seq_reserve"};
+const std::array<std::string_view, kRxDropCount> kRxDropReasons = {
+    "invalid",        "no_ike_handler", "policy",         "bad_inner",
+    "pool_exhausted", "oversize",       "tun_write_error"};
+const std::array<std::string_view, ipsec::kEspDropCount> kEspDropReasons = {
+    "too_short", "bad_spi", "replay", "icv", "padding"};
+const std::array<std::string_view, 4> kIkePathStates = {"idle", "connecting", "established",
+                                                        "failed"};
+
+namespace {
+
+// ---- data plane: TX and RX threads (edge/counters.hpp) ----
+
+template <class S>
+constexpr m::Field<S> counter(std::string_view name, std::string_view help, uint64_t S::*member,
+                              std::string_view key, std::string_view unit = {}) {
+  return {.name = name,
+          .help = help,
+          .type = m::Type::kCounter,
+          .unit = unit,
+          .member = member,
+          .statsKey = key};
+}
+
+using Tx = TxCounters;
+const auto kTxFields = m::concat(
+    std::to_array<m::Field<Tx>>({
+        counter("braid_tx_tun_reads_total", "TUN reads that returned a packet.", &Tx::tunReads,
+                "tx.tun_reads"),
+        counter("braid_tx_tun_packets_total", "Packets read from the TUN, after GSO splitting.",
+                &Tx::tunPackets, "tx.tun_packets"),
+        counter("braid_tx_tun_bytes_total", "Bytes read from the TUN.", &Tx::tunBytes,
+                "tx.tun_bytes", "bytes"),
+        counter("braid_tx_gso_super_packets_total", "TSO super-packets split in userspace.",
+                &Tx::gsoSuperPackets, "tx.gso_super_packets"),
+        counter("braid_tx_csum_completed_total", "Packets whose checksum braid completed.",
+                &Tx::csumCompleted, "tx.csum_completed"),
+        counter("braid_tx_sealed_packets_total", "Packets sealed with ESP.", &Tx::sealed,
+                "tx.sealed"),
+        counter("braid_tx_send_calls_total", "sendmmsg calls.", &Tx::sendCalls, "tx.send_calls"),
+        counter("braid_tx_datagrams_total", "ESP-in-UDP datagrams sent.", &Tx::datagramsSent,
+                "tx.datagrams_sent"),
+        counter("braid_tx_bytes_total", "UDP payload bytes sent.", &Tx::bytesSent, "tx.bytes_sent",
+                "bytes"),
+        counter("braid_tx_gso_sends_total", "Messages sent with UDP_SEGMENT.", &Tx::gsoSends,
+                "tx.gso_sends"),
+        counter("braid_tx_udp_gso_disabled_total",
+                "Times the kernel refused UDP_SEGMENT and braid fell back to plain sends.",
+                &Tx::udpGsoDisabled, "tx.udp_gso_disabled"),
+        counter("braid_tx_commands_total", "SA installs and removals applied by the TX thread.",
+                &Tx::commands, "tx.commands"),
+    }),
+    m::arrayFields<Tx, kTxDropCount, &Tx::drops>("braid_tx_drops_total",
+                                                 "Packets dropped on the way out, by reason.",
+                                                 "reason", kTxDropReasons, "tx.drop.{reason}"));
+
+using Rx = RxCounters;
+const auto kRxFields = m::concat(
+    std::to_array<m::Field<Rx>>({
+        counter("braid_rx_recv_calls_total", "recvmmsg calls that returned data.", &Rx::recvCalls,
+                "rx.recv_calls"),
+        counter("braid_rx_datagrams_total", "UDP datagrams received, after GRO splitting.",
+                &Rx::datagrams, "rx.datagrams"),
+        counter("braid_rx_bytes_total", "UDP payload bytes received.", &Rx::bytes, "rx.bytes",
+                "bytes"),
+        counter("braid_rx_gro_datagrams_total", "Coalesced datagrams delivered by UDP_GRO.",
+                &Rx::groDatagrams, "rx.gro_datagrams"),
+        counter("braid_rx_keepalives_total", "NAT-keepalives received (RFC 3948 2.3).",
+                &Rx::keepalives, "rx.keepalives"),
+        counter("braid_rx_ike_messages_total", "NAT-T IKE messages handed to IKE.",
+                &Rx::ikeMessages, "rx.ike_messages"),
+        counter("braid_rx_esp_packets_total", "ESP packets received.", &Rx::espPackets,
+                "rx.esp_packets"),
+        counter("braid_rx_opened_packets_total", "ESP packets that verified and decrypted.",
+                &Rx::opened, "rx.opened"),
+        counter("braid_rx_dummy_packets_total", "Dummy packets discarded (RFC 4303 2.6).",
+                &Rx::dummy, "rx.dummy"),
+        counter("braid_rx_tun_writes_total", "TUN write calls.", &Rx::tunWrites, "rx.tun_writes"),
+        counter("braid_rx_tun_packets_total", "Inner packets delivered to the TUN.",
+                &Rx::tunPackets, "rx.tun_packets"),
+        counter("braid_rx_tun_bytes_total", "Inner bytes delivered to the TUN.", &Rx::tunBytes,
+                "rx.tun_bytes", "bytes"),
+        counter("braid_rx_gro_coalesced_total", "Packets merged into a preceding one for the TUN.",
+                &Rx::groCoalesced, "rx.gro_coalesced"),
+        counter("braid_rx_tun_gro_disabled_total",
+                "Times the kernel refused a GSO write and coalescing was turned off.",
+                &Rx::tunGroDisabled, "rx.tun_gro_disabled"),
+        counter("braid_rx_commands_total", "SA installs and removals applied by the RX thread.",
+                &Rx::commands, "rx.commands"),
+    }),
+    m::arrayFields<Rx, kRxDropCount, &Rx::drops>("braid_rx_drops_total",
+                                                 "Datagrams dropped on the way in, by reason.",
+                                                 "reason", kRxDropReasons, "rx.drop.{reason}"));
+
+// ESP drops summed over the SPI table and every inbound SA (DataPlaneStats::espDrops).
+struct EspDropTotals {
+  std::array<uint64_t, ipsec::kEspDropCount> drops{};
+};
+const auto kEspDropFields =
+    m::arrayFields<EspDropTotals, ipsec::kEspDropCount, &EspDropTotals::drops>(
+        "braid_esp_drops_total",
+        "ESP packets dropped, by reason (unknown SPIs included; RFC 4303 3.4).", "reason",
+        kEspDropReasons, "rx.drop.esp_{reason}");
+
+// ---- per path: ESP over the path's SAs ----
+
+using P = PathEspStats;
+constexpr std::string_view kPathPacketsHelp = "Packets sealed (tx) or opened (rx) on the path.";
+constexpr std::string_view kPathBytesHelp = "Inner bytes sealed (tx) or opened (rx) on the path.";
+constexpr std::string_view kPathSasHelp = "ESP SAs installed on the path now.";
+
+template <auto M>
+constexpr uint64_t get(const P& p) {
+  return p.*M;
+}
+
+m::Field<P> directional(std::string_view name, std::string_view help, std::string_view dir,
+                        uint64_t (*count)(const P&), m::Type type = m::Type::kCounter,
+                        std::string_view unit = {}) {
+  return {.name = name,
+          .help = help,
+          .type = type,
+          .unit = unit,
+          .label = {"direction", dir},
+          .count = count};
+}
+
+const auto kPathFields = m::concat(
+    std::to_array<m::Field<P>>({
+        directional("braid_path_packets_total", kPathPacketsHelp, "tx", &get<&P::txPackets>),
+        directional("braid_path_packets_total", kPathPacketsHelp, "rx", &get<&P::rxPackets>),
+        directional("braid_path_bytes_total", kPathBytesHelp, "tx", &get<&P::txBytes>,
+                    m::Type::kCounter, "bytes"),
+        directional("braid_path_bytes_total", kPathBytesHelp, "rx", &get<&P::rxBytes>,
+                    m::Type::kCounter, "bytes"),
+        directional("braid_path_sas", kPathSasHelp, "tx", &get<&P::outboundSas>, m::Type::kGauge),
+        directional("braid_path_sas", kPathSasHelp, "rx", &get<&P::inboundSas>, m::Type::kGauge),
+        counter("braid_path_sequence_exhausted_total",
+                "Seals refused because the SA's sequence numbers ran out (rekey due).",
+                &P::sequenceExhausted, {}),
+    }),
+    m::arrayFields<P, ipsec::kEspDropCount, &P::drops>(
+        "braid_path_esp_drops_total", "ESP packets of the path's SAs dropped, by reason.", "reason",
+        kEspDropReasons));
+
+// ---- IKE (edge/ike_driver.hpp): per uplink, per IKE path, and the driver's own ----
+
+using I = ike::IkeCounters;
+constexpr std::string_view kSaEventsHelp = "IKE and Child SAs established or ended.";
+constexpr std::string_view kFailHelp =
+    "IKE negotiations that failed on our side, by reason (notify sent or timeout).";
+constexpr std::string_view kPeerFailHelp = "IKE error notifies received from the peer, by reason.";
+constexpr std::string_view kIkeDropHelp = "IKE datagrams dropped, by reason.";
+constexpr std::string_view kCookieHelp = "IKE_SA_INIT cookie handling (RFC 7296 2.6), by result.";
+
+constexpr m::Field<I> ike(std::string_view name, std::string_view help, uint64_t I::*member,
+                          m::FixedLabel label = {}) {
+  return {.name = name, .help = help, .type = m::Type::kCounter, .member = member, .label = label};
+}
+
+constexpr auto kIkeFields = std::to_array<m::Field<I>>({
+    ike("braid_ike_sa_events_total", kSaEventsHelp, &I::ikeSaUp, {"event", "ike_sa_up"}),
+    ike("braid_ike_sa_events_total", kSaEventsHelp, &I::ikeSaDown, {"event", "ike_sa_down"}),
+    ike("braid_ike_sa_events_total", kSaEventsHelp, &I::childSaUp, {"event", "child_sa_up"}),
+    ike("braid_ike_sa_events_total", kSaEventsHelp, &I::childSaDown, {"event", "child_sa_down"}),
+    ike("braid_ike_failures_total", kFailHelp, &I::authFailed, {"reason", "auth_failed"}),
+    ike("braid_ike_failures_total", kFailHelp, &I::noProposal, {"reason", "no_proposal"}),
+    ike("braid_ike_failures_total", kFailHelp, &I::unknownIdentity, {"reason", "unknown_identity"}),
+    ike("braid_ike_failures_total", kFailHelp, &I::tsUnacceptable, {"reason", "ts_unacceptable"}),
+    ike("braid_ike_failures_total", kFailHelp, &I::invalidKeSent, {"reason", "invalid_ke"}),
+    ike("braid_ike_failures_total", kFailHelp, &I::invalidSyntaxSent, {"reason", "invalid_syntax"}),
+    ike("braid_ike_failures_total", kFailHelp, &I::unsupportedCritical,
+        {"reason", "unsupported_critical"}),
+    ike("braid_ike_failures_total", kFailHelp, &I::peerNotAnswering,
+        {"reason", "peer_not_answering"}),
+    ike("braid_ike_peer_failures_total", kPeerFailHelp, &I::authFailedByPeer,
+        {"reason", "auth_failed"}),
+    ike("braid_ike_peer_failures_total", kPeerFailHelp, &I::noProposalByPeer,
+        {"reason", "no_proposal"}),
+    ike("braid_ike_peer_failures_total", kPeerFailHelp, &I::tsUnacceptableByPeer,
+        {"reason", "ts_unacceptable"}),
+    ike("braid_ike_peer_failures_total", kPeerFailHelp, &I::invalidKeReceived,
+        {"reason", "invalid_ke"}),
+    ike("braid_ike_peer_failures_total", kPeerFailHelp, &I::invalidSyntaxReceived,
+        {"reason", "invalid_syntax"}),
+    ike("braid_ike_refused_child_deletes_total",
+        "Child SAs the peer installed that we refused and deleted (RFC 7296 2.9).",
+        &I::refusedChildDeletes),
+    ike("braid_ike_retransmits_total", "IKE requests retransmitted.", &I::retransmits),
+    ike("braid_ike_responses_replayed_total",
+        "Cached IKE responses sent again for retransmitted requests.", &I::responsesReplayed),
+    ike("braid_ike_requests_processed_total", "IKE requests processed.", &I::requestsProcessed),
+    ike("braid_ike_responses_processed_total", "IKE responses processed.", &I::responsesProcessed),
+    ike("braid_ike_drops_total", kIkeDropHelp, &I::dropsMalformed, {"reason", "malformed"}),
+    ike("braid_ike_drops_total", kIkeDropHelp, &I::dropsUnknownSpi, {"reason", "unknown_spi"}),
+    ike("braid_ike_drops_total", kIkeDropHelp, &I::dropsIntegrity, {"reason", "integrity"}),
+    ike("braid_ike_drops_total", kIkeDropHelp, &I::dropsMessageId, {"reason", "message_id"}),
+    ike("braid_ike_drops_total", kIkeDropHelp, &I::dropsNoConfig, {"reason", "no_config"}),
+    ike("braid_ike_drops_total", kIkeDropHelp, &I::dropsState, {"reason", "state"}),
+    ike("braid_ike_drops_total", kIkeDropHelp, &I::dropsUnprotected, {"reason", "unprotected"}),
+    ike("braid_ike_drops_total", kIkeDropHelp, &I::dropsHalfOpenCap, {"reason", "half_open_cap"}),
+    ike("braid_ike_drops_total", kIkeDropHelp, &I::dropsHalfOpenPerSource,
+        {"reason", "half_open_per_source"}),
+    ike("braid_ike_drops_total", kIkeDropHelp, &I::dropsInitRate, {"reason", "init_rate"}),
+    ike("braid_ike_initiate_retries_total", "IKE SA initiations retried after a failure.",
+        &I::initiateRetries),
+    ike("braid_ike_peer_endpoint_changes_total", "NAT rebindings followed (RFC 7296 2.23).",
+        &I::peerEndpointChanges),
+    ike("braid_ike_cookies_total", kCookieHelp, &I::cookiesSent, {"result", "sent"}),
+    ike("braid_ike_cookies_total", kCookieHelp, &I::cookiesValid, {"result", "valid"}),
+    ike("braid_ike_cookies_total", kCookieHelp, &I::cookiesInvalid, {"result", "invalid"}),
+    ike("braid_ike_half_open_expired_total", "Half-open IKE SAs removed after half_open_timeout.",
+        &I::halfOpenExpired),
+    ike("braid_ike_log_suppressed_total",
+        "Log lines caused by unauthenticated input that the rate limit held back.",
+        &I::logSuppressed),
+});
+static_assert(kIkeFields.size() * sizeof(uint64_t) == sizeof(I),
+              "every ike::IkeCounters field needs a descriptor in kIkeFields");
+
+const auto kIkeUplinkFields = std::to_array<m::Field<IkeUplinkStats>>({
+    {.name = "braid_ike_half_open_sas",
+     .help = "Half-open IKE SAs (responder) now.",
+     .type = m::Type::kGauge,
+     .member = &IkeUplinkStats::halfOpen},
+    {.name = "braid_ike_sas",
+     .help = "IKE SAs now.",
+     .type = m::Type::kGauge,
+     .member = &IkeUplinkStats::ikeSas},
+});
+
+template <auto M>
+constexpr uint64_t driver(const IkeStats& s) {
+  return s.driver.*M;
+}
+using D = IkeDriverCounters;
+const auto kIkeDriverFields = std::to_array<m::Field<IkeStats>>({
+    {.name = "braid_ike_datagrams_total",
+     .help = "IKE datagrams received (rx) and sent (tx), NAT-T included.",
+     .label = {"direction", "rx"},
+     .count = &driver<&D::datagramsReceived>},
+    {.name = "braid_ike_datagrams_total",
+     .help = "IKE datagrams received (rx) and sent (tx), NAT-T included.",
+     .label = {"direction", "tx"},
+     .count = &driver<&D::datagramsSent>},
+    {.name = "braid_ike_send_errors_total",
+     .help = "IKE datagrams the kernel refused to send.",
+     .count = &driver<&D::sendErrors>},
+    {.name = "braid_ike_nat_keepalives_sent_total",
+     .help = "NAT-keepalives sent (RFC 3948 2.3).",
+     .count = &driver<&D::keepalivesSent>},
+    {.name = "braid_ike_child_retries_total",
+     .help = "CREATE_CHILD_SA retried after a refused Child SA.",
+     .count = &driver<&D::childRetries>},
+    {.name = "braid_ike_install_errors_total",
+     .help = "Negotiated Child SAs that could not be installed into the data plane.",
+     .count = &driver<&D::installErrors>},
+    {.name = "braid_ike_esp_endpoint_updates_total",
+     .help = "ESP peer endpoints moved after authenticated ESP from a new address (NAT).",
+     .member = &IkeStats::espEndpointUpdates},
+});
+
+size_t ikeStateIndex(const IkePathStats& p) {
+  for (size_t i = 0; i < kIkePathStates.size(); ++i) {
+    if (p.state == kIkePathStates[i]) return i;
+  }
+  return kIkePathStates.size();  // unknown: every state series 0
+}
+
+const auto kIkePathFields =
+    m::concat(m::stateFields<IkePathStats, 4, &ikeStateIndex>(
+                  "braid_ike_path_state", "IKE state of the path: 1 for the current state.",
+                  "state", kIkePathStates),
+              std::to_array<m::Field<IkePathStats>>({
+                  {.name = "braid_ike_path_child_sas",
+                   .help = "Child SAs the path's IKE SA has installed now.",
+                   .type = m::Type::kGauge,
+                   .member = &IkePathStats::childSas},
+                  {.name = "braid_ike_path_failures_total",
+                   .help = "IKE failures on the path (any reason; see braid_ike_failures_total).",
+                   .member = &IkePathStats::failures},
+              }));
+
+}  // namespace
+
+struct MetricsExporter::Impl {
+  m::Registry registry;
+  m::StructMetrics<Tx> tx;
+  m::StructMetrics<Rx> rx;
+  m::StructMetrics<EspDropTotals> esp;
+  m::StructMetrics<m::ProcessStats> process;
+  std::vector<m::StructMetrics<P>> paths;  // by path index
+  std::map<std::string, size_t, std::less<>> pathIndex;
+  std::map<std::string, m::StructMetrics<I>, std::less<>> ikeUplinks;
+  std::map<std::string, m::StructMetrics<IkeUplinkStats>, std::less<>> ikeUplinkGauges;
+  std::map<std::string, m::StructMetrics<IkePathStats>, std::less<>> ikePaths;
+  std::optional<m::StructMetrics<IkeStats>> ikeDriver;
+
+  // Monotonic per-path sums: the last figures of each live SA, and what retired SAs (rekeyed
+  // away, removed) had when last seen. Counts between the last scrape and a removal are lost.
+  struct SaKey {
+    bool inbound;
+    uint32_t spi;
+    auto operator<=>(const SaKey&) const = default;
+  };
+  struct SaSeen {
+    size_t path;
+    ipsec::EspCounters esp;
+  };
+  std::map<SaKey, SaSeen> live;
+  std::vector<PathEspStats> retired, current;
+
+  void addEsp(PathEspStats& p, bool inbound, const ipsec::EspCounters& e) {
+    if (inbound) {
+      p.rxPackets += e.packetsOpened;
+      p.rxBytes += e.bytesOpened;
+      for (size_t i = 0; i < e.drops.size(); ++i) p.drops[i] += e.drops[i];
+    } else {
+      p.txPackets += e.packetsSealed;
+      p.txBytes += e.bytesSealed;
+      p.sequenceExhausted += e.sequenceExhausted;
+    }
+  }
+
+  void updatePaths(const DataPlaneStats& dp) {
+    std::map<SaKey, SaSeen> now;
+    for (const SaStats& sa : dp.sas) {
+      auto it = pathIndex.find(sa.path);
+      if (it == pathIndex.end()) continue;
+      SaKey key{sa.inbound, sa.spi};
+      // The same SPI with smaller counts is a new SA (an SPI used again): retire the old one.
+      if (auto old = live.find(key); old != live.end()) {
+        const ipsec::EspCounters& o = old->second.esp;
+        if (sa.esp.packetsSealed < o.packetsSealed || sa.esp.packetsOpened < o.packetsOpened) {
+          addEsp(retired[old->second.path], key.inbound, o);
+          live.erase(old);
+        }
+      }
+      now[key] = SaSeen{it->second, sa.esp};
+    }
+    for (auto& [key, seen] : live) {
+      if (!now.contains(key)) addEsp(retired[seen.path], key.inbound, seen.esp);
+    }
+    live = std::move(now);
+    current = retired;
+    for (auto& c : current) c.outboundSas = c.inboundSas = 0;
+    for (auto& [key, seen] : live) {
+      addEsp(current[seen.path], key.inbound, seen.esp);
+      ++(key.inbound ? current[seen.path].inboundSas : current[seen.path].outboundSas);
+    }
+  }
+};
+
+Result<std::unique_ptr<MetricsExporter>> MetricsExporter::create(const Config& cfg) {
+  auto impl = std::make_unique<Impl>();
+  m::Registry& r = impl->registry;
+  if (Status s = m::addBuildInfo(r, {{"version", BRAID_VERSION}, {"compiler", __VERSION__}}); !s) {
+    return s;
+  }
+  auto proc = m::StructMetrics<m::ProcessStats>::add(r, m::kProcessFields);
+  if (!proc) return proc.status();
+  impl->process = std::move(*proc);
+  auto tx = m::StructMetrics<Tx>::add(r, kTxFields);
+  if (!tx) return tx.status();
+  impl->tx = std::move(*tx);
+  auto rx = m::StructMetrics<Rx>::add(r, kRxFields);
+  if (!rx) return rx.status();
+  impl->rx = std::move(*rx);
+  auto esp = m::StructMetrics<EspDropTotals>::add(r, kEspDropFields);
+  if (!esp) return esp.status();
+  impl->esp = std::move(*esp);
+
+  // Paths in configuration order, named as the data plane names them ("peer/uplink").
+  std::set<std::string> ikeUplinks;
+  for (const PeerConfig& peer : cfg.peers) {
+    for (const PathConfig& path : peer.paths) {
+      const std::string name = peer.name + "/" + path.uplink;
+      const m::InstanceLabels label{{"path", name}};
+      auto pm = m::StructMetrics<P>::add(r, kPathFields, label);
+      if (!pm) return pm.status();
+      impl->pathIndex.emplace(name, impl->paths.size());
+      impl->paths.push_back(std::move(*pm));
+      if (path.manual) continue;
+      auto ip = m::StructMetrics<IkePathStats>::add(r, kIkePathFields, label);
+      if (!ip) return ip.status();
+      impl->ikePaths.emplace(name, std::move(*ip));
+      ikeUplinks.insert(path.uplink);
+    }
+  }
+  impl->retired.resize(impl->paths.size());
+  impl->current.resize(impl->paths.size());
+  for (const std::string& u : ikeUplinks) {
+    const m::InstanceLabels label{{"uplink", u}};
+    auto c = m::StructMetrics<I>::add(r, kIkeFields, label);
+    if (!c) return c.status();
+    impl->ikeUplinks.emplace(u, std::move(*c));
+    auto g = m::StructMetrics<IkeUplinkStats>::add(r, kIkeUplinkFields, label);
+    if (!g) return g.status();
+    impl->ikeUplinkGauges.emplace(u, std::move(*g));
+  }
+  if (!ikeUplinks.empty()) {
+    auto d = m::StructMetrics<IkeStats>::add(r, kIkeDriverFields);
+    if (!d) return d.status();
+    impl->ikeDriver = std::move(*d);
+  }
+  return std::unique_ptr<MetricsExporter>(new MetricsExporter(std::move(impl)));
+}
+
+MetricsExporter::MetricsExporter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+MetricsExporter::~MetricsExporter() = default;
+
+std::string MetricsExporter::render(m::Format format, const DataPlaneStats& dp,
+                                    const IkeStats* ike) {
+  Impl& x = *impl_;
+  m::Registry& r = x.registry;
+  if (auto p = m::readProcessStats()) x.process.update(r, *p);
+  x.tx.update(r, dp.tx);
+  x.rx.update(r, dp.rx);
+  x.esp.update(r, EspDropTotals{dp.espDrops()});
+  x.updatePaths(dp);
+  for (size_t i = 0; i < x.paths.size(); ++i) x.paths[i].update(r, x.current[i]);
+  if (ike != nullptr) {
+    for (const IkeUplinkStats& u : ike->uplinks) {
+      if (auto it = x.ikeUplinks.find(u.uplink); it != x.ikeUplinks.end()) {
+        it->second.update(r, u.core);
+      }
+      if (auto it = x.ikeUplinkGauges.find(u.uplink); it != x.ikeUplinkGauges.end()) {
+        it->second.update(r, u);
+      }
+    }
+    for (const IkePathStats& p : ike->paths) {
+      if (auto it = x.ikePaths.find(p.name); it != x.ikePaths.end()) it->second.update(r, p);
+    }
+    if (x.ikeDriver) x.ikeDriver->update(r, *ike);
+  }
+  return r.format(format);
+}
+
+const std::vector<PathEspStats>& MetricsExporter::pathEsp() const {
+  return impl_->current;
+}
+
+const m::Registry& MetricsExporter::registry() const {
+  return impl_->registry;
+}
+
+Result<std::unique_ptr<MetricsServer>> startMetricsEndpoint(boost::asio::io_context& io,
+                                                            const Config& cfg, DataPlane& dp,
+                                                            const IkeDriver* ike) {
+  auto exporter = MetricsExporter::create(cfg);
+  if (!exporter) {
+    return errorStatus(exporter.status().code(), "metrics: " + exporter.status().message());
+  }
+  const MetricsConfig& mc = *cfg.metrics;
+  MetricsServerOptions o;
+  o.address = mc.address;
+  o.port = mc.port;
+  o.token = mc.token;
+  o.tlsCertFile = mc.tlsCert;
+  o.tlsKeyPem = mc.tlsKeyPem;
+  std::shared_ptr<MetricsExporter> e = std::move(*exporter);
+  return MetricsServer::start(io, std::move(o), [e, &dp, ike](m::Format f) {
+    DataPlaneStats s = dp.snapshot();
+    if (ike == nullptr) return e->render(f, s, nullptr);
+    IkeStats is = ike->stats();
+    return e->render(f, s, &is);
+  });
+}
+
+}  // namespace braid::edge

@@ -1,0 +1,73 @@
+// braidd's metrics: one metrics::Registry filled from the snapshots braidd already takes
+// (DataPlaneStats, the IKE driver's IkeStats) through descriptor tables, so that each metric
+// is declared once (docs/metrics.md "braidd's metrics"). Built once from the configuration:
+// label values are configured names (uplinks, paths) and fixed reasons, never SPIs or flows.
+// Not thread-safe: used on the Asio thread only.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/result.hpp"
+#include "edge/config.hpp"
+#include "edge/counters.hpp"
+#include "edge/ike_driver.hpp"
+#include "metrics/registry.hpp"
+
+namespace braid::edge {
+
+// Label values of the drop reasons, in enum order (equal to txDropName/rxDropName and the
+// stats file's names; a unit test checks it).
+extern const std::array<std::string_view, kTxDropCount> kTxDropReasons;
+extern const std::array<std::string_view, kRxDropCount> kRxDropReasons;
+extern const std::array<std::string_view, ipsec::kEspDropCount> kEspDropReasons;
+// Values of braid_ike_path_state's `state` label (IkePathStats::state).
+extern const std::array<std::string_view, 4> kIkePathStates;
+
+// Per-path ESP figures summed over the path's SAs, kept monotonic across rekeys.
+struct PathEspStats {
+  uint64_t txPackets = 0, txBytes = 0, rxPackets = 0, rxBytes = 0;
+  uint64_t sequenceExhausted = 0;
+  uint64_t outboundSas = 0, inboundSas = 0;  // gauges: installed now
+  std::array<uint64_t, ipsec::kEspDropCount> drops{};
+};
+
+class MetricsExporter {
+ public:
+  // Registers every series for `config`'s uplinks and paths. An error names the metric.
+  static Result<std::unique_ptr<MetricsExporter>> create(const Config& config);
+  ~MetricsExporter();
+  MetricsExporter(const MetricsExporter&) = delete;
+  MetricsExporter& operator=(const MetricsExporter&) = delete;
+
+  // Copies the snapshots into the registry, then formats it. `ike` may be null (no IKE paths).
+  std::string render(metrics::Format format, const DataPlaneStats& dp, const IkeStats* ike);
+
+  // The per-path sums of the last render (index = path index in the configuration).
+  const std::vector<PathEspStats>& pathEsp() const;
+  const metrics::Registry& registry() const;
+
+  struct Impl;
+
+ private:
+  explicit MetricsExporter(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+class MetricsServer;
+class DataPlane;
+
+// braidd's scrape endpoint for config.metrics (which must be set): an exporter built from the
+// configuration, served on `io`. Each scrape takes dp.snapshot() (as SIGUSR1 does) and
+// ike->stats() on the Asio thread. `ike` may be null; both must outlive the server.
+Result<std::unique_ptr<MetricsServer>> startMetricsEndpoint(boost::asio::io_context& io,
+                                                            const Config& config, DataPlane& dp,
+                                                            const IkeDriver* ike);
+
+}  // namespace braid::edge

@@ -1,0 +1,309 @@
+// braidd's metrics: the [metrics] configuration table and the exporter that fills a registry
+// from DataPlaneStats and IkeStats (edge/metrics_export.hpp).
+#include "edge/metrics_export.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "edge/config.hpp"
+#include "tests/unit/edge/config_test_support.hpp"
+
+namespace braid::edge {
+namespace {
+
+using testing::at;
+
+std::string baseConfig() {
+  return R"([overlay]
+local_subnets = ["10.98.1.0/24"]
+[[uplink]]
+name = "wan0"
+local_address = "10.99.0.1"
+[[peer]]
+name = "site-b"
+remote_subnets = ["10.98.2.0/24"]
+[[peer.path]]
+uplink = "wan0"
+remote_address = "10.99.0.2"
+[peer.path.manual]
+cipher = "aes256gcm16"
+outbound = { spi = 0x1001, key = "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20a1a2a3a4" }
+inbound = { spi = 0x2001, key = "2122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f40b1b2b3b4" }
+)";
+}
+
+class MetricsConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/braid-metrics-cfg-" + std::to_string(::getpid());
+    ::mkdir(dir_.c_str(), 0700);
+  }
+  void TearDown() override {
+    for (auto* f : {"token", "token-open", "empty"}) std::remove((dir_ + "/" + f).c_str());
+    ::rmdir(dir_.c_str());
+  }
+  std::string file(const char* name, const std::string& text, mode_t mode) {
+    std::string p = dir_ + "/" + name;
+    std::ofstream(p) << text;
+    EXPECT_EQ(::chmod(p.c_str(), mode), 0);
+    return p;
+  }
+  std::string dir_;
+};
+
+TEST_F(MetricsConfigTest, AbsentTableMeansNoEndpoint) {
+  auto c = parseConfig(baseConfig(), "t.toml");
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_FALSE(c->metrics.has_value());
+}
+
+TEST_F(MetricsConfigTest, EmptyTableListensOnLoopback) {
+  auto c = parseConfig(baseConfig() + "[metrics]\n", "t.toml");
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  ASSERT_TRUE(c->metrics.has_value());
+  EXPECT_EQ(c->metrics->address.toString(), "127.0.0.1");
+  EXPECT_EQ(c->metrics->port, kDefaultMetricsPort);
+  EXPECT_TRUE(c->metrics->token.empty());
+  EXPECT_TRUE(c->metrics->tlsCert.empty());
+}
+
+TEST_F(MetricsConfigTest, ListenForms) {
+  for (auto [text, addr, port] :
+       {std::tuple{"10.0.0.1:9100", "10.0.0.1", 9100}, std::tuple{"[::1]:9469", "::1", 9469},
+        std::tuple{"0.0.0.0:1", "0.0.0.0", 1}}) {
+    auto c = parseConfig(baseConfig() + "[metrics]\nlisten = \"" + text + "\"\n", "t.toml");
+    ASSERT_TRUE(c.isOk()) << text << ": " << c.status().message();
+    EXPECT_EQ(c->metrics->address.toString(), addr);
+    EXPECT_EQ(c->metrics->port, port);
+  }
+  for (const char* bad : {"127.0.0.1", "::1:9469", "127.0.0.1:0", "127.0.0.1:65536",
+                          "localhost:9469", "[127.0.0.1]:9469", "127.0.0.1:9x", ":9469"}) {
+    std::string text = baseConfig() + "[metrics]\nlisten = \"" + bad + "\"\n";
+    EXPECT_CONFIG_ERROR(text, at(text, "\"" + std::string(bad)), "'metrics.listen'");
+  }
+}
+
+TEST_F(MetricsConfigTest, UnknownKeyAndWrongTypes) {
+  std::string text = baseConfig() + "[metrics]\nport = 9469\n";
+  EXPECT_CONFIG_ERROR(text, at(text, "port = 9469"), "unknown key 'metrics.port'");
+  text = baseConfig() + "[metrics]\nlisten = 9469\n";
+  EXPECT_CONFIG_ERROR(text, at(text, "9469"), "'metrics.listen' is an integer");
+}
+
+TEST_F(MetricsConfigTest, TokenFileReadTrimmedAndPrivate) {
+  std::string p = file("token", "s3cret-token\n", 0600);
+  auto c = parseConfig(baseConfig() + "[metrics]\ntoken_file = \"" + p + "\"\n", "t.toml");
+  ASSERT_TRUE(c.isOk()) << c.status().message();
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(c->metrics->token.data()),
+                        c->metrics->token.size()),
+            "s3cret-token");
+
+  std::string open = file("token-open", "s3cret-token\n", 0644);
+  std::string text = baseConfig() + "[metrics]\ntoken_file = \"" + open + "\"\n";
+  EXPECT_CONFIG_ERROR(text, at(text, "\"" + open), "'metrics.token_file'");
+
+  std::string empty = file("empty", "\n", 0600);
+  text = baseConfig() + "[metrics]\ntoken_file = \"" + empty + "\"\n";
+  EXPECT_CONFIG_ERROR(text, at(text, "\"" + empty), "holds no token");
+
+  text = baseConfig() + "[metrics]\ntoken_file = \"" + dir_ + "/missing\"\n";
+  EXPECT_CONFIG_ERROR(text, at(text, "\"" + dir_), "'metrics.token_file'");
+}
+
+TEST_F(MetricsConfigTest, TlsNeedsCertAndKey) {
+  std::string key = file("token", "-----BEGIN PRIVATE KEY-----\n", 0600);
+  std::string text = baseConfig() + "[metrics]\ntls_key = \"" + key + "\"\n";
+  EXPECT_CONFIG_ERROR(text, at(text, "[metrics]"), "only one of tls_cert and tls_key");
+  text = baseConfig() + "[metrics]\ntls_cert = \"/etc/hostname\"\n";
+  EXPECT_CONFIG_ERROR(text, at(text, "[metrics]"), "only one of tls_cert and tls_key");
+  std::string open = file("token-open", "k", 0644);
+  text = baseConfig() + "[metrics]\ntls_cert = \"/etc/hostname\"\ntls_key = \"" + open + "\"\n";
+  EXPECT_CONFIG_ERROR(text, at(text, "\"" + open), "'metrics.tls_key'");
+}
+
+// ---- exporter ----
+
+TEST(MetricsExportTest, DropReasonNamesMatchTheStatsFile) {
+  for (size_t i = 0; i < kTxDropCount; ++i) {
+    EXPECT_EQ(kTxDropReasons[i], txDropName(static_cast<TxDrop>(i)));
+  }
+  for (size_t i = 0; i < kRxDropCount; ++i) {
+    EXPECT_EQ(kRxDropReasons[i], rxDropName(static_cast<RxDrop>(i)));
+  }
+}
+
+Config twoPaths() {
+  Config c;
+  c.uplinks.resize(2);
+  c.uplinks[0].name = "wan0";
+  c.uplinks[1].name = "lte";
+  PeerConfig p;
+  p.name = "hq";
+  p.paths.resize(2);
+  p.paths[0].uplink = "wan0";
+  p.paths[0].manual = ManualKeying{};
+  p.paths[1].uplink = "lte";  // IKE
+  p.paths[1].uplinkIndex = 1;
+  c.peers.push_back(std::move(p));
+  return c;
+}
+
+SaStats sa(uint32_t spi, bool inbound, const std::string& path, uint64_t packets, uint64_t bytes) {
+  SaStats s{spi, inbound, path, {}};
+  if (inbound) {
+    s.esp.packetsOpened = packets;
+    s.esp.bytesOpened = bytes;
+  } else {
+    s.esp.packetsSealed = packets;
+    s.esp.bytesSealed = bytes;
+  }
+  return s;
+}
+
+bool hasLine(const std::string& text, const std::string& line) {
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) {
+    if (l == line) return true;
+  }
+  return false;
+}
+
+TEST(MetricsExportTest, DataPlaneCountersBecomeLabelledFamilies) {
+  auto e = MetricsExporter::create(twoPaths());
+  ASSERT_TRUE(e.isOk()) << e.status().message();
+  DataPlaneStats s;
+  s.tx.tunPackets = 7;
+  s.tx.bytesSent = 1234;
+  s.tx.drop(TxDrop::kNoRoute, 3);
+  s.rx.drop(RxDrop::kPolicy, 2);
+  s.inboundTable.drops[static_cast<size_t>(ipsec::EspDrop::kBadSpi)] = 4;
+  s.sas.push_back(sa(0x2001, true, "hq/wan0", 5, 500));
+  s.sas.back().esp.drops[static_cast<size_t>(ipsec::EspDrop::kReplay)] = 1;
+  std::string text = (*e)->render(metrics::Format::kPrometheus, s, nullptr);
+  EXPECT_TRUE(hasLine(text, "braid_tx_tun_packets_total 7")) << text;
+  EXPECT_TRUE(hasLine(text, "braid_tx_bytes_total 1234"));
+  EXPECT_TRUE(hasLine(text, "braid_tx_drops_total{reason=\"no_route\"} 3"));
+  EXPECT_TRUE(hasLine(text, "braid_tx_drops_total{reason=\"no_sa\"} 0"));
+  EXPECT_TRUE(hasLine(text, "braid_rx_drops_total{reason=\"policy\"} 2"));
+  EXPECT_TRUE(hasLine(text, "braid_esp_drops_total{reason=\"bad_spi\"} 4"));
+  EXPECT_TRUE(hasLine(text, "braid_esp_drops_total{reason=\"replay\"} 1"));
+  EXPECT_TRUE(hasLine(text, "braid_path_packets_total{path=\"hq/wan0\",direction=\"rx\"} 5"));
+  EXPECT_TRUE(hasLine(text, "braid_path_esp_drops_total{path=\"hq/wan0\",reason=\"replay\"} 1"));
+  EXPECT_TRUE(hasLine(text, "braid_path_sas{path=\"hq/lte\",direction=\"rx\"} 0"));
+  EXPECT_NE(text.find("braid_build_info{version=\""), std::string::npos);
+  EXPECT_NE(text.find("\nprocess_cpu_seconds_total "), std::string::npos);
+  // One HELP per family: the drop reasons did not become names.
+  EXPECT_EQ(text.find("# HELP braid_tx_drops_total"), text.rfind("# HELP braid_tx_drops_total"));
+  // Without IKE stats the IKE families stay at zero but exist (for the IKE path's uplink).
+  EXPECT_TRUE(hasLine(text, "braid_ike_drops_total{uplink=\"lte\",reason=\"integrity\"} 0"));
+  EXPECT_EQ(text.find("uplink=\"wan0\""), std::string::npos);  // manual path: no IKE
+}
+
+// The tables keep the stats file's names: the registry's tx.* and rx.* lines are exactly the
+// lines formatStats writes.
+TEST(MetricsExportTest, StatsKeysEqualTheStatsFile) {
+  auto e = MetricsExporter::create(twoPaths());
+  ASSERT_TRUE(e.isOk());
+  DataPlaneStats s;
+  for (size_t i = 0; i < kTxDropCount; ++i) s.tx.drops[i] = 100 + i;
+  for (size_t i = 0; i < kRxDropCount; ++i) s.rx.drops[i] = 200 + i;
+  s.tx.tunReads = 1;
+  s.tx.udpGsoDisabled = 2;
+  s.rx.tunGroDisabled = 3;
+  s.inboundTable.drops[1] = 9;
+  (*e)->render(metrics::Format::kPrometheus, s, nullptr);
+  auto pick = [](const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string l; std::getline(in, l);) {
+      if (l.starts_with("tx.") || l.starts_with("rx.")) out.push_back(l);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  auto fromTables = pick((*e)->registry().statsFile());
+  auto fromStats = pick(formatStats(s));
+  EXPECT_EQ(fromTables, fromStats);
+  EXPECT_GT(fromStats.size(), 40u);
+}
+
+// Per-path sums stay monotonic when a rekey replaces an SA.
+TEST(MetricsExportTest, PathCountersSurviveRekeys) {
+  auto e = MetricsExporter::create(twoPaths());
+  ASSERT_TRUE(e.isOk());
+  DataPlaneStats s;
+  s.sas = {sa(0x10, false, "hq/lte", 10, 1000), sa(0x11, true, "hq/lte", 20, 2000)};
+  (*e)->render(metrics::Format::kPrometheus, s, nullptr);
+  EXPECT_EQ((*e)->pathEsp()[1].txPackets, 10u);
+  EXPECT_EQ((*e)->pathEsp()[1].outboundSas, 1u);
+  // Rekey overlap: old and new SA both installed.
+  s.sas = {sa(0x10, false, "hq/lte", 12, 1200), sa(0x11, true, "hq/lte", 25, 2500),
+           sa(0x20, false, "hq/lte", 1, 100), sa(0x21, true, "hq/lte", 1, 100)};
+  (*e)->render(metrics::Format::kPrometheus, s, nullptr);
+  EXPECT_EQ((*e)->pathEsp()[1].txPackets, 13u);
+  EXPECT_EQ((*e)->pathEsp()[1].inboundSas, 2u);
+  // The old SAs are gone: their last figures stay in the sums.
+  s.sas = {sa(0x20, false, "hq/lte", 4, 400), sa(0x21, true, "hq/lte", 3, 300)};
+  std::string text = (*e)->render(metrics::Format::kPrometheus, s, nullptr);
+  EXPECT_EQ((*e)->pathEsp()[1].txPackets, 16u);
+  EXPECT_EQ((*e)->pathEsp()[1].rxPackets, 28u);
+  EXPECT_EQ((*e)->pathEsp()[1].rxBytes, 2800u);
+  EXPECT_EQ((*e)->pathEsp()[1].inboundSas, 1u);
+  EXPECT_TRUE(hasLine(text, "braid_path_bytes_total{path=\"hq/lte\",direction=\"tx\"} 1600"));
+  // An SPI used again with fresh counters is a new SA.
+  s.sas = {sa(0x20, false, "hq/lte", 1, 100)};
+  (*e)->render(metrics::Format::kPrometheus, s, nullptr);
+  EXPECT_EQ((*e)->pathEsp()[1].txPackets, 17u);
+  // SAs of unknown paths are ignored.
+  s.sas.push_back(sa(0x99, false, "nowhere/x", 1000, 1));
+  (*e)->render(metrics::Format::kPrometheus, s, nullptr);
+  EXPECT_EQ((*e)->pathEsp()[1].txPackets, 17u);
+  EXPECT_EQ((*e)->pathEsp()[0].txPackets, 0u);
+}
+
+TEST(MetricsExportTest, IkeStatsPerUplinkAndPath) {
+  auto e = MetricsExporter::create(twoPaths());
+  ASSERT_TRUE(e.isOk());
+  IkeStats ike;
+  IkeUplinkStats u{"lte", {}, 2, 1};
+  u.core.authFailed = 3;
+  u.core.cookiesSent = 4;
+  ike.uplinks.push_back(u);
+  ike.driver.datagramsSent = 8;
+  ike.espEndpointUpdates = 1;
+  ike.paths.push_back({"hq/lte", "established", 2, 5});
+  std::string om = (*e)->render(metrics::Format::kOpenMetrics, DataPlaneStats{}, &ike);
+  EXPECT_TRUE(hasLine(om, "braid_ike_failures_total{uplink=\"lte\",reason=\"auth_failed\"} 3"))
+      << om;
+  EXPECT_TRUE(hasLine(om, "braid_ike_cookies_total{uplink=\"lte\",result=\"sent\"} 4"));
+  EXPECT_TRUE(hasLine(om, "braid_ike_half_open_sas{uplink=\"lte\"} 2"));
+  EXPECT_TRUE(hasLine(om, "braid_ike_datagrams_total{direction=\"tx\"} 8"));
+  EXPECT_TRUE(hasLine(om, "braid_ike_esp_endpoint_updates_total 1"));
+  EXPECT_TRUE(hasLine(om, "braid_ike_path_state{path=\"hq/lte\",state=\"established\"} 1"));
+  EXPECT_TRUE(hasLine(om, "braid_ike_path_state{path=\"hq/lte\",state=\"failed\"} 0"));
+  EXPECT_TRUE(hasLine(om, "braid_ike_path_child_sas{path=\"hq/lte\"} 2"));
+  EXPECT_TRUE(hasLine(om, "braid_ike_path_failures_total{path=\"hq/lte\"} 5"));
+  EXPECT_TRUE(hasLine(om, "# TYPE braid_ike_failures counter"));
+  EXPECT_TRUE(om.ends_with("# EOF\n"));
+  // An unknown state: no state series is 1.
+  ike.paths[0].state = "rekeying";
+  std::string text = (*e)->render(metrics::Format::kPrometheus, DataPlaneStats{}, &ike);
+  EXPECT_TRUE(hasLine(text, "braid_ike_path_state{path=\"hq/lte\",state=\"established\"} 0"));
+}
+
+TEST(MetricsExportTest, NamesOutsideTheLabelRulesAreRefused) {
+  Config c = twoPaths();
+  c.peers[0].name = std::string(200, 'x');  // label values are at most 128 bytes
+  auto e = MetricsExporter::create(c);
+  ASSERT_FALSE(e.isOk());
+  EXPECT_NE(e.status().message().find("braid_path_packets_total"), std::string::npos)
+      << e.status().message();
+}
+
+}  // namespace
+}  // namespace braid::edge
