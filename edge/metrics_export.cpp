@@ -301,6 +301,33 @@ const auto kIkePathFields =
                    .member = &IkePathStats::failures},
               }));
 
+// ---- the scrape endpoint itself (edge/metrics_server.hpp) ----
+
+using H = MetricsServerCounters;
+constexpr std::string_view kHttpErrorHelp =
+    "Scrape endpoint requests and connections that got no metrics, by reason.";
+constexpr m::Field<H> httpError(uint64_t H::*member, std::string_view reason) {
+  return {.name = "braid_metrics_http_errors_total",
+          .help = kHttpErrorHelp,
+          .member = member,
+          .label = {"reason", reason}};
+}
+constexpr auto kHttpFields = std::to_array<m::Field<H>>({
+    {.name = "braid_metrics_scrapes_total",
+     .help = "Scrapes answered with metrics (200).",
+     .member = &H::scrapes},
+    {.name = "braid_metrics_http_connections_total",
+     .help = "Connections accepted by the scrape endpoint.",
+     .member = &H::connections},
+    httpError(&H::refused, "connection_limit"),
+    httpError(&H::unauthorized, "unauthorized"),
+    httpError(&H::badRequests, "bad_request"),
+    httpError(&H::timeouts, "timeout"),
+    httpError(&H::tlsFailures, "tls_handshake"),
+});
+static_assert(kHttpFields.size() * sizeof(uint64_t) == sizeof(H),
+              "every MetricsServerCounters field needs a descriptor in kHttpFields");
+
 }  // namespace
 
 struct MetricsExporter::Impl {
@@ -309,6 +336,7 @@ struct MetricsExporter::Impl {
   m::StructMetrics<Rx> rx;
   m::StructMetrics<EspDropTotals> esp;
   m::StructMetrics<m::ProcessStats> process;
+  m::StructMetrics<H> http;
   std::vector<m::StructMetrics<P>> paths;  // by path index
   std::map<std::string, size_t, std::less<>> pathIndex;
   std::map<std::string, m::StructMetrics<I>, std::less<>> ikeUplinks;
@@ -380,6 +408,9 @@ Result<std::unique_ptr<MetricsExporter>> MetricsExporter::create(const Config& c
   auto proc = m::StructMetrics<m::ProcessStats>::add(r, m::kProcessFields);
   if (!proc) return proc.status();
   impl->process = std::move(*proc);
+  auto http = m::StructMetrics<H>::add(r, kHttpFields);
+  if (!http) return http.status();
+  impl->http = std::move(*http);
   auto tx = m::StructMetrics<Tx>::add(r, kTxFields);
   if (!tx) return tx.status();
   impl->tx = std::move(*tx);
@@ -429,10 +460,11 @@ Result<std::unique_ptr<MetricsExporter>> MetricsExporter::create(const Config& c
 MetricsExporter::MetricsExporter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 MetricsExporter::~MetricsExporter() = default;
 
-std::string MetricsExporter::render(m::Format format, const DataPlaneStats& dp,
-                                    const IkeStats* ike) {
+std::string MetricsExporter::render(m::Format format, const DataPlaneStats& dp, const IkeStats* ike,
+                                    const MetricsServerCounters* http) {
   Impl& x = *impl_;
   m::Registry& r = x.registry;
+  if (http != nullptr) x.http.update(r, *http);
   if (auto p = m::readProcessStats()) x.process.update(r, *p);
   x.tx.update(r, dp.tx);
   x.rx.update(r, dp.rx);
@@ -479,12 +511,16 @@ Result<std::unique_ptr<MetricsServer>> startMetricsEndpoint(boost::asio::io_cont
   o.tlsCertFile = mc.tlsCert;
   o.tlsKeyPem = mc.tlsKeyPem;
   std::shared_ptr<MetricsExporter> e = std::move(*exporter);
-  return MetricsServer::start(io, std::move(o), [e, &dp, ike](m::Format f) {
+  // The server's counters live in the server, which owns this callback: set once it exists.
+  auto http = std::make_shared<const MetricsServerCounters*>(nullptr);
+  auto server = MetricsServer::start(io, std::move(o), [e, &dp, ike, http](m::Format f) {
     DataPlaneStats s = dp.snapshot();
-    if (ike == nullptr) return e->render(f, s, nullptr);
+    if (ike == nullptr) return e->render(f, s, nullptr, *http);
     IkeStats is = ike->stats();
-    return e->render(f, s, &is);
+    return e->render(f, s, &is, *http);
   });
+  if (server) *http = &(*server)->counters();
+  return server;
 }
 
 }  // namespace braid::edge

@@ -18,6 +18,7 @@
 #include "edge/config.hpp"
 #include "edge/counters.hpp"
 #include "edge/ike_driver.hpp"
+#include "edge/metrics_server.hpp"
 #include "metrics/registry.hpp"
 
 namespace braid::edge {
@@ -46,8 +47,10 @@ class MetricsExporter {
   MetricsExporter(const MetricsExporter&) = delete;
   MetricsExporter& operator=(const MetricsExporter&) = delete;
 
-  // Copies the snapshots into the registry, then formats it. `ike` may be null (no IKE paths).
-  std::string render(metrics::Format format, const DataPlaneStats& dp, const IkeStats* ike);
+  // Copies the snapshots into the registry, then formats it. `ike` may be null (no IKE paths),
+  // `http` too (the endpoint's own counters: those of the requests answered before this one).
+  std::string render(metrics::Format format, const DataPlaneStats& dp, const IkeStats* ike,
+                     const MetricsServerCounters* http = nullptr);
 
   // The per-path sums of the last render (index = path index in the configuration).
   const std::vector<PathEspStats>& pathEsp() const;
@@ -59,9 +62,6 @@ class MetricsExporter {
   explicit MetricsExporter(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
-
-class MetricsServer;
-class DataPlane;
 
 // braidd's scrape endpoint for config.metrics (which must be set): an exporter built from the
 // configuration, served on `io`. Each scrape takes dp.snapshot() (as SIGUSR1 does) and

@@ -128,6 +128,11 @@ res=$(scrape A /dev/null "${AUTH[@]}" http://127.0.0.1:9469/)
 nn_check "gwA: / -> 404 ($res)" test "${res%% *}" = 404
 res=$(scrape A /dev/null "${AUTH[@]}" -X POST "$URL_A")
 nn_check "gwA: POST -> 405 ($res)" test "${res%% *}" = 405
+scrape A "$NN_TMP/a3.prom" "${AUTH[@]}" "$URL_A" >/dev/null
+v=$(value 'braid_metrics_http_errors_total{reason="unauthorized"}' "$NN_TMP/a3.prom")
+nn_check "gwA: the endpoint counted the two 401s ($v)" test "$v" = 2
+v=$(value 'braid_metrics_scrapes_total' "$NN_TMP/a3.prom")
+nn_check "gwA: the endpoint counted the earlier scrapes ($v >= 3)" test "${v:-0}" -ge 3
 nn_check "gwA: nothing listens on the WAN address" \
   bash -c "! ip netns exec $(nn gwA) curl -s --max-time 3 -o /dev/null http://10.99.0.1:9469/metrics"
 

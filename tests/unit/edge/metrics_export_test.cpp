@@ -296,6 +296,20 @@ TEST(MetricsExportTest, IkeStatsPerUplinkAndPath) {
   EXPECT_TRUE(hasLine(text, "braid_ike_path_state{path=\"hq/lte\",state=\"established\"} 0"));
 }
 
+TEST(MetricsExportTest, EndpointCounters) {
+  auto e = MetricsExporter::create(twoPaths());
+  ASSERT_TRUE(e.isOk());
+  MetricsServerCounters http;
+  http.scrapes = 4;
+  http.unauthorized = 2;
+  http.refused = 1;
+  std::string text = (*e)->render(metrics::Format::kPrometheus, DataPlaneStats{}, nullptr, &http);
+  EXPECT_TRUE(hasLine(text, "braid_metrics_scrapes_total 4")) << text;
+  EXPECT_TRUE(hasLine(text, "braid_metrics_http_errors_total{reason=\"unauthorized\"} 2"));
+  EXPECT_TRUE(hasLine(text, "braid_metrics_http_errors_total{reason=\"connection_limit\"} 1"));
+  EXPECT_TRUE(hasLine(text, "braid_metrics_http_errors_total{reason=\"timeout\"} 0"));
+}
+
 TEST(MetricsExportTest, NamesOutsideTheLabelRulesAreRefused) {
   Config c = twoPaths();
   c.peers[0].name = std::string(200, 'x');  // label values are at most 128 bytes
