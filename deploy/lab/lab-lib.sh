@@ -54,17 +54,19 @@ lab_probe_bin() {
 }
 
 # lab_probe FROM TO DST_ADDR PORT SEND_ARGS... : runs a receiver in TO and a sender in FROM,
-# then prints the receiver's key=value report (one "key=value" per word).
+# then prints the receiver's key=value report (one "key=value" per word). LAB_PROBE_DUMP=FILE:
+# the receiver also writes "seq rx_ns owd_ns" per datagram there (braid-wanem-probe --dump).
 lab_probe() {
   local from=$1 to=$2 addr=$3 port=$4; shift 4
   local probe out ready
   probe=$(lab_probe_bin)
   out=$(mktemp "$LAB_STATE_DIR/probe.XXXXXX") || nn_die "lab_probe: cannot create a file in $LAB_STATE_DIR"
   ready=$out.ready
-  local rt=()
+  local rt=() dump=()
+  [ -n "${LAB_PROBE_DUMP:-}" ] && dump=(--dump "$LAB_PROBE_DUMP")
   [ "${LAB_PROBE_RT:-1}" = 1 ] && command -v chrt >/dev/null && rt=(chrt -f 5)
   lab_exec "$to" "${rt[@]}" "$probe" recv --bind "$addr:$port" --duration "${LAB_PROBE_MAX:-40s}" \
-    --idle "${LAB_PROBE_IDLE:-700ms}" --ready "$ready" >"$out" 2>&1 &
+    --idle "${LAB_PROBE_IDLE:-700ms}" --ready "$ready" "${dump[@]}" >"$out" 2>&1 &
   local rpid=$!
   nn_wait_for 10 test -f "$ready" || nn_die "probe receiver did not start"
   # Resolve ARP first (at 8k pps the kernel's unresolved queue would drop the first burst),
