@@ -239,11 +239,19 @@ struct Loader {
         continue;
       }
       const toml::table& t = *n.as_table();
-      c.allowOnly(t, p, {"name", "local_address", "port"});
+      c.allowOnly(t, p,
+                  {"name", "local_address", "port", "metered", "egress_kbps", "probe_interval_ms"});
       UplinkConfig u;
       auto name = c.str(t, p, "name", true, "a unique uplink name");
       auto addr = c.address(t, p, "local_address", true);
       if (auto v = c.integer(t, p, "port", false, 1, 65535)) u.port = uint16_t(*v);
+      if (auto v = c.boolean(t, p, "metered")) u.metered = *v;
+      if (auto v = c.integer(t, p, "egress_kbps", false, 1, 100'000'000)) {
+        u.egressKbps = uint32_t(*v);
+      }
+      if (auto v = c.integer(t, p, "probe_interval_ms", false, 5, 10'000)) {
+        u.probeIntervalMs = uint32_t(*v);
+      }
       if (!name || !addr) continue;
       u.name = *name;
       u.localAddress = *addr;
@@ -326,8 +334,9 @@ struct Loader {
                                    "table for IKEv2 keying");
     if (t == nullptr) return std::nullopt;
     std::string p = path + ".manual";
-    c.allowOnly(*t, p, {"cipher", "esn", "replay_window", "outbound", "inbound"});
+    c.allowOnly(*t, p, {"cipher", "esn", "replay_window", "outbound", "inbound", "braid_shim"});
     ManualKeying m;
+    if (auto v = c.boolean(*t, p, "braid_shim")) m.braidShim = *v;
     std::optional<ipsec::EspCipher> cipher;
     if (auto s = c.str(*t, p, "cipher", true, "aes128gcm16, aes256gcm16 or chacha20poly1305")) {
       cipher = ipsec::parseEspCipher(*s);
@@ -510,7 +519,8 @@ Result<Config> parseConfig(std::string_view text, std::string_view sourceName) {
     l.baseDir = l.cfg.sourceName.substr(0, slash == 0 ? 1 : slash);
   }
   checker.allowOnly(root, "",
-                    {"log", "overlay", "dataplane", "uplink", "peer", "ike", "state", "metrics"});
+                    {"log", "overlay", "dataplane", "uplink", "peer", "ike", "state", "metrics",
+                     "pathmon", "policy", "class", "rule"});
   l.log(root);
   l.overlay(root);
   l.dataplane(root);
@@ -524,6 +534,7 @@ Result<Config> parseConfig(std::string_view text, std::string_view sourceName) {
   detail::parseIkeGlobal(checker, root, l.cfg.ike);
   l.peers(root);
   l.crossCheck();
+  detail::parseMultipath(checker, root, l.cfg.uplinks, l.cfg.multipath);
   if (!checker.errors().empty()) {
     std::string all;
     for (auto& e : checker.errors()) all += (all.empty() ? "" : "\n") + e;

@@ -15,6 +15,8 @@
 #include "core/secure.hpp"
 #include "ipsec/esp.hpp"
 #include "ipsec/ike/config.hpp"
+#include "pathmon/supervisor.hpp"
+#include "policy/engine.hpp"
 
 namespace braid::edge {
 
@@ -30,6 +32,9 @@ struct UplinkConfig {
   std::string name;
   IpAddress localAddress;
   uint16_t port = kDefaultEspUdpPort;
+  bool metered = false;     // LTE: last resort unless a class allows it; relaxed idle probing
+  uint32_t egressKbps = 0;  // configured egress rate: balance/bond weight (0 = unknown)
+  std::optional<uint32_t> probeIntervalMs;  // overrides [pathmon] probe_interval_ms
 };
 
 // One direction of a manually keyed SA.
@@ -45,6 +50,7 @@ struct ManualKeying {
   uint32_t replayWindow = 1024;
   ManualSaKeys outbound;
   ManualSaKeys inbound;
+  bool braidShim = false;  // the peer is braid with the shim on too (nothing negotiates it)
 };
 
 // A path is one (uplink x peer) pair with its own SA pair, keyed manually or by IKEv2.
@@ -88,6 +94,7 @@ struct PeerIkeConfig {
   std::vector<IpPrefix> remoteSubnets;  // default the peer's remote_subnets
   uint32_t replayWindow = 1024;
   bool signatureHashNotify = true;
+  bool braidShim = true;  // offer the braid shim in IKE_AUTH (used if the peer offers it too)
 };
 
 struct PeerConfig {
@@ -142,6 +149,21 @@ struct MetricsConfig {
   SecretBytes tlsKeyPem;  // read and checked (private) at load time
 };
 
+// [pathmon], [policy], [[class]], [[rule]] (docs/multipath.md, docs/configuration.md).
+struct ClassConfig {
+  policy::ClassPolicy policy;         // `preferred` is filled per peer from preferUplinks
+  std::vector<size_t> preferUplinks;  // uplink indices, in order
+  bool pathOrder = false;             // the implicit class: prefer the peer's paths in order
+};
+struct MultipathConfig {
+  pathmon::PathConfig pathmon;  // defaults of every path
+  // Without [[class]]: one class "default", steer, preferring the paths in config order
+  // (the first path that is up carries everything, as before multipath).
+  std::vector<ClassConfig> classes;
+  std::vector<policy::Rule> rules;
+  policy::EngineConfig engine;  // knobs only; classes/rules are built per peer by edge
+};
+
 struct Config {
   std::string sourceName;
   LogLevel logLevel = LogLevel::kInfo;
@@ -152,6 +174,7 @@ struct Config {
   IkeGlobalConfig ike;
   StateConfig state;
   std::optional<MetricsConfig> metrics;
+  MultipathConfig multipath;
   bool hasIkePaths() const {
     for (auto& p : peers) {
       if (p.hasIkePaths()) return true;

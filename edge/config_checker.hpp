@@ -264,6 +264,9 @@ namespace braid::edge::detail {
 
 // [ike] (config_ike.cpp).
 void parseIkeGlobal(Checker& c, const toml::table& root, IkeGlobalConfig& out);
+// [pathmon], [policy], [[class]], [[rule]] (config_multipath.cpp), after [[uplink]].
+void parseMultipath(Checker& c, const toml::table& root, const std::vector<UplinkConfig>& uplinks,
+                    MultipathConfig& out);
 // [peer.ike] at `path`; relative file names are resolved against `baseDir`. The overlay's
 // local subnets and the peer's remote subnets bound (and default) the traffic selectors.
 std::optional<PeerIkeConfig> parsePeerIke(Checker& c, const toml::table& t, const std::string& path,

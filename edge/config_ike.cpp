@@ -363,7 +363,8 @@ std::optional<PeerIkeConfig> parsePeerIke(Checker& c, const toml::table& t, cons
                "local_subnets",
                "remote_subnets",
                "replay_window",
-               "signature_hash_notify"});
+               "signature_hash_notify",
+               "braid_shim"});
   const size_t errorsBefore = c.errors().size();
   PeerIkeConfig k;
   k.proposals = proposalList(c, t, path, "proposals", ike::ProtocolId::kIke,
@@ -524,6 +525,7 @@ std::optional<PeerIkeConfig> parsePeerIke(Checker& c, const toml::table& t, cons
   if (auto v = c.boolean(t, path, "initiate")) k.initiate = *v;
   if (auto v = c.boolean(t, path, "force_encap")) k.forceEncap = *v;
   if (auto v = c.boolean(t, path, "signature_hash_notify")) k.signatureHashNotify = *v;
+  if (auto v = c.boolean(t, path, "braid_shim")) k.braidShim = *v;
   auto dur = [](double s) {
     return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(s));
   };

@@ -25,6 +25,8 @@ std::string_view txDropName(TxDrop d) {
       return "link_local";
     case TxDrop::kSeqReserve:
       return "seq_reserve";
+    case TxDrop::kNoPath:
+      return "no_path";
     case TxDrop::kCount:
       break;
   }
@@ -47,6 +49,12 @@ std::string_view rxDropName(RxDrop d) {
       return "oversize";
     case RxDrop::kTunWriteError:
       return "tun_write_error";
+    case RxDrop::kDuplicate:
+      return "duplicate";
+    case RxDrop::kShimOld:
+      return "shim_old";
+    case RxDrop::kShimInvalid:
+      return "shim_invalid";
     case RxDrop::kCount:
       break;
   }
@@ -100,6 +108,10 @@ std::string formatStats(const DataPlaneStats& s) {
   line("tx.gso_sends", t.gsoSends);
   line("tx.udp_gso_disabled", t.udpGsoDisabled);
   line("tx.commands", t.commands);
+  line("tx.copies", t.copiesSent);
+  line("tx.copies_skipped", t.copiesSkipped);
+  line("tx.shim_data", t.shimData);
+  line("tx.probes", t.probesSent);
   for (size_t i = 0; i < kTxDropCount; ++i) {
     os << "tx.drop." << txDropName(static_cast<TxDrop>(i)) << ' ' << t.drops[i] << '\n';
   }
@@ -119,6 +131,9 @@ std::string formatStats(const DataPlaneStats& s) {
   line("rx.gro_coalesced", r.groCoalesced);
   line("rx.tun_gro_disabled", r.tunGroDisabled);
   line("rx.commands", r.commands);
+  line("rx.shim_data", r.shimData);
+  line("rx.probes", r.probesReceived);
+  line("rx.shim_resyncs", r.shimResyncs);
   for (size_t i = 0; i < kRxDropCount; ++i) {
     os << "rx.drop." << rxDropName(static_cast<RxDrop>(i)) << ' ' << r.drops[i] << '\n';
   }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ipsec/esp.hpp"
+#include "policy/engine.hpp"
 
 namespace braid::edge {
 
@@ -25,6 +26,7 @@ enum class TxDrop : uint8_t {
   kSendError,      // sendmmsg failed for this datagram
   kLinkLocal,      // IPv6 multicast of interface/link scope (kernel MLD reports on the TUN)
   kSeqReserve,     // manual keying: the next sequence number is not yet reserved on disk
+  kNoPath,         // routed, but the class's policy finds no usable path (all down, pin)
   kCount,
 };
 inline constexpr size_t kTxDropCount = static_cast<size_t>(TxDrop::kCount);
@@ -43,6 +45,10 @@ struct TxCounters {
   uint64_t gsoSends = 0;        // messages sent with UDP_SEGMENT
   uint64_t udpGsoDisabled = 0;  // kernel refused UDP_SEGMENT; fell back to plain sends
   uint64_t commands = 0;        // SA installs/removals applied
+  uint64_t copiesSent = 0;      // extra copies of duplicated packets (multipath)
+  uint64_t copiesSkipped = 0;   // copies not made: no shim on the path, too big, no buffer
+  uint64_t shimData = 0;        // packets sent with the shim data header
+  uint64_t probesSent = 0;      // pathmon probes and replies sealed
   std::array<uint64_t, kTxDropCount> drops{};
   void drop(TxDrop d, uint64_t n = 1) { drops[static_cast<size_t>(d)] += n; }
   uint64_t dropped(TxDrop d) const { return drops[static_cast<size_t>(d)]; }
@@ -57,6 +63,9 @@ enum class RxDrop : uint8_t {
   kPoolExhausted,
   kOversize,  // GRO datagram larger than the receive buffer or bad segment size
   kTunWriteError,
+  kDuplicate,    // a copy of a packet already delivered (shim sequence number, multipath)
+  kShimOld,      // shim sequence number left of the dedup window
+  kShimInvalid,  // next header 253 from a peer without the shim, or a malformed shim message
   kCount,
 };
 inline constexpr size_t kRxDropCount = static_cast<size_t>(RxDrop::kCount);
@@ -78,6 +87,9 @@ struct RxCounters {
   uint64_t groCoalesced = 0;    // packets merged into a preceding one
   uint64_t tunGroDisabled = 0;  // kernel refused a GSO write; coalescing turned off
   uint64_t commands = 0;
+  uint64_t shimData = 0;        // packets that arrived with the shim data header
+  uint64_t probesReceived = 0;  // pathmon probes and replies handed to the path monitor
+  uint64_t shimResyncs = 0;     // dedup restarted: a sender's numbers jumped (it restarted)
   std::array<uint64_t, kRxDropCount> drops{};
   void drop(RxDrop d, uint64_t n = 1) { drops[static_cast<size_t>(d)] += n; }
   uint64_t dropped(RxDrop d) const { return drops[static_cast<size_t>(d)]; }
@@ -96,6 +108,7 @@ struct DataPlaneStats {
   RxCounters rx;
   ipsec::EspCounters inboundTable;  // unknown SPI, too short (counted by the table)
   std::vector<SaStats> sas;
+  std::vector<policy::EngineCounters> engines;  // per peer: path decisions by cause, copies
   // ESP drops summed over the table and every inbound SA.
   std::array<uint64_t, ipsec::kEspDropCount> espDrops() const;
 };

@@ -14,6 +14,7 @@
 #include "edge/metrics_export.hpp"
 #include "edge/metrics_server.hpp"
 #include "edge/netlink.hpp"
+#include "edge/path_control.hpp"
 #include "edge/seq_state.hpp"
 #include "edge/tun_device.hpp"
 #include "edge/uplink_socket.hpp"
@@ -94,13 +95,15 @@ Result<std::vector<SeqReservation>> reserveSequences(const Config& cfg) {
   return out;
 }
 
-void writeStatsFile(const std::string& path, const DataPlaneStats& stats, const IkeDriver* ike) {
+void writeStatsFile(const std::string& path, const DataPlaneStats& stats, const IkeDriver* ike,
+                    const PathControl* paths) {
   if (path.empty()) return;
   const std::string tmp = path + ".tmp";
   {
     std::ofstream f(tmp, std::ios::trunc);
     f << formatStats(stats);
     if (ike != nullptr) f << ike->formatStats();
+    if (paths != nullptr) f << paths->formatStats();
     if (!f) {
       BRAID_LOG(kWarn, "edge") << "cannot write " << tmp;
       return;
@@ -205,6 +208,7 @@ int runDaemon(const Config& cfg, const DaemonOptions& options) {
   opts.udpGso = gso;
   opts.udpGro = gro;
   opts.localSubnets = cfg.overlay.localSubnets;
+  opts.multipath = cfg.multipath;
   BRAID_LOG(kInfo, "edge") << "data plane: batch " << opts.batchSize << ", tun offload "
                            << (tun->tso() ? "on" : "off") << ", tun gro "
                            << (opts.tunGro ? "on" : "off") << ", udp gso "
@@ -224,6 +228,7 @@ int runDaemon(const Config& cfg, const DaemonOptions& options) {
   }
 
   boost::asio::io_context io;
+  PathControl pathControl(io, cfg, dp);
   std::vector<std::unique_ptr<boost::asio::steady_timer>> retry(seq->size());  // after io
   // Runs on this (control) thread: the fsync never stalls the TX thread, which drops
   // (tx.drop.seq_reserve) rather than pass the reserved limit.
@@ -256,6 +261,23 @@ int runDaemon(const Config& cfg, const DaemonOptions& options) {
       BRAID_LOG(kError, "edge") << "IKE: " << s.message();
       return 1;
     }
+    ike->setKeyingHandler([&pathControl](size_t path, bool keyed, bool shim) {
+      if (keyed) {
+        pathControl.keyed(path, shim);
+      } else {
+        pathControl.unkeyed(path);
+      }
+    });
+  }
+  // Manual keys are installed for good: those paths are keyed from the start.
+  {
+    size_t i = 0;
+    for (const PeerConfig& peer : cfg.peers) {
+      for (const PathConfig& path : peer.paths) {
+        if (path.manual) pathControl.keyed(i, path.manual->braidShim);
+        ++i;
+      }
+    }
   }
   std::unique_ptr<MetricsServer> metricsServer;  // [metrics]: the Prometheus endpoint
   if (cfg.metrics) {
@@ -279,24 +301,26 @@ int runDaemon(const Config& cfg, const DaemonOptions& options) {
       if (ec) return;
       DataPlaneStats s = dp.snapshot();
       BRAID_LOG(kInfo, "stats") << summarizeStats(s);
-      writeStatsFile(options.statsFile, s, ike.get());
+      writeStatsFile(options.statsFile, s, ike.get(), &pathControl);
       armUsr1();
     });
   };
   armUsr1();
 
   dp.start();
+  pathControl.start();
   if (ike) ike->start();
-  writeStatsFile(options.statsFile, dp.snapshot(), ike.get());
+  writeStatsFile(options.statsFile, dp.snapshot(), ike.get(), &pathControl);
   BRAID_LOG(kInfo, "edge") << "braidd running: " << tun->name() << " mtu " << cfg.overlay.mtu
                            << ", " << paths.size() << " path(s)";
   io.run();
 
   if (ike) ike->shutdown();  // Delete to the peers while the sockets still work
+  pathControl.stop();
   dp.stop();
   DataPlaneStats final = dp.snapshot();
   BRAID_LOG(kInfo, "stats") << summarizeStats(final);
-  writeStatsFile(options.statsFile, final, ike.get());
+  writeStatsFile(options.statsFile, final, ike.get(), &pathControl);
   overlay.undo();
   return 0;
 }

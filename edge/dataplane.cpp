@@ -41,8 +41,9 @@ size_t CommandQueue::drain() {
 DataPlane::DataPlane(DataPlaneOptions opts, int tunFd, std::vector<int> uplinkFds,
                      std::vector<PathSpec> paths, std::vector<PeerSpec> peers)
     : paths_(paths),
-      tx_(std::make_unique<TxWorker>(opts, tunFd, uplinkFds, paths, peers)),
-      rx_(std::make_unique<RxWorker>(opts, tunFd, uplinkFds, paths, peers)) {}
+      activity_(std::make_shared<PathActivity>(paths.size())),
+      tx_(std::make_unique<TxWorker>(opts, tunFd, uplinkFds, paths, peers, activity_)),
+      rx_(std::make_unique<RxWorker>(opts, tunFd, uplinkFds, paths, peers, activity_)) {}
 
 DataPlane::~DataPlane() {
   stop();
@@ -102,9 +103,25 @@ void DataPlane::removeInbound(uint32_t spi) {
   rx_->commands().post([this, spi] { rx_->removeSa(spi); });
 }
 
-void DataPlane::setSelector(std::unique_ptr<PathSelector> selector) {
-  auto holder = std::make_shared<std::unique_ptr<PathSelector>>(std::move(selector));
-  tx_->commands().post([this, holder] { tx_->setSelector(std::move(*holder)); });
+void DataPlane::setRoutes(std::vector<PeerSpec> peers) {
+  tx_->commands().post([this, p = std::move(peers)] { tx_->setRoutes(p); });
+}
+
+void DataPlane::setPathViews(std::vector<policy::PathView> views) {
+  tx_->commands().post([this, v = std::move(views)] { tx_->setViews(v); });
+}
+
+void DataPlane::setPathShim(size_t path, bool on) {
+  tx_->commands().post([this, path, on] { tx_->setShim(path, on); });
+  rx_->commands().post([this, path, on] { rx_->setShim(path, on); });
+}
+
+void DataPlane::sendShim(size_t path, std::vector<uint8_t> message) {
+  tx_->commands().post([this, path, m = std::move(message)] { tx_->sendShim(path, m); });
+}
+
+void DataPlane::setProbeHandler(ProbeHandler handler) {
+  rx_->commands().post([this, h = std::move(handler)] { rx_->setProbeHandler(h); });
 }
 
 void DataPlane::setSequenceLimit(size_t path, uint64_t limit, uint64_t requestAt) {
@@ -127,9 +144,11 @@ void DataPlane::setEspSourceHandler(EspSourceHandler handler) {
 void DataPlane::publishTx() {
   TxCounters c;
   std::vector<SaStats> sas;
-  tx_->publish(c, sas);
+  std::vector<policy::EngineCounters> engines;
+  tx_->publish(c, sas, engines);
   std::lock_guard<std::mutex> lock(statsMu_);
   published_.tx = c;
+  published_.engines = std::move(engines);
   txSas_ = std::move(sas);
   ++txGen_;
   statsCv_.notify_all();

@@ -15,6 +15,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/clock.hpp"
+#include "edge/config.hpp"
 #include "edge/counters.hpp"
 #include "edge/paths.hpp"
 #include "ipsec/esp.hpp"
@@ -30,7 +32,21 @@ struct DataPlaneOptions {
   bool udpGso = false;
   bool udpGro = false;
   std::vector<IpPrefix> localSubnets;
+  MultipathConfig multipath;  // classes, rules and engine knobs for the TX steering
 };
+
+// Per path figures written by one data thread and read by the control thread (relaxed
+// atomics: figures, not synchronisation; one writer each).
+struct PathActivity {
+  explicit PathActivity(size_t paths) : txPackets(paths), rxLastNs(paths) {}
+  std::vector<std::atomic<uint64_t>> txPackets;  // TX thread: packets sealed on the path
+  std::vector<std::atomic<int64_t>> rxLastNs;    // RX thread: steady-clock ns of the newest
+                                                 // authenticated packet (0 = none yet)
+};
+
+// Called on the RX thread for each shim probe or probe reply (pathmon/probe.hpp) that
+// arrived authenticated on `path` at `rxTime`. It must copy what it keeps and return quickly.
+using ProbeHandler = std::function<void(size_t path, Bytes message, TimePoint rxTime)>;
 
 // Called on the RX thread for each non-ESP-marker datagram (RFC 3948 section 2.2) with the
 // IKE message after the marker. It must copy what it keeps and return quickly.
@@ -92,7 +108,17 @@ class DataPlane {
   void removeInbound(uint32_t spi);
   // Where the path's ESP-in-UDP goes (IKE learnt it, or NAT rebinding moved it).
   void setPathRemote(size_t path, const SockAddr& remote);
-  void setSelector(std::unique_ptr<PathSelector> selector);
+  // The peers' remote subnets (from IKE's traffic selectors or the config): where the TX
+  // thread routes inner destinations. The policy engines and their flows are kept.
+  void setRoutes(std::vector<PeerSpec> peers);
+  // Path figures and states for the policy engines (index = path id), from pathmon.
+  void setPathViews(std::vector<policy::PathView> views);
+  // Whether the path's peer speaks the braid shim (both directions).
+  void setPathShim(size_t path, bool on);
+  // Seal and send one shim message (probe or reply) on the path (TX thread, soon).
+  void sendShim(size_t path, std::vector<uint8_t> message);
+  void setProbeHandler(ProbeHandler handler);
+  const PathActivity& activity() const { return *activity_; }
   // Manual keying: the path's SA seals up to `limit` (reserved on disk) and, once its last
   // sequence number reaches `requestAt`, the TX thread calls the SeqReserveHandler.
   void setSequenceLimit(size_t path, uint64_t limit, uint64_t requestAt);
@@ -110,6 +136,7 @@ class DataPlane {
   void publishRx();
 
   std::vector<PathSpec> paths_;
+  std::shared_ptr<PathActivity> activity_;
   std::unique_ptr<TxWorker> tx_;
   std::unique_ptr<RxWorker> rx_;
   std::thread txThread_, rxThread_;

@@ -145,10 +145,12 @@ struct IkeDriver::Impl {
   IkeDriverCounters counters;
   uint64_t espEndpointUpdates = 0;  // NAT rebinding learnt from authenticated ESP
   bool down = false;
+  IkeDriver::KeyingHandler keying;  // path keyed / unkeyed (multipath: the path monitor)
 
-  // Outbound routing by negotiated selectors: a peer's IKE paths that are up send only to
-  // their (possibly narrowed) remote TS; with nothing up, the configured subnets (tx no_sa).
-  void updateSelector();
+  // Routes published to the data plane: a peer's IKE paths that are up send only to their
+  // (possibly narrowed) remote TS; with nothing up, the configured subnets (tx no_sa). Only
+  // routes: which path carries what is the policy engines' business.
+  void publishRoutes();
 
   Status open();
   void start();
@@ -414,7 +416,8 @@ void IkeDriver::Impl::childSaUp(Uplink& u, const ike::ChildSaEvent& e) {
   p->newestInSpi = e.inbound.spi;
   p->inSpis.insert(e.inbound.spi);
   p->remoteNets = remoteNets;
-  updateSelector();
+  publishRoutes();
+  if (keying) keying(p->index, true, e.shim);
   p->childRetryDelay = Duration{};
   p->childRetryTimer->cancel();
   char spis[40];
@@ -434,11 +437,12 @@ void IkeDriver::Impl::childSaDown(Uplink& u, const ike::ChildSaEvent& e) {
     dp.removeOutbound(p->index);
     p->outSpi = 0;
     p->remoteNets.clear();
-    updateSelector();
+    publishRoutes();
+    if (keying) keying(p->index, false, false);
   }
 }
 
-void IkeDriver::Impl::updateSelector() {
+void IkeDriver::Impl::publishRoutes() {
   std::vector<PeerSpec> specs;
   size_t pathIndex = 0;
   for (const PeerConfig& peer : cfg.peers) {
@@ -460,7 +464,7 @@ void IkeDriver::Impl::updateSelector() {
     if (manual || spec.remoteSubnets.empty()) spec.remoteSubnets = peer.remoteSubnets;
     specs.push_back(std::move(spec));
   }
-  dp.setSelector(std::make_unique<RouteSelector>(specs));
+  dp.setRoutes(std::move(specs));
 }
 
 void IkeDriver::Impl::endpointChanged(Uplink& u, const ike::IkeSaEvent& e) {
@@ -669,6 +673,10 @@ std::string IkeDriver::formatStats() const {
 }  // namespace braid::edge
 
 namespace braid::edge {
+
+void IkeDriver::setKeyingHandler(KeyingHandler h) {
+  impl_->keying = std::move(h);
+}
 
 IkeStats IkeDriver::stats() const {
   IkeStats s;

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -67,6 +68,11 @@ class IkeDriver {
   void start();
   // Sends Delete for every IKE SA (best effort) and drops all IKE state. Idempotent.
   void shutdown();
+
+  // Called on the Asio thread when a path's ESP SAs are installed (keyed, with `shim` when
+  // both sides negotiated the braid shim) or its outbound SA is removed.
+  using KeyingHandler = std::function<void(size_t path, bool keyed, bool shim)>;
+  void setKeyingHandler(KeyingHandler h);
 
   // "name value" lines for the stats file (docs/configuration.md "IKE counters").
   std::string formatStats() const;

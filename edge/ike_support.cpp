@@ -252,6 +252,7 @@ ike::PeerConfig ikePeerConfig(const PeerConfig& peer, const PathConfig& path,
   pc.forceEncap = k.forceEncap;
   pc.sendCertReq = k.auth == ike::AuthKind::kPubkey;
   pc.signatureHashNotify = k.signatureHashNotify;
+  pc.offerShim = k.braidShim;
   pc.retransmit = k.retransmit;
   pc.retryInitial = k.retryInitial;
   pc.retryMax = k.retryMax;

@@ -62,4 +62,15 @@ int RouteSelector::select(const uint8_t* ip, size_t len, std::span<const uint8_t
   return -1;
 }
 
+int RouteSelector::peerOf(const uint8_t* ip, size_t len) {
+  const size_t n = peers_.size();
+  for (size_t k = 0; k < n; ++k) {
+    const size_t i = (lastPeer_ + k) % n;
+    if (!peers_[i].subnets.contains(ip, len, true)) continue;
+    lastPeer_ = i;
+    return static_cast<int>(i);
+  }
+  return -1;
+}
+
 }  // namespace braid::edge

@@ -60,6 +60,8 @@ class RouteSelector final : public PathSelector {
  public:
   explicit RouteSelector(const std::vector<PeerSpec>& peers);
   int select(const uint8_t* ip, size_t len, std::span<const uint8_t> ready) override;
+  // The index of the peer whose remote subnets contain the destination, or -1.
+  int peerOf(const uint8_t* ip, size_t len);
 
  private:
   struct Peer {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "core/log.hpp"
@@ -39,7 +40,8 @@ bool sameSource(const SockAddr& a, const SockAddr& b) {
 }  // namespace
 
 RxWorker::RxWorker(const DataPlaneOptions& opts, int tunFd, std::vector<int> uplinkFds,
-                   std::vector<PathSpec> paths, const std::vector<PeerSpec>& peers)
+                   std::vector<PathSpec> paths, const std::vector<PeerSpec>& peers,
+                   std::shared_ptr<PathActivity> activity)
     : opts_(opts),
       uplinkFds_(std::move(uplinkFds)),
       paths_(std::move(paths)),
@@ -50,6 +52,9 @@ RxWorker::RxWorker(const DataPlaneOptions& opts, int tunFd, std::vector<int> upl
       writer_([fd = tunFd](const uint8_t* d, size_t n) { return long(::write(fd, d, n)); },
               opts.vnetHdr, opts.tunGro, counters_) {
   for (const PeerSpec& p : peers) peerSubnets_.emplace_back(p.remoteSubnets);
+  activity_ = std::move(activity);
+  shim_.assign(paths_.size(), 0);
+  dedup_.resize(peers.size());
   const size_t n = pool_.total();
   msgs_.resize(n);
   iovs_.resize(n);
@@ -127,6 +132,7 @@ void RxWorker::receive(size_t uplink) {
     int r = ::recvmmsg(fd, msgs_.data(), static_cast<unsigned>(n), MSG_DONTWAIT, nullptr);
     if (r <= 0) return;
     ++counters_.recvCalls;
+    rxTime_ = std::chrono::steady_clock::now();
     for (size_t i = 0; i < size_t(r); ++i) {
       msghdr& h = msgs_[i].msg_hdr;
       names_[i].length = h.msg_namelen;
@@ -192,9 +198,19 @@ void RxWorker::handleSegment(size_t uplink, uint8_t* base, size_t off, size_t le
   uint8_t nh = 0;
   if (table_.open(pkt, nh)) return;  // dropped and counted by the ESP layer
   auto it = spiPath_.find(spi);
-  if (it != spiPath_.end()) noteSource(it->second, spi, seq, names_[msg]);
+  if (it != spiPath_.end()) {
+    noteSource(it->second, spi, seq, names_[msg]);
+    // Proof of life for the path monitor (passive liveness).
+    activity_->rxLastNs[it->second.path].store(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(rxTime_.time_since_epoch()).count(),
+        std::memory_order_relaxed);
+  }
   if (nh == ipsec::kNextHeaderDummy) {
     ++counters_.dummy;
+    return;
+  }
+  if (nh == policy::kShimNextHeader &&
+      (it == spiPath_.end() || !handleShim(it->second.path, pkt, nh))) {
     return;
   }
   uint8_t* ip = pkt.data();
@@ -221,6 +237,50 @@ void RxWorker::handleSegment(size_t uplink, uint8_t* base, size_t off, size_t le
   }
   ++counters_.opened;
   writer_.add(ip, ipLen);
+}
+
+bool RxWorker::handleShim(size_t path, PacketBuffer& pkt, uint8_t& nh) {
+  if (!shim_[path]) {  // the peer did not offer the shim: not ours to interpret
+    counters_.drop(RxDrop::kShimInvalid);
+    return false;
+  }
+  const Bytes m(pkt.data(), pkt.size());
+  const auto type = policy::shimType(m);
+  if (type == policy::ShimType::kProbe || type == policy::ShimType::kProbeReply) {
+    ++counters_.probesReceived;
+    if (probe_) probe_(path, m, rxTime_);
+    return false;
+  }
+  policy::ShimDataHeader h;
+  if (!policy::decodeShimData(m, h) || h.cls >= kMaxShimClasses) {
+    counters_.drop(RxDrop::kShimInvalid);
+    return false;
+  }
+  auto& windows = dedup_[paths_[path].peer];
+  if (windows.empty()) windows.resize(kMaxShimClasses);
+  std::unique_ptr<policy::DedupWindow>& w = windows[h.cls];
+  // Senders start each class at a random number. One far from everything seen (beyond any
+  // copy skew) means the sender restarted: start over rather than drop its packets as old.
+  if (w && std::abs(int64_t(int32_t(h.seq - uint32_t(w->highest())))) > kShimResyncDistance) {
+    w.reset();
+    ++counters_.shimResyncs;
+  }
+  if (!w) w = std::make_unique<policy::DedupWindow>();
+  switch (w->accept(policy::extendSequence(w->highest(), h.seq))) {
+    case policy::DedupVerdict::kNew:
+      break;
+    case policy::DedupVerdict::kDuplicate:
+      counters_.drop(RxDrop::kDuplicate);
+      return false;
+    case policy::DedupVerdict::kTooOld:
+      counters_.drop(RxDrop::kShimOld);
+      return false;
+  }
+  ++counters_.shimData;
+  (void)pkt.trimFront(policy::kShimDataHeaderSize);
+  nh =
+      pkt.size() > 0 && (pkt.data()[0] >> 4) == 6 ? ipsec::kNextHeaderIpv6 : ipsec::kNextHeaderIpv4;
+  return true;
 }
 
 // RFC 7296 2.23: a packet whose integrity verified and that is new (it advanced the replay

@@ -17,7 +17,8 @@
 namespace braid::edge {
 
 TxWorker::TxWorker(const DataPlaneOptions& opts, int tunFd, std::vector<int> uplinkFds,
-                   std::vector<PathSpec> paths, const std::vector<PeerSpec>& peers)
+                   std::vector<PathSpec> paths, const std::vector<PeerSpec>& peers,
+                   std::shared_ptr<PathActivity> activity)
     : opts_(opts),
       tunFd_(tunFd),
       uplinkFds_(std::move(uplinkFds)),
@@ -25,11 +26,13 @@ TxWorker::TxWorker(const DataPlaneOptions& opts, int tunFd, std::vector<int> upl
       sas_(paths_.size()),
       ready_(paths_.size(), 0),
       seqRequestAt_(paths_.size(), UINT64_MAX),
-      selector_(std::make_unique<RouteSelector>(peers)),
+      steering_(opts.multipath, peers, paths_),
+      activity_(std::move(activity)),
       pool_(opts.poolPackets, kPacketHeadroom + opts.mtu + kPacketTailroom, kPacketHeadroom),
       udpGso_(opts.udpGso) {
   const size_t maxPkts = opts.batchSize + kMaxGsoSegments;
   pkts_.reserve(maxPkts);
+  copies_.reserve(maxPkts * policy::Decision::kMaxCopies);
   if (opts.vnetHdr) scratch_.resize(kVirtioNetHdrLen + 65535 + 64);
   batches_.resize(uplinkFds_.size());
   for (SendBatch& b : batches_) {
@@ -47,6 +50,7 @@ void TxWorker::installSa(size_t path, std::unique_ptr<ipsec::EspOutboundSa> sa) 
   if (path >= sas_.size()) return;
   sas_[path] = std::move(sa);
   ready_[path] = sas_[path] != nullptr;
+  steering_.setKeyed(path, ready_[path] != 0);
 }
 
 void TxWorker::setSequenceLimit(size_t path, uint64_t limit, uint64_t requestAt) {
@@ -79,8 +83,13 @@ void TxWorker::removeSa(size_t path) {
   installSa(path, nullptr);
 }
 
-void TxWorker::publish(TxCounters& counters, std::vector<SaStats>& sas) const {
+void TxWorker::publish(TxCounters& counters, std::vector<SaStats>& sas,
+                       std::vector<policy::EngineCounters>& engines) const {
   counters = counters_;
+  engines.clear();
+  for (size_t i = 0; i < steering_.peerCount(); ++i) {
+    engines.push_back(steering_.engine(i).counters());
+  }
   sas.clear();
   for (size_t i = 0; i < sas_.size(); ++i) {
     if (sas_[i]) sas.push_back({sas_[i]->spi(), false, paths_[i].name, sas_[i]->counters()});
@@ -180,7 +189,62 @@ void TxWorker::enqueue(SendBatch& b, int path, uint8_t* data, size_t len) {
   b.lastClosed = false;
 }
 
+bool TxWorker::sealAndQueue(PacketBuffer& b, size_t path, uint8_t nh, bool data) {
+  ipsec::EspOutboundSa* sa = path < sas_.size() ? sas_[path].get() : nullptr;
+  if (sa == nullptr) {
+    counters_.drop(TxDrop::kNoSa);
+    return false;
+  }
+  if (const ipsec::SealStatus st = sa->seal(b, nh); st != ipsec::SealStatus::kOk) {
+    counters_.drop(st == ipsec::SealStatus::kSequenceLimit ? TxDrop::kSeqReserve
+                                                           : TxDrop::kSealFailed);
+    return false;
+  }
+  ++counters_.sealed;
+  if (data) {  // probes do not make a path "active"
+    std::atomic<uint64_t>& n = activity_->txPackets[path];
+    n.store(n.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);  // one writer
+  }
+  enqueue(batches_[paths_[path].uplink], int(path), b.data(), b.size());
+  return true;
+}
+
+void TxWorker::sendCopies(const Steering::Choice& ch, const PacketBuffer& original, uint8_t nh) {
+  for (uint8_t i = 0; i < ch.decision.copyCount; ++i) {
+    PacketPtr c = pool_.acquire();
+    if (!c) {
+      counters_.copiesSkipped += ch.decision.copyCount - i;
+      counters_.drop(TxDrop::kPoolExhausted);
+      return;
+    }
+    MutableBytes space = c->tailSpace();
+    std::memcpy(space.data(), original.data(), original.size());
+    (void)c->commit(original.size());
+    if (sealAndQueue(*c, ch.decision.copies[i], nh)) ++counters_.copiesSent;
+    copies_.push_back(std::move(c));  // its bytes are in the batch until send()
+  }
+}
+
+void TxWorker::sendShim(size_t path, Bytes message) {
+  ++counters_.commands;
+  PacketPtr b = pool_.acquire();
+  if (!b || message.size() > b->tailSpace().size() - ipsec::kEspMaxTrailer) {
+    counters_.drop(TxDrop::kPoolExhausted);
+    return;
+  }
+  std::memcpy(b->tailSpace().data(), message.data(), message.size());
+  (void)b->commit(message.size());
+  SendBatch& batch = batches_[paths_[path].uplink];
+  batch.nmsg = batch.niov = 0;
+  batch.lastPath = -1;
+  if (!sealAndQueue(*b, path, policy::kShimNextHeader, false)) return;
+  ++counters_.probesSent;
+  send(paths_[path].uplink, batch);
+  batch.nmsg = batch.niov = 0;
+}
+
 void TxWorker::processAndSend() {
+  const TimePoint now = std::chrono::steady_clock::now();
   for (SendBatch& b : batches_) {
     b.nmsg = b.niov = 0;
     b.lastPath = -1;
@@ -205,29 +269,43 @@ void TxWorker::processAndSend() {
       counters_.drop(TxDrop::kLinkLocal);
       continue;
     }
-    int path = selector_->select(ip, len, ready_);
-    if (path < 0 || size_t(path) >= sas_.size()) {
+    Steering::Choice ch;
+    if (!steering_.choose(ip, len, now, ch)) {
       counters_.drop(TxDrop::kNoRoute);
       continue;
     }
-    ipsec::EspOutboundSa* sa = sas_[size_t(path)].get();
-    if (sa == nullptr) {
-      counters_.drop(TxDrop::kNoSa);
+    if (!ch.decision.ok()) {
+      counters_.drop(steering_.peerKeyed(ch.peer) ? TxDrop::kNoPath : TxDrop::kNoSa);
       continue;
     }
-    const uint8_t nh = version == 4 ? ipsec::kNextHeaderIpv4 : ipsec::kNextHeaderIpv6;
-    if (const ipsec::SealStatus st = sa->seal(*p, nh); st != ipsec::SealStatus::kOk) {
-      counters_.drop(st == ipsec::SealStatus::kSequenceLimit ? TxDrop::kSeqReserve
-                                                             : TxDrop::kSealFailed);
-      continue;
+    uint8_t nh = version == 4 ? ipsec::kNextHeaderIpv4 : ipsec::kNextHeaderIpv6;
+    if (ch.withHeader) {
+      // The copies carry the shim header; a packet it would push past the overlay MTU is
+      // sent once, unmarked (the uplink would otherwise fragment it).
+      uint8_t* h = len + policy::kShimDataHeaderSize <= opts_.mtu
+                       ? p->prepend(policy::kShimDataHeaderSize)
+                       : nullptr;
+      if (h == nullptr) {
+        counters_.copiesSkipped += ch.decision.copyCount;
+        ch.decision.copyCount = 0;
+      } else {
+        policy::encodeShimData(h, ch.header);
+        nh = policy::kShimNextHeader;
+        ++counters_.shimData;
+        sendCopies(ch, *p, nh);  // plaintext copies before the in-place seal
+      }
     }
-    ++counters_.sealed;
-    enqueue(batches_[paths_[size_t(path)].uplink], path, p->data(), p->size());
+    (void)sealAndQueue(*p, ch.decision.primary, nh);
+  }
+  if (now - lastExpire_ > std::chrono::seconds(1)) {
+    lastExpire_ = now;
+    steering_.expireFlows(now);
   }
   for (size_t u = 0; u < batches_.size(); ++u) {
     if (batches_[u].nmsg > 0) send(u, batches_[u]);
   }
   pkts_.clear();  // buffers go back to the pool
+  copies_.clear();
   if (!seqPaths_.empty()) checkSequenceReservations();
 }
 

@@ -1,0 +1,250 @@
+#include "edge/path_control.hpp"
+
+#include <boost/asio/post.hpp>
+#include <cstdio>
+#include <sstream>
+
+#include "core/log.hpp"
+
+namespace braid::edge {
+namespace {
+
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+
+// Poll period of the data threads' figures: passive liveness is only as fresh as this, and
+// it is well under the 20 ms probe interval so that data still counts before a probe would.
+constexpr Duration kPollPeriod = milliseconds(5);
+// A path that sent no data for this long is idle (slow probes).
+constexpr Duration kIdleAfter = std::chrono::seconds(2);
+constexpr Duration kViewsPeriod = milliseconds(100);
+
+double ms(Duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
+
+}  // namespace
+
+PathControl::PathControl(asio::io_context& io, const Config& config, DataPlane& dp)
+    : io_(io),
+      cfg_(config),
+      dp_(dp),
+      timers_(io),
+      sup_(clock_, timers_, *this, *this),
+      pollTimer_(io) {
+  for (size_t i = 0; i < dp.paths().size(); ++i) {
+    const PathSpec& spec = dp.paths()[i];
+    Path p;
+    p.name = spec.name;
+    p.uplink = spec.uplink;
+    p.config = config.multipath.pathmon;
+    const UplinkConfig& u = config.uplinks[spec.uplink];
+    if (u.probeIntervalMs) p.config.activeInterval = milliseconds(*u.probeIntervalMs);
+    p.config.metered = u.metered;
+    p.config.seed = config.multipath.pathmon.seed * 1000003 + i;
+    p.config.probes = false;  // until keyed with the shim
+    paths_.push_back(std::move(p));
+    sup_.addPath(pathmon::PathId(i), paths_.back().config);
+  }
+}
+
+PathControl::~PathControl() {
+  stop();
+}
+
+void PathControl::start() {
+  if (running_) return;
+  running_ = true;
+  dp_.setProbeHandler([this](size_t path, Bytes m, TimePoint rx) {
+    // RX thread: copy and hand over; the supervisor lives on this object's thread.
+    asio::post(io_, [this, path, copy = std::vector<uint8_t>(m.begin(), m.end()), rx] {
+      if (running_ && path < paths_.size()) sup_.onProbeBytes(pathmon::PathId(path), copy, rx);
+    });
+  });
+  publishViews();
+  armPoll();
+}
+
+void PathControl::stop() {
+  if (!running_) return;
+  running_ = false;
+  pollTimer_.cancel();
+}
+
+void PathControl::keyed(size_t path, bool shim) {
+  if (path >= paths_.size()) return;
+  Path& p = paths_[path];
+  p.shim = shim;
+  dp_.setPathShim(path, shim);
+  if (p.config.probes != shim) {
+    p.config.probes = shim;
+    sup_.addPath(pathmon::PathId(path), p.config);  // replaces: probing on or off
+    p.keyed = false;
+  }
+  if (!p.keyed) p.fresh = true;
+  p.keyed = true;
+  sup_.setKeyed(pathmon::PathId(path), true);
+  publishViews();
+}
+
+void PathControl::unkeyed(size_t path) {
+  if (path >= paths_.size()) return;
+  Path& p = paths_[path];
+  p.keyed = false;
+  p.fresh = false;
+  sup_.setKeyed(pathmon::PathId(path), false);
+  publishViews();
+}
+
+void PathControl::sendProbe(pathmon::PathId path, Bytes shim) {
+  if (path < paths_.size() && paths_[path].keyed) {
+    dp_.sendShim(path, std::vector<uint8_t>(shim.begin(), shim.end()));
+  }
+}
+
+void PathControl::onPathEvent(const pathmon::PathEvent& e) {
+  if (e.path >= paths_.size()) return;
+  Path& p = paths_[e.path];
+  ++counters_.events;
+  if (e.to == pathmon::PathState::kDead) ++counters_.deaths;
+  if (e.to == pathmon::PathState::kUp || e.to == pathmon::PathState::kDead) p.fresh = false;
+  if (e.to == pathmon::PathState::kUp && e.from == pathmon::PathState::kProbing &&
+      e.cause == pathmon::PathCause::kProbesAnswered) {
+    ++counters_.recoveries;
+  }
+  // One line per change, with what caused it and the figures at that moment.
+  char figures[160];
+  char alive[48] = "no proof of life yet";
+  if (e.silence < std::chrono::hours(1)) {
+    std::snprintf(alive, sizeof alive, "last proof of life %.0f ms ago", ms(e.silence));
+  }
+  std::snprintf(figures, sizeof figures, "srtt %.1f ms, loss %.1f %%, %s, %u probe(s) missed",
+                ms(e.srtt), e.loss * 100, alive, e.missStreak);
+  std::string hold;
+  if (e.holdDown.count() > 0)
+    hold = "; hold-down " + std::to_string(int64_t(ms(e.holdDown))) + " ms";
+  if (e.to == pathmon::PathState::kDead) {
+    BRAID_LOG(kWarn, "path") << "path " << p.name << ": " << pathmon::pathStateName(e.from)
+                             << " -> " << pathmon::pathStateName(e.to) << " ("
+                             << pathmon::pathCauseName(e.cause) << "; " << figures << hold << ")";
+  } else {
+    BRAID_LOG(kInfo, "path") << "path " << p.name << ": " << pathmon::pathStateName(e.from)
+                             << " -> " << pathmon::pathStateName(e.to) << " ("
+                             << pathmon::pathCauseName(e.cause) << "; " << figures << hold << ")";
+  }
+  publishViews();  // in the same turn: the next packet already avoids a dead path
+}
+
+policy::PathView PathControl::view(size_t path) const {
+  const Path& p = paths_[path];
+  policy::PathView v;
+  v.id = policy::PathId(path);
+  v.keyed = p.keyed;
+  const pathmon::PathStats s = sup_.stats(pathmon::PathId(path));
+  switch (s.state) {
+    case pathmon::PathState::kUp:
+      v.health = policy::PathHealth::kUp;
+      break;
+    case pathmon::PathState::kDegraded:
+      v.health = policy::PathHealth::kDegraded;
+      break;
+    case pathmon::PathState::kProbing:
+      // A newly keyed path carries traffic while its first probes run (penalised like a
+      // degraded one); a path recovering from a death waits for its hold-down.
+      v.health = p.fresh ? policy::PathHealth::kDegraded : policy::PathHealth::kDown;
+      break;
+    default:
+      v.health = policy::PathHealth::kDown;
+  }
+  auto us = [](Duration d) {
+    return uint32_t(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
+  };
+  v.rttUs = us(s.srtt);
+  v.jitterUs = us(std::max(s.rttJitter, s.inboundJitter));
+  v.loss = float(s.loss);
+  const UplinkConfig& u = cfg_.uplinks[p.uplink];
+  v.metered = u.metered;
+  v.capacityKbps = u.egressKbps;
+  return v;
+}
+
+void PathControl::publishViews() {
+  std::vector<policy::PathView> views;
+  views.reserve(paths_.size());
+  for (size_t i = 0; i < paths_.size(); ++i) views.push_back(view(i));
+  dp_.setPathViews(std::move(views));
+  lastViews_ = clock_.now();
+}
+
+void PathControl::armPoll() {
+  pollTimer_.expires_after(kPollPeriod);
+  pollTimer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || !running_) return;
+    poll();
+    armPoll();
+  });
+}
+
+void PathControl::poll() {
+  const TimePoint now = clock_.now();
+  const PathActivity& a = dp_.activity();
+  for (size_t i = 0; i < paths_.size(); ++i) {
+    Path& p = paths_[i];
+    const int64_t rx = a.rxLastNs[i].load(std::memory_order_relaxed);
+    if (rx != p.lastRxNs) {
+      p.lastRxNs = rx;
+      if (p.keyed) {
+        sup_.onTraffic(pathmon::PathId(i), TimePoint(std::chrono::nanoseconds(rx)));
+      }
+    }
+    const uint64_t tx = a.txPackets[i].load(std::memory_order_relaxed);
+    if (tx != p.lastTx) {
+      p.lastTx = tx;
+      p.lastActive = now;
+    }
+    const bool active = p.keyed && now - p.lastActive < kIdleAfter && p.lastActive != TimePoint{};
+    if (active != p.active) {
+      p.active = active;
+      sup_.setActive(pathmon::PathId(i), active);
+    }
+  }
+  if (now - lastViews_ >= kViewsPeriod) publishViews();
+}
+
+std::string PathControl::formatStats() const {
+  std::ostringstream os;
+  for (size_t i = 0; i < paths_.size(); ++i) {
+    const Path& p = paths_[i];
+    const pathmon::PathStats s = sup_.stats(pathmon::PathId(i));
+    const std::string base = "path." + p.name + ".";
+    char buf[64];
+    os << base << "state " << pathmon::pathStateName(s.state) << '\n';
+    os << base << "shim " << (p.shim ? 1 : 0) << '\n';
+    os << base << "active " << (p.active ? 1 : 0) << '\n';
+    auto fig = [&](const char* name, Duration d) {
+      std::snprintf(buf, sizeof buf, "%.3f", ms(d));
+      os << base << name << ' ' << buf << '\n';
+    };
+    fig("srtt_ms", s.srtt);
+    fig("min_rtt_ms", s.minRtt);
+    fig("rtt_p50_ms", s.p50);
+    fig("rtt_p95_ms", s.p95);
+    fig("rtt_p99_ms", s.p99);
+    fig("jitter_ms", s.rttJitter);
+    fig("inbound_jitter_ms", s.inboundJitter);
+    fig("probe_interval_ms", s.probeInterval);
+    std::snprintf(buf, sizeof buf, "%.4f", s.loss);
+    os << base << "loss " << buf << '\n';
+    os << base << "probes_sent " << s.counters.probesSent << '\n';
+    os << base << "replies " << s.counters.repliesReceived << '\n';
+    os << base << "probes_timed_out " << s.counters.probesTimedOut << '\n';
+    os << base << "peer_probes_answered " << s.counters.peerProbesAnswered << '\n';
+    os << base << "deaths " << s.counters.deaths << '\n';
+  }
+  os << "paths.events " << counters_.events << '\n';
+  os << "paths.deaths " << counters_.deaths << '\n';
+  os << "paths.recoveries " << counters_.recoveries << '\n';
+  return os.str();
+}
+
+}  // namespace braid::edge

@@ -1,0 +1,91 @@
+// PathControl: the control thread's side of multipath. It runs the path monitor
+// (pathmon::PathSupervisor, no I/O) on the daemon's Asio thread and connects it to the data
+// plane:
+//   * probes and replies go out sealed in the path's SA (DataPlane::sendShim), probes that
+//     arrive are copied on the RX thread and posted here with their receive time;
+//   * passive liveness and activity: every poll it reads the data threads' per-path figures
+//     (newest authenticated packet, packets sent) and tells the supervisor;
+//   * every path event is logged once with its cause and figures, and the path views the
+//     TX thread's policy engines choose from are republished at once (the first packet
+//     after a death is learnt already avoids the path) and every 100 ms for the figures.
+// Keying comes from IKE (Child SA installed / removed, shim negotiated) or manual keys.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "edge/config.hpp"
+#include "edge/dataplane.hpp"
+#include "edge/ike_support.hpp"
+#include "pathmon/supervisor.hpp"
+
+namespace braid::edge {
+
+class PathControl final : public pathmon::ProbeTransport, public pathmon::PathListener {
+ public:
+  PathControl(boost::asio::io_context& io, const Config& config, DataPlane& dp);
+  ~PathControl() override;
+  PathControl(const PathControl&) = delete;
+  PathControl& operator=(const PathControl&) = delete;
+
+  // Installs the probe hook and starts polling (after dp.start()).
+  void start();
+  void stop();
+
+  // The path's SAs are installed; `shim`: the peer speaks the braid shim (probes on).
+  void keyed(size_t path, bool shim);
+  void unkeyed(size_t path);
+
+  pathmon::PathState state(size_t path) const { return sup_.state(pathmon::PathId(path)); }
+  pathmon::PathStats stats(size_t path) const { return sup_.stats(pathmon::PathId(path)); }
+  size_t pathCount() const { return paths_.size(); }
+  const std::string& pathName(size_t path) const { return paths_[path].name; }
+  // Path state changes by cause, summed over paths (for the stats file and metrics).
+  struct Counters {
+    uint64_t events = 0;
+    uint64_t deaths = 0;
+    uint64_t recoveries = 0;  // dead -> up
+  };
+  const Counters& counters() const { return counters_; }
+
+  // "name value" lines for the stats file: path.<peer>/<uplink>.<figure>.
+  std::string formatStats() const;
+
+ private:
+  struct Path {
+    std::string name;
+    size_t uplink = 0;
+    bool keyed = false;
+    bool shim = false;
+    bool fresh = false;  // keyed and not yet Up or Dead: usable while the first probes run
+    bool active = false;
+    uint64_t lastTx = 0;
+    int64_t lastRxNs = 0;
+    TimePoint lastActive{};
+    pathmon::PathConfig config;
+  };
+  void sendProbe(pathmon::PathId path, Bytes shim) override;
+  void onPathEvent(const pathmon::PathEvent& e) override;
+  void poll();
+  void armPoll();
+  void publishViews();
+  policy::PathView view(size_t path) const;
+
+  boost::asio::io_context& io_;
+  const Config& cfg_;
+  DataPlane& dp_;
+  SteadyClock clock_;
+  AsioTimers timers_;
+  pathmon::PathSupervisor sup_;
+  boost::asio::steady_timer pollTimer_;
+  std::vector<Path> paths_;
+  Counters counters_;
+  TimePoint lastViews_{};
+  bool running_ = false;
+};
+
+}  // namespace braid::edge

@@ -1,0 +1,118 @@
+#include "edge/steering.hpp"
+
+#include <algorithm>
+#include <random>
+
+namespace braid::edge {
+
+policy::EngineConfig engineConfigFor(const MultipathConfig& config, const PeerSpec& peer,
+                                     const std::vector<PathSpec>& paths) {
+  policy::EngineConfig e = config.engine;
+  e.rules = config.rules;
+  e.classes.clear();
+  for (const ClassConfig& cc : config.classes) {
+    policy::ClassPolicy cp = cc.policy;
+    cp.preferred.clear();
+    if (cc.pathOrder) {
+      for (size_t path : peer.paths) cp.preferred.push_back(policy::PathId(path));
+    }
+    for (size_t uplink : cc.preferUplinks) {
+      for (size_t path : peer.paths) {
+        if (paths[path].uplink == uplink) cp.preferred.push_back(policy::PathId(path));
+      }
+    }
+    e.classes.push_back(std::move(cp));
+  }
+  return e;
+}
+
+Steering::Steering(const MultipathConfig& config, const std::vector<PeerSpec>& peers,
+                   const std::vector<PathSpec>& paths)
+    : routes_(peers), keyed_(paths.size(), 0), shim_(paths.size(), 0), where_(paths.size()) {
+  for (size_t pi = 0; pi < peers.size(); ++pi) {
+    Peer p;
+    p.engine = std::make_unique<policy::Engine>(engineConfigFor(config, peers[pi], paths));
+    p.paths = peers[pi].paths;
+    for (size_t k = 0; k < p.paths.size(); ++k) {
+      policy::PathView v;
+      v.id = policy::PathId(p.paths[k]);
+      // Until the path monitor publishes views, a keyed path is usable (data-plane tests,
+      // and the first packets before the control thread's first publication).
+      v.health = policy::PathHealth::kUp;
+      p.views.push_back(v);
+      where_[p.paths[k]] = {pi, k};
+    }
+    // A random start per class: after a restart the receiver sees numbers far from the old
+    // ones and starts its dedup window over (rx_worker.cpp) instead of dropping them.
+    std::random_device rd;
+    for (size_t c = 0; c < config.classes.size(); ++c) p.nextSeq.push_back(uint32_t(rd()));
+    peers_.push_back(std::move(p));
+  }
+}
+
+void Steering::setRoutes(const std::vector<PeerSpec>& peers) {
+  routes_ = RouteSelector(peers);
+}
+
+void Steering::setViews(const std::vector<policy::PathView>& views) {
+  for (const policy::PathView& v : views) {
+    if (v.id >= where_.size()) continue;
+    auto [pi, k] = where_[v.id];
+    policy::PathView& mine = peers_[pi].views[k];
+    mine = v;
+    mine.keyed = keyed_[v.id] != 0;
+  }
+}
+
+void Steering::setKeyed(size_t path, bool keyed) {
+  if (path >= keyed_.size()) return;
+  keyed_[path] = keyed;
+  auto [pi, k] = where_[path];
+  peers_[pi].views[k].keyed = keyed;
+}
+
+bool Steering::peerKeyed(size_t peer) const {
+  for (size_t path : peers_[peer].paths) {
+    if (keyed_[path]) return true;
+  }
+  return false;
+}
+
+void Steering::setShim(size_t path, bool on) {
+  if (path < shim_.size()) shim_[path] = on;
+}
+
+bool Steering::choose(const uint8_t* ip, size_t len, TimePoint now, Choice& out) {
+  const int peer = routes_.peerOf(ip, len);
+  if (peer < 0) return false;
+  Peer& p = peers_[size_t(peer)];
+  FlowKey key = FlowKey::parse(Bytes(ip, len)).value_or(FlowKey{});
+  policy::PacketMeta meta;
+  // RFC 2474: DSCP is the high 6 bits of the IPv4 TOS / IPv6 traffic class.
+  meta.dscp =
+      (ip[0] >> 4) == 4 ? uint8_t(ip[1] >> 2) : uint8_t(((ip[0] & 0x0f) << 2) | (ip[1] >> 6));
+  out.peer = size_t(peer);
+  out.withHeader = false;
+  policy::Decision& d = out.decision;
+  d = p.engine->decide(key, now, p.views, meta);
+  if (!d.ok() || d.copyCount == 0) return true;
+  // Copies need the shim on every path they use: the receiver tells them apart only by
+  // the shim sequence number (each SA's own anti-replay window accepts its copy).
+  if (!shim(d.primary)) {
+    d.copyCount = 0;
+    return true;
+  }
+  uint8_t kept = 0;
+  for (uint8_t i = 0; i < d.copyCount; ++i) {
+    if (shim(d.copies[i])) d.copies[kept++] = d.copies[i];
+  }
+  for (uint8_t i = kept; i < d.copyCount; ++i) d.copies[i] = policy::kNoPath;
+  d.copyCount = kept;
+  if (kept == 0) return true;
+  out.withHeader = true;
+  out.header.cls = d.cls;
+  out.header.seq = d.cls < p.nextSeq.size() ? p.nextSeq[d.cls]++ : 0;
+  return true;
+}
+
+}  // namespace braid::edge

@@ -1,0 +1,221 @@
+// Multipath through two real data planes joined over loopback UDP, two uplinks each (two
+// paths, one SA pair per path): per-class steering from the path views, failover when a
+// view says a path is down, duplication with the shim and duplicate suppression at the
+// receiver, shim probes handed to the probe hook, and "no SA" vs "no usable path".
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+
+#include "dataplane_test_support.hpp"
+#include "edge/dataplane.hpp"
+#include "pathmon/probe.hpp"
+#include "policy/shim.hpp"
+
+namespace braid::edge {
+namespace {
+
+using namespace testing;
+
+struct TwoPathSite {
+  Site s;  // TUN pair and uplink 0
+  UplinkSocket second;
+  uint16_t secondPort = 0;
+};
+
+void openTwoPathSite(TwoPathSite& t) {
+  openSite(t.s);
+  auto u = UplinkSocket::open(*IpAddress::parse("127.0.0.1"), 0, 1 << 20);
+  ASSERT_TRUE(u.isOk());
+  t.second = std::move(*u);
+  sockaddr_in a{};
+  socklen_t len = sizeof a;
+  ASSERT_EQ(::getsockname(t.second.fd(), reinterpret_cast<sockaddr*>(&a), &len), 0);
+  t.secondPort = ntohs(a.sin_port);
+}
+
+// Class "voice" (UDP to port 5060) duplicated always on both paths; everything else steered
+// to path 0 first ("fiber"), path 1 ("broadband") second.
+MultipathConfig policyConfig() {
+  MultipathConfig m;
+  ClassConfig voice;
+  voice.policy.name = "voice";
+  voice.policy.duplicate = policy::DuplicateWhen::kAlways;
+  voice.policy.copies = 2;
+  voice.preferUplinks = {0, 1};
+  ClassConfig def;
+  def.policy.name = "default";
+  def.preferUplinks = {0, 1};
+  m.classes = {voice, def};
+  policy::Rule r;
+  r.cls = 0;
+  r.proto = kProtoUdp;
+  r.dstPorts = {{5060, 5060}};
+  m.rules = {r};
+  m.engine.defaultClass = 1;
+  return m;
+}
+
+std::unique_ptr<DataPlane> makePlane(TwoPathSite& self, const TwoPathSite& other, const char* local,
+                                     const char* remote) {
+  DataPlaneOptions o;
+  o.batchSize = 8;
+  o.poolPackets = 128;
+  o.localSubnets = {*IpPrefix::parse(local)};
+  o.multipath = policyConfig();
+  const IpAddress lo = *IpAddress::parse("127.0.0.1");
+  std::vector<PathSpec> paths = {{"peer/fiber", 0, 0, SockAddr::from(lo, other.s.port)},
+                                 {"peer/broadband", 0, 1, SockAddr::from(lo, other.secondPort)}};
+  std::vector<PeerSpec> peers = {{"peer", {*IpPrefix::parse(remote)}, {0, 1}}};
+  return std::make_unique<DataPlane>(
+      o, self.s.tun[0], std::vector<int>{self.s.udp.fd(), self.second.fd()}, paths, peers);
+}
+
+std::vector<uint8_t> udpTo(uint16_t dstPort, uint8_t tag) {
+  std::vector<uint8_t> p = udpPacket(tag);
+  p[6] = p[7] = 0;             // not a fragment: the classifier sees the ports
+  storeBe16(&p[20], 40000);    // one flow per destination port (the tag fills the rest)
+  storeBe16(&p[22], dstPort);  // UDP header at 20: src port 20, dst port 22
+  return p;
+}
+
+policy::PathView viewOf(uint16_t id, policy::PathHealth h, uint32_t rttUs) {
+  policy::PathView v;
+  v.id = id;
+  v.keyed = true;
+  v.health = h;
+  v.rttUs = rttUs;
+  return v;
+}
+
+class MultipathDataPlaneTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    openTwoPathSite(a);
+    openTwoPathSite(b);
+    pa = makePlane(a, b, "10.1.0.0/16", "10.2.0.0/16");
+    pb = makePlane(b, a, "10.2.0.0/16", "10.1.0.0/16");
+    for (uint8_t path = 0; path < 2; ++path) {
+      const uint32_t spi = 0x1000 + path;
+      pa->installOutbound(path, ipsec::EspOutboundSa::create(saConfig(spi, path)).value());
+      pb->installInbound(path, ipsec::EspInboundSa::create(saConfig(spi, path)).value());
+    }
+    pa->start();
+    pb->start();
+  }
+  void TearDown() override {
+    pa->stop();
+    pb->stop();
+  }
+  void send(const std::vector<uint8_t>& p) {
+    ASSERT_EQ(::write(a.s.tun[1], p.data(), p.size()), ssize_t(p.size()));
+  }
+  uint64_t sealedOn(const DataPlaneStats& s, uint32_t spi) {
+    for (auto& sa : s.sas) {
+      if (!sa.inbound && sa.spi == spi) return sa.esp.packetsSealed;
+    }
+    return 0;
+  }
+  TwoPathSite a, b;
+  std::unique_ptr<DataPlane> pa, pb;
+};
+
+TEST_F(MultipathDataPlaneTest, SteersByViewsAndFailsOverWhenAPathGoesDown) {
+  pa->setPathViews(
+      {viewOf(0, policy::PathHealth::kUp, 5000), viewOf(1, policy::PathHealth::kUp, 30000)});
+  auto p = udpTo(8080, 1);
+  send(p);
+  EXPECT_EQ(readTun(b.s.tun[1], 10000), p);
+  DataPlaneStats s = pa->snapshot();
+  EXPECT_EQ(sealedOn(s, 0x1000), 1u);
+  EXPECT_EQ(sealedOn(s, 0x1001), 0u);
+
+  // Path 0 reported dead: the same flow's next packet goes on path 1.
+  pa->setPathViews(
+      {viewOf(0, policy::PathHealth::kDown, 5000), viewOf(1, policy::PathHealth::kUp, 30000)});
+  p = udpTo(8080, 2);
+  send(p);
+  EXPECT_EQ(readTun(b.s.tun[1], 10000), p);
+  s = pa->snapshot();
+  EXPECT_EQ(sealedOn(s, 0x1000), 1u);
+  EXPECT_EQ(sealedOn(s, 0x1001), 1u);
+  ASSERT_EQ(s.engines.size(), 1u);
+  EXPECT_EQ(s.engines[0].decisions[size_t(policy::DecisionCause::kPathDown)], 1u);
+
+  // Both down: routed, but no usable path.
+  pa->setPathViews(
+      {viewOf(0, policy::PathHealth::kDown, 5000), viewOf(1, policy::PathHealth::kDown, 30000)});
+  send(udpTo(8080, 3));
+  EXPECT_TRUE(eventually([&] { return pa->snapshot().tx.dropped(TxDrop::kNoPath) == 1; }));
+  // No SA on any path: "no SA", as before multipath.
+  pa->removeOutbound(0);
+  pa->removeOutbound(1);
+  send(udpTo(8080, 4));
+  EXPECT_TRUE(eventually([&] { return pa->snapshot().tx.dropped(TxDrop::kNoSa) == 1; }));
+}
+
+TEST_F(MultipathDataPlaneTest, DuplicatesWithTheShimAndTheReceiverDeliversEachPacketOnce) {
+  pa->setPathViews(
+      {viewOf(0, policy::PathHealth::kUp, 5000), viewOf(1, policy::PathHealth::kUp, 30000)});
+  // Without the shim negotiated, no copies: the receiver could not tell them apart.
+  auto p = udpTo(5060, 1);
+  send(p);
+  EXPECT_EQ(readTun(b.s.tun[1], 10000), p);
+  EXPECT_EQ(pa->snapshot().tx.copiesSent, 0u);
+
+  for (size_t path = 0; path < 2; ++path) {
+    pa->setPathShim(path, true);
+    pb->setPathShim(path, true);
+  }
+  pb->snapshot();
+  constexpr int kPackets = 20;
+  for (int i = 0; i < kPackets; ++i) {
+    p = udpTo(5060, uint8_t(10 + i));
+    send(p);
+    EXPECT_EQ(readTun(b.s.tun[1], 10000), p) << i;
+  }
+  // Both copies arrive; the second of each is suppressed, never written to the TUN.
+  EXPECT_TRUE(eventually(
+      [&] { return pb->snapshot().rx.dropped(RxDrop::kDuplicate) == uint64_t(kPackets); }));
+  EXPECT_TRUE(readTun(b.s.tun[1], 200).empty());
+  DataPlaneStats s = pa->snapshot();
+  EXPECT_EQ(s.tx.copiesSent, uint64_t(kPackets));
+  EXPECT_EQ(sealedOn(s, 0x1000), 1u + kPackets);
+  EXPECT_EQ(sealedOn(s, 0x1001), uint64_t(kPackets));
+  EXPECT_EQ(pb->snapshot().rx.shimData, uint64_t(kPackets));
+
+  // Other traffic is not duplicated and carries no shim header.
+  p = udpTo(8080, 99);
+  send(p);
+  EXPECT_EQ(readTun(b.s.tun[1], 10000), p);
+  EXPECT_EQ(pa->snapshot().tx.copiesSent, uint64_t(kPackets));
+}
+
+TEST_F(MultipathDataPlaneTest, ShimProbesReachTheProbeHookOnlyWhenTheShimIsOn) {
+  std::mutex mu;
+  std::vector<std::pair<size_t, std::vector<uint8_t>>> got;
+  pb->setProbeHandler([&](size_t path, Bytes m, TimePoint) {
+    std::lock_guard<std::mutex> l(mu);
+    got.emplace_back(path, std::vector<uint8_t>(m.begin(), m.end()));
+  });
+  std::vector<uint8_t> probe(pathmon::kProbeSize);
+  ByteWriter w(probe);
+  ASSERT_TRUE(pathmon::encodeProbe({pathmon::ProbeType::kProbe, 1, 7, 1234, 0, 0}, w));
+  // The receiver has not agreed to the shim on path 1: dropped as shim_invalid.
+  pa->sendShim(1, probe);
+  EXPECT_TRUE(eventually([&] { return pb->snapshot().rx.dropped(RxDrop::kShimInvalid) == 1; }));
+  pb->setPathShim(1, true);
+  pa->sendShim(1, probe);
+  EXPECT_TRUE(eventually([&] {
+    std::lock_guard<std::mutex> l(mu);
+    return got.size() == 1;
+  }));
+  std::lock_guard<std::mutex> l(mu);
+  EXPECT_EQ(got[0].first, 1u);
+  EXPECT_EQ(got[0].second, probe);
+  EXPECT_EQ(pa->snapshot().tx.probesSent, 2u);
+  EXPECT_EQ(pb->snapshot().rx.probesReceived, 1u);
+}
+
+}  // namespace
+}  // namespace braid::edge

@@ -1,0 +1,139 @@
+// Steering (the TX thread's path choice) without threads or sockets: routes to peers,
+// per-class engines with preferences resolved to each peer's paths, SA state from the TX
+// thread over the control thread's views, and copies only where the shim is spoken.
+#include "edge/steering.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+namespace braid::edge {
+namespace {
+
+std::vector<uint8_t> udp(const char* dst, uint16_t dport, uint8_t tos = 0) {
+  std::vector<uint8_t> p(48, 0);
+  p[0] = 0x45;
+  p[1] = tos;
+  storeBe16(&p[2], uint16_t(p.size()));
+  p[8] = 64;
+  p[9] = 17;
+  storeBe32(&p[12], IpAddress::parse("10.1.0.1")->v4HostOrder());
+  storeBe32(&p[16], IpAddress::parse(dst)->v4HostOrder());
+  storeBe16(&p[20], 40000);
+  storeBe16(&p[22], dport);
+  return p;
+}
+
+// Two peers; peer 0 has paths 0 (fiber), 1 (broadband), 2 (lte); peer 1 has path 3 (fiber).
+struct World {
+  std::vector<PathSpec> paths = {{"p0/fiber", 0, 0, {}},
+                                 {"p0/broadband", 0, 1, {}},
+                                 {"p0/lte", 0, 2, {}},
+                                 {"p1/fiber", 1, 0, {}}};
+  std::vector<PeerSpec> peers = {{"p0", {*IpPrefix::parse("10.2.0.0/16")}, {0, 1, 2}},
+                                 {"p1", {*IpPrefix::parse("10.3.0.0/16")}, {3}}};
+  MultipathConfig config() const {
+    MultipathConfig m;
+    ClassConfig voice;
+    voice.policy.name = "voice";
+    voice.policy.duplicate = policy::DuplicateWhen::kAlways;
+    voice.preferUplinks = {1, 0};  // broadband first
+    ClassConfig def;
+    def.policy.name = "default";
+    def.pathOrder = true;
+    m.classes = {voice, def};
+    policy::Rule r;
+    r.cls = 0;
+    r.dscp = uint64_t{1} << 46;  // EF
+    m.rules = {r};
+    m.engine.defaultClass = 1;
+    return m;
+  }
+};
+
+policy::PathView up(uint16_t id, uint32_t rtt) {
+  policy::PathView v;
+  v.id = id;
+  v.health = policy::PathHealth::kUp;
+  v.rttUs = rtt;
+  return v;
+}
+
+TEST(SteeringTest, PreferencesResolveToEachPeersPaths) {
+  World w;
+  MultipathConfig m = w.config();
+  policy::EngineConfig e0 = engineConfigFor(m, w.peers[0], w.paths);
+  policy::EngineConfig e1 = engineConfigFor(m, w.peers[1], w.paths);
+  EXPECT_EQ(e0.classes[0].preferred, (std::vector<policy::PathId>{1, 0}));
+  EXPECT_EQ(e0.classes[1].preferred, (std::vector<policy::PathId>{0, 1, 2}));
+  EXPECT_EQ(e1.classes[0].preferred, (std::vector<policy::PathId>{3}));
+  EXPECT_EQ(e1.classes[1].preferred, (std::vector<policy::PathId>{3}));
+}
+
+TEST(SteeringTest, RoutesClassesAndKeyedPaths) {
+  World w;
+  Steering s(w.config(), w.peers, w.paths);
+  Steering::Choice c;
+  const TimePoint now{};
+  auto plain = udp("10.2.0.9", 80);
+  // Nothing keyed: routed, no path, and "not keyed" so the caller counts no_sa.
+  ASSERT_TRUE(s.choose(plain.data(), plain.size(), now, c));
+  EXPECT_FALSE(c.decision.ok());
+  EXPECT_FALSE(s.peerKeyed(0));
+  for (size_t i = 0; i < 4; ++i) s.setKeyed(i, true);
+  s.setViews({up(0, 5000), up(1, 30000), up(2, 90000), up(3, 5000)});
+  ASSERT_TRUE(s.choose(plain.data(), plain.size(), now, c));
+  EXPECT_EQ(c.peer, 0u);
+  EXPECT_EQ(c.decision.primary, 0);  // default class: config order
+  EXPECT_EQ(c.decision.copyCount, 0);
+  EXPECT_FALSE(c.withHeader);
+  auto other = udp("10.3.0.9", 80);
+  ASSERT_TRUE(s.choose(other.data(), other.size(), now, c));
+  EXPECT_EQ(c.peer, 1u);
+  EXPECT_EQ(c.decision.primary, 3);
+  auto stray = udp("192.0.2.1", 80);
+  EXPECT_FALSE(s.choose(stray.data(), stray.size(), now, c));
+  // The TX thread's SA state wins over the views: path 0 loses its SA.
+  s.setKeyed(0, false);
+  auto next = udp("10.2.0.10", 80);
+  ASSERT_TRUE(s.choose(next.data(), next.size(), now, c));
+  EXPECT_EQ(c.decision.primary, 1);
+  s.setViews({up(0, 5000), up(1, 30000), up(2, 90000), up(3, 5000)});  // still unkeyed
+  ASSERT_TRUE(s.choose(next.data(), next.size(), now, c));
+  EXPECT_EQ(c.decision.primary, 1);
+}
+
+TEST(SteeringTest, CopiesOnlyOnShimPathsWithOneSequencePerClass) {
+  World w;
+  Steering s(w.config(), w.peers, w.paths);
+  for (size_t i = 0; i < 4; ++i) s.setKeyed(i, true);
+  s.setViews({up(0, 5000), up(1, 30000), up(2, 90000), up(3, 5000)});
+  const TimePoint now{};
+  auto voice = udp("10.2.0.9", 4000, 46 << 2);  // DSCP EF
+  Steering::Choice c;
+  // No shim anywhere: no copies, no header.
+  ASSERT_TRUE(s.choose(voice.data(), voice.size(), now, c));
+  EXPECT_EQ(c.decision.cls, 0);
+  EXPECT_EQ(c.decision.copyCount, 0);
+  EXPECT_FALSE(c.withHeader);
+  // Shim on fiber and broadband only: one copy, never on lte.
+  s.setShim(0, true);
+  s.setShim(1, true);
+  ASSERT_TRUE(s.choose(voice.data(), voice.size(), now, c));
+  ASSERT_TRUE(c.withHeader);
+  ASSERT_EQ(c.decision.copyCount, 1);
+  EXPECT_NE(c.decision.copies[0], c.decision.primary);
+  EXPECT_TRUE(c.decision.copies[0] == 0 || c.decision.copies[0] == 1);
+  EXPECT_EQ(c.header.cls, 0);
+  const uint32_t first = c.header.seq;
+  ASSERT_TRUE(s.choose(voice.data(), voice.size(), now, c));
+  EXPECT_EQ(c.header.seq, first + 1);
+  // The primary without the shim: no copies at all.
+  s.setShim(c.decision.primary, false);
+  ASSERT_TRUE(s.choose(voice.data(), voice.size(), now, c));
+  EXPECT_EQ(c.decision.copyCount, 0);
+  EXPECT_FALSE(c.withHeader);
+}
+
+}  // namespace
+}  // namespace braid::edge
