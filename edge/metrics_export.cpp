@@ -1,5 +1,6 @@
 #include "edge/metrics_export.hpp"
 
+#include <chrono>
 #include <optional>
 #include <set>
 
@@ -328,6 +329,23 @@ constexpr auto kHttpFields = std::to_array<m::Field<H>>({
 static_assert(kHttpFields.size() * sizeof(uint64_t) == sizeof(H),
               "every MetricsServerCounters field needs a descriptor in kHttpFields");
 
+struct ScrapeTimes {
+  double snapshotSeconds = 0;  // this scrape
+  double renderSeconds = 0;    // the previous one
+};
+const auto kScrapeTimeFields = std::to_array<m::Field<ScrapeTimes>>({
+    {.name = "braid_metrics_snapshot_wait_seconds",
+     .help = "Time this scrape waited for the data threads to publish their counters.",
+     .type = m::Type::kGauge,
+     .unit = "seconds",
+     .getter = [](const ScrapeTimes& t) { return t.snapshotSeconds; }},
+    {.name = "braid_metrics_render_seconds",
+     .help = "Time the previous scrape spent updating and formatting the registry.",
+     .type = m::Type::kGauge,
+     .unit = "seconds",
+     .getter = [](const ScrapeTimes& t) { return t.renderSeconds; }},
+});
+
 }  // namespace
 
 struct MetricsExporter::Impl {
@@ -337,6 +355,8 @@ struct MetricsExporter::Impl {
   m::StructMetrics<EspDropTotals> esp;
   m::StructMetrics<m::ProcessStats> process;
   m::StructMetrics<H> http;
+  m::StructMetrics<ScrapeTimes> times;
+  ScrapeTimes lastTimes;
   std::vector<m::StructMetrics<P>> paths;  // by path index
   std::map<std::string, size_t, std::less<>> pathIndex;
   std::map<std::string, m::StructMetrics<I>, std::less<>> ikeUplinks;
@@ -411,6 +431,9 @@ Result<std::unique_ptr<MetricsExporter>> MetricsExporter::create(const Config& c
   auto http = m::StructMetrics<H>::add(r, kHttpFields);
   if (!http) return http.status();
   impl->http = std::move(*http);
+  auto times = m::StructMetrics<ScrapeTimes>::add(r, kScrapeTimeFields);
+  if (!times) return times.status();
+  impl->times = std::move(*times);
   auto tx = m::StructMetrics<Tx>::add(r, kTxFields);
   if (!tx) return tx.status();
   impl->tx = std::move(*tx);
@@ -462,8 +485,10 @@ MetricsExporter::~MetricsExporter() = default;
 
 std::string MetricsExporter::render(m::Format format, const DataPlaneStats& dp, const IkeStats* ike,
                                     const MetricsServerCounters* http) {
+  const auto start = std::chrono::steady_clock::now();
   Impl& x = *impl_;
   m::Registry& r = x.registry;
+  x.times.update(r, x.lastTimes);
   if (http != nullptr) x.http.update(r, *http);
   if (auto p = m::readProcessStats()) x.process.update(r, *p);
   x.tx.update(r, dp.tx);
@@ -485,7 +510,14 @@ std::string MetricsExporter::render(m::Format format, const DataPlaneStats& dp, 
     }
     if (x.ikeDriver) x.ikeDriver->update(r, *ike);
   }
-  return r.format(format);
+  std::string text = r.format(format);
+  x.lastTimes.renderSeconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return text;
+}
+
+void MetricsExporter::setSnapshotSeconds(double seconds) {
+  impl_->lastTimes.snapshotSeconds = seconds;
 }
 
 const std::vector<PathEspStats>& MetricsExporter::pathEsp() const {
@@ -514,7 +546,10 @@ Result<std::unique_ptr<MetricsServer>> startMetricsEndpoint(boost::asio::io_cont
   // The server's counters live in the server, which owns this callback: set once it exists.
   auto http = std::make_shared<const MetricsServerCounters*>(nullptr);
   auto server = MetricsServer::start(io, std::move(o), [e, &dp, ike, http](m::Format f) {
+    const auto start = std::chrono::steady_clock::now();
     DataPlaneStats s = dp.snapshot();
+    e->setSnapshotSeconds(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     if (ike == nullptr) return e->render(f, s, nullptr, *http);
     IkeStats is = ike->stats();
     return e->render(f, s, &is, *http);

@@ -52,6 +52,10 @@ class MetricsExporter {
   std::string render(metrics::Format format, const DataPlaneStats& dp, const IkeStats* ike,
                      const MetricsServerCounters* http = nullptr);
 
+  // How long the caller waited for `dp` (data-plane snapshot) before this render: exported
+  // with it, next to the previous render's own duration (docs/metrics.md, "Cost").
+  void setSnapshotSeconds(double seconds);
+
   // The per-path sums of the last render (index = path index in the configuration).
   const std::vector<PathEspStats>& pathEsp() const;
   const metrics::Registry& registry() const;

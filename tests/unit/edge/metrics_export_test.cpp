@@ -308,6 +308,12 @@ TEST(MetricsExportTest, EndpointCounters) {
   EXPECT_TRUE(hasLine(text, "braid_metrics_http_errors_total{reason=\"unauthorized\"} 2"));
   EXPECT_TRUE(hasLine(text, "braid_metrics_http_errors_total{reason=\"connection_limit\"} 1"));
   EXPECT_TRUE(hasLine(text, "braid_metrics_http_errors_total{reason=\"timeout\"} 0"));
+  // The first render has no previous one to report; the snapshot wait is the caller's.
+  EXPECT_TRUE(hasLine(text, "braid_metrics_render_seconds 0")) << text;
+  (*e)->setSnapshotSeconds(0.25);
+  text = (*e)->render(metrics::Format::kPrometheus, DataPlaneStats{}, nullptr, &http);
+  EXPECT_TRUE(hasLine(text, "braid_metrics_snapshot_wait_seconds 0.25"));
+  EXPECT_FALSE(hasLine(text, "braid_metrics_render_seconds 0"));
 }
 
 TEST(MetricsExportTest, NamesOutsideTheLabelRulesAreRefused) {
