@@ -77,8 +77,25 @@ std::vector<Proposal> ChildNegotiation::ourProposals() const {
 
 // ---- initiator ------------------------------------------------------------------------------
 
+void ChildNegotiation::setRekey(uint32_t oldSpiIn, std::vector<TrafficSelector> localTs,
+                                std::vector<TrafficSelector> remoteTs) {
+  rekeySpi_ = oldSpiIn;
+  proposedLocal_ = std::move(localTs);
+  proposedRemote_ = std::move(remoteTs);
+}
+
 bool ChildNegotiation::buildRequest(Message& m) {
   if (spiIn_ == 0) spiIn_ = sa_.ctx().allocateChildSpi();
+  if (proposedLocal_.empty()) proposedLocal_ = config_->localTs;
+  if (proposedRemote_.empty()) proposedRemote_ = config_->remoteTs;
+  if (rekeySpi_ != 0) {
+    // RFC 7296 1.3.3: the SPI is the one we expect in inbound packets of the old SA.
+    NotifyPayload rekey;
+    rekey.notifyType = notify::kRekeySa;
+    rekey.protocol = ProtocolId::kEsp;
+    rekey.spi = spiBytes(rekeySpi_);
+    m.add(PayloadType::kNotify, rekey);
+  }
   sent_ = ourProposals();
   uint8_t number = 1;
   for (auto& p : sent_) {
@@ -104,8 +121,8 @@ bool ChildNegotiation::buildRequest(Message& m) {
             KePayload{static_cast<uint16_t>(keGroup_), ByteVec(pub.begin(), pub.end())});
     }
   }
-  m.add(PayloadType::kTsi, TsPayload{config_->localTs});
-  m.add(PayloadType::kTsr, TsPayload{config_->remoteTs});
+  m.add(PayloadType::kTsi, TsPayload{proposedLocal_});
+  m.add(PayloadType::kTsr, TsPayload{proposedRemote_});
   m.addNotify(notify::kEspTfcPaddingNotSupported);
   m.addNotify(notify::kNonFirstFragmentsAlso);
   return true;
@@ -131,8 +148,8 @@ ChildNegotiation::Outcome ChildNegotiation::processResponse(const Message& m) {
     std::string detail = kind == FailureKind::kNoProposal
                              ? " (we offered " + formatProposals(sent_) + ")"
                          : kind == FailureKind::kTsUnacceptable
-                             ? " (we proposed " + selectorsToString(config_->localTs) +
-                                   " === " + selectorsToString(config_->remoteTs) + ")"
+                             ? " (we proposed " + selectorsToString(proposedLocal_) +
+                                   " === " + selectorsToString(proposedRemote_) + ")"
                              : "";
     sa_.fail(kind, true, child + " refused by peer: " + notifyName(n->notifyType) + detail);
     release();
@@ -155,13 +172,13 @@ ChildNegotiation::Outcome ChildNegotiation::processResponse(const Message& m) {
             " (offered " + formatProposals(sent_) + ")");
   }
   // RFC 7296 2.9: the responder may only narrow what we proposed.
-  if (!selectorsWithin(tsi->selectors, config_->localTs) ||
-      !selectorsWithin(tsr->selectors, config_->remoteTs)) {
+  if (!selectorsWithin(tsi->selectors, proposedLocal_) ||
+      !selectorsWithin(tsr->selectors, proposedRemote_)) {
     return refuseInstalled(
         FailureKind::kTsUnacceptable,
         child + ": peer's traffic selectors " + selectorsToString(tsi->selectors) +
             " === " + selectorsToString(tsr->selectors) + " exceed ours " +
-            selectorsToString(config_->localTs) + " === " + selectorsToString(config_->remoteTs));
+            selectorsToString(proposedLocal_) + " === " + selectorsToString(proposedRemote_));
   }
   if (!inIkeAuth_) {
     const auto* nonce = m.get<NoncePayload>(PayloadType::kNonce);
@@ -227,12 +244,41 @@ void ChildNegotiation::processRequest(const Message& m) {
     refuse(notify::kInvalidSyntax, FailureKind::kInvalidSyntax, "Child SA request lacks SA/TS");
     return;
   }
-  // Like strongSwan: the first Child config whose selectors and proposals both fit.
   const PeerConfig* pc = sa_.config();
+  std::vector<const ChildConfig*> candidates;
+  if (const NotifyPayload* r = inIkeAuth_ ? nullptr : m.notify(notify::kRekeySa)) {
+    // RFC 7296 1.3.3: the peer rekeys the Child SA it receives with this SPI (our outbound).
+    ChildSa* old = r->protocol == ProtocolId::kEsp && r->spi.size() == 4
+                       ? sa_.findChildByOutbound(loadBe32(r->spi.data()))
+                       : nullptr;
+    if (old == nullptr) {
+      // RFC 7296 2.25: it was deleted meanwhile (or never existed).
+      error_ = notify::kChildSaNotFound;
+      BRAID_LOG(kInfo, "ike") << sa_.peerName()
+                              << ": peer rekeys a Child SA we do not have; sending "
+                                 "CHILD_SA_NOT_FOUND";
+      return;
+    }
+    if (old->state != ChildSaState::kInstalled) {
+      // Being deleted or rekeyed by us (RFC 7296 2.25; a simultaneous rekey, 2.8.1): the
+      // peer tries again later.
+      error_ = notify::kTemporaryFailure;
+      BRAID_LOG(kInfo, "ike") << sa_.peerName() << ": peer rekeys Child SA '"
+                              << (old->config ? old->config->name : "") << "' while it is "
+                              << childSaStateName(old->state) << "; sending TEMPORARY_FAILURE";
+      return;
+    }
+    replaces_ = old->spiIn;
+    if (old->config != nullptr) candidates.push_back(old->config);
+  } else {
+    for (const auto& c : pc->children) candidates.push_back(&c);
+  }
+  // Like strongSwan: the first Child config whose selectors and proposals both fit.
   const ChildConfig* tsMatch = nullptr;
   std::optional<Proposal> selected;
   Result<Suite> suite = errorStatus(ErrorCode::kNotFound, "none");
-  for (const auto& c : pc->children) {
+  for (const ChildConfig* cp : candidates) {
+    const ChildConfig& c = *cp;
     auto local = narrowSelectors(tsr->selectors, c.localTs);
     auto remote = narrowSelectors(tsi->selectors, c.remoteTs);
     if (local.empty() || remote.empty()) continue;
@@ -366,7 +412,9 @@ ChildNegotiation::Outcome ChildNegotiation::install(const Suite& suite, uint32_t
   child->localTs = std::move(localTs);
   child->remoteTs = std::move(remoteTs);
   installed_ = true;
-  sa_.addChild(std::move(child), in, out);
+  // Make-before-break (RFC 7296 2.8): a rekey responder's new SA receives at once but sends
+  // only once the old one goes (the initiator has the response by then).
+  sa_.addChild(std::move(child), in, out, initiator_ || replaces_ == 0, replaces_);
   return Outcome::kInstalled;
 }
 

@@ -26,6 +26,10 @@ class ChildNegotiation {
 
   enum class Outcome : uint8_t { kInstalled, kFailed, kRetry };
 
+  // Initiator of a rekey (RFC 7296 1.3.3): N(REKEY_SA) names `oldSpiIn`, and the selectors
+  // proposed are the old SA's (2.8: the same selectors and algorithms).
+  void setRekey(uint32_t oldSpiIn, std::vector<TrafficSelector> localTs,
+                std::vector<TrafficSelector> remoteTs);
   // Initiator: SA, [Ni, KEi], TSi, TSr and status notifies.
   bool buildRequest(Message& m);
   // kRetry: INVALID_KE_PAYLOAD named a group we offer; call buildRequest() again.
@@ -36,6 +40,8 @@ class ChildNegotiation {
   // Adds SA, [Nr, KEr], TSi, TSr and installs the Child SA, or adds the error notify.
   Outcome buildResponse(Message& m);
   bool requested() const { return requested_; }
+  // The inbound SPI of the installed Child SA (0 before).
+  uint32_t installedSpi() const { return installed_ ? spiIn_ : 0; }
   uint16_t error() const { return error_; }
 
   // Frees the inbound SPI unless a Child SA was installed with it.
@@ -60,6 +66,11 @@ class ChildNegotiation {
   std::unique_ptr<KeyExchange> ke_;
   SecretBytes shared_;
   std::vector<Proposal> sent_;  // initiator: what we offered
+  // Rekey: initiator, the SA we replace and its selectors; responder, the replaced SA's
+  // inbound SPI (from the peer's N(REKEY_SA)).
+  uint32_t rekeySpi_ = 0;
+  std::vector<TrafficSelector> proposedLocal_, proposedRemote_;
+  uint32_t replaces_ = 0;
   // Responder state between processRequest and buildResponse.
   bool requested_ = false;
   uint16_t error_ = 0;

@@ -53,12 +53,42 @@ struct RemoteAuth {
   std::optional<int64_t> verifyTime;      // tests: Unix time for certificate validity
 };
 
+// RFC 7296 2.8 lifetimes, with strongSwan's names: the soft limit (rekey_*) starts a rekey,
+// the hard one (life_*) deletes. The soft time is rekeyTime minus a random share of randTime,
+// so that two peers with the same settings do not rekey together. Zero disables a limit.
+struct Lifetime {
+  Duration rekeyTime{};
+  Duration lifeTime{};
+  Duration randTime{};
+  uint64_t rekeyBytes = 0, lifeBytes = 0;
+  uint64_t rekeyPackets = 0, lifePackets = 0;
+};
+// strongSwan's defaults: Child SA 1 h, IKE SA 4 h; life = 1.1 x rekey, rand = life - rekey.
+inline Lifetime defaultChildLifetime() {
+  return {std::chrono::seconds(3600), std::chrono::seconds(3960), std::chrono::seconds(360)};
+}
+inline Lifetime defaultIkeLifetime() {
+  return {std::chrono::seconds(14400), std::chrono::seconds(15840), std::chrono::seconds(1440)};
+}
+
+// Outbound ESP packets after which a Child SA is rekeyed whatever the configured limits
+// (RFC 4303 2.2: the sequence number must never cycle): 3/4 of the 32-bit space, so that a
+// rekey has ~1e9 packets to complete; with ESN, 2^62.
+inline constexpr uint64_t kSeqRekeyPackets32 = 0xC0000000ull;
+inline constexpr uint64_t kSeqRekeyPacketsEsn = 1ull << 62;
+
+// Dead peer detection (RFC 7296 2.4): what happens to the IKE SA when the peer does not
+// answer. kRestart re-initiates at once, kClear closes, kHold closes and leaves the next
+// attempt to the owner (edge).
+enum class DpdAction : uint8_t { kRestart, kClear, kHold };
+
 struct ChildConfig {
   std::string name;
   std::vector<Proposal> espProposals;  // ProtocolId::kEsp; a D-H transform = PFS group
   std::vector<TrafficSelector> localTs;
   std::vector<TrafficSelector> remoteTs;
   uint32_t replayWindow = 1024;
+  Lifetime lifetime = defaultChildLifetime();
 };
 
 struct PeerConfig {
@@ -79,6 +109,13 @@ struct PeerConfig {
   // Offer the braid shim in IKE_AUTH (N(BRAID_SHIM_SUPPORTED), a private-use notify).
   bool offerShim = false;
   RetransmitConfig retransmit;
+  Lifetime ikeLifetime = defaultIkeLifetime();  // bytes/packets not used for the IKE SA
+  // Make-before-break (RFC 7296 2.8): after a Child SA rekey we initiated, the old SA keeps
+  // receiving this long before we delete it (ESP still in flight on it).
+  Duration rekeyDeleteDelay = std::chrono::seconds(2);
+  // An empty INFORMATIONAL when nothing came from the peer for dpdDelay (0: off).
+  Duration dpdDelay{};
+  DpdAction dpdAction = DpdAction::kRestart;
   // A failed initiator retries after retryInitial, doubling up to retryMax (0 = no retry).
   Duration retryInitial = std::chrono::seconds(5);
   Duration retryMax = std::chrono::seconds(300);

@@ -34,6 +34,12 @@ struct ChildSaEvent {
   std::vector<TrafficSelector> localTs, remoteTs;
   Endpoint local, remote;  // ESP-in-UDP endpoints (port 4500 when encapsulated)
   bool shim = false;       // both sides negotiated the braid shim (per IKE SA)
+  // Make-before-break (RFC 7296 2.8). False in onChildSaUp for the new SA of a rekey the
+  // peer initiated: install only the inbound SA; onChildSaOutbound later switches sending
+  // to it, just before the replaced SA's onChildSaDown.
+  bool outboundActive = true;
+  // onChildSaUp of a rekey: the inbound SPI of the Child SA this one replaces (0: none).
+  uint32_t replacesSpi = 0;
 };
 
 struct IkeSaEvent {
@@ -74,7 +80,10 @@ class SaListener {
   virtual void onIkeSaUp(const IkeSaEvent&) {}
   virtual void onIkeSaDown(const IkeSaEvent&) {}
   virtual void onChildSaUp(const ChildSaEvent&) {}
-  // inbound.spi / outbound.spi name the SA; keymat is empty.
+  // The outbound SA of a Child SA announced with outboundActive = false: send with it now.
+  virtual void onChildSaOutbound(const ChildSaEvent&) {}
+  // inbound.spi / outbound.spi name the SA; keymat is empty. After a rekey the outbound SA
+  // named here is no longer the path's current one (sending already moved to the new SA).
   virtual void onChildSaDown(const ChildSaEvent&) {}
   // RFC 7296 2.23: an authenticated message came from a new address/port (NAT rebinding);
   // edge points the peer's ESP SAs at the new endpoint.
@@ -131,6 +140,9 @@ using KeyExchangeFactory = std::function<Result<std::unique_ptr<KeyExchange>>(Dh
 // Plain counters owned by the SaManager (the metrics registry reads them).
 struct IkeCounters {
   uint64_t ikeSaUp = 0, ikeSaDown = 0, childSaUp = 0, childSaDown = 0;
+  // Child SA rekeys completed, by who started them; lifetime and sequence-limit triggers.
+  uint64_t childRekeysInitiated = 0, childRekeysResponded = 0, childRekeyFailures = 0;
+  uint64_t childSoftExpired = 0, childHardExpired = 0, childSeqLimit = 0;
   uint64_t authFailed = 0, authFailedByPeer = 0;
   uint64_t noProposal = 0, noProposalByPeer = 0;
   uint64_t unknownIdentity = 0;

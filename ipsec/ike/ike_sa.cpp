@@ -1,5 +1,6 @@
 #include "ipsec/ike/ike_sa.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 
@@ -16,6 +17,20 @@ std::string spiHex(uint32_t spi) {
   return buf;
 }
 }  // namespace
+
+std::string_view childSaStateName(ChildSaState s) {
+  switch (s) {
+    case ChildSaState::kInstalled:
+      return "INSTALLED";
+    case ChildSaState::kRekeying:
+      return "REKEYING";
+    case ChildSaState::kRekeyed:
+      return "REKEYED";
+    case ChildSaState::kDeleting:
+      return "DELETING";
+  }
+  return "?";
+}
 
 std::string_view ikeSaStateName(IkeSaState s) {
   switch (s) {
@@ -76,8 +91,135 @@ void IkeSa::deleteChild(uint32_t spiIn) {
   ChildSa* c = findChildByInbound(spiIn);
   if (dead() || c == nullptr || c->state == ChildSaState::kDeleting) return;
   c->state = ChildSaState::kDeleting;
+  if (c->replacedBy != 0) {
+    // The peer stops receiving on this SA when our Delete arrives: send with its
+    // replacement from now on (a rekey responder whose old SA reached its hard limit).
+    if (ChildSa* n = findChildByInbound(c->replacedBy)) activateOutbound(*n);
+  }
   tasks_.queue(makeChildDeleteTask(*this, spiIn));
   if (state_ == IkeSaState::kEstablished) tasks_.initiate();
+}
+
+bool IkeSa::rekeyChild(uint32_t spiIn) {
+  ChildSa* c = findChildByInbound(spiIn);
+  if (dead() || state_ != IkeSaState::kEstablished || c == nullptr ||
+      c->state != ChildSaState::kInstalled) {
+    return false;
+  }
+  c->state = ChildSaState::kRekeying;
+  if (c->softTimer) c->softTimer->cancel();
+  BRAID_LOG(kInfo, "ike") << peerName() << ": rekeying Child SA '"
+                          << (c->config ? c->config->name : "") << "' (SPI " << spiHex(spiIn)
+                          << ")";
+  tasks_.queue(makeChildRekeyTask(*this, spiIn));
+  tasks_.initiate();
+  return true;
+}
+
+void IkeSa::childRekeyFailed(uint32_t spiIn, bool temporary) {
+  ChildSa* c = findChildByInbound(spiIn);
+  if (c == nullptr || c->state != ChildSaState::kRekeying) return;
+  c->state = ChildSaState::kInstalled;
+  ++ctx_.counterRef().childRekeyFailures;
+  // Try again later (the hard lifetime ends it meanwhile): 10-20 s after a refusal, or after
+  // TEMPORARY_FAILURE (a collision, RFC 7296 2.25) a random 2-10 s, so that both sides do not
+  // collide again.
+  const double r = static_cast<double>(ctx_.random().u32()) / 4294967296.0;
+  const double secs = temporary ? 2.0 + 8.0 * r : 10.0 + 10.0 * r;
+  if (!c->softTimer) c->softTimer = std::make_unique<ScopedTimer>(ctx_.timers());
+  c->softTimer->arm(ctx_.clock().now() +
+                        std::chrono::duration_cast<Duration>(std::chrono::duration<double>(secs)),
+                    [this, spiIn] { rekeyChild(spiIn); });
+}
+
+void IkeSa::childRekeyed(uint32_t oldSpiIn, uint32_t newSpiIn) {
+  ++ctx_.counterRef().childRekeysInitiated;
+  ChildSa* old = findChildByInbound(oldSpiIn);
+  if (old == nullptr || old->state == ChildSaState::kDeleting) return;
+  old->state = ChildSaState::kRekeyed;
+  old->replacedBy = newSpiIn;
+  if (old->softTimer) old->softTimer->cancel();
+  // RFC 7296 2.8: the new SA carries our traffic now; the old one still receives what the
+  // peer sent before it switched, then goes.
+  const Duration delay = config_ ? config_->rekeyDeleteDelay : Duration{};
+  if (!old->deleteTimer) old->deleteTimer = std::make_unique<ScopedTimer>(ctx_.timers());
+  old->deleteTimer->arm(ctx_.clock().now() + delay, [this, oldSpiIn] { deleteChild(oldSpiIn); });
+}
+
+bool IkeSa::reportUsage(uint32_t spi, bool inbound, uint64_t bytes, uint64_t packets) {
+  ChildSa* c = inbound ? findChildByInbound(spi) : findChildByOutbound(spi);
+  if (c == nullptr) return false;
+  if (inbound) {
+    if (packets > c->packetsIn) lastActivity_ = ctx_.clock().now();  // DPD: the peer is alive
+    c->bytesIn = bytes;
+    c->packetsIn = packets;
+  } else {
+    c->bytesOut = bytes;
+    c->packetsOut = packets;
+  }
+  checkUsage(*c);
+  return true;
+}
+
+void IkeSa::checkUsage(ChildSa& c) {
+  if (c.config == nullptr || dead()) return;
+  const Lifetime& l = c.config->lifetime;
+  const uint64_t bytes = std::max(c.bytesIn, c.bytesOut);
+  const uint64_t packets = std::max(c.packetsIn, c.packetsOut);
+  const std::string name = "Child SA '" + c.config->name + "' (SPI " + spiHex(c.spiIn) + ")";
+  if (c.state != ChildSaState::kDeleting && ((l.lifeBytes > 0 && bytes >= l.lifeBytes) ||
+                                             (l.lifePackets > 0 && packets >= l.lifePackets))) {
+    ++ctx_.counterRef().childHardExpired;
+    BRAID_LOG(kInfo, "ike") << peerName() << ": " << name << " reached its hard limit (" << bytes
+                            << " bytes, " << packets << " packets), deleting";
+    deleteChild(c.spiIn);
+    return;
+  }
+  if (c.state != ChildSaState::kInstalled) return;
+  // RFC 4303 2.2: rekey long before the sequence number could cycle, whatever is configured.
+  const bool seq = c.packetsOut >= (c.suite.esn ? kSeqRekeyPacketsEsn : kSeqRekeyPackets32);
+  const bool soft = (l.rekeyBytes > 0 && bytes >= l.rekeyBytes) ||
+                    (l.rekeyPackets > 0 && packets >= l.rekeyPackets);
+  if (!seq && !soft) return;
+  ++(seq ? ctx_.counterRef().childSeqLimit : ctx_.counterRef().childSoftExpired);
+  BRAID_LOG(kInfo, "ike") << peerName() << ": " << name << " reached "
+                          << (seq ? "the ESP sequence-number limit" : "its soft limit") << " ("
+                          << bytes << " bytes, " << packets << " packets)";
+  rekeyChild(c.spiIn);
+}
+
+void IkeSa::armLifetime(ChildSa& c) {
+  c.installedAt = ctx_.clock().now();
+  if (c.config == nullptr) return;
+  const Lifetime& l = c.config->lifetime;
+  const uint32_t spi = c.spiIn;
+  if (l.rekeyTime.count() > 0) {
+    // strongSwan's rand_time: the soft limit comes up to randTime early, at random.
+    Duration jitter{};
+    if (l.randTime.count() > 0) {
+      const uint64_t range = static_cast<uint64_t>(std::min(l.randTime, l.rekeyTime / 2).count());
+      jitter = Duration(static_cast<Duration::rep>(ctx_.random().u64() % (range + 1)));
+    }
+    c.softTimer = std::make_unique<ScopedTimer>(ctx_.timers());
+    c.softTimer->arm(c.installedAt + l.rekeyTime - jitter, [this, spi] {
+      ChildSa* x = findChildByInbound(spi);
+      if (x == nullptr || x->state != ChildSaState::kInstalled) return;
+      ++ctx_.counterRef().childSoftExpired;
+      rekeyChild(spi);
+    });
+  }
+  if (l.lifeTime.count() > 0) {
+    c.hardTimer = std::make_unique<ScopedTimer>(ctx_.timers());
+    c.hardTimer->arm(c.installedAt + l.lifeTime, [this, spi] {
+      ChildSa* x = findChildByInbound(spi);
+      if (x == nullptr || x->state == ChildSaState::kDeleting) return;
+      ++ctx_.counterRef().childHardExpired;
+      BRAID_LOG(kInfo, "ike") << peerName() << ": Child SA '" << (x->config ? x->config->name : "")
+                              << "' (SPI " << spiHex(spi)
+                              << ") reached its hard lifetime, deleting";
+      deleteChild(spi);
+    });
+  }
 }
 
 void IkeSa::deleteIkeSa() {
@@ -240,20 +382,37 @@ void IkeSa::fail(FailureKind kind, bool byPeer, const std::string& reason) {
   ctx_.listener().onFailure(e);
 }
 
-void IkeSa::addChild(std::unique_ptr<ChildSa> child, const ipsec::EspSaConfig& in,
-                     const ipsec::EspSaConfig& out) {
+ChildSaEvent IkeSa::childEvent(const ChildSa& c) const {
   ChildSaEvent e;
   e.peer = config_ ? config_->name : "";
-  e.child = child->config ? child->config->name : "";
+  e.child = c.config ? c.config->name : "";
   e.ikeSpiI = spiI_;
   e.ikeSpiR = spiR_;
-  e.inbound = in;
-  e.outbound = out;
-  e.localTs = child->localTs;
-  e.remoteTs = child->remoteTs;
+  e.inbound.spi = c.spiIn;
+  e.outbound.spi = c.spiOut;
+  e.localTs = c.localTs;
+  e.remoteTs = c.remoteTs;
   e.local = local_;
   e.remote = remote_;
   e.shim = shim_;
+  return e;
+}
+
+void IkeSa::addChild(std::unique_ptr<ChildSa> child, const ipsec::EspSaConfig& in,
+                     const ipsec::EspSaConfig& out, bool outboundActive, uint32_t replaces) {
+  ChildSaEvent e = childEvent(*child);
+  e.inbound = in;
+  e.outbound = out;
+  e.outboundActive = outboundActive;
+  e.replacesSpi = replaces;
+  if (!outboundActive) child->pendingOut = out;
+  if (ChildSa* old = replaces != 0 ? findChildByInbound(replaces) : nullptr) {
+    // Responder of a rekey (RFC 7296 2.8): the old SA stays until the peer deletes it.
+    old->state = ChildSaState::kRekeyed;
+    old->replacedBy = child->spiIn;
+    if (old->softTimer) old->softTimer->cancel();
+    ++ctx_.counterRef().childRekeysResponded;
+  }
   ++ctx_.counterRef().childSaUp;
   BRAID_LOG(kInfo, "ike") << peerName() << ": Child SA '" << e.child << "' up, SPIs in "
                           << spiHex(in.spi) << " out " << spiHex(out.spi) << ", "
@@ -263,25 +422,30 @@ void IkeSa::addChild(std::unique_ptr<ChildSa> child, const ipsec::EspSaConfig& i
     sink->childSaKeys(EspKeyLog{in.spi, remote_.address, local_.address, in.cipher, &in.keymat});
     sink->childSaKeys(EspKeyLog{out.spi, local_.address, remote_.address, out.cipher, &out.keymat});
   }
+  ChildSa& c = *child;
   children_.push_back(std::move(child));
+  armLifetime(c);
   ctx_.listener().onChildSaUp(e);
+}
+
+void IkeSa::activateOutbound(ChildSa& c) {
+  if (!c.pendingOut) return;
+  ChildSaEvent e = childEvent(c);
+  e.outbound = std::move(*c.pendingOut);
+  c.pendingOut.reset();
+  BRAID_LOG(kDebug, "ike") << peerName() << ": Child SA '" << e.child << "' now sends with SPI "
+                           << spiHex(e.outbound.spi);
+  ctx_.listener().onChildSaOutbound(e);
 }
 
 void IkeSa::removeChild(uint32_t spiIn) {
   for (auto it = children_.begin(); it != children_.end(); ++it) {
     if ((*it)->spiIn != spiIn) continue;
-    ChildSaEvent e;
-    e.peer = config_ ? config_->name : "";
-    e.child = (*it)->config ? (*it)->config->name : "";
-    e.ikeSpiI = spiI_;
-    e.ikeSpiR = spiR_;
-    e.inbound.spi = (*it)->spiIn;
-    e.outbound.spi = (*it)->spiOut;
-    e.localTs = (*it)->localTs;
-    e.remoteTs = (*it)->remoteTs;
-    e.local = local_;
-    e.remote = remote_;
-    e.shim = shim_;
+    // Make-before-break: the replacement takes over sending before this one goes.
+    if (uint32_t next = (*it)->replacedBy; next != 0 && !dead()) {
+      if (ChildSa* n = findChildByInbound(next)) activateOutbound(*n);
+    }
+    ChildSaEvent e = childEvent(**it);
     children_.erase(it);
     ctx_.releaseChildSpi(spiIn);
     ++ctx_.counterRef().childSaDown;

@@ -49,7 +49,10 @@ class IkeSaContext {
 enum class IkeSaState : uint8_t { kCreated, kConnecting, kEstablished, kDeleting, kDead };
 std::string_view ikeSaStateName(IkeSaState s);
 
-enum class ChildSaState : uint8_t { kInstalled, kDeleting };
+// kRekeying: our CREATE_CHILD_SA with N(REKEY_SA) is in flight. kRekeyed: a new Child SA
+// replaces it (RFC 7296 2.8); it still receives until it is deleted.
+enum class ChildSaState : uint8_t { kInstalled, kRekeying, kRekeyed, kDeleting };
+std::string_view childSaStateName(ChildSaState s);
 
 struct ChildSa {
   const ChildConfig* config = nullptr;
@@ -58,6 +61,15 @@ struct ChildSa {
   Suite suite;
   std::vector<TrafficSelector> localTs, remoteTs;
   ChildSaState state = ChildSaState::kInstalled;
+  TimePoint installedAt{};
+  // Lifetime timers (soft: rekey, hard: delete) and, once rekeyed by us, the delayed Delete.
+  std::unique_ptr<ScopedTimer> softTimer, hardTimer, deleteTimer;
+  // Usage as the data plane last reported it (reportUsage).
+  uint64_t bytesIn = 0, packetsIn = 0, bytesOut = 0, packetsOut = 0;
+  // Responder of a rekey: the new SA's outbound waits (make-before-break) until the SA it
+  // replaces goes; until then `pendingOut` holds it (SaListener::onChildSaOutbound).
+  std::optional<ipsec::EspSaConfig> pendingOut;
+  uint32_t replacedBy = 0;  // spiIn of the Child SA that rekeyed this one
 };
 
 class IkeSa {
@@ -75,6 +87,12 @@ class IkeSa {
   // Additional Child SA (CREATE_CHILD_SA), optionally another config than the first.
   void createChild(const ChildConfig* child);
   void deleteChild(uint32_t spiIn);
+  // Child SA rekey, make-before-break (RFC 7296 1.3.3, 2.8); normally the soft lifetime
+  // starts it. False if the Child SA is not in a state to be rekeyed.
+  bool rekeyChild(uint32_t spiIn);
+  // The data plane's counters of one of this SA's ESP SAs (by SPI, either direction): checks
+  // the byte/packet limits and the sequence-number limit. False if no Child SA has the SPI.
+  bool reportUsage(uint32_t spi, bool inbound, uint64_t bytes, uint64_t packets);
   // INFORMATIONAL with Delete(IKE); the SA ends when the peer answers or gives up.
   void deleteIkeSa();
   // Empty INFORMATIONAL (liveness check, RFC 7296 1.4).
@@ -122,8 +140,14 @@ class IkeSa {
   void established();
   // One log line, one counter, one FailureEvent.
   void fail(FailureKind kind, bool byPeer, const std::string& reason);
+  // `outboundActive` false: a rekey responder's new SA; its outbound takes over when the SA
+  // it replaces (`replaces`, its spiIn) goes.
   void addChild(std::unique_ptr<ChildSa> child, const ipsec::EspSaConfig& in,
-                const ipsec::EspSaConfig& out);
+                const ipsec::EspSaConfig& out, bool outboundActive = true, uint32_t replaces = 0);
+  // A rekey we initiated completed: `oldSpiIn` is replaced, deleted after rekeyDeleteDelay.
+  void childRekeyed(uint32_t oldSpiIn, uint32_t newSpiIn);
+  // Our rekey of `spiIn` failed; it is tried again after a (random) delay.
+  void childRekeyFailed(uint32_t spiIn, bool temporary);
   void removeChild(uint32_t spiIn);
   // Ends the SA now: Child SA and IKE SA down events, owner notified (failed -> retry).
   void destroy(bool failed);
@@ -156,6 +180,11 @@ class IkeSa {
   bool up_ = false;
   bool authVerified_ = false;
   bool shim_ = false;
+  TimePoint lastActivity_{};  // the peer's last authenticated message or inbound ESP
+  void armLifetime(ChildSa& c);
+  void checkUsage(ChildSa& c);
+  void activateOutbound(ChildSa& c);
+  ChildSaEvent childEvent(const ChildSa& c) const;
   std::vector<std::unique_ptr<ChildSa>> children_;
   TaskManager tasks_;
 };

@@ -371,6 +371,16 @@ Status SaManager::deleteIkeSa(std::string_view peerName) {
   return Status::ok();
 }
 
+bool SaManager::reportUsage(uint32_t spi, bool inbound, uint64_t bytes, uint64_t packets) {
+  for (auto& [ours, sa] : sas_) {
+    if (!sa->dead() && sa->reportUsage(spi, inbound, bytes, packets)) {
+      reap();
+      return true;
+    }
+  }
+  return false;
+}
+
 Status SaManager::checkLiveness(std::string_view peerName) {
   IkeSa* sa = findByPeer(peerName);
   if (sa == nullptr) return errorStatus(ErrorCode::kNotFound, "no IKE SA for peer");

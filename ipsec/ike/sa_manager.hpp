@@ -75,6 +75,10 @@ class SaManager final : private IkeSaContext {
   Status deleteChild(std::string_view peer, uint32_t inboundSpi);
   Status deleteIkeSa(std::string_view peer);
   Status checkLiveness(std::string_view peer);
+  // The data plane's counters of one ESP SA (edge polls them, e.g. every second): Child SA
+  // byte/packet lifetimes and the sequence-number limit (RFC 7296 2.8, RFC 4303 2.2). False
+  // if no Child SA of this manager has the SPI in that direction.
+  bool reportUsage(uint32_t spi, bool inbound, uint64_t bytes, uint64_t packets);
 
   // The newest IKE SA of a peer (tests, control socket); null if none.
   IkeSa* findByPeer(std::string_view peer);

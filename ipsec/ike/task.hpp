@@ -23,10 +23,11 @@ enum class TaskKind : uint8_t {
   kIkeInit,
   kIkeAuth,
   kChildCreate,
+  kChildRekey,
   kChildDelete,
   kIkeDelete,
   kInformational,
-  // Next milestone: kChildRekey, kIkeRekey, kDpd, kMobike.
+  // Next milestone: kIkeRekey, kMobike.
 };
 
 class Task {

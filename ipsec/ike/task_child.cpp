@@ -47,6 +47,77 @@ class ChildCreateTask final : public Task {
   bool refused_ = false;
 };
 
+// RFC 7296 1.3.3, 2.8: CREATE_CHILD_SA { N(REKEY_SA), SA, Ni, [KEi], TSi, TSr } for an
+// installed Child SA. On success the new SA sends at once (the responder installed its
+// inbound SA before answering) and the old one is deleted after rekeyDeleteDelay.
+class ChildRekeyTask final : public Task {
+ public:
+  ChildRekeyTask(IkeSa& sa, uint32_t oldSpiIn) : Task(sa), old_(oldSpiIn) {}
+  TaskKind kind() const override { return TaskKind::kChildRekey; }
+  ExchangeType exchange() const override { return ExchangeType::kCreateChildSa; }
+  std::string_view name() const override { return "CHILD_REKEY"; }
+
+  TaskResult buildRequest(Message& m) override {
+    ChildSa* old = sa_.findChildByInbound(old_);
+    if (sa_.state() != IkeSaState::kEstablished || old == nullptr ||
+        old->state != ChildSaState::kRekeying || old->config == nullptr) {
+      return TaskResult::kDone;
+    }
+    if (!neg_) {
+      neg_ = std::make_unique<ChildNegotiation>(sa_, old->config, false);
+      neg_->setRekey(old_, old->localTs, old->remoteTs);
+    }
+    if (neg_->buildRequest(m)) return TaskResult::kNeedMore;
+    sa_.childRekeyFailed(old_, false);
+    return TaskResult::kDone;
+  }
+  TaskResult processResponse(const Message& m) override {
+    if (const NotifyPayload* n = m.errorNotify()) {
+      if (n->notifyType == notify::kTemporaryFailure) {
+        BRAID_LOG(kInfo, "ike") << sa_.peerName()
+                                << ": peer answered our Child SA rekey with TEMPORARY_FAILURE";
+        neg_->release();
+        sa_.childRekeyFailed(old_, true);
+        return TaskResult::kDone;
+      }
+      if (n->notifyType == notify::kChildSaNotFound) {
+        // RFC 7296 2.25: the peer deleted it meanwhile; ours goes too, and a new Child SA
+        // takes its place.
+        neg_->release();
+        ChildSa* old = sa_.findChildByInbound(old_);
+        const ChildConfig* config = old ? old->config : nullptr;
+        BRAID_LOG(kInfo, "ike") << sa_.peerName()
+                                << ": peer has no Child SA to rekey (CHILD_SA_NOT_FOUND); "
+                                   "creating a new one";
+        sa_.removeChild(old_);
+        if (config != nullptr) sa_.createChild(config);
+        return TaskResult::kDone;
+      }
+    }
+    switch (neg_->processResponse(m)) {
+      case ChildNegotiation::Outcome::kRetry:
+        return TaskResult::kNeedMore;
+      case ChildNegotiation::Outcome::kInstalled:
+        sa_.childRekeyed(old_, neg_->installedSpi());
+        break;
+      case ChildNegotiation::Outcome::kFailed:
+        sa_.childRekeyFailed(old_, false);
+        break;
+    }
+    return TaskResult::kDone;
+  }
+  // Never a responder: the CREATE_CHILD_SA responder task handles N(REKEY_SA).
+  TaskResult processRequest(const Message&) override { return TaskResult::kDone; }
+  TaskResult buildResponse(Message&) override { return TaskResult::kDone; }
+  void abort() override {
+    if (neg_) neg_->release();
+  }
+
+ private:
+  uint32_t old_;
+  std::unique_ptr<ChildNegotiation> neg_;
+};
+
 // `installed` false: a Child SA the peer installed but we refused to (RFC 7296 2.9); only
 // our SPI for it is reserved, and freed when the peer has answered.
 class ChildDeleteTask final : public Task {
@@ -157,6 +228,9 @@ class InformationalTask final : public Task {
 
 std::unique_ptr<Task> makeChildCreateTask(IkeSa& sa, const ChildConfig* child) {
   return std::make_unique<ChildCreateTask>(sa, child);
+}
+std::unique_ptr<Task> makeChildRekeyTask(IkeSa& sa, uint32_t spiIn) {
+  return std::make_unique<ChildRekeyTask>(sa, spiIn);
 }
 std::unique_ptr<Task> makeChildDeleteTask(IkeSa& sa, uint32_t spiIn) {
   return std::make_unique<ChildDeleteTask>(sa, spiIn, true);

@@ -9,6 +9,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -36,12 +37,31 @@ class Recorder final : public SaListener {
  public:
   void onIkeSaUp(const IkeSaEvent& e) override { ikeUp.push_back(e); }
   void onIkeSaDown(const IkeSaEvent& e) override { ikeDown.push_back(e); }
-  void onChildSaUp(const ChildSaEvent& e) override { childUp.push_back(e); }
-  void onChildSaDown(const ChildSaEvent& e) override { childDown.push_back(e); }
+  void onChildSaUp(const ChildSaEvent& e) override {
+    childUp.push_back(e);
+    inbound.insert(e.inbound.spi);
+    if (e.outboundActive) sending = e.outbound.spi;
+  }
+  void onChildSaDown(const ChildSaEvent& e) override {
+    childDown.push_back(e);
+    order.push_back("down " + std::to_string(e.inbound.spi));
+    inbound.erase(e.inbound.spi);
+    if (sending == e.outbound.spi) sending = 0;
+  }
+  void onChildSaOutbound(const ChildSaEvent& e) override {
+    childOutbound.push_back(e);
+    order.push_back("outbound " + std::to_string(e.inbound.spi));
+    sending = e.outbound.spi;
+  }
   void onPeerEndpointChanged(const IkeSaEvent& e) override { moved.push_back(e); }
   void onFailure(const FailureEvent& e) override { failures.push_back(e); }
   std::vector<IkeSaEvent> ikeUp, ikeDown, moved;
-  std::vector<ChildSaEvent> childUp, childDown;
+  std::vector<ChildSaEvent> childUp, childDown, childOutbound;
+  std::vector<std::string> order;  // outbound switches and downs, in order
+  // The data plane as edge drives it (ike_driver.cpp): inbound SAs by SPI, the one SA that
+  // sends (the newest outbound; a down removes it only if it is the current one).
+  std::set<uint32_t> inbound;
+  uint32_t sending = 0;
   std::vector<FailureEvent> failures;
 };
 

@@ -105,10 +105,10 @@ TEST_P(IkeRekeyFromPeer, IkeSaRekeyGetsNoAdditionalSasAndEverythingStaysUp) {
   expectPair(t.a.events.childUp[1], t.b.events.childUp[1]);
 }
 
-// RFC 7296 1.3.3: SK { N(REKEY_SA), SA, Ni, [KEi], TSi, TSr }. The core does not act on
-// REKEY_SA today: the request is handled as an additional Child SA with the same selectors,
-// the old Child SA stays until the rekeying peer deletes it (as strongSwan does right after
-// a rekey, RFC 7296 2.8), and then only the new one is left.
+// RFC 7296 1.3.3: SK { N(REKEY_SA), SA, Ni, [KEi], TSi, TSr }, as strongSwan sends it. The
+// responder installs the new Child SA receive-only (make-before-break, 2.8), the old one
+// stays until the rekeying peer deletes it (as strongSwan does right after a rekey); then the
+// new SA takes over sending and only it is left (ike_lifecycle_test covers braid's own rekey).
 TEST_P(IkeRekeyFromPeer, ChildSaRekeyBringsUpANewChildSaAndTheOldOneGoesOnDelete) {
   establish();
   IkeSa& sf = saOf(from());
@@ -145,7 +145,10 @@ TEST_P(IkeRekeyFromPeer, ChildSaRekeyBringsUpANewChildSaAndTheOldOneGoesOnDelete
   EXPECT_NE(newTo.inbound.spi, oldTo.inbound.spi);
   EXPECT_NE(newTo.inbound.keymat, oldTo.inbound.keymat);  // fresh nonces, fresh keys
   EXPECT_NE(newTo.outbound.keymat, oldTo.outbound.keymat);
-  // The old Child SA is still up on the responding side.
+  // The old Child SA is still up on the responding side and still sends.
+  EXPECT_FALSE(newTo.outboundActive);
+  EXPECT_EQ(newTo.replacesSpi, oldTo.inbound.spi);
+  EXPECT_TRUE(to().events.childOutbound.empty());
   EXPECT_TRUE(to().events.childDown.empty());
   ASSERT_EQ(st.children().size(), 2u);
   EXPECT_NE(st.findChildByInbound(oldTo.inbound.spi), nullptr);
@@ -155,6 +158,9 @@ TEST_P(IkeRekeyFromPeer, ChildSaRekeyBringsUpANewChildSaAndTheOldOneGoesOnDelete
   EXPECT_EQ(t.run(), 2u);
   ASSERT_EQ(to().events.childDown.size(), 1u);
   EXPECT_EQ(to().events.childDown[0].inbound.spi, oldTo.inbound.spi);
+  ASSERT_EQ(to().events.childOutbound.size(), 1u);  // switched first, then the old one went
+  EXPECT_EQ(to().events.order.front(), "outbound " + std::to_string(newTo.inbound.spi));
+  EXPECT_EQ(to().events.childOutbound[0].outbound.spi, newTo.outbound.spi);
   ASSERT_EQ(st.children().size(), 1u);
   EXPECT_EQ(st.children()[0]->spiIn, newTo.inbound.spi);
   ASSERT_EQ(sf.children().size(), 1u);

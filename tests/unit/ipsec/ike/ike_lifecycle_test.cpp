@@ -1,0 +1,393 @@
+// Child SA lifecycle in simulated time: make-before-break rekey on the soft lifetime (RFC
+// 7296 1.3.3, 2.8), byte/packet/sequence limits, hard expiry, rekey collisions (2.25), with
+// every message of the exchanges dropped once. Each party's data plane is modelled as edge
+// drives it (Recorder::inbound / sending): at every step, what one side sends with must be an
+// SA the other side receives on -- no packet is lost to a rekey.
+#include "ike_harness.hpp"
+
+namespace braid::ike::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+Lifetime lifetime(Duration rekey, Duration life, Duration rand = {}) {
+  Lifetime l;
+  l.rekeyTime = rekey;
+  l.lifeTime = life;
+  l.randTime = rand;
+  return l;
+}
+
+class ChildLifecycle : public IkeTwoPartyTest {
+ protected:
+  // Both sides send on an SA the other side receives on (or neither sends yet).
+  void expectNoLoss(const char* where) {
+    const Recorder& ea = t.a.events;
+    const Recorder& eb = t.b.events;
+    EXPECT_TRUE(ea.sending == 0 || eb.inbound.count(ea.sending) == 1)
+        << where << ": a sends with " << ea.sending << ", b does not receive on it";
+    EXPECT_TRUE(eb.sending == 0 || ea.inbound.count(eb.sending) == 1)
+        << where << ": b sends with " << eb.sending << ", a does not receive on it";
+  }
+  // Delivers everything, one datagram at a time, checking expectNoLoss after each.
+  size_t runChecked(size_t limit = 100) {
+    size_t n = 0;
+    while (n < limit && (!t.a.net.out.empty() || !t.b.net.out.empty())) {
+      Party& from = t.a.net.out.empty() ? t.b : t.a;
+      t.deliver(from);
+      ++n;
+      expectNoLoss("after a delivery");
+    }
+    return n;
+  }
+  void advanceChecked(Duration d) {
+    t.advance(d);
+    expectNoLoss("after the timers");
+  }
+  IkeSa& saOf(Party& p) { return *p.mgr->findByPeer(&p == &t.a ? "to-b" : "to-a"); }
+  // One Child SA each, paired, both sending.
+  void expectOnePair() {
+    ASSERT_EQ(saOf(t.a).children().size(), 1u);
+    ASSERT_EQ(saOf(t.b).children().size(), 1u);
+    const ChildSa& ca = *saOf(t.a).children()[0];
+    const ChildSa& cb = *saOf(t.b).children()[0];
+    EXPECT_EQ(ca.spiIn, cb.spiOut);
+    EXPECT_EQ(ca.spiOut, cb.spiIn);
+    EXPECT_EQ(t.a.events.sending, ca.spiOut);
+    EXPECT_EQ(t.b.events.sending, cb.spiOut);
+    EXPECT_EQ(t.a.events.inbound, std::set<uint32_t>{ca.spiIn});
+    EXPECT_EQ(t.b.events.inbound, std::set<uint32_t>{cb.spiIn});
+  }
+};
+
+// true: a (the IKE initiator) has the shorter lifetime and rekeys; false: b does.
+class ChildRekey : public ChildLifecycle, public ::testing::WithParamInterface<bool> {
+ protected:
+  void SetUp() override {
+    ChildLifecycle::SetUp();
+    PeerConfig& fast = GetParam() ? pa : pb;
+    PeerConfig& slow = GetParam() ? pb : pa;
+    fast.children[0].lifetime = lifetime(600s, 660s);
+    slow.children[0].lifetime = lifetime(3600s, 3960s);
+  }
+  Party& rekeyer() { return GetParam() ? t.a : t.b; }
+  Party& peer() { return t.other(rekeyer()); }
+};
+
+TEST_P(ChildRekey, SoftLifetimeRekeysMakeBeforeBreak) {
+  establish();
+  expectOnePair();
+  const uint32_t oldIn = saOf(rekeyer()).children()[0]->spiIn;
+  const uint32_t oldPeerIn = saOf(peer()).children()[0]->spiIn;
+  advanceChecked(599s);
+  EXPECT_TRUE(rekeyer().net.out.empty());
+  advanceChecked(1s);
+  ASSERT_EQ(rekeyer().net.out.size(), 1u);  // CREATE_CHILD_SA { N(REKEY_SA), SA, Ni, TSi, TSr }
+  EXPECT_EQ(saOf(rekeyer()).children()[0]->state, ChildSaState::kRekeying);
+  EXPECT_EQ(rekeyer().counters().childSoftExpired, 1u);
+
+  // The responder installs the new inbound SA and keeps sending on the old one.
+  t.deliver(rekeyer());
+  expectNoLoss("request delivered");
+  ASSERT_EQ(peer().events.childUp.size(), 2u);
+  const ChildSaEvent& upPeer = peer().events.childUp[1];
+  EXPECT_FALSE(upPeer.outboundActive);
+  EXPECT_EQ(upPeer.replacesSpi, oldPeerIn);
+  EXPECT_EQ(peer().events.sending, saOf(peer()).findChildByInbound(oldPeerIn)->spiOut);
+  EXPECT_EQ(saOf(peer()).findChildByInbound(oldPeerIn)->state, ChildSaState::kRekeyed);
+
+  // The initiator of the rekey switches at once on the response.
+  t.deliver(peer());
+  expectNoLoss("response delivered");
+  ASSERT_EQ(rekeyer().events.childUp.size(), 2u);
+  const ChildSaEvent& upRekeyer = rekeyer().events.childUp[1];
+  EXPECT_TRUE(upRekeyer.outboundActive);
+  expectPair(upRekeyer, upPeer);
+  EXPECT_EQ(upRekeyer.child, "net");
+  EXPECT_EQ(rekeyer().events.sending, upRekeyer.outbound.spi);
+  EXPECT_EQ(rekeyer().events.inbound.count(oldIn), 1u);  // the old SA still receives
+  EXPECT_EQ(saOf(rekeyer()).findChildByInbound(oldIn)->state, ChildSaState::kRekeyed);
+
+  // After rekeyDeleteDelay the old SA is deleted; the responder switches, then drops it.
+  advanceChecked(1900ms);
+  EXPECT_TRUE(rekeyer().net.out.empty());
+  advanceChecked(100ms);
+  ASSERT_EQ(rekeyer().net.out.size(), 1u);
+  t.deliver(rekeyer());
+  expectNoLoss("delete delivered");
+  EXPECT_EQ(peer().events.order,
+            (std::vector<std::string>{"outbound " + std::to_string(upPeer.inbound.spi),
+                                      "down " + std::to_string(oldPeerIn)}));
+  EXPECT_EQ(peer().events.childOutbound[0].outbound.keymat, upPeer.outbound.keymat);
+  t.deliver(peer());
+  expectNoLoss("delete answered");
+  ASSERT_EQ(rekeyer().events.childDown.size(), 1u);
+  EXPECT_EQ(rekeyer().events.childDown[0].inbound.spi, oldIn);
+  expectOnePair();
+  EXPECT_EQ(rekeyer().counters().childRekeysInitiated, 1u);
+  EXPECT_EQ(peer().counters().childRekeysResponded, 1u);
+  EXPECT_EQ(t.a.counters().retransmits + t.b.counters().retransmits, 0u);
+  EXPECT_TRUE(log.lines.empty()) << log.lines[0];
+
+  // The new Child SA has its own lifetime: the next rekey 600 s after it was installed.
+  advanceChecked(597s);
+  EXPECT_TRUE(rekeyer().net.out.empty());
+  advanceChecked(1s);
+  EXPECT_EQ(runChecked(), 2u);
+  advanceChecked(2s);
+  EXPECT_EQ(runChecked(), 2u);
+  EXPECT_EQ(rekeyer().counters().childRekeysInitiated, 2u);
+  expectOnePair();
+}
+
+// Requests crossing: a CREATE_CHILD_SA with N(REKEY_SA) for a Child SA that is being rekeyed
+// gets TEMPORARY_FAILURE (RFC 7296 2.25); both sides retry after different random delays,
+// and the first retry wins -- one new Child SA, no duplicate.
+TEST_P(ChildRekey, SimultaneousRekeyTemporaryFailureThenOneWins) {
+  pa.children[0].lifetime = lifetime(600s, 660s);
+  pb.children[0].lifetime = lifetime(600s, 660s);
+  establish();
+  advanceChecked(600s);
+  ASSERT_EQ(t.a.net.out.size(), 1u);
+  ASSERT_EQ(t.b.net.out.size(), 1u);
+  // Reorder by the parameter: who's request arrives first.
+  t.deliver(rekeyer());
+  t.deliver(peer());  // the peer's request to the rekeyer
+  EXPECT_EQ(runChecked(), 2u);
+  EXPECT_EQ(t.a.counters().childRekeyFailures, 1u);
+  EXPECT_EQ(t.b.counters().childRekeyFailures, 1u);
+  EXPECT_EQ(t.a.events.childUp.size(), 1u);
+  for (int i = 0; i < 20; ++i) {
+    advanceChecked(1s);
+    runChecked();
+  }
+  EXPECT_EQ(t.a.counters().childRekeysInitiated + t.b.counters().childRekeysInitiated, 1u);
+  EXPECT_EQ(t.a.events.childUp.size(), 2u);
+  EXPECT_EQ(t.b.events.childUp.size(), 2u);
+  expectOnePair();
+  EXPECT_TRUE(log.lines.empty()) << log.lines[0];
+}
+
+// Rekey vs delete (RFC 7296 2.25): the peer's rekey request crosses our Delete of the same
+// Child SA: TEMPORARY_FAILURE, the Delete completes, no Child SA is left and none is retried.
+// A rekey naming an SPI we do not know gets CHILD_SA_NOT_FOUND; the IKE SA stays.
+TEST_P(ChildRekey, RekeyVersusDeleteAndChildSaNotFound) {
+  establish();
+  const uint32_t peerIn = saOf(peer()).children()[0]->spiIn;
+  const uint32_t rekeyerIn = saOf(rekeyer()).children()[0]->spiIn;
+  ASSERT_TRUE(saOf(peer()).rekeyChild(peerIn));
+  saOf(rekeyer()).deleteChild(rekeyerIn);
+  ASSERT_EQ(peer().net.out.size(), 1u);
+  ASSERT_EQ(rekeyer().net.out.size(), 1u);
+  t.deliver(peer());     // rekey request: the Child SA is being deleted
+  t.deliver(rekeyer());  // the Delete, then TEMPORARY_FAILURE
+  EXPECT_EQ(t.run(), 2u);
+  EXPECT_TRUE(saOf(t.a).children().empty());
+  EXPECT_TRUE(saOf(t.b).children().empty());
+  advanceChecked(30s);
+  EXPECT_EQ(runChecked(), 0u);
+  std::optional<Message> response;
+  injectRequest(
+      saOf(peer()), ExchangeType::kCreateChildSa,
+      [&](Message& m) {
+        NotifyPayload n;
+        n.notifyType = notify::kRekeySa;
+        n.protocol = ProtocolId::kEsp;
+        n.spi = ByteVec{0x12, 0x34, 0x56, 0x78};
+        m.add(PayloadType::kNotify, n);
+        m.add(PayloadType::kSa, SaPayload{proposals("aes256gcm16", ProtocolId::kEsp)});
+        m.add(PayloadType::kNonce, NoncePayload{ByteVec(32, 1)});
+        m.add(PayloadType::kTsi, TsPayload{{ts("10.0.0.0/8")}});
+        m.add(PayloadType::kTsr, TsPayload{{ts("10.0.0.0/8")}});
+      },
+      [&](const Message& m) { response = m; });
+  EXPECT_EQ(runChecked(), 2u);
+  ASSERT_TRUE(response.has_value());
+  EXPECT_NE(response->notify(notify::kChildSaNotFound), nullptr) << response->summary();
+  EXPECT_TRUE(saOf(t.a).children().empty());
+  EXPECT_EQ(saOf(t.a).state(), IkeSaState::kEstablished);
+  EXPECT_EQ(saOf(t.b).state(), IkeSaState::kEstablished);
+}
+
+INSTANTIATE_TEST_SUITE_P(Sides, ChildRekey, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& p) {
+                           return p.param ? "ByIkeInitiator" : "ByIkeResponder";
+                         });
+
+// Each of the four messages (rekey request, response, Delete, its response) dropped once, in
+// both roles: the retransmission completes the rekey, nothing is installed twice, nothing is
+// lost meanwhile.
+class ChildRekeyDrop : public ChildLifecycle,
+                       public ::testing::WithParamInterface<std::tuple<bool, int>> {
+ protected:
+  void SetUp() override {
+    ChildLifecycle::SetUp();
+    PeerConfig& fast = std::get<0>(GetParam()) ? pa : pb;
+    PeerConfig& slow = std::get<0>(GetParam()) ? pb : pa;
+    fast.children[0].lifetime = lifetime(600s, 660s);
+    slow.children[0].lifetime = lifetime(3600s, 3960s);
+  }
+  Party& rekeyer() { return std::get<0>(GetParam()) ? t.a : t.b; }
+  Party& peer() { return t.other(rekeyer()); }
+};
+
+TEST_P(ChildRekeyDrop, MessageDroppedOnce) {
+  const int dropIndex = std::get<1>(GetParam());
+  establish();
+  advanceChecked(600s);
+  int seen = 0;
+  for (int step = 0; step < 30; ++step) {
+    while (!t.a.net.out.empty() || !t.b.net.out.empty()) {
+      Party& from = t.a.net.out.empty() ? t.b : t.a;
+      if (seen++ == dropIndex) {
+        t.drop(from);
+      } else {
+        t.deliver(from);
+      }
+      expectNoLoss("step");
+    }
+    advanceChecked(1s);
+  }
+  EXPECT_EQ(seen, dropIndex % 2 == 1 ? 6 : 5);  // a lost response: request and reply again
+  EXPECT_EQ(rekeyer().counters().childRekeysInitiated, 1u);
+  EXPECT_EQ(peer().counters().childRekeysResponded, 1u);
+  EXPECT_EQ(rekeyer().events.childUp.size(), 2u);
+  EXPECT_EQ(peer().events.childUp.size(), 2u);
+  EXPECT_EQ(t.a.counters().retransmits + t.b.counters().retransmits, 1u);
+  EXPECT_EQ(t.a.counters().responsesReplayed + t.b.counters().responsesReplayed,
+            dropIndex % 2 == 1 ? 1u : 0u);
+  expectOnePair();
+  EXPECT_TRUE(log.lines.empty()) << log.lines[0];
+}
+
+std::string dropName(const ::testing::TestParamInfo<std::tuple<bool, int>>& p) {
+  static const char* const kMessages[] = {"RekeyRequest", "RekeyResponse", "DeleteRequest",
+                                          "DeleteResponse"};
+  return std::string(std::get<0>(p.param) ? "ByIkeInitiator_" : "ByIkeResponder_") +
+         kMessages[std::get<1>(p.param)];
+}
+INSTANTIATE_TEST_SUITE_P(SidesAndMessages, ChildRekeyDrop,
+                         ::testing::Combine(::testing::Bool(), ::testing::Range(0, 4)), dropName);
+
+// The rekey initiator does not delete the old SA (here: a very long delete delay): the
+// responder's old SA reaches its hard lifetime; the responder switches to the new SA before
+// its Delete goes, so still nothing is lost.
+TEST_F(ChildLifecycle, ResponderSwitchesWhenTheOldSaExpires) {
+  pa.children[0].lifetime = lifetime(50s, 3960s);
+  pa.rekeyDeleteDelay = 1000s;
+  pb.children[0].lifetime = lifetime(3600s, 80s);
+  establish();
+  advanceChecked(50s);
+  EXPECT_EQ(runChecked(), 2u);
+  EXPECT_TRUE(t.b.events.childOutbound.empty());
+  advanceChecked(30s);
+  ASSERT_EQ(t.b.events.childOutbound.size(), 1u);
+  EXPECT_EQ(t.b.counters().childHardExpired, 1u);
+  EXPECT_EQ(runChecked(), 2u);
+  expectOnePair();
+}
+
+TEST_F(ChildLifecycle, HardLifetimeDeletes) {
+  pa.children[0].lifetime = lifetime({}, 100s);
+  pb.children[0].lifetime = lifetime({}, 0s);
+  establish();
+  advanceChecked(99s);
+  EXPECT_TRUE(t.a.net.out.empty());
+  advanceChecked(1s);
+  EXPECT_EQ(t.run(), 2u);  // a plain delete: no replacement, so no make-before-break
+  EXPECT_TRUE(saOf(t.a).children().empty());
+  EXPECT_TRUE(saOf(t.b).children().empty());
+  EXPECT_EQ(t.a.counters().childHardExpired, 1u);
+  EXPECT_EQ(saOf(t.a).state(), IkeSaState::kEstablished);
+}
+
+TEST_F(ChildLifecycle, ByteAndPacketLimitsFromTheDataPlane) {
+  pa.children[0].lifetime = lifetime({}, {});
+  pa.children[0].lifetime.rekeyBytes = 1000000;
+  pa.children[0].lifetime.lifeBytes = 1200000;
+  pa.children[0].lifetime.rekeyPackets = 5000;
+  establish();
+  const uint32_t in = saOf(t.a).children()[0]->spiIn;
+  const uint32_t out = saOf(t.a).children()[0]->spiOut;
+  EXPECT_FALSE(t.a.mgr->reportUsage(0x9999, true, 1, 1));
+  EXPECT_TRUE(t.a.mgr->reportUsage(in, true, 999999, 10));
+  EXPECT_TRUE(t.a.net.out.empty());
+  EXPECT_TRUE(t.a.mgr->reportUsage(out, false, 1000000, 10));  // either direction counts
+  EXPECT_EQ(t.a.net.out.size(), 1u);
+  EXPECT_EQ(t.a.counters().childSoftExpired, 1u);
+  EXPECT_TRUE(t.a.mgr->reportUsage(out, false, 1100000, 11));  // already rekeying: nothing
+  EXPECT_EQ(t.a.net.out.size(), 1u);
+  EXPECT_EQ(runChecked(), 2u);
+  // The new SA: the packet limit.
+  const uint32_t in2 = t.a.events.childUp[1].inbound.spi;
+  EXPECT_TRUE(t.a.mgr->reportUsage(in2, true, 10, 5000));
+  EXPECT_EQ(t.a.counters().childSoftExpired, 2u);
+  runChecked();
+  // The old SA (still receiving, not yet deleted) over its hard limit: deleted now.
+  EXPECT_TRUE(t.a.mgr->reportUsage(in, true, 1200000, 20));
+  EXPECT_EQ(t.a.counters().childHardExpired, 1u);
+  runChecked();
+  EXPECT_EQ(saOf(t.a).findChildByInbound(in), nullptr);
+  advanceChecked(3s);
+  runChecked();
+  expectOnePair();
+}
+
+// RFC 4303 2.2: without ESN the 32-bit sequence number must not cycle; braid rekeys at 3/4
+// of the space whatever the configured limits (none here).
+TEST_F(ChildLifecycle, SequenceNumberLimitRekeys) {
+  pa.children[0].lifetime = lifetime({}, {});
+  establish();
+  const uint32_t out = saOf(t.a).children()[0]->spiOut;
+  EXPECT_TRUE(t.a.mgr->reportUsage(out, false, 1ull << 40, kSeqRekeyPackets32 - 1));
+  EXPECT_TRUE(t.a.net.out.empty());
+  EXPECT_TRUE(t.a.mgr->reportUsage(out, false, 1ull << 40, kSeqRekeyPackets32));
+  EXPECT_EQ(t.a.counters().childSeqLimit, 1u);
+  EXPECT_EQ(runChecked(), 2u);
+  advanceChecked(2s);
+  runChecked();
+  expectOnePair();
+  EXPECT_GT(kSeqRekeyPacketsEsn, 0xFFFFFFFFull);
+}
+
+// Both sides with strongSwan's default 1 h lifetimes and jitter plus byte limits, 30 days of
+// traffic at ~1 MB/s each way in simulated time: every rekey is make-before-break (no instant
+// where one side sends on an SA the other does not receive on), no Child SA ever expires
+// hard, and the IKE SA stays up.
+TEST_F(ChildLifecycle, ThirtyDaysOfRekeysLoseNothing) {
+  for (PeerConfig* p : {&pa, &pb}) {
+    p->children[0].lifetime = defaultChildLifetime();
+    p->children[0].lifetime.rekeyBytes = 4000000000ull;  // a: time first (54-60 min)
+    p->children[0].lifetime.lifeBytes = 5000000000ull;
+  }
+  pb.children[0].lifetime.rekeyBytes = 2500000000ull;  // b: bytes first (~42 min)
+  establish();
+  std::map<uint32_t, uint64_t> sent;  // bytes by outbound SPI (= the peer's inbound SPI)
+  const Duration step = 10s;
+  const uint64_t bytesPerStep = 10000000;  // 1 MB/s
+  for (Duration elapsed{}; elapsed < std::chrono::hours(24 * 30); elapsed += step) {
+    for (Party* p : {&t.a, &t.b}) {
+      const uint32_t spi = p->events.sending;
+      if (spi == 0) continue;
+      sent[spi] += bytesPerStep;
+      const uint64_t bytes = sent[spi];
+      p->mgr->reportUsage(spi, false, bytes, bytes / 1000);
+      t.other(*p).mgr->reportUsage(spi, true, bytes, bytes / 1000);
+    }
+    runChecked();
+    advanceChecked(step);
+    runChecked();
+    if (HasFailure()) break;
+  }
+  const uint64_t rekeys = t.a.counters().childRekeysInitiated + t.b.counters().childRekeysInitiated;
+  EXPECT_GE(rekeys, 30u * 24u);
+  EXPECT_EQ(t.a.counters().childHardExpired + t.b.counters().childHardExpired, 0u);
+  EXPECT_EQ(t.a.events.ikeDown.size(), 0u);
+  expectOnePair();
+  std::cout << "30 days: " << rekeys << " Child SA rekeys, "
+            << t.a.counters().childRekeyFailures + t.b.counters().childRekeyFailures
+            << " TEMPORARY_FAILURE retries\n";
+}
+
+}  // namespace
+}  // namespace braid::ike::test
