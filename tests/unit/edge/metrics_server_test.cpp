@@ -255,6 +255,28 @@ TEST_F(MetricsServerTest, ConnectionLimit) {
   ::close(b);
 }
 
+TEST_F(MetricsServerTest, ServesOnIpv6Loopback) {
+  int probe = ::socket(AF_INET6, SOCK_STREAM, 0);
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  a.sin6_addr = in6addr_loopback;
+  bool v6 = probe >= 0 && ::bind(probe, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  if (probe >= 0) ::close(probe);
+  if (!v6) GTEST_SKIP() << "no IPv6 loopback";
+  MetricsServerOptions o;
+  o.address = *IpAddress::parse("::1");
+  start(std::move(o));
+  EXPECT_TRUE(server_->localEndpoint().address().is_v6());
+  int fd = ::socket(AF_INET6, SOCK_STREAM, 0);
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  a.sin6_port = htons(port_);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  sendAll(fd, get("/metrics"));
+  EXPECT_TRUE(readAll(fd).starts_with("HTTP/1.1 200 "));
+  ::close(fd);
+}
+
 TEST_F(MetricsServerTest, RefusesAnAddressInUse) {
   start({});
   MetricsServerOptions o;
