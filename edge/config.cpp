@@ -240,7 +240,8 @@ struct Loader {
       }
       const toml::table& t = *n.as_table();
       c.allowOnly(t, p,
-                  {"name", "local_address", "port", "metered", "egress_kbps", "probe_interval_ms"});
+                  {"name", "local_address", "port", "metered", "egress_kbps", "shape",
+                   "probe_interval_ms"});
       UplinkConfig u;
       auto name = c.str(t, p, "name", true, "a unique uplink name");
       auto addr = c.address(t, p, "local_address", true);
@@ -248,6 +249,14 @@ struct Loader {
       if (auto v = c.boolean(t, p, "metered")) u.metered = *v;
       if (auto v = c.integer(t, p, "egress_kbps", false, 1, 100'000'000)) {
         u.egressKbps = uint32_t(*v);
+      }
+      if (auto v = c.boolean(t, p, "shape")) {
+        u.shape = *v;
+        if (u.shape && t.get("egress_kbps") == nullptr) {
+          c.error(*t.get("shape"), "'" + p +
+                                       ".shape' needs the uplink's rate; expected "
+                                       "egress_kbps = <kbit/s> in the same [[uplink]]");
+        }
       }
       if (auto v = c.integer(t, p, "probe_interval_ms", false, 5, 10'000)) {
         u.probeIntervalMs = uint32_t(*v);

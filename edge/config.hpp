@@ -34,6 +34,7 @@ struct UplinkConfig {
   uint16_t port = kDefaultEspUdpPort;
   bool metered = false;     // LTE: last resort unless a class allows it; relaxed idle probing
   uint32_t egressKbps = 0;  // configured egress rate: balance/bond weight (0 = unknown)
+  bool shape = false;       // shape sending to 95 % of egressKbps, by class priority
   std::optional<uint32_t> probeIntervalMs;  // overrides [pathmon] probe_interval_ms
 };
 

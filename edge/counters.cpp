@@ -27,6 +27,8 @@ std::string_view txDropName(TxDrop d) {
       return "seq_reserve";
     case TxDrop::kNoPath:
       return "no_path";
+    case TxDrop::kQueueFull:
+      return "queue_full";
     case TxDrop::kCount:
       break;
   }
@@ -112,6 +114,11 @@ std::string formatStats(const DataPlaneStats& s) {
   line("tx.copies_skipped", t.copiesSkipped);
   line("tx.shim_data", t.shimData);
   line("tx.probes", t.probesSent);
+  static const char* const kPrio[3] = {"realtime", "business", "bulk"};
+  for (size_t i = 0; i < 3; ++i) {
+    line(std::string("tx.shaper.") + kPrio[i] + ".queued", t.shaperQueued[i]);
+    line(std::string("tx.shaper.") + kPrio[i] + ".sent", t.shaperSent[i]);
+  }
   for (size_t i = 0; i < kTxDropCount; ++i) {
     os << "tx.drop." << txDropName(static_cast<TxDrop>(i)) << ' ' << t.drops[i] << '\n';
   }

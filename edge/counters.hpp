@@ -27,6 +27,7 @@ enum class TxDrop : uint8_t {
   kLinkLocal,      // IPv6 multicast of interface/link scope (kernel MLD reports on the TUN)
   kSeqReserve,     // manual keying: the next sequence number is not yet reserved on disk
   kNoPath,         // routed, but the class's policy finds no usable path (all down, pin)
+  kQueueFull,      // the uplink's shaper queue of the packet's priority is full
   kCount,
 };
 inline constexpr size_t kTxDropCount = static_cast<size_t>(TxDrop::kCount);
@@ -49,6 +50,8 @@ struct TxCounters {
   uint64_t copiesSkipped = 0;   // copies not made: no shim on the path, too big, no buffer
   uint64_t shimData = 0;        // packets sent with the shim data header
   uint64_t probesSent = 0;      // pathmon probes and replies sealed
+  // Shaped uplinks: packets queued / sent per priority (realtime, business, bulk).
+  std::array<uint64_t, 3> shaperQueued{}, shaperSent{};
   std::array<uint64_t, kTxDropCount> drops{};
   void drop(TxDrop d, uint64_t n = 1) { drops[static_cast<size_t>(d)] += n; }
   uint64_t dropped(TxDrop d) const { return drops[static_cast<size_t>(d)]; }

@@ -209,6 +209,11 @@ int runDaemon(const Config& cfg, const DaemonOptions& options) {
   opts.udpGro = gro;
   opts.localSubnets = cfg.overlay.localSubnets;
   opts.multipath = cfg.multipath;
+  // Shape slightly below each uplink's configured rate, so that the queue forms in braid,
+  // where voice goes first, and not in the modem or the provider's buffer.
+  for (const UplinkConfig& u : cfg.uplinks) {
+    opts.shapeBitsPerSecond.push_back(u.shape ? uint64_t(u.egressKbps) * 1000 * 95 / 100 : 0);
+  }
   BRAID_LOG(kInfo, "edge") << "data plane: batch " << opts.batchSize << ", tun offload "
                            << (tun->tso() ? "on" : "off") << ", tun gro "
                            << (opts.tunGro ? "on" : "off") << ", udp gso "

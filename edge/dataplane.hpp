@@ -32,6 +32,8 @@ struct DataPlaneOptions {
   bool udpGso = false;
   bool udpGro = false;
   std::vector<IpPrefix> localSubnets;
+  // Per uplink: shape sending to this rate (bits/s), 0 = not shaped (edge/shaper.hpp).
+  std::vector<uint64_t> shapeBitsPerSecond;
   MultipathConfig multipath;  // classes, rules and engine knobs for the TX steering
 };
 

@@ -57,6 +57,9 @@ class Steering {
     for (auto& p : peers_) p.engine->expireFlows(now, 256);
   }
   const policy::Engine& engine(size_t peer) const { return *peers_[peer].engine; }
+  policy::Priority priority(size_t peer, policy::ClassId cls) const {
+    return peers_[peer].engine->classPolicy(cls).priority;
+  }
   size_t peerCount() const { return peers_.size(); }
 
  private:

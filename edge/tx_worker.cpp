@@ -35,6 +35,17 @@ TxWorker::TxWorker(const DataPlaneOptions& opts, int tunFd, std::vector<int> upl
   copies_.reserve(maxPkts * policy::Decision::kMaxCopies);
   if (opts.vnetHdr) scratch_.resize(kVirtioNetHdrLen + 65535 + 64);
   batches_.resize(uplinkFds_.size());
+  shapers_.resize(uplinkFds_.size());
+  for (size_t u = 0; u < uplinkFds_.size(); ++u) {
+    if (u < opts.shapeBitsPerSecond.size() && opts.shapeBitsPerSecond[u] > 0) {
+      ShaperConfig c;
+      c.rateBitsPerSecond = opts.shapeBitsPerSecond[u];
+      // Bounded by the pool: every queued packet holds a buffer.
+      c.otherPackets = std::max<uint32_t>(64, opts.poolPackets / uint32_t(4 * uplinkFds_.size()));
+      shapers_[u] = std::make_unique<EgressShaper<Queued>>(c);
+    }
+  }
+  released_.reserve(opts.poolPackets);
   for (SendBatch& b : batches_) {
     b.msgs.resize(maxPkts);
     b.iovs.resize(maxPkts);
@@ -101,12 +112,23 @@ void TxWorker::run(const std::atomic<bool>& stop) {
   bool drained = true;
   while (!stop.load(std::memory_order_relaxed)) {
     if (drained) {
-      int r = ::poll(fds, 2, 200);
+      // Shaped uplinks with a backlog wake the thread when their next packet may go.
+      timespec ts{0, 200'000'000};
+      const TimePoint now = std::chrono::steady_clock::now();
+      if (auto next = nextShaperRelease(now)) {
+        const auto ns = std::max<int64_t>(0, (*next - now).count());
+        ts = {time_t(ns / 1'000'000'000), long(ns % 1'000'000'000)};
+      }
+      int r = ::ppoll(fds, 2, &ts, nullptr);
       if (r < 0 && errno != EINTR) {
         BRAID_LOG(kError, "tx") << "poll: " << std::strerror(errno);
         return;
       }
-      if (r <= 0 && !commands_.pending()) continue;
+      if (r <= 0 && !commands_.pending()) {
+        drainShapers(std::chrono::steady_clock::now());
+        sendBatches();
+        continue;
+      }
     }
     if (commands_.pending()) commands_.drain();
     drained = readBurst();
@@ -209,7 +231,56 @@ bool TxWorker::sealAndQueue(PacketBuffer& b, size_t path, uint8_t nh, bool data)
   return true;
 }
 
-void TxWorker::sendCopies(const Steering::Choice& ch, const PacketBuffer& original, uint8_t nh) {
+void TxWorker::dispatch(PacketPtr& b, size_t path, uint8_t nh, policy::Priority prio,
+                        std::vector<PacketPtr>& keep) {
+  EgressShaper<Queued>* shaper = shapers_[paths_[path].uplink].get();
+  if (shaper == nullptr) {
+    (void)sealAndQueue(*b, path, nh);
+    if (&keep != &pkts_) keep.push_back(std::move(b));  // pkts_ holds its own until sent
+    return;
+  }
+  // Wire size: the inner packet plus ESP header, IV, trailer and ICV (about 40 bytes).
+  const uint32_t bytes = uint32_t(b->size() + 40);
+  if (!shaper->push(Queued{std::move(b), uint16_t(path), nh, uint8_t(prio)}, prio, bytes)) {
+    counters_.drop(TxDrop::kQueueFull);
+    return;
+  }
+  ++counters_.shaperQueued[size_t(prio)];
+}
+
+void TxWorker::drainShapers(TimePoint now) {
+  for (auto& s : shapers_) {
+    if (!s) continue;
+    while (auto q = s->pop(now)) {
+      ++counters_.shaperSent[q->prio];
+      (void)sealAndQueue(*q->pkt, q->path, q->nh);
+      released_.push_back(std::move(q->pkt));
+    }
+  }
+}
+
+std::optional<TimePoint> TxWorker::nextShaperRelease(TimePoint now) {
+  std::optional<TimePoint> next;
+  for (auto& s : shapers_) {
+    if (!s) continue;
+    if (auto t = s->nextRelease(now); t && (!next || *t < *next)) next = t;
+  }
+  return next;
+}
+
+void TxWorker::sendBatches() {
+  for (size_t u = 0; u < batches_.size(); ++u) {
+    if (batches_[u].nmsg > 0) send(u, batches_[u]);
+    batches_[u].nmsg = batches_[u].niov = 0;
+    batches_[u].lastPath = -1;
+  }
+  pkts_.clear();  // buffers go back to the pool
+  copies_.clear();
+  released_.clear();
+}
+
+void TxWorker::sendCopies(const Steering::Choice& ch, const PacketBuffer& original, uint8_t nh,
+                          policy::Priority prio) {
   for (uint8_t i = 0; i < ch.decision.copyCount; ++i) {
     PacketPtr c = pool_.acquire();
     if (!c) {
@@ -220,8 +291,8 @@ void TxWorker::sendCopies(const Steering::Choice& ch, const PacketBuffer& origin
     MutableBytes space = c->tailSpace();
     std::memcpy(space.data(), original.data(), original.size());
     (void)c->commit(original.size());
-    if (sealAndQueue(*c, ch.decision.copies[i], nh)) ++counters_.copiesSent;
-    copies_.push_back(std::move(c));  // its bytes are in the batch until send()
+    ++counters_.copiesSent;
+    dispatch(c, ch.decision.copies[i], nh, prio, copies_);  // kept until send()
   }
 }
 
@@ -292,20 +363,18 @@ void TxWorker::processAndSend() {
         policy::encodeShimData(h, ch.header);
         nh = policy::kShimNextHeader;
         ++counters_.shimData;
-        sendCopies(ch, *p, nh);  // plaintext copies before the in-place seal
       }
     }
-    (void)sealAndQueue(*p, ch.decision.primary, nh);
+    const policy::Priority prio = steering_.priority(ch.peer, ch.decision.cls);
+    if (ch.decision.copyCount > 0) sendCopies(ch, *p, nh, prio);  // before the in-place seal
+    dispatch(p, ch.decision.primary, nh, prio, pkts_);
   }
+  drainShapers(now);
   if (now - lastExpire_ > std::chrono::seconds(1)) {
     lastExpire_ = now;
     steering_.expireFlows(now);
   }
-  for (size_t u = 0; u < batches_.size(); ++u) {
-    if (batches_[u].nmsg > 0) send(u, batches_[u]);
-  }
-  pkts_.clear();  // buffers go back to the pool
-  copies_.clear();
+  sendBatches();
   if (!seqPaths_.empty()) checkSequenceReservations();
 }
 

@@ -12,6 +12,7 @@
 #include "core/packet_buffer.hpp"
 #include "edge/dataplane.hpp"
 #include "edge/offload.hpp"
+#include "edge/shaper.hpp"
 #include "edge/steering.hpp"
 #include "policy/dedup.hpp"
 
@@ -67,7 +68,15 @@ class TxWorker {
   void checkSequenceReservations();
   // Seals `b` on `path` with next header `nh` and queues it on the path's uplink batch.
   bool sealAndQueue(PacketBuffer& b, size_t path, uint8_t nh, bool data = true);
-  void sendCopies(const Steering::Choice& ch, const PacketBuffer& original, uint8_t nh);
+  void sendCopies(const Steering::Choice& ch, const PacketBuffer& original, uint8_t nh,
+                  policy::Priority prio);
+  // Sends `b` on `path` now, or queues it in the uplink's shaper (then `b` is moved out).
+  void dispatch(PacketPtr& b, size_t path, uint8_t nh, policy::Priority prio,
+                std::vector<PacketPtr>& keep);
+  // Moves what the shapers allow at `now` into the send batches; the next release time.
+  void drainShapers(TimePoint now);
+  std::optional<TimePoint> nextShaperRelease(TimePoint now);
+  void sendBatches();
 
   DataPlaneOptions opts_;
   int tunFd_;
@@ -86,7 +95,15 @@ class TxWorker {
   PacketPool pool_;
   std::vector<PacketPtr> pkts_;
   std::vector<PacketPtr> copies_;  // duplicated packets of the current batch
-  std::vector<uint8_t> scratch_;   // one TUN read with virtio header (up to 64 KiB)
+  struct Queued {
+    PacketPtr pkt;
+    uint16_t path = 0;
+    uint8_t nh = 0;
+    uint8_t prio = 0;
+  };
+  std::vector<std::unique_ptr<EgressShaper<Queued>>> shapers_;  // per uplink, null: unshaped
+  std::vector<PacketPtr> released_;  // dequeued from shapers, in the batches until send
+  std::vector<uint8_t> scratch_;     // one TUN read with virtio header (up to 64 KiB)
   std::vector<SendBatch> batches_;
   bool udpGso_;
   TxCounters counters_;
