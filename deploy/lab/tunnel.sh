@@ -18,7 +18,9 @@
 # config (it must start with a table header such as [pathmon] or [[class]], else its keys
 # would land in the last [[peer.path]]); LAB_UPLINK_FIBER, LAB_UPLINK_BROADBAND and
 # LAB_UPLINK_LTE add lines to that [[uplink]] table, ';' separating keys, e.g.
-# LAB_UPLINK_LTE="metered = true; egress_kbps = 30000".
+# LAB_UPLINK_LTE="metered = true; egress_kbps = 30000". LAB_BRAIDD_RT=1 runs braidd at
+# SCHED_FIFO 3 (below the emulator's 10 and the probes' 5): to tell braidd's own scheduling
+# stalls on a loaded machine from its behaviour (docs/lab.md "Multipath failover").
 
 tunnel_bin() {
   BRAIDD=$(find_bin braidd edge/braidd "${LAB_BRAIDD:-}") ||
@@ -188,7 +190,9 @@ tunnel_start() {  # tunnel_start KEYING UPLINKS...
   printf 'keying=%s\nuplinks=%s\n' "$keying" "$*" >"$LAB_STATE/tunnel"
   # The hub first, so that the spokes' first IKE_SA_INIT finds it listening.
   for s in "$LAB_HUB" $LAB_SPOKES; do
-    nn_bg "$s-gw" "$LAB_STATE/braidd-$s.log" "$BRAIDD" --config "$LAB_STATE/braidd-$s.toml" \
+    local rt=()
+    [ "${LAB_BRAIDD_RT:-0}" = 1 ] && rt=(chrt -f 3)
+    nn_bg "$s-gw" "$LAB_STATE/braidd-$s.log" "${rt[@]}" "$BRAIDD" --config "$LAB_STATE/braidd-$s.toml" \
       --stats-file "$LAB_STATE/braidd-$s.stats" </dev/null 9>&-
     state_add_pid "$NN_LAST_PID" "braidd-$s"
     if ! nn_wait_for 10 test -s "$LAB_STATE/braidd-$s.stats"; then
