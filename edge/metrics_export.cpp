@@ -17,12 +17,20 @@ namespace braid::edge {
 
 namespace m = braid::metrics;
 
-const std::array<std::string_view, kTxDropCount> kTxDropReasons = {
-    "malformed",   "no_route",   "no_sa",      "pool_exhausted", "oversize",
-    "seal_failed", "send_error", "link_local", "seq_reserve"};
-const std::array<std::string_view, kRxDropCount> kRxDropReasons = {
-    "invalid",        "no_ike_handler", "policy",         "bad_inner",
-    "pool_exhausted", "oversize",       "tun_write_error"};
+namespace {
+// The stats file's names (counters.cpp), so that a new reason cannot be forgotten here.
+template <size_t N, class E>
+std::array<std::string_view, N> namesOf(std::string_view (*name)(E)) {
+  std::array<std::string_view, N> out{};
+  for (size_t i = 0; i < N; ++i) out[i] = name(static_cast<E>(i));
+  return out;
+}
+}  // namespace
+
+const std::array<std::string_view, kTxDropCount> kTxDropReasons =
+    namesOf<kTxDropCount>(&txDropName);
+const std::array<std::string_view, kRxDropCount> kRxDropReasons =
+    namesOf<kRxDropCount>(&rxDropName);
 const std::array<std::string_view, ipsec::kEspDropCount> kEspDropReasons = {
     "too_short", "bad_spi", "replay", "icv", "padding"};
 const std::array<std::string_view, 4> kIkePathStates = {"idle", "connecting", "established",
@@ -44,6 +52,7 @@ constexpr m::Field<S> counter(std::string_view name, std::string_view help, uint
 }
 
 using Tx = TxCounters;
+const std::array<std::string_view, 3> kShaperPriorities = {"realtime", "business", "bulk"};
 const auto kTxFields = m::concat(
     std::to_array<m::Field<Tx>>({
         counter("braid_tx_tun_reads_total", "TUN reads that returned a packet.", &Tx::tunReads,
@@ -70,10 +79,30 @@ const auto kTxFields = m::concat(
                 &Tx::udpGsoDisabled, "tx.udp_gso_disabled"),
         counter("braid_tx_commands_total", "SA installs and removals applied by the TX thread.",
                 &Tx::commands, "tx.commands"),
+        counter("braid_tx_copies_total", "Extra copies of duplicated packets sent (multipath).",
+                &Tx::copiesSent, "tx.copies"),
+        counter("braid_tx_copies_skipped_total",
+                "Copies not made: no shim on the path, too big, or no buffer.", &Tx::copiesSkipped,
+                "tx.copies_skipped"),
+        counter("braid_tx_shim_data_packets_total", "Packets sent with the shim data header.",
+                &Tx::shimData, "tx.shim_data"),
+        counter("braid_tx_probes_total", "Path monitor probes and replies sealed.", &Tx::probesSent,
+                "tx.probes"),
     }),
-    m::arrayFields<Tx, kTxDropCount, &Tx::drops>("braid_tx_drops_total",
-                                                 "Packets dropped on the way out, by reason.",
-                                                 "reason", kTxDropReasons, "tx.drop.{reason}"));
+    m::concat(m::arrayFields<Tx, 3, &Tx::shaperQueued>(
+                  "braid_tx_shaper_queued_packets_total",
+                  "Packets queued by the egress shaper of a shaped uplink, by priority.",
+                  "priority", kShaperPriorities, "tx.shaper.{priority}.queued"),
+              m::concat(m::arrayFields<Tx, 3, &Tx::shaperSent>(
+                            "braid_tx_shaper_sent_packets_total",
+                            "Packets the egress shaper released, by priority.", "priority",
+                            kShaperPriorities, "tx.shaper.{priority}.sent"),
+                        m::arrayFields<Tx, kTxDropCount, &Tx::drops>(
+                            "braid_tx_drops_total", "Packets dropped on the way out, by reason.",
+                            "reason", kTxDropReasons, "tx.drop.{reason}"))));
+// Every TxCounters field has a descriptor (12 + 4 scalars, 2 x 3 shaper, the drops).
+static_assert(sizeof(Tx) == (16 + 6 + kTxDropCount) * sizeof(uint64_t),
+              "a TxCounters field without a descriptor in kTxFields");
 
 using Rx = RxCounters;
 const auto kRxFields = m::concat(
@@ -108,10 +137,19 @@ const auto kRxFields = m::concat(
                 &Rx::tunGroDisabled, "rx.tun_gro_disabled"),
         counter("braid_rx_commands_total", "SA installs and removals applied by the RX thread.",
                 &Rx::commands, "rx.commands"),
+        counter("braid_rx_shim_data_packets_total",
+                "Packets that arrived with the shim data header.", &Rx::shimData, "rx.shim_data"),
+        counter("braid_rx_probes_total", "Path monitor probes and replies received.",
+                &Rx::probesReceived, "rx.probes"),
+        counter("braid_rx_shim_resyncs_total",
+                "Duplicate suppression restarted because a sender's numbers jumped.",
+                &Rx::shimResyncs, "rx.shim_resyncs"),
     }),
     m::arrayFields<Rx, kRxDropCount, &Rx::drops>("braid_rx_drops_total",
                                                  "Datagrams dropped on the way in, by reason.",
                                                  "reason", kRxDropReasons, "rx.drop.{reason}"));
+static_assert(sizeof(Rx) == (18 + kRxDropCount) * sizeof(uint64_t),
+              "an RxCounters field without a descriptor in kRxFields");
 
 // ESP drops summed over the SPI table and every inbound SA (DataPlaneStats::espDrops).
 struct EspDropTotals {
@@ -122,6 +160,42 @@ const auto kEspDropFields =
         "braid_esp_drops_total",
         "ESP packets dropped, by reason (unknown SPIs included; RFC 4303 3.4).", "reason",
         kEspDropReasons, "rx.drop.esp_{reason}");
+
+// ---- per peer: the policy engine's decisions (policy/engine.hpp) ----
+
+using PE = policy::EngineCounters;
+constexpr size_t kCauseCount = static_cast<size_t>(policy::DecisionCause::kCount);
+const std::array<std::string_view, kCauseCount> kDecisionCauses = {
+    "new_flow",    "sticky",     "path_down", "sla_breach",
+    "better_path", "per_packet", "no_path",   "policy_change"};
+static_assert(kCauseCount == 8, "name the new policy::DecisionCause in kDecisionCauses");
+constexpr std::string_view kReloadFlowsHelp =
+    "Flows at a policy reload that kept or lost their path.";
+const auto kEngineFields = m::concat(
+    m::arrayFields<PE, kCauseCount, &PE::decisions>(
+        "braid_policy_decisions_total",
+        "Path decisions of the peer's policy engine, by cause (path_down and sla_breach are "
+        "failovers).",
+        "cause", kDecisionCauses),
+    std::to_array<m::Field<PE>>({
+        counter("braid_policy_duplicated_packets_total", "Packets sent with copies.",
+                &PE::duplicated, {}),
+        counter("braid_policy_copies_total", "Extra copies decided.", &PE::copies, {}),
+        counter("braid_policy_fec_packets_total", "Packets sent with FEC on.", &PE::fec, {}),
+        counter("braid_policy_best_path_changes_total", "Changes of a class's best path.",
+                &PE::bestChanges, {}),
+        counter("braid_policy_reloads_total", "Policy reloads applied.", &PE::reloads, {}),
+        {.name = "braid_policy_reload_flows_total",
+         .help = kReloadFlowsHelp,
+         .member = &PE::reloadKept,
+         .label = {"result", "kept"}},
+        {.name = "braid_policy_reload_flows_total",
+         .help = kReloadFlowsHelp,
+         .member = &PE::reloadMoved,
+         .label = {"result", "moved"}},
+    }));
+static_assert(sizeof(PE) == (kCauseCount + 7) * sizeof(uint64_t),
+              "a policy::EngineCounters field without a descriptor in kEngineFields");
 
 // ---- per path: ESP over the path's SAs ----
 
@@ -369,7 +443,8 @@ struct MetricsExporter::Impl {
   m::StructMetrics<H> http;
   m::StructMetrics<ScrapeTimes> times;
   ScrapeTimes lastTimes;
-  std::vector<m::StructMetrics<P>> paths;  // by path index
+  std::vector<m::StructMetrics<P>> paths;     // by path index
+  std::vector<m::StructMetrics<PE>> engines;  // by peer index
   std::map<std::string, size_t, std::less<>> pathIndex;
   std::map<std::string, m::StructMetrics<I>, std::less<>> ikeUplinks;
   std::map<std::string, m::StructMetrics<IkeUplinkStats>, std::less<>> ikeUplinkGauges;
@@ -459,6 +534,9 @@ Result<std::unique_ptr<MetricsExporter>> MetricsExporter::create(const Config& c
   // Paths in configuration order, named as the data plane names them ("peer/uplink").
   std::set<std::string> ikeUplinks;
   for (const PeerConfig& peer : cfg.peers) {
+    auto em = m::StructMetrics<PE>::add(r, kEngineFields, {{"peer", peer.name}});
+    if (!em) return em.status();
+    impl->engines.push_back(std::move(*em));
     for (const PathConfig& path : peer.paths) {
       const std::string name = peer.name + "/" + path.uplink;
       const m::InstanceLabels label{{"path", name}};
@@ -508,6 +586,9 @@ std::string MetricsExporter::render(m::Format format, const DataPlaneStats& dp, 
   x.esp.update(r, EspDropTotals{dp.espDrops()});
   x.updatePaths(dp);
   for (size_t i = 0; i < x.paths.size(); ++i) x.paths[i].update(r, x.current[i]);
+  for (size_t i = 0; i < x.engines.size() && i < dp.engines.size(); ++i) {
+    x.engines[i].update(r, dp.engines[i]);
+  }
   if (ike != nullptr) {
     for (const IkeUplinkStats& u : ike->uplinks) {
       if (auto it = x.ikeUplinks.find(u.uplink); it != x.ikeUplinks.end()) {

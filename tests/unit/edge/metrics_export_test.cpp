@@ -184,6 +184,9 @@ TEST(MetricsExportTest, DataPlaneCountersBecomeLabelledFamilies) {
   s.inboundTable.drops[static_cast<size_t>(ipsec::EspDrop::kBadSpi)] = 4;
   s.sas.push_back(sa(0x2001, true, "hq/wan0", 5, 500));
   s.sas.back().esp.drops[static_cast<size_t>(ipsec::EspDrop::kReplay)] = 1;
+  s.engines.resize(1);
+  s.engines[0].decisions[static_cast<size_t>(policy::DecisionCause::kPathDown)] = 2;
+  s.engines[0].copies = 9;
   std::string text = (*e)->render(metrics::Format::kPrometheus, s, nullptr);
   EXPECT_TRUE(hasLine(text, "braid_tx_tun_packets_total 7")) << text;
   EXPECT_TRUE(hasLine(text, "braid_tx_bytes_total 1234"));
@@ -196,6 +199,10 @@ TEST(MetricsExportTest, DataPlaneCountersBecomeLabelledFamilies) {
   EXPECT_TRUE(hasLine(text, "braid_path_esp_drops_total{path=\"hq/wan0\",reason=\"replay\"} 1"));
   EXPECT_TRUE(hasLine(text, "braid_path_sas{path=\"hq/lte\",direction=\"rx\"} 0"));
   EXPECT_NE(text.find("braid_build_info{version=\""), std::string::npos);
+  // Multipath: the shaper per priority, the policy engine per peer.
+  EXPECT_TRUE(hasLine(text, "braid_tx_shaper_sent_packets_total{priority=\"bulk\"} 0"));
+  EXPECT_TRUE(hasLine(text, "braid_policy_decisions_total{peer=\"hq\",cause=\"path_down\"} 2"));
+  EXPECT_TRUE(hasLine(text, "braid_policy_copies_total{peer=\"hq\"} 9"));
   EXPECT_NE(text.find("\nprocess_cpu_seconds_total "), std::string::npos);
   // One HELP per family: the drop reasons did not become names.
   EXPECT_EQ(text.find("# HELP braid_tx_drops_total"), text.rfind("# HELP braid_tx_drops_total"));
@@ -321,7 +328,7 @@ TEST(MetricsExportTest, NamesOutsideTheLabelRulesAreRefused) {
   c.peers[0].name = std::string(200, 'x');  // label values are at most 128 bytes
   auto e = MetricsExporter::create(c);
   ASSERT_FALSE(e.isOk());
-  EXPECT_NE(e.status().message().find("braid_path_packets_total"), std::string::npos)
+  EXPECT_NE(e.status().message().find("longer than 128 bytes"), std::string::npos)
       << e.status().message();
 }
 
