@@ -6,7 +6,7 @@
 #   demo.sh up        two sites, three emulated uplinks (fiber, broadband, lte behind a NAT)
 #   demo.sh tunnel    braidd on both gateways, IKEv2 over all three uplinks
 #   demo.sh traffic   LAN A -> LAN B: ping and a 3 s iperf3 through braid; emulator counters
-#   demo.sh fail      cut fiber, show what happens, restore it
+#   demo.sh fail      voice-like UDP while fiber is cut: braid moves it to broadband; the gap
 #   demo.sh rebind    the LTE carrier NAT rebinds under traffic; the lte path survives
 #   demo.sh down      remove everything
 set -u
@@ -41,9 +41,42 @@ demo_up() {
        "LTE is behind a carrier NAT (masquerade to 172.16.3.254, random ports)."
 }
 
+# The policy of both sites (docs/multipath.md section 1): probes every 20 ms while a path
+# carries traffic; class voice (UDP to 5500-5600) on fiber, else broadband, lte (metered)
+# only as the last resort.
+demo_policy() {
+  cat <<'EOF'
+[pathmon]
+probe_interval_ms = 20
+detect_multiplier = 3
+hold_down_ms = 1000
+
+[[class]]
+name = "voice"
+priority = "realtime"
+mode = "steer"
+prefer = ["fiber", "broadband"]
+metered = "last_resort"
+[class.sla]
+max_rtt_ms = 150
+max_loss = 0.05
+
+[[class]]
+name = "default"
+mode = "steer"
+
+[[rule]]
+class = "voice"
+protocol = "udp"
+dst_ports = ["5500-5600"]
+EOF
+}
+
 demo_tunnel() {
   say "braidd on both gateways: IKEv2 (PSK generated for this run), one IKE SA per uplink"
   local t0 t1
+  demo_policy >"$STATE/demo-policy.toml"
+  export LAB_POLICY=$STATE/demo-policy.toml LAB_UPLINK_LTE="metered = true"
   t0=$(date +%s%N)
   lab tunnel up || return 1
   t1=$(date +%s%N)
@@ -59,8 +92,8 @@ demo_tunnel() {
 
 demo_traffic() {
   say "LAN A (10.10.1.10) -> LAN B (10.10.2.10) through braid"
-  note "Today's path selector sends a peer's traffic on its first established path: fiber." \
-       "Per-path steering by SLA, duplication and failover come with the multipath milestone."
+  note "braidd probes every path inside ESP; the default class (ping, iperf3) rides the first" \
+       "path that is up (fiber), class voice (UDP 5500-5600) is steered fiber > broadband."
   lab exec a-lan ping -c 10 -i 0.2 10.10.2.10 | sed -n '2,4p;$p' | sed 's/^/   /'
   local p; p=$(pingq a-lan 20 0.05)
   result rtt_ms "${p##* }"
@@ -70,7 +103,7 @@ demo_traffic() {
   mbit=$(python3 -c 'import json,sys; print("%.1f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e6))' <<<"$j" 2>/dev/null)
   note "iperf3 TCP, 3 s: ${mbit:-?} Mbit/s received (fiber is emulated at 500 Mbit/s, 4 ms)"
   result iperf_mbit "${mbit:-?}"
-  say "emulator counters: fiber carried it, broadband and lte only IKE"
+  say "emulator counters: fiber carried it, broadband and lte only IKE and probes"
   wanem_table
   lab tunnel status >/dev/null
   save_drops traffic
@@ -91,32 +124,47 @@ wanem_table() {
     }'
 }
 
+# The probe tool next to the emulator binary this lab runs.
+probe_bin() { printf '%s/braid-wanem-probe' "$(dirname "$(. "$STATE/env"; printf '%s' "$WANEM")")"; }
+
 demo_fail() {
-  say "cutting fiber (braid-wanem: fiber down, both directions)"
-  lab wanem set fiber down >/dev/null
-  local p; p=$(pingq a-lan 15 0.2)
-  note "ping during the cut: ${p%% *} sent, $(cut -d' ' -f2 <<<"$p") answered"
-  lab tunnel status | grep -E 'site |/fiber' | sed 's/^/   /'
-  note "What happened: the fiber path still looks established (braidd has no liveness check" \
-       "or path monitor yet), so the selector keeps choosing it and traffic is lost, although" \
-       "the broadband and lte IKE SAs are up. Moving traffic to them is the multipath milestone."
-  result fail_ping "$p"
-  say "restoring fiber"
-  lab wanem set fiber up >/dev/null
-  p=$(pingq a-lan 10 0.1)
-  note "ping after the restore: ${p%% *} sent, $(cut -d' ' -f2 <<<"$p") answered (same SAs, nothing renegotiated)"
-  result restore_ping "$p"
+  say "voice-like UDP (50 packets/s) LAN A -> LAN B; fiber cut for 1.5 s after 1 s"
+  local probe rpid r
+  probe=$(probe_bin)
+  [ -x "$probe" ] || { note "braid-wanem-probe not built"; return 1; }
+  rm -f "$STATE/demo.ready"
+  lab exec b-lan "$probe" recv --bind 10.10.2.10:5500 --duration 15s --idle 1500ms \
+    --ready "$STATE/demo.ready" >"$STATE/demo.voice" 2>&1 &
+  rpid=$!
+  for _ in $(seq 50); do [ -f "$STATE/demo.ready" ] && break; sleep 0.1; done
+  printf 't=1s fiber blackout 1500ms\n' >"$STATE/demo-cut.scn"
+  lab wanem run "$STATE/demo-cut.scn" >/dev/null
+  lab exec a-lan "$probe" send --to 10.10.2.10:5500 --pps 50 --count 200 --size 172 >/dev/null
+  wait "$rpid"
+  r=$(tr ' ' '\n' <"$STATE/demo.voice")
+  kv() { awk -F= -v k="$1" '$1 == k {print $2; exit}' <<<"$r"; }
+  note "received $(kv unique) of $(kv expected), lost $(kv lost); longest gap in delivery" \
+       "$(kv max_gap_ms) ms (packets leave every 20 ms; broadband is 11 ms slower than fiber)"
+  note "site A's path monitor:"
+  grep -E '\[path\] path site-b/fiber: (up|dead|probing)' "$STATE/braidd-a.log" | tail -n 3 |
+    cut -c1-170 | sed 's/^/   /'
+  note "braidd declared fiber dead ~60 ms into the silence (3 x 20 ms probes) and moved the" \
+       "voice to broadband; back on fiber once it answered 5 probes in a row (and the 1 s" \
+       "hold-down since its death had passed)."
+  result fail_voice "$(kv unique) $(kv expected) $(kv lost) $(kv max_gap_ms)"
   lab tunnel status >/dev/null
   save_drops fail
-  note "emulator: the cut dropped the pings on fiber:ab (drop_down):"
-  wanem_table | grep fiber
+  note "emulator: the cut dropped fiber:ab traffic (drop_down), broadband carried the rest:"
+  wanem_table | grep -E 'fiber|broadband'
 }
 
 demo_rebind() {
   say "LTE NAT rebinding"
-  note "To put traffic on lte with today's first-path selector, braidd restarts with lte as" \
-       "its only path (lab.sh tunnel up lte), as in the lab_ike_nat test."
-  lab tunnel up lte >/dev/null 2>&1 || { note "tunnel over lte did not come up"; return 1; }
+  note "lte is metered, so with fiber and broadband up it carries nothing; to put traffic on" \
+       "it, braidd restarts with lte as its only path (lab.sh tunnel up lte), as in lab_ike_nat."
+  # Without the policy: it prefers uplinks this tunnel does not have.
+  LAB_POLICY= LAB_UPLINK_LTE= lab tunnel up lte >/dev/null 2>&1 ||
+    { note "tunnel over lte did not come up"; return 1; }
   lab tunnel status >/dev/null
   local before after
   before=$(stat_of b ike.path.site-a/lte.remote)
@@ -139,15 +187,15 @@ demo_rebind() {
 
 demo_summary() {
   say "summary"
-  local f r
-  f=$(got fail_ping); r=$(got restore_ping)
+  local f
+  f=$(got fail_voice)
   cat <<EOF
    came up        $(got paths_up) IKE SAs, each with its Child SA (fiber, broadband, lte) in $(got tunnel_ms) ms;
                   NAT detected on lte (hub sees the spoke as '$(got nat_lte)')
    LAN A -> B     ping RTT avg $(got rtt_ms) ms over fiber (2 x 4 ms emulated + braid);
                   iperf3 TCP $(got iperf_mbit) Mbit/s
-   fiber cut      ${f:+$(cut -d' ' -f2 <<<"$f") of $(cut -d' ' -f1 <<<"$f") pings answered} -- no failover yet (multipath milestone);
-                  after restore ${r:+$(cut -d' ' -f2 <<<"$r") of $(cut -d' ' -f1 <<<"$r") answered}
+   fiber cut      voice moved to broadband: ${f:+$(cut -d' ' -f1 <<<"$f") of $(cut -d' ' -f2 <<<"$f") delivered, $(cut -d' ' -f3 <<<"$f") lost,
+                  longest gap $(cut -d' ' -f4 <<<"$f") ms}
    lte rebinding  hub endpoint $(got rebind)
 EOF
   local ph s d
