@@ -143,6 +143,9 @@ struct IkeCounters {
   // Child SA rekeys completed, by who started them; lifetime and sequence-limit triggers.
   uint64_t childRekeysInitiated = 0, childRekeysResponded = 0, childRekeyFailures = 0;
   uint64_t childSoftExpired = 0, childHardExpired = 0, childSeqLimit = 0;
+  uint64_t ikeRekeysInitiated = 0, ikeRekeysResponded = 0, ikeRekeyFailures = 0;
+  uint64_t ikeSoftExpired = 0, ikeHardExpired = 0;
+  uint64_t dpdChecks = 0;  // empty INFORMATIONAL after dpdDelay without a word from the peer
   uint64_t authFailed = 0, authFailedByPeer = 0;
   uint64_t noProposal = 0, noProposalByPeer = 0;
   uint64_t unknownIdentity = 0;

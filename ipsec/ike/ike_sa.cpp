@@ -57,6 +57,11 @@ IkeSa::IkeSa(IkeSaContext& ctx, const PeerConfig* config, bool initiator, uint64
       spiR_(initiator ? 0 : ourSpi),
       local_(local),
       remote_(remote),
+      startedByUs_(initiator),
+      ikeSoftTimer_(ctx.timers()),
+      ikeHardTimer_(ctx.timers()),
+      dpdTimer_(ctx.timers()),
+      retireTimer_(ctx.timers()),
       tasks_(*this) {}
 
 IkeSa::~IkeSa() {
@@ -126,10 +131,10 @@ void IkeSa::childRekeyFailed(uint32_t spiIn, bool temporary) {
   // collide again.
   const double r = static_cast<double>(ctx_.random().u32()) / 4294967296.0;
   const double secs = temporary ? 2.0 + 8.0 * r : 10.0 + 10.0 * r;
-  if (!c->softTimer) c->softTimer = std::make_unique<ScopedTimer>(ctx_.timers());
-  c->softTimer->arm(ctx_.clock().now() +
-                        std::chrono::duration_cast<Duration>(std::chrono::duration<double>(secs)),
-                    [this, spiIn] { rekeyChild(spiIn); });
+  c->softAt = ctx_.clock().now() +
+              std::chrono::duration_cast<Duration>(std::chrono::duration<double>(secs));
+  c->retrying = true;
+  armChildTimers(*c);
 }
 
 void IkeSa::childRekeyed(uint32_t oldSpiIn, uint32_t newSpiIn) {
@@ -138,12 +143,10 @@ void IkeSa::childRekeyed(uint32_t oldSpiIn, uint32_t newSpiIn) {
   if (old == nullptr || old->state == ChildSaState::kDeleting) return;
   old->state = ChildSaState::kRekeyed;
   old->replacedBy = newSpiIn;
-  if (old->softTimer) old->softTimer->cancel();
   // RFC 7296 2.8: the new SA carries our traffic now; the old one still receives what the
   // peer sent before it switched, then goes.
-  const Duration delay = config_ ? config_->rekeyDeleteDelay : Duration{};
-  if (!old->deleteTimer) old->deleteTimer = std::make_unique<ScopedTimer>(ctx_.timers());
-  old->deleteTimer->arm(ctx_.clock().now() + delay, [this, oldSpiIn] { deleteChild(oldSpiIn); });
+  old->deleteAt = ctx_.clock().now() + (config_ ? config_->rekeyDeleteDelay : Duration{});
+  armChildTimers(*old);
 }
 
 bool IkeSa::reportUsage(uint32_t spi, bool inbound, uint64_t bytes, uint64_t packets) {
@@ -192,7 +195,6 @@ void IkeSa::armLifetime(ChildSa& c) {
   c.installedAt = ctx_.clock().now();
   if (c.config == nullptr) return;
   const Lifetime& l = c.config->lifetime;
-  const uint32_t spi = c.spiIn;
   if (l.rekeyTime.count() > 0) {
     // strongSwan's rand_time: the soft limit comes up to randTime early, at random.
     Duration jitter{};
@@ -200,17 +202,30 @@ void IkeSa::armLifetime(ChildSa& c) {
       const uint64_t range = static_cast<uint64_t>(std::min(l.randTime, l.rekeyTime / 2).count());
       jitter = Duration(static_cast<Duration::rep>(ctx_.random().u64() % (range + 1)));
     }
-    c.softTimer = std::make_unique<ScopedTimer>(ctx_.timers());
-    c.softTimer->arm(c.installedAt + l.rekeyTime - jitter, [this, spi] {
+    c.softAt = c.installedAt + l.rekeyTime - jitter;
+  }
+  if (l.lifeTime.count() > 0) c.hardAt = c.installedAt + l.lifeTime;
+  armChildTimers(c);
+}
+
+void IkeSa::armChildTimers(ChildSa& c) {
+  const uint32_t spi = c.spiIn;
+  TimerScheduler& timers = ctx_.timers();
+  c.softTimer.reset();
+  c.hardTimer.reset();
+  c.deleteTimer.reset();
+  if (c.softAt != TimePoint{} && c.state == ChildSaState::kInstalled) {
+    c.softTimer = std::make_unique<ScopedTimer>(timers);
+    c.softTimer->arm(c.softAt, [this, spi] {
       ChildSa* x = findChildByInbound(spi);
       if (x == nullptr || x->state != ChildSaState::kInstalled) return;
-      ++ctx_.counterRef().childSoftExpired;
+      if (!x->retrying) ++ctx_.counterRef().childSoftExpired;
       rekeyChild(spi);
     });
   }
-  if (l.lifeTime.count() > 0) {
-    c.hardTimer = std::make_unique<ScopedTimer>(ctx_.timers());
-    c.hardTimer->arm(c.installedAt + l.lifeTime, [this, spi] {
+  if (c.hardAt != TimePoint{}) {
+    c.hardTimer = std::make_unique<ScopedTimer>(timers);
+    c.hardTimer->arm(c.hardAt, [this, spi] {
       ChildSa* x = findChildByInbound(spi);
       if (x == nullptr || x->state == ChildSaState::kDeleting) return;
       ++ctx_.counterRef().childHardExpired;
@@ -220,6 +235,120 @@ void IkeSa::armLifetime(ChildSa& c) {
       deleteChild(spi);
     });
   }
+  if (c.deleteAt != TimePoint{} && c.state == ChildSaState::kRekeyed) {
+    c.deleteTimer = std::make_unique<ScopedTimer>(timers);
+    c.deleteTimer->arm(c.deleteAt, [this, spi] { deleteChild(spi); });
+  }
+}
+
+bool IkeSa::rekeyIke() {
+  if (dead() || state_ != IkeSaState::kEstablished || ikeRekeying_) return false;
+  ikeRekeying_ = true;
+  ikeSoftTimer_.cancel();
+  BRAID_LOG(kInfo, "ike") << peerName() << ": rekeying the IKE SA";
+  tasks_.queue(makeIkeRekeyTask(*this));
+  tasks_.initiate();
+  return true;
+}
+
+void IkeSa::retryIkeRekey(bool temporary) {
+  if (dead() || state_ != IkeSaState::kEstablished) return;
+  const double r = static_cast<double>(ctx_.random().u32()) / 4294967296.0;
+  const double secs = temporary ? 2.0 + 8.0 * r : 10.0 + 10.0 * r;
+  ikeSoftTimer_.arm(ctx_.clock().now() +
+                        std::chrono::duration_cast<Duration>(std::chrono::duration<double>(secs)),
+                    [this] { rekeyIke(); });
+}
+
+void IkeSa::armIkeTimers() {
+  if (config_ == nullptr) return;
+  const Lifetime& l = config_->ikeLifetime;
+  const TimePoint now = ctx_.clock().now();
+  if (l.rekeyTime.count() > 0) {
+    Duration jitter{};
+    if (l.randTime.count() > 0) {
+      const uint64_t range = static_cast<uint64_t>(std::min(l.randTime, l.rekeyTime / 2).count());
+      jitter = Duration(static_cast<Duration::rep>(ctx_.random().u64() % (range + 1)));
+    }
+    ikeSoftTimer_.arm(now + l.rekeyTime - jitter, [this] {
+      ++ctx_.counterRef().ikeSoftExpired;
+      rekeyIke();
+    });
+  }
+  if (l.lifeTime.count() > 0) {
+    ikeHardTimer_.arm(now + l.lifeTime, [this] {
+      ++ctx_.counterRef().ikeHardExpired;
+      BRAID_LOG(kInfo, "ike") << peerName() << ": IKE SA reached its hard lifetime, deleting";
+      deleteIkeSa();
+    });
+  }
+  lastActivity_ = now;
+  if (config_->dpdDelay.count() > 0) {
+    dpdTimer_.arm(now + config_->dpdDelay, [this] { onDpdTimer(); });
+  }
+}
+
+// RFC 7296 2.4: liveness check when nothing came from the peer for dpdDelay. A missing answer
+// ends in the TaskManager's "peer not answering" (after the retransmissions), like any request.
+void IkeSa::onDpdTimer() {
+  if (dead() || state_ != IkeSaState::kEstablished || config_ == nullptr) return;
+  const TimePoint now = ctx_.clock().now();
+  const TimePoint due = lastActivity_ + config_->dpdDelay;
+  if (now >= due && tasks_.idle() && tasks_.queued() == 0) {
+    ++ctx_.counterRef().dpdChecks;
+    sendLivenessCheck();
+  }
+  dpdTimer_.arm(std::max(due, now + config_->dpdDelay / 4), [this] { onDpdTimer(); });
+}
+
+void IkeSa::takeOver(IkeSa& old) {
+  config_ = old.config_;
+  local_ = old.local_;
+  remote_ = old.remote_;
+  natLocal_ = old.natLocal_;
+  natRemote_ = old.natRemote_;
+  forcedEncap_ = old.forcedEncap_;
+  peerId = old.peerId;
+  peerSignatureHashes = old.peerSignatureHashes;
+  shim_ = old.shim_;
+  startedByUs_ = old.startedByUs_;
+  authVerified_ = true;
+  // RFC 7296 2.18: the Child SAs belong to the new IKE SA now; their timers follow.
+  for (auto& c : old.children_) {
+    children_.push_back(std::move(c));
+    armChildTimers(*children_.back());
+  }
+  old.children_.clear();
+  state_ = IkeSaState::kEstablished;
+  // Exchanges queued on the old SA for these Child SAs are gone with it: start them again here.
+  for (auto& c : children_) {
+    if (c->state == ChildSaState::kRekeying) {
+      c->state = ChildSaState::kInstalled;
+      c->softAt = ctx_.clock().now();
+      c->retrying = true;
+      armChildTimers(*c);
+    } else if (c->state == ChildSaState::kDeleting) {
+      tasks_.queue(makeChildDeleteTask(*this, c->spiIn));
+    }
+  }
+  up_ = true;
+  ++ctx_.counterRef().ikeSaUp;
+  BRAID_LOG(kInfo, "ike") << peerName() << ": IKE SA rekeyed ("
+                          << (initiator_ ? "initiator" : "responder") << " of the new SA)";
+  armIkeTimers();
+  ctx_.ikeSaEstablished(*this);
+  ctx_.listener().onIkeSaUp(eventBase());
+  tasks_.initiate();
+}
+
+void IkeSa::retire() {
+  state_ = IkeSaState::kDeleting;
+  ikeRekeying_ = false;
+  ikeSoftTimer_.cancel();
+  ikeHardTimer_.cancel();
+  dpdTimer_.cancel();
+  // The rekey initiator deletes the old SA (RFC 7296 2.8); if its Delete never comes, go.
+  retireTimer_.arm(ctx_.clock().now() + std::chrono::seconds(60), [this] { destroy(false); });
 }
 
 void IkeSa::deleteIkeSa() {
@@ -285,7 +414,12 @@ Status IkeSa::installKeys(const Suite& s, Bytes sharedSecret) {
   suite = s;
   auto k = deriveInitialIkeSaKeys(s, sharedSecret, nonceI, nonceR, spiI_, spiR_);
   if (!k) return k.status();
-  keys = std::move(k.value());
+  return installDerivedKeys(s, std::move(k.value()));
+}
+
+Status IkeSa::installDerivedKeys(const Suite& s, IkeSaKeys k) {
+  suite = s;
+  keys = std::move(k);
   auto c = createIkeCiphers(s, keys, initiator_);
   if (!c) return c.status();
   ciphers = std::move(c.value());
@@ -330,6 +464,7 @@ void IkeSa::established() {
   state_ = IkeSaState::kEstablished;
   up_ = true;
   ++ctx_.counterRef().ikeSaUp;
+  armIkeTimers();
   BRAID_LOG(kInfo, "ike") << peerName() << ": IKE SA established ("
                           << (initiator_ ? "initiator" : "responder") << ", " << peerId.toString()
                           << (natDetected() ? ", NAT-T" : "") << ")";
@@ -459,6 +594,10 @@ void IkeSa::destroy(bool failed) {
   if (dead()) return;
   bool wasUp = up_;
   state_ = IkeSaState::kDead;
+  ikeSoftTimer_.cancel();
+  ikeHardTimer_.cancel();
+  dpdTimer_.cancel();
+  retireTimer_.cancel();
   tasks_.shutdown();
   while (!children_.empty()) removeChild(children_.back()->spiIn);
   if (wasUp) {

@@ -37,6 +37,9 @@ class IkeSaContext {
   // A fresh inbound ESP SPI, unique in this process (>= 256, RFC 4303 2.1).
   virtual uint32_t allocateChildSpi() = 0;
   virtual void releaseChildSpi(uint32_t spi) = 0;
+  // IKE SA rekey (RFC 7296 1.3.2): a fresh IKE SPI, and the new SA registered under it.
+  virtual uint64_t allocateIkeSpi() = 0;
+  virtual IkeSa& createRekeyedSa(IkeSa& old, bool initiator, uint64_t spiI, uint64_t spiR) = 0;
   // Responder: the config for a peer that authenticated as `id` from `remote`.
   virtual const PeerConfig* findPeerConfig(const Endpoint& remote, const Identity& id) = 0;
   virtual void ikeSaEstablished(IkeSa& sa) { (void)sa; }
@@ -62,7 +65,11 @@ struct ChildSa {
   std::vector<TrafficSelector> localTs, remoteTs;
   ChildSaState state = ChildSaState::kInstalled;
   TimePoint installedAt{};
-  // Lifetime timers (soft: rekey, hard: delete) and, once rekeyed by us, the delayed Delete.
+  // Lifetime deadlines (soft: rekey, hard: delete; a zero TimePoint = none), once rekeyed by
+  // us the delayed Delete, and their timers (re-armed when the Child SA moves to a rekeyed
+  // IKE SA).
+  TimePoint softAt{}, hardAt{}, deleteAt{};
+  bool retrying = false;  // softAt is a retry after a failed rekey
   std::unique_ptr<ScopedTimer> softTimer, hardTimer, deleteTimer;
   // Usage as the data plane last reported it (reportUsage).
   uint64_t bytesIn = 0, packetsIn = 0, bytesOut = 0, packetsOut = 0;
@@ -97,6 +104,23 @@ class IkeSa {
   void deleteIkeSa();
   // Empty INFORMATIONAL (liveness check, RFC 7296 1.4).
   void sendLivenessCheck();
+  // IKE SA rekey (RFC 7296 1.3.2, 2.18); normally the IKE soft lifetime starts it. False if
+  // the SA is not established or already rekeying.
+  bool rekeyIke();
+  bool ikeRekeying() const { return ikeRekeying_; }
+  // A failed IKE SA rekey is tried again after 10-20 s (2-10 s after TEMPORARY_FAILURE).
+  void retryIkeRekey(bool temporary);
+  bool wasUp() const { return up_; }
+  // We initiated the first IKE SA of this chain of rekeys (the roles of a rekeyed IKE SA
+  // follow who started the rekey, RFC 7296 2.18): decides who retries after a failure.
+  bool startedByUs() const { return startedByUs_; }
+  void setIkeRekeying(bool on) { ikeRekeying_ = on; }
+  // On the new IKE SA of a rekey: takes the old SA's peer, endpoints, NAT state and Child
+  // SAs (no Child SA events: the ESP SAs do not change), then counts as established.
+  void takeOver(IkeSa& old);
+  // The old IKE SA after a rekey: deleting, without Child SAs. The responder waits for the
+  // peer's Delete (at most 60 s).
+  void retire();
 
   // ---- state --------------------------------------------------------------------------------
   bool initiator() const { return initiator_; }
@@ -135,6 +159,8 @@ class IkeSa {
   std::vector<HashAlgorithm> peerSignatureHashes;
   Identity peerId;
   Status installKeys(const Suite& s, Bytes sharedSecret);
+  // Keys already derived (a rekeyed IKE SA, RFC 7296 2.18).
+  Status installDerivedKeys(const Suite& s, IkeSaKeys k);
 
   // ---- outcomes -----------------------------------------------------------------------------
   void established();
@@ -181,7 +207,18 @@ class IkeSa {
   bool authVerified_ = false;
   bool shim_ = false;
   TimePoint lastActivity_{};  // the peer's last authenticated message or inbound ESP
+
+ public:
+  void noteActivity() { lastActivity_ = ctx_.clock().now(); }
+
+ private:
   void armLifetime(ChildSa& c);
+  void armChildTimers(ChildSa& c);
+  void armIkeTimers();
+  void onDpdTimer();
+  bool ikeRekeying_ = false;
+  bool startedByUs_ = false;
+  ScopedTimer ikeSoftTimer_, ikeHardTimer_, dpdTimer_, retireTimer_;
   void checkUsage(ChildSa& c);
   void activateOutbound(ChildSa& c);
   ChildSaEvent childEvent(const ChildSa& c) const;

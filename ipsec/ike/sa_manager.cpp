@@ -67,6 +67,17 @@ uint64_t SaManager::newIkeSpi() {
   }
 }
 
+IkeSa& SaManager::createRekeyedSa(IkeSa& old, bool initiator, uint64_t spiI, uint64_t spiR) {
+  const uint64_t ours = initiator ? spiI : spiR;
+  auto sa = std::make_unique<IkeSa>(static_cast<IkeSaContext&>(*this), old.config(), initiator,
+                                    ours, old.local(), old.remote());
+  sa->setSpiI(spiI);
+  sa->setSpiR(spiR);
+  IkeSa& raw = *sa;
+  sas_[ours] = std::move(sa);
+  return raw;
+}
+
 uint32_t SaManager::allocateChildSpi() {
   for (;;) {
     uint32_t spi = random_->u32();
@@ -289,8 +300,26 @@ void SaManager::ikeSaEnded(IkeSa& sa, bool failed) {
   dead_.push_back(sa.ourSpi());
   halfOpen_.remove(sa.ourSpi());
   reapTimer_.arm(clock_.now(), [this] { reap(); });
-  if (failed && sa.initiator() && sa.config() != nullptr && sa.config()->retryInitial.count() > 0) {
-    scheduleRetry(*sa.config(), retries_[sa.config()->name].local);
+  const PeerConfig* pc = sa.config();
+  if (failed && pc != nullptr && sa.wasUp() && pc->dpdDelay.count() > 0) {
+    // RFC 7296 2.4: an established IKE SA whose peer stopped answering (DPD on). restart:
+    // initiate again at once, whichever side we were (not to "any" address); clear/hold:
+    // leave it closed (the owner decides when to try again).
+    if (pc->dpdAction != DpdAction::kRestart || pc->remoteAny) return;
+    BRAID_LOG(kInfo, "ike") << sa.peerName() << ": peer dead, restarting (dpd_action restart)";
+    Retry& r = retries_[pc->name];
+    if (!sa.startedByUs()) r.local = Endpoint{sa.local().address, kIkePort};
+    r.delay = Duration{};
+    if (!r.timer) r.timer = std::make_unique<ScopedTimer>(timers_);
+    std::string name = pc->name;
+    r.timer->arm(clock_.now(), [this, name] {
+      ++counters_.initiateRetries;
+      (void)initiate(name, retries_[name].local);
+    });
+    return;
+  }
+  if (failed && sa.startedByUs() && pc != nullptr && pc->retryInitial.count() > 0) {
+    scheduleRetry(*pc, retries_[pc->name].local);
   }
 }
 

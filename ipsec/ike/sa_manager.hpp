@@ -104,6 +104,8 @@ class SaManager final : private IkeSaContext {
   Result<std::unique_ptr<KeyExchange>> createKeyExchange(DhGroup group) override;
   uint32_t allocateChildSpi() override;
   void releaseChildSpi(uint32_t spi) override;
+  uint64_t allocateIkeSpi() override { return newIkeSpi(); }
+  IkeSa& createRekeyedSa(IkeSa& old, bool initiator, uint64_t spiI, uint64_t spiR) override;
   const PeerConfig* findPeerConfig(const Endpoint& remote, const Identity& id) override;
   void ikeSaEnded(IkeSa& sa, bool failed) override;
   void ikeSaEstablished(IkeSa& sa) override;

@@ -24,10 +24,11 @@ enum class TaskKind : uint8_t {
   kIkeAuth,
   kChildCreate,
   kChildRekey,
+  kIkeRekey,
   kChildDelete,
   kIkeDelete,
   kInformational,
-  // Next milestone: kIkeRekey, kMobike.
+  // Next milestone: kMobike.
 };
 
 class Task {

@@ -152,6 +152,7 @@ void TaskManager::handleResponse(Message& m, const Endpoint& to, const Endpoint&
   }
   if (m.hasSk()) sa_.setEndpoints(to, from);  // authenticated: RFC 7296 2.23 rebinding
   ++c.responsesProcessed;
+  sa_.noteActivity();
   BRAID_LOG(kDebug, "ike") << sa_.peerName() << ": received " << m.summary();
   timer_.cancel();
   TaskResult r = active_->processResponse(m);
@@ -182,6 +183,11 @@ std::unique_ptr<Task> TaskManager::responderTaskFor(const Message& request) {
     case ExchangeType::kIkeAuth:
       return makeIkeAuthTask(sa_);
     case ExchangeType::kCreateChildSa:
+      if (const auto* sa = request.get<SaPayload>(PayloadType::kSa);
+          sa != nullptr && !sa->proposals.empty() &&
+          sa->proposals[0].protocol == ProtocolId::kIke) {
+        return makeIkeRekeyTask(sa_);  // RFC 7296 1.3.2
+      }
       return makeChildCreateTask(sa_, nullptr);
     case ExchangeType::kInformational:
       return makeInformationalTask(sa_);
@@ -240,6 +246,7 @@ void TaskManager::handleRequest(Message& m, const Endpoint& to, const Endpoint& 
   }
   if (m.hasSk()) sa_.setEndpoints(to, from);  // authenticated: RFC 7296 2.23 rebinding
   ++c.requestsProcessed;
+  sa_.noteActivity();
   BRAID_LOG(kDebug, "ike") << sa_.peerName() << ": received " << m.summary();
   auto task = responderTaskFor(m);
   TaskResult r1 = task->processRequest(m);

@@ -18,6 +18,9 @@ std::unique_ptr<Task> makeChildCreateTask(IkeSa& sa, const ChildConfig* child);
 // CREATE_CHILD_SA with N(REKEY_SA) for the Child SA with inbound SPI `spiIn` (RFC 7296
 // 1.3.3); the responder side is the CREATE_CHILD_SA responder task.
 std::unique_ptr<Task> makeChildRekeyTask(IkeSa& sa, uint32_t spiIn);
+// IKE SA rekey (RFC 7296 1.3.2), both roles: the responder task is made for a CREATE_CHILD_SA
+// request whose SA payload proposes protocol IKE.
+std::unique_ptr<Task> makeIkeRekeyTask(IkeSa& sa);
 // INFORMATIONAL exchanges: Delete of Child SAs / of the IKE SA, or empty (liveness).
 std::unique_ptr<Task> makeChildDeleteTask(IkeSa& sa, uint32_t spiIn);
 // Delete for a Child SA the peer installed and we refused (not installed here): names our

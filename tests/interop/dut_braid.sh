@@ -117,14 +117,10 @@ dut_expect() {
     # lifecycle steps driven by REF
     *:child-rekeyed) printf '%s\n' "Child SA '[^']*' up, SPIs in" "Child SA '[^']*' down" ;;
     *:child-added) printf '%s\n' "Child SA '[^']*' up, SPIs in [0-9a-f]+ out [0-9a-f]+, 10\.98\.1\.0/25 === 10\.98\.2\.0/25" ;;
-    # Not yet in braid (docs/configuration.md): IKE SA rekeying. REF is refused and keeps
-    # the old IKE SA; braid's log names the refusal.
-    # strongSwan 5.9.8 then reauthenticates: a new IKE SA (and Child SA) replaces the old.
-    *:ike-rekey-ref) printf '%s\n' 'parsed CREATE_CHILD_SA response [0-9]+ \[ N\(NO_ADD_SAS\) \]' \
-      'peer seems to not support IKE rekeying, starting reauthentication' \
-      'IKE_SA ref\[[0-9]+\] established between' 'CHILD_SA net\{[0-9]+\} established with SPIs' ;;
-    *:ike-rekey) printf '%s\n' 'IKE SA rekeying not supported yet; sending NO_ADDITIONAL_SAS' \
-      'peer deletes the IKE SA' 'IKE SA down' ;;
+    # IKE SA rekey (RFC 7296 1.3.2): REF rekeys, braid answers; the Child SA moves to the new
+    # IKE SA and REF deletes the old one.
+    *:ike-rekey-ref) printf '%s\n' 'IKE_SA ref\[[0-9]+\] rekeyed between' 'deleting IKE_SA ref\[[0-9]+\]' ;;
+    *:ike-rekey) printf '%s\n' 'IKE SA rekeyed \(responder of the new SA\)' 'peer deletes the IKE SA' ;;
     *) nn_die "dut_expect: unknown $role:$outcome" ;;
   esac
 }

@@ -382,12 +382,247 @@ TEST_F(ChildLifecycle, ThirtyDaysOfRekeysLoseNothing) {
   const uint64_t rekeys = t.a.counters().childRekeysInitiated + t.b.counters().childRekeysInitiated;
   EXPECT_GE(rekeys, 30u * 24u);
   EXPECT_EQ(t.a.counters().childHardExpired + t.b.counters().childHardExpired, 0u);
-  EXPECT_EQ(t.a.events.ikeDown.size(), 0u);
+  // The IKE SA rekeys too (default 4 h): each rekey retires one IKE SA on each side.
+  const uint64_t ikeRekeys = t.a.counters().ikeRekeysInitiated + t.b.counters().ikeRekeysInitiated;
+  EXPECT_GE(ikeRekeys, 30u * 24u / 4u);
+  EXPECT_EQ(t.b.counters().ikeRekeysResponded + t.a.counters().ikeRekeysResponded, ikeRekeys);
+  EXPECT_EQ(t.a.events.ikeDown.size(), ikeRekeys);
+  EXPECT_EQ(t.b.events.ikeDown.size(), ikeRekeys);
+  EXPECT_TRUE(t.a.events.failures.empty());
+  EXPECT_TRUE(t.b.events.failures.empty());
+  t.advance(1ms);
+  EXPECT_EQ(t.a.mgr->ikeSaCount(), 1u);
+  EXPECT_EQ(t.b.mgr->ikeSaCount(), 1u);
   expectOnePair();
-  std::cout << "30 days: " << rekeys << " Child SA rekeys, "
-            << t.a.counters().childRekeyFailures + t.b.counters().childRekeyFailures
+  std::cout << "30 days: " << rekeys << " Child SA rekeys, " << ikeRekeys << " IKE SA rekeys, "
+            << t.a.counters().childRekeyFailures + t.b.counters().childRekeyFailures +
+                   t.a.counters().ikeRekeyFailures + t.b.counters().ikeRekeyFailures
             << " TEMPORARY_FAILURE retries\n";
 }
+
+// ---- IKE SA rekey (RFC 7296 1.3.2, 2.8, 2.18) ----------------------------------------------
+
+// Who rekeys (true: a, the original IKE initiator) and which message is dropped once (-1:
+// none; 0 request, 1 response, 2 Delete of the old IKE SA, 3 its response).
+class IkeRekey : public ChildLifecycle,
+                 public ::testing::WithParamInterface<std::tuple<bool, int>> {
+ protected:
+  void SetUp() override {
+    ChildLifecycle::SetUp();
+    PeerConfig& fast = std::get<0>(GetParam()) ? pa : pb;
+    PeerConfig& slow = std::get<0>(GetParam()) ? pb : pa;
+    fast.ikeLifetime = lifetime(1000s, 1100s);
+    slow.ikeLifetime = lifetime(14400s, 15840s);
+    for (PeerConfig* p : {&pa, &pb}) p->children[0].lifetime = lifetime(86400s, 90000s);
+  }
+  Party& rekeyer() { return std::get<0>(GetParam()) ? t.a : t.b; }
+  Party& peer() { return t.other(rekeyer()); }
+};
+
+TEST_P(IkeRekey, ChildSasMoveToTheNewIkeSa) {
+  const int dropIndex = std::get<1>(GetParam());
+  establish();
+  const uint64_t oldSpiI = saOf(t.a).spiI(), oldSpiR = saOf(t.a).spiR();
+  const uint32_t childIn = saOf(t.a).children()[0]->spiIn;
+  const uint32_t childOut = saOf(t.a).children()[0]->spiOut;
+  advanceChecked(999s);
+  EXPECT_TRUE(rekeyer().net.out.empty());
+  advanceChecked(1s);
+  ASSERT_EQ(rekeyer().net.out.size(), 1u);
+  int seen = 0;
+  for (int step = 0; step < 30; ++step) {
+    while (!t.a.net.out.empty() || !t.b.net.out.empty()) {
+      Party& from = t.a.net.out.empty() ? t.b : t.a;
+      if (seen++ == dropIndex) {
+        t.drop(from);
+      } else {
+        t.deliver(from);
+      }
+      expectNoLoss("step");
+    }
+    advanceChecked(1s);
+  }
+  if (dropIndex == 3) {
+    // The old SA is gone at the peer: the Delete's retransmissions go unanswered until the
+    // old SA ends quietly (as any Delete whose answer is lost).
+    EXPECT_GE(seen, 6);
+    for (int i = 0; i < 200; ++i) {
+      advanceChecked(1s);
+      while (!rekeyer().net.out.empty()) t.deliver(rekeyer());
+    }
+  } else {
+    EXPECT_EQ(seen, dropIndex < 0 ? 4 : dropIndex % 2 == 1 ? 6 : 5);
+  }
+  EXPECT_EQ(rekeyer().counters().ikeRekeysInitiated, 1u);
+  EXPECT_EQ(peer().counters().ikeRekeysResponded, 1u);
+  EXPECT_EQ(t.a.mgr->ikeSaCount(), 1u);
+  EXPECT_EQ(t.b.mgr->ikeSaCount(), 1u);
+  IkeSa& na = saOf(t.a);
+  IkeSa& nb = saOf(t.b);
+  EXPECT_NE(na.spiI(), oldSpiI);
+  EXPECT_NE(na.spiR(), oldSpiR);
+  EXPECT_EQ(na.spiI(), nb.spiI());
+  EXPECT_EQ(na.spiR(), nb.spiR());
+  // RFC 7296 2.18: the side that started the rekey is the new SA's initiator.
+  EXPECT_EQ(saOf(rekeyer()).initiator(), true);
+  EXPECT_EQ(saOf(peer()).initiator(), false);
+  EXPECT_EQ(na.state(), IkeSaState::kEstablished);
+  // The Child SA moved without an event: same SPIs, nothing installed or removed.
+  ASSERT_EQ(na.children().size(), 1u);
+  EXPECT_EQ(na.children()[0]->spiIn, childIn);
+  EXPECT_EQ(na.children()[0]->spiOut, childOut);
+  for (Party* p : {&t.a, &t.b}) {
+    EXPECT_EQ(p->events.childUp.size(), 1u);
+    EXPECT_TRUE(p->events.childDown.empty());
+    EXPECT_EQ(p->events.ikeUp.size(), 2u);
+    EXPECT_EQ(p->events.ikeDown.size(), 1u);
+  }
+  EXPECT_TRUE(log.lines.empty()) << log.lines[0];
+  // The new IKE SA carries exchanges both ways: liveness checks, then a Child SA rekey.
+  ASSERT_TRUE(t.a.mgr->checkLiveness("to-b").isOk());
+  ASSERT_TRUE(t.b.mgr->checkLiveness("to-a").isOk());
+  EXPECT_EQ(runChecked(), 4u);
+  ASSERT_TRUE(saOf(peer()).rekeyChild(saOf(peer()).children()[0]->spiIn));
+  EXPECT_EQ(runChecked(), 2u);
+  advanceChecked(2s);
+  EXPECT_EQ(runChecked(), 2u);
+  expectOnePair();
+  EXPECT_EQ(t.a.counters().dropsIntegrity + t.b.counters().dropsIntegrity, 0u);
+}
+
+std::string ikeRekeyName(const ::testing::TestParamInfo<std::tuple<bool, int>>& p) {
+  static const char* const kMessages[] = {"NoneDropped", "RequestDropped", "ResponseDropped",
+                                          "DeleteDropped", "DeleteResponseDropped"};
+  return std::string(std::get<0>(p.param) ? "ByIkeInitiator_" : "ByIkeResponder_") +
+         kMessages[std::get<1>(p.param) + 1];
+}
+INSTANTIATE_TEST_SUITE_P(SidesAndMessages, IkeRekey,
+                         ::testing::Combine(::testing::Bool(), ::testing::Range(-1, 4)),
+                         ikeRekeyName);
+
+// Both sides' IKE soft lifetimes at once: each answers the other's request TEMPORARY_FAILURE
+// (our simplification of RFC 7296 2.8.2), retries after a different random delay; one IKE
+// SA is left, with the Child SA.
+TEST_F(ChildLifecycle, SimultaneousIkeRekeyEndsWithOneIkeSa) {
+  pa.ikeLifetime = lifetime(1000s, 1100s);
+  pb.ikeLifetime = lifetime(1000s, 1100s);
+  establish();
+  advanceChecked(1000s);
+  ASSERT_EQ(t.a.net.out.size(), 1u);
+  ASSERT_EQ(t.b.net.out.size(), 1u);
+  EXPECT_EQ(runChecked(), 4u);
+  EXPECT_EQ(t.a.counters().ikeRekeyFailures + t.b.counters().ikeRekeyFailures, 2u);
+  for (int i = 0; i < 30; ++i) {
+    advanceChecked(1s);
+    runChecked();
+  }
+  EXPECT_EQ(t.a.counters().ikeRekeysInitiated + t.b.counters().ikeRekeysInitiated, 1u);
+  EXPECT_EQ(t.a.mgr->ikeSaCount(), 1u);
+  EXPECT_EQ(t.b.mgr->ikeSaCount(), 1u);
+  EXPECT_EQ(saOf(t.a).spiI(), saOf(t.b).spiI());
+  expectOnePair();
+}
+
+// The IKE SA's hard lifetime without a rekey (the peer refuses it): deleted, and the
+// initiator starts a new one.
+TEST_F(ChildLifecycle, IkeHardLifetimeDeletes) {
+  pa.ikeLifetime = lifetime({}, 500s);
+  establish();
+  advanceChecked(499s);
+  EXPECT_TRUE(t.a.net.out.empty());
+  advanceChecked(1s);
+  EXPECT_EQ(t.run(), 2u);
+  EXPECT_EQ(t.a.counters().ikeHardExpired, 1u);
+  EXPECT_EQ(t.a.events.ikeDown.size(), 1u);
+  EXPECT_EQ(t.b.events.ikeDown.size(), 1u);
+}
+
+// ---- Dead peer detection (RFC 7296 2.4) -------------------------------------------------------
+
+// true: a (IKE initiator) runs DPD; false: b.
+class Dpd : public ChildLifecycle, public ::testing::WithParamInterface<bool> {
+ protected:
+  PeerConfig& dpdConfig() { return GetParam() ? pa : pb; }
+  Party& checker() { return GetParam() ? t.a : t.b; }
+  Party& peer() { return t.other(checker()); }
+  void SetUp() override {
+    ChildLifecycle::SetUp();
+    dpdConfig().dpdDelay = 30s;
+  }
+  // Lets everything the checker sends get lost until its retransmissions run out (~165 s).
+  void peerDies() {
+    for (int i = 0; i < 400; ++i) {
+      while (!checker().net.out.empty()) t.drop(checker());
+      t.advance(1s);
+      if (checker().counters().peerNotAnswering > 0) break;
+    }
+  }
+};
+
+TEST_P(Dpd, EmptyInformationalOnlyWhenIdle) {
+  establish();
+  advanceChecked(29s);
+  EXPECT_TRUE(checker().net.out.empty());
+  advanceChecked(1s);
+  ASSERT_EQ(checker().net.out.size(), 1u);
+  EXPECT_EQ(checker().counters().dpdChecks, 1u);
+  EXPECT_EQ(runChecked(), 2u);
+  // ESP from the peer counts as alive: no check while it keeps arriving.
+  const uint32_t in = saOf(checker()).children()[0]->spiIn;
+  for (int i = 1; i <= 12; ++i) {
+    checker().mgr->reportUsage(in, true, 1000u * i, 10u * i);
+    advanceChecked(10s);
+  }
+  EXPECT_TRUE(checker().net.out.empty());
+  EXPECT_EQ(checker().counters().dpdChecks, 1u);
+  advanceChecked(30s);
+  EXPECT_EQ(checker().counters().dpdChecks, 2u);
+  EXPECT_EQ(runChecked(), 2u);
+  // The peer's own requests count too.
+  advanceChecked(20s);
+  EXPECT_TRUE(peer().mgr->checkLiveness(&peer() == &t.a ? "to-b" : "to-a").isOk());
+  EXPECT_EQ(runChecked(), 2u);
+  advanceChecked(20s);
+  EXPECT_EQ(checker().counters().dpdChecks, 2u);
+  EXPECT_TRUE(checker().net.out.empty());
+  advanceChecked(10s);
+  EXPECT_EQ(checker().counters().dpdChecks, 3u);
+}
+
+TEST_P(Dpd, DeadPeerRestart) {
+  establish();
+  peerDies();
+  EXPECT_EQ(checker().counters().peerNotAnswering, 1u);
+  EXPECT_EQ(checker().events.ikeDown.size(), 1u);
+  t.advance(1ms);
+  // restart: a new IKE_SA_INIT from the checker, whichever role it had.
+  ASSERT_EQ(checker().net.out.size(), 1u);
+  const size_t upBefore = checker().events.ikeUp.size();
+  t.run();
+  EXPECT_EQ(checker().events.ikeUp.size(), upBefore + 1);
+}
+
+TEST_P(Dpd, DeadPeerClearAndHoldDoNotReinitiate) {
+  for (DpdAction action : {DpdAction::kClear, DpdAction::kHold}) {
+    SCOPED_TRACE(static_cast<int>(action));
+    dpdConfig().dpdAction = action;
+    pa.retryInitial = Duration{};  // the IKE initiator's own retry off: only DPD decides
+    t.~TwoParty();
+    new (&t) TwoParty();
+    establish();
+    peerDies();
+    EXPECT_EQ(checker().counters().peerNotAnswering, 1u);
+    EXPECT_EQ(checker().events.ikeDown.size(), 1u);
+    t.advance(600s);
+    EXPECT_TRUE(checker().net.out.empty());
+    EXPECT_EQ(checker().mgr->ikeSaCount(), 0u);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Sides, Dpd, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& p) {
+                           return p.param ? "ByIkeInitiator" : "ByIkeResponder";
+                         });
 
 }  // namespace
 }  // namespace braid::ike::test

@@ -2,9 +2,10 @@
 // them: the test builds the CREATE_CHILD_SA request with the codec on one side's IKE SA
 // (injectRequest), the other side is braid's unchanged core.
 //
-// IKE SA rekeying is not implemented yet: braid must answer NO_ADDITIONAL_SAS and keep the
-// IKE SA and its Child SAs. It once answered INVALID_SYNTAX (the request has no TS), and
-// strongSwan then dropped the IKE SA (found by tests/interop, fixed in 08dbc49).
+// An IKE SA rekey braid cannot accept (here: a proposal it does not allow) is refused with a
+// notify and leaves the IKE SA and its Child SAs as they were. It once answered INVALID_SYNTAX
+// (the request has no TS), and strongSwan then dropped the IKE SA (found by tests/interop,
+// fixed in 08dbc49). ike_lifecycle_test covers IKE SA rekeys that succeed.
 #include "ike_harness.hpp"
 #include "ipsec/ike/child_negotiation.hpp"
 
@@ -55,7 +56,7 @@ class IkeRekeyFromPeer : public IkeTwoPartyTest, public ::testing::WithParamInte
   IkeSa& saOf(Party& p) { return *p.mgr->findByPeer(&p == &t.a ? "to-b" : "to-a"); }
 };
 
-TEST_P(IkeRekeyFromPeer, IkeSaRekeyGetsNoAdditionalSasAndEverythingStaysUp) {
+TEST_P(IkeRekeyFromPeer, RefusedIkeSaRekeyLeavesEverythingUp) {
   establish();
   const SaSnapshot beforeA = snapshot(saOf(t.a)), beforeB = snapshot(saOf(t.b));
   ASSERT_EQ(beforeA.children.size(), 1u);
@@ -64,16 +65,19 @@ TEST_P(IkeRekeyFromPeer, IkeSaRekeyGetsNoAdditionalSasAndEverythingStaysUp) {
   std::optional<Message> response;
   injectRequest(
       saOf(from()), ExchangeType::kCreateChildSa,
-      [&](Message& m) { addIkeRekeyPayloads(m, pa.ikeProposals, **ke); },
+      [&](Message& m) {
+        addIkeRekeyPayloads(m, proposals("chacha20poly1305-prfsha512-x25519", ProtocolId::kIke),
+                            **ke);
+      },
       [&](const Message& m) { response = m; });
   EXPECT_EQ(t.run(), 2u);
   ASSERT_TRUE(response.has_value());
-  EXPECT_NE(response->notify(notify::kNoAdditionalSas), nullptr) << response->summary();
+  EXPECT_NE(response->notify(notify::kNoProposalChosen), nullptr) << response->summary();
   EXPECT_EQ(response->notify(notify::kInvalidSyntax), nullptr) << response->summary();
   EXPECT_EQ(response->get<SaPayload>(PayloadType::kSa), nullptr);
   EXPECT_EQ(response->get<KePayload>(PayloadType::kKe), nullptr);
   EXPECT_EQ(to().counters().invalidSyntaxSent, 0u);
-  EXPECT_EQ(log.count("IKE SA rekeying not supported yet; sending NO_ADDITIONAL_SAS"), 1u);
+  EXPECT_EQ(log.count("IKE SA rekey: no acceptable proposal"), 1u);
   EXPECT_EQ(log.lines.size(), 1u);
   t.advance(1ms);  // the SaManager reaps ended SAs on the next timer run
   // Both sides: the same IKE SA with the same keys, the same Child SA, nothing re-keyed.
