@@ -6,6 +6,7 @@
 
 #include "edge/dataplane.hpp"
 #include "edge/metrics_server.hpp"
+#include "edge/path_control.hpp"
 #include "metrics/descriptor.hpp"
 #include "metrics/process.hpp"
 
@@ -238,6 +239,118 @@ const auto kPathFields = m::concat(
         "braid_path_esp_drops_total", "ESP packets of the path's SAs dropped, by reason.", "reason",
         kEspDropReasons));
 
+// ---- per path: the path monitor (pathmon/supervisor.hpp, via PathControl) ----
+
+using PS = pathmon::PathStats;
+using PC = pathmon::PathCounters;
+const std::array<std::string_view, 5> kPathStates = {"down", "probing", "up", "degraded", "dead"};
+static_assert(static_cast<size_t>(pathmon::PathState::kDead) == 4);
+constexpr size_t kPathCauseCount = static_cast<size_t>(pathmon::PathCause::kCount);
+const std::array<std::string_view, kPathCauseCount> kPathCauses = [] {
+  std::array<std::string_view, kPathCauseCount> out{};
+  for (size_t i = 0; i < kPathCauseCount; ++i) {
+    out[i] = pathmon::pathCauseName(static_cast<pathmon::PathCause>(i));
+  }
+  return out;
+}();
+
+size_t pathStateIndex(const PS& s) {
+  return static_cast<size_t>(s.state);
+}
+template <auto M>
+double seconds(const PS& s) {
+  return std::chrono::duration<double>(s.*M).count();
+}
+template <auto M>
+constexpr uint64_t probeCounter(const PS& s) {
+  return s.counters.*M;
+}
+template <size_t I>
+constexpr uint64_t transitions(const PS& s) {
+  return s.counters.transitions[I];
+}
+m::Field<PS> pathGauge(std::string_view name, std::string_view help, double (*get)(const PS&),
+                       std::string_view unit = "seconds", m::FixedLabel label = {}) {
+  return {.name = name,
+          .help = help,
+          .type = m::Type::kGauge,
+          .unit = unit,
+          .getter = get,
+          .label = label};
+}
+m::Field<PS> pathCounter(std::string_view name, std::string_view help, uint64_t (*count)(const PS&),
+                         m::FixedLabel label = {}) {
+  return {.name = name, .help = help, .label = label, .count = count};
+}
+double lossRatio(const PS& s) {
+  return s.loss;
+}
+constexpr std::string_view kPercentileHelp = "Probe RTT percentiles over the window.";
+constexpr std::string_view kRepliesHelp = "Probe replies received, by result.";
+constexpr std::string_view kProbeErrorHelp = "Probe messages refused, by reason.";
+constexpr std::string_view kTransitionsHelp = "Path state changes, by cause.";
+
+template <size_t... I>
+std::array<m::Field<PS>, sizeof...(I)> transitionFields(std::index_sequence<I...>) {
+  return {pathCounter("braid_path_transitions_total", kTransitionsHelp, &transitions<I>,
+                      {"cause", kPathCauses[I]})...};
+}
+
+const auto kMonitorFields = m::concat(
+    m::concat(
+        m::stateFields<PS, 5, &pathStateIndex>("braid_path_state",
+                                               "Path monitor state: 1 for the current state.",
+                                               "state", kPathStates),
+        std::to_array<m::Field<PS>>({
+            pathGauge("braid_path_rtt_seconds", "Smoothed probe RTT (RFC 6298 SRTT).",
+                      &seconds<&PS::srtt>),
+            pathGauge("braid_path_rtt_variation_seconds", "Probe RTT variation (RFC 6298 RTTVAR).",
+                      &seconds<&PS::rttvar>),
+            pathGauge("braid_path_min_rtt_seconds", "Smallest probe RTT seen.",
+                      &seconds<&PS::minRtt>),
+            pathGauge("braid_path_rtt_percentile_seconds", kPercentileHelp, &seconds<&PS::p50>,
+                      "seconds", {"percentile", "50"}),
+            pathGauge("braid_path_rtt_percentile_seconds", kPercentileHelp, &seconds<&PS::p95>,
+                      "seconds", {"percentile", "95"}),
+            pathGauge("braid_path_rtt_percentile_seconds", kPercentileHelp, &seconds<&PS::p99>,
+                      "seconds", {"percentile", "99"}),
+            pathGauge("braid_path_jitter_seconds",
+                      "Jitter of consecutive probe RTTs (RFC 3550 estimator).",
+                      &seconds<&PS::rttJitter>),
+            pathGauge("braid_path_inbound_jitter_seconds",
+                      "Jitter of the peer's probes towards us (RFC 3550, peer timestamps).",
+                      &seconds<&PS::inboundJitter>),
+            pathGauge("braid_path_loss_ratio", "Probe loss over the window, 0..1.", &lossRatio,
+                      "ratio"),
+            pathGauge("braid_path_probe_interval_seconds", "Current probe interval.",
+                      &seconds<&PS::probeInterval>),
+            pathCounter("braid_path_probes_sent_total", "Probes sent.",
+                        &probeCounter<&PC::probesSent>),
+            pathCounter("braid_path_probe_replies_total", kRepliesHelp,
+                        &probeCounter<&PC::repliesReceived>, {"result", "in_time"}),
+            pathCounter("braid_path_probe_replies_total", kRepliesHelp,
+                        &probeCounter<&PC::repliesLate>, {"result", "late"}),
+            pathCounter("braid_path_probe_replies_total", kRepliesHelp,
+                        &probeCounter<&PC::repliesDuplicate>, {"result", "duplicate"}),
+            pathCounter("braid_path_probe_replies_total", kRepliesHelp,
+                        &probeCounter<&PC::repliesStale>, {"result", "stale"}),
+            pathCounter("braid_path_probe_replies_total", kRepliesHelp,
+                        &probeCounter<&PC::repliesBogus>, {"result", "bogus"}),
+            pathCounter("braid_path_probes_timed_out_total", "Probes with no reply in time.",
+                        &probeCounter<&PC::probesTimedOut>),
+            pathCounter("braid_path_peer_probes_answered_total", "The peer's probes answered.",
+                        &probeCounter<&PC::peerProbesAnswered>),
+            pathCounter("braid_path_probe_errors_total", kProbeErrorHelp,
+                        &probeCounter<&PC::malformed>, {"reason", "malformed"}),
+            pathCounter("braid_path_probe_errors_total", kProbeErrorHelp,
+                        &probeCounter<&PC::wrongPath>, {"reason", "wrong_path"}),
+            pathCounter("braid_path_deaths_total", "Times the path was declared dead.",
+                        &probeCounter<&PC::deaths>),
+        })),
+    transitionFields(std::make_index_sequence<kPathCauseCount>{}));
+static_assert(sizeof(PC) == (11 + kPathCauseCount) * sizeof(uint64_t),
+              "a pathmon::PathCounters field without a descriptor in kMonitorFields");
+
 // ---- IKE (edge/ike_driver.hpp): per uplink, per IKE path, and the driver's own ----
 
 using I = ike::IkeCounters;
@@ -445,6 +558,7 @@ struct MetricsExporter::Impl {
   ScrapeTimes lastTimes;
   std::vector<m::StructMetrics<P>> paths;     // by path index
   std::vector<m::StructMetrics<PE>> engines;  // by peer index
+  std::vector<m::StructMetrics<PS>> monitor;  // by path index
   std::map<std::string, size_t, std::less<>> pathIndex;
   std::map<std::string, m::StructMetrics<I>, std::less<>> ikeUplinks;
   std::map<std::string, m::StructMetrics<IkeUplinkStats>, std::less<>> ikeUplinkGauges;
@@ -542,6 +656,9 @@ Result<std::unique_ptr<MetricsExporter>> MetricsExporter::create(const Config& c
       const m::InstanceLabels label{{"path", name}};
       auto pm = m::StructMetrics<P>::add(r, kPathFields, label);
       if (!pm) return pm.status();
+      auto mm = m::StructMetrics<PS>::add(r, kMonitorFields, label);
+      if (!mm) return mm.status();
+      impl->monitor.push_back(std::move(*mm));
       impl->pathIndex.emplace(name, impl->paths.size());
       impl->paths.push_back(std::move(*pm));
       if (path.manual) continue;
@@ -574,7 +691,8 @@ MetricsExporter::MetricsExporter(std::unique_ptr<Impl> impl) : impl_(std::move(i
 MetricsExporter::~MetricsExporter() = default;
 
 std::string MetricsExporter::render(m::Format format, const DataPlaneStats& dp, const IkeStats* ike,
-                                    const MetricsServerCounters* http) {
+                                    const MetricsServerCounters* http,
+                                    const std::vector<pathmon::PathStats>* monitor) {
   const auto start = std::chrono::steady_clock::now();
   Impl& x = *impl_;
   m::Registry& r = x.registry;
@@ -586,6 +704,9 @@ std::string MetricsExporter::render(m::Format format, const DataPlaneStats& dp, 
   x.esp.update(r, EspDropTotals{dp.espDrops()});
   x.updatePaths(dp);
   for (size_t i = 0; i < x.paths.size(); ++i) x.paths[i].update(r, x.current[i]);
+  for (size_t i = 0; monitor != nullptr && i < x.monitor.size() && i < monitor->size(); ++i) {
+    x.monitor[i].update(r, (*monitor)[i]);
+  }
   for (size_t i = 0; i < x.engines.size() && i < dp.engines.size(); ++i) {
     x.engines[i].update(r, dp.engines[i]);
   }
@@ -623,7 +744,8 @@ const m::Registry& MetricsExporter::registry() const {
 
 Result<std::unique_ptr<MetricsServer>> startMetricsEndpoint(boost::asio::io_context& io,
                                                             const Config& cfg, DataPlane& dp,
-                                                            const IkeDriver* ike) {
+                                                            const IkeDriver* ike,
+                                                            const PathControl* paths) {
   auto exporter = MetricsExporter::create(cfg);
   if (!exporter) {
     return errorStatus(exporter.status().code(), "metrics: " + exporter.status().message());
@@ -638,14 +760,19 @@ Result<std::unique_ptr<MetricsServer>> startMetricsEndpoint(boost::asio::io_cont
   std::shared_ptr<MetricsExporter> e = std::move(*exporter);
   // The server's counters live in the server, which owns this callback: set once it exists.
   auto http = std::make_shared<const MetricsServerCounters*>(nullptr);
-  auto server = MetricsServer::start(io, std::move(o), [e, &dp, ike, http](m::Format f) {
+  auto server = MetricsServer::start(io, std::move(o), [e, &dp, ike, paths, http](m::Format f) {
     const auto start = std::chrono::steady_clock::now();
     DataPlaneStats s = dp.snapshot();
     e->setSnapshotSeconds(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    if (ike == nullptr) return e->render(f, s, nullptr, *http);
-    IkeStats is = ike->stats();
-    return e->render(f, s, &is, *http);
+    std::vector<pathmon::PathStats> monitor;
+    if (paths != nullptr) {
+      for (size_t i = 0; i < paths->pathCount(); ++i) monitor.push_back(paths->stats(i));
+    }
+    IkeStats is;
+    if (ike != nullptr) is = ike->stats();
+    return e->render(f, s, ike != nullptr ? &is : nullptr, *http,
+                     paths != nullptr ? &monitor : nullptr);
   });
   if (server) *http = &(*server)->counters();
   return server;

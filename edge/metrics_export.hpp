@@ -20,6 +20,7 @@
 #include "edge/ike_driver.hpp"
 #include "edge/metrics_server.hpp"
 #include "metrics/registry.hpp"
+#include "pathmon/supervisor.hpp"
 
 namespace braid::edge {
 
@@ -49,8 +50,10 @@ class MetricsExporter {
 
   // Copies the snapshots into the registry, then formats it. `ike` may be null (no IKE paths),
   // `http` too (the endpoint's own counters: those of the requests answered before this one).
+  // `monitor`: the path monitor's figures by path index (PathControl), or null.
   std::string render(metrics::Format format, const DataPlaneStats& dp, const IkeStats* ike,
-                     const MetricsServerCounters* http = nullptr);
+                     const MetricsServerCounters* http = nullptr,
+                     const std::vector<pathmon::PathStats>* monitor = nullptr);
 
   // How long the caller waited for `dp` (data-plane snapshot) before this render: exported
   // with it, next to the previous render's own duration (docs/metrics.md, "Cost").
@@ -67,11 +70,15 @@ class MetricsExporter {
   std::unique_ptr<Impl> impl_;
 };
 
+class PathControl;
+
 // braidd's scrape endpoint for config.metrics (which must be set): an exporter built from the
-// configuration, served on `io`. Each scrape takes dp.snapshot() (as SIGUSR1 does) and
-// ike->stats() on the Asio thread. `ike` may be null; both must outlive the server.
+// configuration, served on `io`. Each scrape takes dp.snapshot() (as SIGUSR1 does),
+// ike->stats() and the path monitor's figures on the Asio thread. `ike` and `paths` may be
+// null; what is given must outlive the server.
 Result<std::unique_ptr<MetricsServer>> startMetricsEndpoint(boost::asio::io_context& io,
                                                             const Config& config, DataPlane& dp,
-                                                            const IkeDriver* ike);
+                                                            const IkeDriver* ike,
+                                                            const PathControl* paths = nullptr);
 
 }  // namespace braid::edge

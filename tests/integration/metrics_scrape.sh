@@ -98,6 +98,15 @@ v=$(value "braid_ike_path_state{$PA,state=\"established\"}" "$NN_TMP/a.prom")
 nn_check "gwA: braid_ike_path_state established = 1 ($v)" test "$v" = 1
 v=$(value "braid_ike_path_state{$PB,state=\"established\"}" "$NN_TMP/b.prom")
 nn_check "gwB: braid_ike_path_state established = 1 ($v)" test "$v" = 1
+# The path monitor probes through the tunnel (braid shim negotiated): up, with an RTT.
+nn_check "gwA: braid_path_state up" nn_wait_for 10 bash -c \
+  "ip netns exec $(nn gwA) curl -s -H 'Authorization: Bearer $TOKEN' $URL_A | grep -qx 'braid_path_state{$PA,state=\"up\"} 1'"
+scrape A "$NN_TMP/a1.prom" "${AUTH[@]}" "$URL_A" >/dev/null
+v=$(value "braid_path_rtt_seconds{$PA}" "$NN_TMP/a1.prom")
+nn_check "gwA: braid_path_rtt_seconds > 0 and < 1 ($v)" \
+  python3 -c "import sys; v = float(sys.argv[1]); sys.exit(0 if 0 < v < 1 else 1)" "${v:-0}"
+v=$(value "braid_path_probes_sent_total{$PA}" "$NN_TMP/a1.prom")
+nn_check "gwA: probes sent ($v)" test "${v:-0}" -gt 0
 v=$(value "braid_ike_sa_events_total{uplink=\"wan0\",event=\"child_sa_up\"}" "$NN_TMP/a.prom")
 nn_check "gwA: one Child SA up event ($v)" test "$v" = 1
 v=$(value "braid_path_packets_total{$PA,direction=\"tx\"}" "$NN_TMP/a.prom")

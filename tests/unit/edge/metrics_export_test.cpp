@@ -323,6 +323,33 @@ TEST(MetricsExportTest, EndpointCounters) {
   EXPECT_FALSE(hasLine(text, "braid_metrics_render_seconds 0"));
 }
 
+TEST(MetricsExportTest, PathMonitorFigures) {
+  auto e = MetricsExporter::create(twoPaths());
+  ASSERT_TRUE(e.isOk());
+  std::vector<pathmon::PathStats> monitor(2);
+  monitor[1].state = pathmon::PathState::kDegraded;
+  monitor[1].srtt = std::chrono::microseconds(25500);
+  monitor[1].p99 = std::chrono::milliseconds(40);
+  monitor[1].loss = 0.125;
+  monitor[1].counters.probesSent = 17;
+  monitor[1].counters.repliesLate = 2;
+  monitor[1].counters.transitions[static_cast<size_t>(pathmon::PathCause::kLossHigh)] = 3;
+  std::string text =
+      (*e)->render(metrics::Format::kPrometheus, DataPlaneStats{}, nullptr, nullptr, &monitor);
+  const std::string lte = "path=\"hq/lte\"";
+  EXPECT_TRUE(hasLine(text, "braid_path_state{" + lte + ",state=\"degraded\"} 1")) << text;
+  EXPECT_TRUE(hasLine(text, "braid_path_state{" + lte + ",state=\"up\"} 0"));
+  EXPECT_TRUE(hasLine(text, "braid_path_state{path=\"hq/wan0\",state=\"down\"} 1"));
+  EXPECT_TRUE(hasLine(text, "braid_path_rtt_seconds{" + lte + "} 0.0255"));
+  EXPECT_TRUE(
+      hasLine(text, "braid_path_rtt_percentile_seconds{" + lte + ",percentile=\"99\"} 0.04"));
+  EXPECT_TRUE(hasLine(text, "braid_path_loss_ratio{" + lte + "} 0.125"));
+  EXPECT_TRUE(hasLine(text, "braid_path_probes_sent_total{" + lte + "} 17"));
+  EXPECT_TRUE(hasLine(text, "braid_path_probe_replies_total{" + lte + ",result=\"late\"} 2"));
+  EXPECT_TRUE(hasLine(text, "braid_path_transitions_total{" + lte + ",cause=\"" +
+                                pathmon::pathCauseName(pathmon::PathCause::kLossHigh) + "\"} 3"));
+}
+
 TEST(MetricsExportTest, NamesOutsideTheLabelRulesAreRefused) {
   Config c = twoPaths();
   c.peers[0].name = std::string(200, 'x');  // label values are at most 128 bytes
