@@ -114,6 +114,50 @@ void writeStatsFile(const std::string& path, const DataPlaneStats& stats, const 
   }
 }
 
+bool sameStructure(const Config& a, const Config& b) {
+  if (a.uplinks.size() != b.uplinks.size() || a.peers.size() != b.peers.size()) return false;
+  for (size_t i = 0; i < a.uplinks.size(); ++i) {
+    const UplinkConfig &x = a.uplinks[i], &y = b.uplinks[i];
+    if (x.name != y.name || !(x.localAddress == y.localAddress) || x.port != y.port ||
+        x.metered != y.metered || x.egressKbps != y.egressKbps || x.shape != y.shape) {
+      return false;
+    }
+  }
+  for (size_t i = 0; i < a.peers.size(); ++i) {
+    const PeerConfig &x = a.peers[i], &y = b.peers[i];
+    if (x.name != y.name || x.remoteSubnets != y.remoteSubnets ||
+        x.paths.size() != y.paths.size()) {
+      return false;
+    }
+    for (size_t k = 0; k < x.paths.size(); ++k) {
+      if (x.paths[k].uplink != y.paths[k].uplink ||
+          !(x.paths[k].remoteAddress == y.paths[k].remoteAddress)) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+void reloadPolicy(const Config& running, const std::string& path, DataPlane& dp) {
+  if (path.empty()) return;
+  auto next = loadConfigFile(path);
+  if (!next) {
+    BRAID_LOG(kError, "edge") << "SIGHUP: " << path << " not reloaded, the running policy stays:\n"
+                              << next.status().message();
+    return;
+  }
+  if (!sameStructure(running, *next)) {
+    BRAID_LOG(kWarn, "edge") << "SIGHUP: uplinks, peers or paths changed in " << path
+                             << "; they take effect at the next restart (the policy is applied "
+                                "now)";
+  }
+  const size_t classes = next->multipath.classes.size(), rules = next->multipath.rules.size();
+  dp.setPolicy(std::move(next->multipath));
+  BRAID_LOG(kInfo, "edge") << "SIGHUP: policy reloaded from " << path << ": " << classes
+                           << " class(es), " << rules << " rule(s)";
+}
+
 }  // namespace
 
 int runDaemon(const Config& cfg, const DaemonOptions& options) {
@@ -295,12 +339,24 @@ int runDaemon(const Config& cfg, const DaemonOptions& options) {
   }
   boost::asio::signal_set stopSignals(io, SIGINT, SIGTERM);
   boost::asio::signal_set usr1(io, SIGUSR1);
+  boost::asio::signal_set hup(io, SIGHUP);
   stopSignals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     BRAID_LOG(kInfo, "edge") << "signal " << sig << ": shutting down";
     usr1.cancel();
+    hup.cancel();
     io.stop();
   });
+  // SIGHUP: the policy ([[class]], [[rule]], [policy]) is applied without touching tunnels
+  // or unaffected flows; anything else that changed waits for a restart (logged).
+  std::function<void()> armHup = [&] {
+    hup.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      reloadPolicy(cfg, options.configPath, dp);
+      armHup();
+    });
+  };
+  armHup();
   std::function<void()> armUsr1 = [&] {
     usr1.async_wait([&](const boost::system::error_code& ec, int) {
       if (ec) return;

@@ -9,7 +9,8 @@
 namespace braid::edge {
 
 struct DaemonOptions {
-  std::string statsFile;  // written at start, on SIGUSR1 and at exit ("" = none)
+  std::string statsFile;   // written at start, on SIGUSR1 and at exit ("" = none)
+  std::string configPath;  // read again on SIGHUP (the policy is applied; "" = no reload)
 };
 
 // Runs until SIGINT/SIGTERM. Returns the process exit code: 0 after a clean shutdown, 1 if

@@ -107,6 +107,10 @@ void DataPlane::setRoutes(std::vector<PeerSpec> peers) {
   tx_->commands().post([this, p = std::move(peers)] { tx_->setRoutes(p); });
 }
 
+void DataPlane::setPolicy(MultipathConfig policy) {
+  tx_->commands().post([this, p = std::move(policy)] { tx_->setPolicy(p); });
+}
+
 void DataPlane::setPathViews(std::vector<policy::PathView> views) {
   tx_->commands().post([this, v = std::move(views)] { tx_->setViews(v); });
 }

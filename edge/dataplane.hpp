@@ -113,6 +113,9 @@ class DataPlane {
   // The peers' remote subnets (from IKE's traffic selectors or the config): where the TX
   // thread routes inner destinations. The policy engines and their flows are kept.
   void setRoutes(std::vector<PeerSpec> peers);
+  // A new policy (SIGHUP): classes, rules and engine knobs; flows keep their paths where
+  // their class and path remain valid.
+  void setPolicy(MultipathConfig policy);
   // Path figures and states for the policy engines (index = path id), from pathmon.
   void setPathViews(std::vector<policy::PathView> views);
   // Whether the path's peer speaks the braid shim (both directions).

@@ -57,5 +57,6 @@ int main(int argc, char** argv) {
     return 0;
   }
   braid::Logger::instance().setLevel(cfg->logLevel);
+  options.configPath = configPath;
   return braid::edge::runDaemon(*cfg, options);
 }

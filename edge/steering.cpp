@@ -28,7 +28,12 @@ policy::EngineConfig engineConfigFor(const MultipathConfig& config, const PeerSp
 
 Steering::Steering(const MultipathConfig& config, const std::vector<PeerSpec>& peers,
                    const std::vector<PathSpec>& paths)
-    : routes_(peers), keyed_(paths.size(), 0), shim_(paths.size(), 0), where_(paths.size()) {
+    : routes_(peers),
+      peerSpecs_(peers),
+      pathSpecs_(paths),
+      keyed_(paths.size(), 0),
+      shim_(paths.size(), 0),
+      where_(paths.size()) {
   for (size_t pi = 0; pi < peers.size(); ++pi) {
     Peer p;
     p.engine = std::make_unique<policy::Engine>(engineConfigFor(config, peers[pi], paths));
@@ -52,6 +57,17 @@ Steering::Steering(const MultipathConfig& config, const std::vector<PeerSpec>& p
 
 void Steering::setRoutes(const std::vector<PeerSpec>& peers) {
   routes_ = RouteSelector(peers);
+}
+
+void Steering::reload(const MultipathConfig& config) {
+  std::random_device rd;
+  for (size_t pi = 0; pi < peers_.size(); ++pi) {
+    Peer& p = peers_[pi];
+    p.engine->reload(engineConfigFor(config, peerSpecs_[pi], pathSpecs_));
+    // Class ids may have moved: numbering starts afresh (the receiver resyncs its windows).
+    p.nextSeq.clear();
+    for (size_t c = 0; c < config.classes.size(); ++c) p.nextSeq.push_back(uint32_t(rd()));
+  }
 }
 
 void Steering::setViews(const std::vector<policy::PathView>& views) {

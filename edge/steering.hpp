@@ -31,6 +31,9 @@ class Steering {
 
   // The peers' remote subnets (routes published by IKE or the config); engines keep state.
   void setRoutes(const std::vector<PeerSpec>& peers);
+  // A new policy (SIGHUP): every engine reloads (policy::Engine::reload keeps the flows
+  // whose class and path stay valid). Allocates: a command, not the data path.
+  void reload(const MultipathConfig& config);
   // Path figures from the control thread (index = path id); `keyed` is ignored here: the
   // TX thread's own SA state (setKeyed) is what counts.
   void setViews(const std::vector<policy::PathView>& views);
@@ -70,6 +73,8 @@ class Steering {
     std::vector<uint32_t> nextSeq;        // per class: shim sequence numbers
   };
   RouteSelector routes_;
+  std::vector<PeerSpec> peerSpecs_;
+  std::vector<PathSpec> pathSpecs_;
   std::vector<Peer> peers_;
   std::vector<uint8_t> keyed_;
   std::vector<uint8_t> shim_;

@@ -38,6 +38,10 @@ class TxWorker {
   void removeSa(size_t path);
   void setRemote(size_t path, const SockAddr& remote);
   void setRoutes(const std::vector<PeerSpec>& peers) { steering_.setRoutes(peers); }
+  void setPolicy(const MultipathConfig& m) {
+    ++counters_.commands;
+    steering_.reload(m);
+  }
   void setViews(const std::vector<policy::PathView>& views) { steering_.setViews(views); }
   void setShim(size_t path, bool on) { steering_.setShim(path, on); }
   // Seals one shim message (probe, reply) with next header 253 and sends it at once.

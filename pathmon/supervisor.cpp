@@ -89,6 +89,10 @@ struct PathSupervisor::Path {
 
   TimePoint lastAlive{};
   Duration maxIntervalSinceAlive{0};  // so a shortened interval cannot fake a silence
+  // Silence is counted from here at the earliest: when the path became active its proof of
+  // life came at the idle rate, and the active deadline must not judge that old silence.
+  TimePoint silenceFrom{};
+  bool settling = false;  // a late timer: input queued meanwhile goes first
   uint32_t missStreak = 0;
   uint32_t goodStreak = 0;
   TimePoint stateSince{};
@@ -266,6 +270,7 @@ void PathSupervisor::setActive(PathId id, bool active) {
   Path* p = find(id);
   if (!p || p->active == active) return;
   p->active = active;
+  if (active) p->silenceFrom = clock_.now();
   if (p->nextProbe) {
     // Probe sooner at once when the path becomes busy; a slower rate applies from the next.
     TimePoint now = clock_.now();
@@ -330,7 +335,7 @@ void PathSupervisor::evaluate(Path& p, TimePoint now) {
     case PathState::kUp:
     case PathState::kDegraded: {
       if (!c.probes) return;
-      if (now - p.lastAlive >= deadline(p)) {
+      if (now - std::max(p.lastAlive, p.silenceFrom) >= deadline(p)) {
         transition(p, PathState::kDead, PathCause::kSilence, now);
         return;
       }
@@ -371,6 +376,20 @@ void PathSupervisor::evaluate(Path& p, TimePoint now) {
 
 void PathSupervisor::service(Path& p) {
   TimePoint now = clock_.now();
+  // A timer that fires much later than armed means this process (or its receive thread)
+  // was not scheduled: it sent no probes meanwhile, and replies that did arrive may still be
+  // queued behind us. So a stall never kills a path: silence counts afresh from now (a probe
+  // goes out at once), and the verdict waits for the queued input.
+  if (p.armedAt && now - *p.armedAt > p.cfg.stallTolerance && !p.settling) {
+    ++p.counters.stalls;
+    p.settling = true;
+    p.silenceFrom = std::max(p.silenceFrom, now);
+    if (p.nextProbe) p.nextProbe = std::min(*p.nextProbe, now + p.cfg.stallSettle);
+    p.armedAt = now + p.cfg.stallSettle;
+    p.timer.arm(*p.armedAt, [this, &p] { service(p); });
+    return;
+  }
+  p.settling = false;
   p.armedAt.reset();
   if (p.state != PathState::kDown && p.cfg.probes) {
     processTimeouts(p, now);
@@ -393,7 +412,7 @@ void PathSupervisor::rearm(Path& p) {
       }
     }
     if (p.state == PathState::kUp || p.state == PathState::kDegraded) {
-      consider(p.lastAlive + deadline(p));
+      consider(std::max(p.lastAlive, p.silenceFrom) + deadline(p));
     }
     if (p.state == PathState::kProbing && p.goodStreak >= p.cfg.recoverProbes) {
       consider(p.upNotBefore);

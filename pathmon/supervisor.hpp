@@ -85,6 +85,11 @@ struct PathConfig {
   Duration degradeRtt{0};  // 0: no RTT threshold; leave below 80 % of it
   Duration minDegradedTime = std::chrono::seconds(2);
   uint64_t seed = 1;  // TX jitter PRNG, mixed with the path id
+  // A timer firing this late means the process was not scheduled (it sent no probes
+  // meanwhile): silence counts afresh and the verdict waits `stallSettle` for the input
+  // queued meanwhile (counted as `stalls`).
+  Duration stallTolerance = std::chrono::milliseconds(15);
+  Duration stallSettle = std::chrono::milliseconds(5);
 };
 
 struct PathEvent {
@@ -113,6 +118,7 @@ struct PathCounters {
   uint64_t malformed = 0;
   uint64_t wrongPath = 0;  // message names another path than the one it arrived on
   uint64_t deaths = 0;
+  uint64_t stalls = 0;  // late timers whose verdict waited for queued input
   std::array<uint64_t, static_cast<size_t>(PathCause::kCount)> transitions{};
 };
 

@@ -135,5 +135,50 @@ TEST(SteeringTest, CopiesOnlyOnShimPathsWithOneSequencePerClass) {
   EXPECT_FALSE(c.withHeader);
 }
 
+TEST(SteeringTest, ReloadKeepsFlowsAndAppliesNewClasses) {
+  World w;
+  Steering s(w.config(), w.peers, w.paths);
+  for (size_t i = 0; i < 4; ++i) s.setKeyed(i, true);
+  s.setViews({up(0, 5000), up(1, 30000), up(2, 90000), up(3, 5000)});
+  const TimePoint now{};
+  auto web = udp("10.2.0.9", 443);
+  Steering::Choice c;
+  ASSERT_TRUE(s.choose(web.data(), web.size(), now, c));
+  ASSERT_EQ(c.decision.primary, 0);
+  // Path 0 degrades a little: the sticky flow stays; then a new policy adds "video" (UDP
+  // 443 to broadband) in front of the others.
+  MultipathConfig m = w.config();
+  ClassConfig video;
+  video.policy.name = "video";
+  video.policy.mode = policy::Mode::kPin;
+  video.preferUplinks = {1};
+  m.classes.insert(m.classes.begin(), video);
+  for (policy::Rule& r : m.rules) ++r.cls;
+  policy::Rule r;
+  r.cls = 0;
+  r.proto = kProtoUdp;
+  r.dstPorts = {{443, 443}};
+  m.rules.insert(m.rules.begin(), r);
+  m.engine.defaultClass = 2;
+  auto dns = udp("10.2.0.9", 53);
+  ASSERT_TRUE(s.choose(dns.data(), dns.size(), now, c));
+  ASSERT_EQ(c.decision.primary, 0);
+  s.reload(m);
+  // The web flow is now "video", pinned to broadband: it moves (its class changed).
+  ASSERT_TRUE(s.choose(web.data(), web.size(), now, c));
+  EXPECT_EQ(c.decision.cls, 0);
+  EXPECT_EQ(c.decision.primary, 1);
+  // The DNS flow keeps its class (by name) and its path.
+  ASSERT_TRUE(s.choose(dns.data(), dns.size(), now, c));
+  EXPECT_EQ(c.decision.cls, 2);
+  EXPECT_EQ(c.decision.primary, 0);
+  EXPECT_EQ(c.decision.cause, policy::DecisionCause::kSticky);
+  EXPECT_EQ(s.engine(0).counters().reloads, 1u);
+  EXPECT_EQ(s.engine(0).counters().reloadKept, 1u);
+  EXPECT_EQ(s.engine(0).counters().reloadMoved, 1u);
+  // The shaper's priority follows the new classes.
+  EXPECT_EQ(s.priority(0, 0), policy::Priority::kBusiness);
+}
+
 }  // namespace
 }  // namespace braid::edge

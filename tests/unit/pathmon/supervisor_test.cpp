@@ -439,3 +439,64 @@ TEST(PathSupervisor, MalformedAndForeignRepliesAreCounted) {
 
 }  // namespace
 }  // namespace braid::pathmon
+
+namespace braid::pathmon {
+namespace {
+
+// An idle path (100 ms probes, 40 ms RTT) that starts carrying traffic: its last proof of
+// life is up to 100 ms old, older than the active deadline (3 x 20 ms + margin). Found in
+// the lab: it was declared dead at once. Silence now counts from the activation.
+TEST(PathSupervisor, BecomingActiveIsNotJudgedByTheIdleSilence) {
+  for (int offset = 0; offset < 100; offset += 7) {
+    Sim sim;
+    sim.owd = std::chrono::milliseconds(20);
+    sim.sup.addPath(0, fastConfig());
+    sim.sup.setKeyed(0, true);
+    ASSERT_TRUE(sim.runUntilState(0, PathState::kUp, std::chrono::seconds(2)));
+    sim.runFor(std::chrono::seconds(1) + std::chrono::milliseconds(offset));  // idle probing
+    sim.sup.setActive(0, true);
+    sim.runFor(std::chrono::seconds(2));
+    EXPECT_EQ(sim.count(PathState::kDead), 0u) << "offset " << offset;
+    EXPECT_EQ(sim.sup.state(0), PathState::kUp);
+  }
+}
+
+// The activation grace does not hide a real death: a path cut just as it becomes active is
+// found within the active deadline of the activation.
+TEST(PathSupervisor, APathCutAsItBecomesActiveIsStillFoundFast) {
+  Sim sim;
+  sim.sup.addPath(0, fastConfig());
+  sim.sup.setKeyed(0, true);
+  ASSERT_TRUE(sim.runUntilState(0, PathState::kUp, std::chrono::seconds(2)));
+  sim.runFor(std::chrono::milliseconds(1050));
+  sim.cut = true;
+  const TimePoint t0 = sim.clock.now();
+  sim.sup.setActive(0, true);
+  auto dead = sim.runUntilState(0, PathState::kDead, std::chrono::seconds(1));
+  ASSERT_TRUE(dead);
+  EXPECT_LE(*dead - t0, std::chrono::milliseconds(90));
+}
+
+// The process is not scheduled for 70 ms while the replies keep arriving (queued in the
+// socket); when it runs again the overdue timer must not declare the path dead before the
+// queued replies are processed.
+TEST(PathSupervisor, AStallDoesNotKillAPathWhoseRepliesAreQueued) {
+  Sim sim;
+  sim.sup.addPath(0, fastConfig());
+  sim.sup.setActive(0, true);
+  sim.sup.setKeyed(0, true);
+  ASSERT_TRUE(sim.runUntilState(0, PathState::kUp, std::chrono::seconds(2)));
+  sim.runFor(std::chrono::milliseconds(500));
+  // Stall: time jumps 70 ms; every timer due meanwhile (probe sends, reply arrivals, the
+  // supervisor's deadline) runs late, in deadline order. The deadline check comes before
+  // some replies because they were queued "behind" it; the settle lets them in.
+  const TimePoint stallEnd = sim.clock.now() + std::chrono::milliseconds(70);
+  sim.clock.set(stallEnd);
+  sim.timers.runUntil(stallEnd);
+  sim.runFor(std::chrono::milliseconds(200));
+  EXPECT_EQ(sim.count(PathState::kDead), 0u);
+  EXPECT_GE(sim.sup.stats(0).counters.stalls, 1u);
+}
+
+}  // namespace
+}  // namespace braid::pathmon
