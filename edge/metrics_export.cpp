@@ -346,9 +346,12 @@ const auto kMonitorFields = m::concat(
                         &probeCounter<&PC::wrongPath>, {"reason", "wrong_path"}),
             pathCounter("braid_path_deaths_total", "Times the path was declared dead.",
                         &probeCounter<&PC::deaths>),
+            pathCounter("braid_path_monitor_stalls_total",
+                        "Late timers whose verdict waited for queued input.",
+                        &probeCounter<&PC::stalls>),
         })),
     transitionFields(std::make_index_sequence<kPathCauseCount>{}));
-static_assert(sizeof(PC) == (11 + kPathCauseCount) * sizeof(uint64_t),
+static_assert(sizeof(PC) == (12 + kPathCauseCount) * sizeof(uint64_t),
               "a pathmon::PathCounters field without a descriptor in kMonitorFields");
 
 // ---- IKE (edge/ike_driver.hpp): per uplink, per IKE path, and the driver's own ----
@@ -383,6 +386,20 @@ constexpr auto kIkeFields = std::to_array<m::Field<I>>({
         {"event", "child_hard_expired"}),
     ike("braid_ike_sa_events_total", kSaEventsHelp, &I::childSeqLimit,
         {"event", "child_seq_limit"}),
+    ike("braid_ike_sa_events_total", kSaEventsHelp, &I::ikeRekeysInitiated,
+        {"event", "ike_rekey_initiated"}),
+    ike("braid_ike_sa_events_total", kSaEventsHelp, &I::ikeRekeysResponded,
+        {"event", "ike_rekey_responded"}),
+    ike("braid_ike_sa_events_total", kSaEventsHelp, &I::ikeRekeyFailures,
+        {"event", "ike_rekey_failed"}),
+    ike("braid_ike_sa_events_total", kSaEventsHelp, &I::ikeSoftExpired,
+        {"event", "ike_soft_expired"}),
+    ike("braid_ike_sa_events_total", kSaEventsHelp, &I::ikeHardExpired,
+        {"event", "ike_hard_expired"}),
+    ike("braid_ike_dpd_checks_total",
+        "Liveness checks (empty INFORMATIONAL) sent after dpd_delay without a word from the peer "
+        "(RFC 7296 2.4).",
+        &I::dpdChecks),
     ike("braid_ike_failures_total", kFailHelp, &I::authFailed, {"reason", "auth_failed"}),
     ike("braid_ike_failures_total", kFailHelp, &I::noProposal, {"reason", "no_proposal"}),
     ike("braid_ike_failures_total", kFailHelp, &I::unknownIdentity, {"reason", "unknown_identity"}),
