@@ -35,8 +35,12 @@ mp_policy() {
 
 # mp_tunnel POLICY_FILE: braidd with IKEv2 over the three uplinks, lte metered, and the
 # policy; waits for every Child SA (lab.sh), then MP_SETTLE seconds for the path monitor
-# to bring every path Up.
+# to bring every path Up. braidd runs at SCHED_FIFO like the emulator and the probes
+# (LAB_BRAIDD_RT=0 to change): with 20 ms probes a path is dead after ~60 ms of silence,
+# and on a loaded 2-core VM a normal-priority braidd was once not scheduled for ~70 ms and
+# declared every path dead at once (docs/performance.md, "What the tests found").
 mp_tunnel() {
+  export LAB_BRAIDD_RT=${LAB_BRAIDD_RT:-1}
   export LAB_POLICY=$1 LAB_UPLINK_LTE="metered = true; egress_kbps = 30000"
   export LAB_UPLINK_FIBER="egress_kbps = 500000" LAB_UPLINK_BROADBAND="egress_kbps = 100000"
   mp_save_logs
