@@ -209,6 +209,40 @@ TEST_P(ChildRekey, RekeyVersusDeleteAndChildSaNotFound) {
   EXPECT_EQ(saOf(t.b).state(), IkeSaState::kEstablished);
 }
 
+// Delete vs delete (RFC 7296 2.25, 1.4.1): both sides delete the same Child SA at once; each
+// answers the other's Delete, the Child SA goes once on each side, the IKE SA stays.
+TEST_P(ChildRekey, SimultaneousChildDeletes) {
+  establish();
+  saOf(t.a).deleteChild(saOf(t.a).children()[0]->spiIn);
+  saOf(t.b).deleteChild(saOf(t.b).children()[0]->spiIn);
+  t.deliver(rekeyer());  // the order of the crossing requests by the parameter
+  t.deliver(peer());
+  EXPECT_EQ(t.run(), 2u);
+  for (Party* p : {&t.a, &t.b}) {
+    EXPECT_EQ(p->events.childDown.size(), 1u);
+    EXPECT_TRUE(saOf(*p).children().empty());
+    EXPECT_EQ(saOf(*p).state(), IkeSaState::kEstablished);
+  }
+  EXPECT_TRUE(log.lines.empty()) << log.lines[0];
+}
+
+// Delete vs delete of the IKE SA: both end it, nobody retries, no failure is reported.
+TEST_P(ChildRekey, SimultaneousIkeDeletes) {
+  establish();
+  ASSERT_TRUE(t.a.mgr->deleteIkeSa("to-b").isOk());
+  ASSERT_TRUE(t.b.mgr->deleteIkeSa("to-a").isOk());
+  t.deliver(rekeyer());
+  t.deliver(peer());
+  t.run();
+  t.advance(1ms);
+  for (Party* p : {&t.a, &t.b}) {
+    EXPECT_EQ(p->events.ikeDown.size(), 1u);
+    EXPECT_EQ(p->events.childDown.size(), 1u);
+    EXPECT_EQ(p->mgr->ikeSaCount(), 0u);
+    EXPECT_TRUE(p->events.failures.empty());
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Sides, ChildRekey, ::testing::Bool(),
                          [](const ::testing::TestParamInfo<bool>& p) {
                            return p.param ? "ByIkeInitiator" : "ByIkeResponder";
