@@ -44,7 +44,7 @@ EOF
 # LTE (voice-size packets each of A's uplinks carried during the run).
 steer() {
   local port=$1 ms=$2 extra=$3 cut=$4 len=$5 f0 b0 l0
-  nn_check "braidd up, voice steered fiber > broadband, ${ms} ms probes" mp_tunnel "$(voice_policy "$ms" "$extra")" || return 1
+  mp_up "braidd up, voice steered fiber > broadband, ${ms} ms probes" "$(voice_policy "$ms" "$extra")" || return 1
   f0=$(mp_voice_pkts fiber); b0=$(mp_voice_pkts broadband); l0=$(mp_voice_pkts lte)
   mp_bg_cut "$cut" 1.5 "$len"
   R=$(mp_voice "$port" 250)

@@ -50,7 +50,7 @@ report() {  # report WHAT COUNT
 
 # 1. Fiber blackout of 1.5 s in a 5 s voice stream: nothing lost, nothing twice.
 #    Broadband has no random loss here (mp_links), so 0 is the honest expectation.
-if nn_check "braidd up, voice duplicated on fiber + broadband" mp_tunnel "$(dup_policy always 0.05)"; then
+if mp_up "braidd up, voice duplicated on fiber + broadband" "$(dup_policy always 0.05)"; then
   counts0
   printf 't=1500ms fiber blackout 1500ms\n' >"$LAB_STATE_DIR/cut.scn"
   lab_wanem run "$LAB_STATE_DIR/cut.scn" >/dev/null
@@ -68,7 +68,7 @@ if nn_check "braidd up, voice duplicated on fiber + broadband" mp_tunnel "$(dup_
 fi
 
 # 2. The same with nftables dropping everything on the fiber segment for 1.5 s.
-if nn_check "braidd restarted (duplicate = always)" mp_tunnel "$(dup_policy always 0.05)"; then
+if mp_up "braidd restarted (duplicate = always)" "$(dup_policy always 0.05)"; then
   counts0
   mp_bg_cut nft 1.5 1500
   R=$(mp_voice 5521 250)
@@ -84,7 +84,7 @@ fi
 # 3. 5 % random loss on fiber and broadband (A -> B), 2000 packets at 200/s: each path
 #    loses ~100, both copies of a packet ~0.25 % = 5 (binomial, sd ~2.2): bounded at 1 %.
 #    The SLA allows the loss so that nothing but duplication is at work.
-if nn_check "braidd restarted (duplicate = always, loss SLA 20 %)" mp_tunnel "$(dup_policy always 0.20)"; then
+if mp_up "braidd restarted (duplicate = always, loss SLA 20 %)" "$(dup_policy always 0.20)"; then
   lab_wanem set fiber:ab loss=5% >/dev/null && lab_wanem set broadband:ab loss=5% >/dev/null
   fl0=$(lab_get fiber:ab drop_loss); bl0=$(lab_get broadband:ab drop_loss)
   counts0
@@ -104,7 +104,7 @@ fi
 #    broadband. 10 % loss on fiber (A -> B) from 2 s: the probes see it and broadband takes
 #    the voice, as copies or as the new best path (fiber then no longer meets the SLA, and
 #    broadband does); the figures say which.
-if nn_check "braidd restarted (duplicate = on_breach, loss SLA 2 %)" mp_tunnel "$(dup_policy on_breach 0.02)"; then
+if mp_up "braidd restarted (duplicate = on_breach, loss SLA 2 %)" "$(dup_policy on_breach 0.02)"; then
   counts0
   R=$(mp_voice 5523 100)
   counts

@@ -46,6 +46,7 @@ mp_tunnel() {
   mp_save_logs
   lab tunnel down >/dev/null 2>&1
   if ! lab tunnel up; then
+    lab tunnel status 2>&1 | grep -E 'site |/' | head -8
     echo "--- generated config of site a:"
     cat "$LAB_STATE_DIR/braidd-a.toml" 2>/dev/null | sed -n '/LAB_POLICY/,$p'
     return 1
@@ -151,6 +152,13 @@ mp_timeline() {
       printf "back_ms=%.1f\n", (back ? (rx[back] - rx[gi]) / 1e6 : -1)
       printf "post_fiber_pct=%.1f\n", (back ? 100 * post / (n - back + 1) : 0)
     }' "$1"
+}
+
+# mp_up WHAT POLICY_FILE: mp_tunnel as a check that also returns its status (nn_check
+# counts a failure but returns 0, so a test could not stop a section on it).
+mp_up() {
+  local what=$1; shift
+  if mp_tunnel "$@"; then nn_pass "$what"; else nn_fail "$what"; return 1; fi
 }
 
 # mp_bytes LINK:DIR -> the emulator's forwarded bytes on that direction.

@@ -45,7 +45,7 @@ report() {  # report WHAT COUNT
     "broadband $B lte $LTE; load $(mp_load)"
 }
 
-nn_check "braidd up, lte metered, voice: fiber > broadband, metered last resort" mp_tunnel "$P" ||
+mp_up "braidd up, lte metered, voice: fiber > broadband, metered last resort" "$P" ||
   nn_finish
 
 # 1. Everything up, 3 s of voice: lte carries none of it, only (relaxed) probes.
