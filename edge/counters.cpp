@@ -114,6 +114,7 @@ std::string formatStats(const DataPlaneStats& s) {
   line("tx.copies_skipped", t.copiesSkipped);
   line("tx.shim_data", t.shimData);
   line("tx.probes", t.probesSent);
+  line("tx.fec_parity", t.fecParity);
   static const char* const kPrio[3] = {"realtime", "business", "bulk"};
   for (size_t i = 0; i < 3; ++i) {
     line(std::string("tx.shaper.") + kPrio[i] + ".queued", t.shaperQueued[i]);
@@ -141,6 +142,8 @@ std::string formatStats(const DataPlaneStats& s) {
   line("rx.shim_data", r.shimData);
   line("rx.probes", r.probesReceived);
   line("rx.shim_resyncs", r.shimResyncs);
+  line("rx.fec_parity", r.fecParity);
+  line("rx.fec_recovered", r.fecRecovered);
   for (size_t i = 0; i < kRxDropCount; ++i) {
     os << "rx.drop." << rxDropName(static_cast<RxDrop>(i)) << ' ' << r.drops[i] << '\n';
   }

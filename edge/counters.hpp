@@ -50,6 +50,7 @@ struct TxCounters {
   uint64_t copiesSkipped = 0;   // copies not made: no shim on the path, too big, no buffer
   uint64_t shimData = 0;        // packets sent with the shim data header
   uint64_t probesSent = 0;      // pathmon probes and replies sealed
+  uint64_t fecParity = 0;       // FEC parity packets sent
   // Shaped uplinks: packets queued / sent per priority (realtime, business, bulk).
   std::array<uint64_t, 3> shaperQueued{}, shaperSent{};
   std::array<uint64_t, kTxDropCount> drops{};
@@ -93,6 +94,8 @@ struct RxCounters {
   uint64_t shimData = 0;        // packets that arrived with the shim data header
   uint64_t probesReceived = 0;  // pathmon probes and replies handed to the path monitor
   uint64_t shimResyncs = 0;     // dedup restarted: a sender's numbers jumped (it restarted)
+  uint64_t fecParity = 0;       // FEC parity packets received
+  uint64_t fecRecovered = 0;    // packets rebuilt from a parity and delivered
   std::array<uint64_t, kRxDropCount> drops{};
   void drop(RxDrop d, uint64_t n = 1) { drops[static_cast<size_t>(d)] += n; }
   uint64_t dropped(RxDrop d) const { return drops[static_cast<size_t>(d)]; }

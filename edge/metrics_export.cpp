@@ -89,6 +89,8 @@ const auto kTxFields = m::concat(
                 &Tx::shimData, "tx.shim_data"),
         counter("braid_tx_probes_total", "Path monitor probes and replies sealed.", &Tx::probesSent,
                 "tx.probes"),
+        counter("braid_tx_fec_parity_packets_total", "FEC parity packets sent.", &Tx::fecParity,
+                "tx.fec_parity"),
     }),
     m::concat(m::arrayFields<Tx, 3, &Tx::shaperQueued>(
                   "braid_tx_shaper_queued_packets_total",
@@ -101,8 +103,8 @@ const auto kTxFields = m::concat(
                         m::arrayFields<Tx, kTxDropCount, &Tx::drops>(
                             "braid_tx_drops_total", "Packets dropped on the way out, by reason.",
                             "reason", kTxDropReasons, "tx.drop.{reason}"))));
-// Every TxCounters field has a descriptor (12 + 4 scalars, 2 x 3 shaper, the drops).
-static_assert(sizeof(Tx) == (16 + 6 + kTxDropCount) * sizeof(uint64_t),
+// Every TxCounters field has a descriptor (12 + 5 scalars, 2 x 3 shaper, the drops).
+static_assert(sizeof(Tx) == (17 + 6 + kTxDropCount) * sizeof(uint64_t),
               "a TxCounters field without a descriptor in kTxFields");
 
 using Rx = RxCounters;
@@ -145,11 +147,16 @@ const auto kRxFields = m::concat(
         counter("braid_rx_shim_resyncs_total",
                 "Duplicate suppression restarted because a sender's numbers jumped.",
                 &Rx::shimResyncs, "rx.shim_resyncs"),
+        counter("braid_rx_fec_parity_packets_total", "FEC parity packets received.", &Rx::fecParity,
+                "rx.fec_parity"),
+        counter("braid_rx_fec_recovered_packets_total",
+                "Packets rebuilt from an FEC parity and delivered.", &Rx::fecRecovered,
+                "rx.fec_recovered"),
     }),
     m::arrayFields<Rx, kRxDropCount, &Rx::drops>("braid_rx_drops_total",
                                                  "Datagrams dropped on the way in, by reason.",
                                                  "reason", kRxDropReasons, "rx.drop.{reason}"));
-static_assert(sizeof(Rx) == (18 + kRxDropCount) * sizeof(uint64_t),
+static_assert(sizeof(Rx) == (20 + kRxDropCount) * sizeof(uint64_t),
               "an RxCounters field without a descriptor in kRxFields");
 
 // ESP drops summed over the SPI table and every inbound SA (DataPlaneStats::espDrops).

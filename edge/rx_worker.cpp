@@ -55,6 +55,8 @@ RxWorker::RxWorker(const DataPlaneOptions& opts, int tunFd, std::vector<int> upl
   activity_ = std::move(activity);
   shim_.assign(paths_.size(), 0);
   dedup_.resize(peers.size());
+  fecDec_.resize(peers.size());
+  fecOut_.resize(opts.mtu + 4);
   const size_t n = pool_.total();
   msgs_.resize(n);
   iovs_.resize(n);
@@ -209,12 +211,13 @@ void RxWorker::handleSegment(size_t uplink, uint8_t* base, size_t off, size_t le
     ++counters_.dummy;
     return;
   }
-  if (nh == policy::kShimNextHeader &&
-      (it == spiPath_.end() || !handleShim(it->second.path, pkt, nh))) {
+  if (nh == policy::kShimNextHeader && (it == spiPath_.end() || !handleShim(it->second, pkt, nh))) {
     return;
   }
-  uint8_t* ip = pkt.data();
-  size_t ipLen = pkt.size();
+  deliverInner(it == spiPath_.end() ? nullptr : &it->second, nh, pkt.data(), pkt.size());
+}
+
+void RxWorker::deliverInner(const InboundRoute* route, uint8_t nh, uint8_t* ip, size_t ipLen) {
   // RFC 4303 section 2.6: TFC padding may follow the inner packet; its length field rules.
   if (nh == ipsec::kNextHeaderIpv4 && ipLen >= 20 && (ip[0] >> 4) == 4 && loadBe16(ip + 2) >= 20 &&
       loadBe16(ip + 2) <= ipLen) {
@@ -227,10 +230,9 @@ void RxWorker::handleSegment(size_t uplink, uint8_t* base, size_t off, size_t le
     return;
   }
   // RFC 4301 section 5.2: the inner addresses must match the SA's selectors.
-  const SaSelectors* sel = it == spiPath_.end() ? nullptr : it->second.selectors.get();
-  if (it == spiPath_.end() ||
-      !(sel ? sel->remote : peerSubnets_[paths_[it->second.path].peer])
-           .contains(ip, ipLen, false) ||
+  const SaSelectors* sel = route == nullptr ? nullptr : route->selectors.get();
+  if (route == nullptr ||
+      !(sel ? sel->remote : peerSubnets_[paths_[route->path].peer]).contains(ip, ipLen, false) ||
       !(sel ? sel->local : local_).contains(ip, ipLen, true)) {
     counters_.drop(RxDrop::kPolicy);
     return;
@@ -239,7 +241,8 @@ void RxWorker::handleSegment(size_t uplink, uint8_t* base, size_t off, size_t le
   writer_.add(ip, ipLen);
 }
 
-bool RxWorker::handleShim(size_t path, PacketBuffer& pkt, uint8_t& nh) {
+bool RxWorker::handleShim(InboundRoute& route, PacketBuffer& pkt, uint8_t& nh) {
+  const size_t path = route.path;
   if (!shim_[path]) {  // the peer did not offer the shim: not ours to interpret
     counters_.drop(RxDrop::kShimInvalid);
     return false;
@@ -251,24 +254,72 @@ bool RxWorker::handleShim(size_t path, PacketBuffer& pkt, uint8_t& nh) {
     if (probe_) probe_(path, m, rxTime_);
     return false;
   }
+  const size_t peer = paths_[path].peer;
+  if (type == policy::ShimType::kParity) {
+    policy::ShimParityHeader ph;
+    if (!policy::decodeShimParity(m, ph) || ph.cls >= kMaxShimClasses) {
+      counters_.drop(RxDrop::kShimInvalid);
+      return false;
+    }
+    ++counters_.fecParity;
+    auto r = fecDecoder(peer, ph.cls)
+                 .onParity(ph.group, ph.k, m.subspan(policy::kShimParityHeaderSize), fecOut_);
+    if (r) deliverRecovered(route, ph.cls, r->length);
+    return false;
+  }
   policy::ShimDataHeader h;
   if (!policy::decodeShimData(m, h) || h.cls >= kMaxShimClasses) {
     counters_.drop(RxDrop::kShimInvalid);
     return false;
   }
-  auto& windows = dedup_[paths_[path].peer];
+  if (!acceptShimSequence(peer, h.cls, h.seq)) return false;
+  if (h.fec && h.k > 0) {
+    auto r =
+        fecDecoder(peer, h.cls)
+            .onData({h.group, h.index, h.k}, m.subspan(policy::kShimFecPayloadOffset), fecOut_);
+    if (r) deliverRecovered(route, h.cls, r->length);
+  }
+  ++counters_.shimData;
+  (void)pkt.trimFront(h.size());
+  nh =
+      pkt.size() > 0 && (pkt.data()[0] >> 4) == 6 ? ipsec::kNextHeaderIpv6 : ipsec::kNextHeaderIpv4;
+  return true;
+}
+
+policy::XorFecDecoder& RxWorker::fecDecoder(size_t peer, policy::ClassId cls) {
+  auto& perClass = fecDec_[peer];
+  if (perClass.empty()) perClass.resize(kMaxShimClasses);
+  // First FEC message of this class from this peer: allocated once, then reused.
+  if (!perClass[cls]) perClass[cls] = std::make_unique<policy::XorFecDecoder>(fecOut_.size());
+  return *perClass[cls];
+}
+
+// A packet rebuilt from a parity: its payload is the shim sequence number and the inner
+// packet; it goes through duplicate suppression (the original may still come, late).
+void RxWorker::deliverRecovered(InboundRoute& route, policy::ClassId cls, size_t length) {
+  if (length < 4 + 20) return;
+  const size_t peer = paths_[route.path].peer;
+  if (!acceptShimSequence(peer, cls, loadBe32(fecOut_.data()))) return;
+  ++counters_.fecRecovered;
+  uint8_t* ip = fecOut_.data() + 4;
+  const uint8_t nh = (ip[0] >> 4) == 6 ? ipsec::kNextHeaderIpv6 : ipsec::kNextHeaderIpv4;
+  deliverInner(&route, nh, ip, length - 4);
+}
+
+bool RxWorker::acceptShimSequence(size_t peer, policy::ClassId cls, uint32_t seq) {
+  auto& windows = dedup_[peer];
   if (windows.empty()) windows.resize(kMaxShimClasses);
-  std::unique_ptr<policy::DedupWindow>& w = windows[h.cls];
+  std::unique_ptr<policy::DedupWindow>& w = windows[cls];
   // Senders start each class at a random number. One far from everything seen (beyond any
   // copy skew) means the sender restarted: start over rather than drop its packets as old.
-  if (w && std::abs(int64_t(int32_t(h.seq - uint32_t(w->highest())))) > kShimResyncDistance) {
+  if (w && std::abs(int64_t(int32_t(seq - uint32_t(w->highest())))) > kShimResyncDistance) {
     w.reset();
     ++counters_.shimResyncs;
   }
   if (!w) w = std::make_unique<policy::DedupWindow>();
-  switch (w->accept(policy::extendSequence(w->highest(), h.seq))) {
+  switch (w->accept(policy::extendSequence(w->highest(), seq))) {
     case policy::DedupVerdict::kNew:
-      break;
+      return true;
     case policy::DedupVerdict::kDuplicate:
       counters_.drop(RxDrop::kDuplicate);
       return false;
@@ -276,11 +327,7 @@ bool RxWorker::handleShim(size_t path, PacketBuffer& pkt, uint8_t& nh) {
       counters_.drop(RxDrop::kShimOld);
       return false;
   }
-  ++counters_.shimData;
-  (void)pkt.trimFront(policy::kShimDataHeaderSize);
-  nh =
-      pkt.size() > 0 && (pkt.data()[0] >> 4) == 6 ? ipsec::kNextHeaderIpv6 : ipsec::kNextHeaderIpv4;
-  return true;
+  return false;
 }
 
 // RFC 7296 2.23: a packet whose integrity verified and that is new (it advanced the replay

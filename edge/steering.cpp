@@ -111,11 +111,12 @@ bool Steering::choose(const uint8_t* ip, size_t len, TimePoint now, Choice& out)
   out.withHeader = false;
   policy::Decision& d = out.decision;
   d = p.engine->decide(key, now, p.views, meta);
-  if (!d.ok() || d.copyCount == 0) return true;
-  // Copies need the shim on every path they use: the receiver tells them apart only by
-  // the shim sequence number (each SA's own anti-replay window accepts its copy).
+  if (!d.ok() || (d.copyCount == 0 && d.fecK == 0)) return true;
+  // Copies and FEC need the shim on every path they use: the receiver tells copies apart
+  // only by the shim sequence number (each SA's own anti-replay window accepts its copy).
   if (!shim(d.primary)) {
     d.copyCount = 0;
+    d.fecK = 0;
     return true;
   }
   uint8_t kept = 0;
@@ -124,11 +125,32 @@ bool Steering::choose(const uint8_t* ip, size_t len, TimePoint now, Choice& out)
   }
   for (uint8_t i = kept; i < d.copyCount; ++i) d.copies[i] = policy::kNoPath;
   d.copyCount = kept;
-  if (kept == 0) return true;
+  if (kept == 0 && d.fecK == 0) return true;
   out.withHeader = true;
+  out.header = policy::ShimDataHeader{};
   out.header.cls = d.cls;
   out.header.seq = d.cls < p.nextSeq.size() ? p.nextSeq[d.cls]++ : 0;
+  if (d.fecK > 0) {
+    out.header.fec = true;
+    out.header.k = d.fecK;
+    // The parity on another path when there is one: a loss burst on the primary then
+    // cannot take a data packet and its parity together.
+    out.parityPath = otherShimPath(p, d.primary);
+  }
   return true;
+}
+
+size_t Steering::otherShimPath(const Peer& p, size_t not_) const {
+  size_t best = not_;
+  uint32_t bestRtt = UINT32_MAX;
+  for (const policy::PathView& v : p.views) {
+    if (v.id == not_ || !shim(v.id) || !policy::usable(v)) continue;
+    if (v.rttUs < bestRtt) {
+      best = v.id;
+      bestRtt = v.rttUs;
+    }
+  }
+  return best;
 }
 
 }  // namespace braid::edge

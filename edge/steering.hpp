@@ -45,9 +45,10 @@ class Steering {
   struct Choice {
     policy::Decision decision;
     size_t peer = 0;
-    // Shim data header for this packet (when it is duplicated to shim paths): 0 = none.
+    // Shim data header for this packet (duplicated to shim paths, or FEC-protected).
     bool withHeader = false;
-    policy::ShimDataHeader header;
+    policy::ShimDataHeader header;  // with FEC: header.k = group size, group/index to fill
+    size_t parityPath = 0;          // FEC: where the group's parity goes
   };
   // false: no peer routes the destination (kNoRoute). Otherwise `out.decision.ok()` says
   // whether a path was found.
@@ -55,6 +56,7 @@ class Steering {
 
   // Some path of the peer has an outbound SA ("no path" vs "no SA" when nothing is chosen).
   bool peerKeyed(size_t peer) const;
+  size_t classCount(size_t peer) const { return peers_[peer].nextSeq.size(); }
 
   void expireFlows(TimePoint now) {
     for (auto& p : peers_) p.engine->expireFlows(now, 256);
@@ -72,6 +74,9 @@ class Steering {
     std::vector<policy::PathView> views;  // same order
     std::vector<uint32_t> nextSeq;        // per class: shim sequence numbers
   };
+  // A usable shim path of the peer other than `not_`, lowest RTT first; `not_` if none.
+  size_t otherShimPath(const Peer& p, size_t not_) const;
+
   RouteSelector routes_;
   std::vector<PeerSpec> peerSpecs_;
   std::vector<PathSpec> pathSpecs_;

@@ -296,6 +296,31 @@ void TxWorker::sendCopies(const Steering::Choice& ch, const PacketBuffer& origin
   }
 }
 
+policy::XorFecEncoder& TxWorker::fecEncoder(size_t peer, policy::ClassId cls) {
+  if (fecEnc_.size() <= peer) fecEnc_.resize(peer + 1);
+  auto& perClass = fecEnc_[peer];
+  if (perClass.size() <= cls) perClass.resize(size_t(cls) + 1);
+  // First FEC packet of this class: allocated once, then reused (not per packet).
+  if (!perClass[cls]) perClass[cls] = std::make_unique<policy::XorFecEncoder>(opts_.mtu + 4);
+  return *perClass[cls];
+}
+
+void TxWorker::sendParity(const Steering::Choice& ch, const policy::XorFecEncoder& enc,
+                          policy::Priority prio) {
+  PacketPtr b = pool_.acquire();
+  if (!b) {
+    counters_.drop(TxDrop::kPoolExhausted);
+    return;
+  }
+  const Bytes parity = enc.parity();
+  uint8_t* out = b->tailSpace().data();
+  policy::encodeShimParity(out, {ch.header.cls, uint32_t(enc.parityGroup()), enc.parityK()});
+  std::memcpy(out + policy::kShimParityHeaderSize, parity.data(), parity.size());
+  (void)b->commit(policy::kShimParityHeaderSize + parity.size());
+  ++counters_.fecParity;
+  dispatch(b, ch.parityPath, policy::kShimNextHeader, prio, copies_);
+}
+
 void TxWorker::sendShim(size_t path, Bytes message) {
   ++counters_.commands;
   PacketPtr b = pool_.acquire();
@@ -350,16 +375,28 @@ void TxWorker::processAndSend() {
       continue;
     }
     uint8_t nh = version == 4 ? ipsec::kNextHeaderIpv4 : ipsec::kNextHeaderIpv6;
+    policy::XorFecEncoder* fec = nullptr;
     if (ch.withHeader) {
-      // The copies carry the shim header; a packet it would push past the overlay MTU is
-      // sent once, unmarked (the uplink would otherwise fragment it).
-      uint8_t* h = len + policy::kShimDataHeaderSize <= opts_.mtu
-                       ? p->prepend(policy::kShimDataHeaderSize)
-                       : nullptr;
+      // The copies and FEC need the shim header; a packet it would push past the overlay
+      // MTU is sent once, unmarked (the uplink would otherwise fragment it). A parity is
+      // 2 bytes longer than its longest data packet's payload.
+      const size_t hs = ch.header.size();
+      const size_t room = ch.header.fec ? hs + 2 : hs;
+      uint8_t* h = len + room <= opts_.mtu ? p->prepend(hs) : nullptr;
       if (h == nullptr) {
         counters_.copiesSkipped += ch.decision.copyCount;
         ch.decision.copyCount = 0;
       } else {
+        if (ch.header.fec) {
+          // The protected payload is the sequence number and the inner packet.
+          policy::encodeShimData(h, ch.header);
+          fec = &fecEncoder(ch.peer, ch.header.cls);
+          const policy::FecPlace place =
+              fec->addData(Bytes(h + policy::kShimFecPayloadOffset, 4 + len), ch.header.k);
+          ch.header.group = uint32_t(place.group);
+          ch.header.index = place.index;
+          ch.header.k = place.k;
+        }
         policy::encodeShimData(h, ch.header);
         nh = policy::kShimNextHeader;
         ++counters_.shimData;
@@ -368,6 +405,7 @@ void TxWorker::processAndSend() {
     const policy::Priority prio = steering_.priority(ch.peer, ch.decision.cls);
     if (ch.decision.copyCount > 0) sendCopies(ch, *p, nh, prio);  // before the in-place seal
     dispatch(p, ch.decision.primary, nh, prio, pkts_);
+    if (fec != nullptr && !fec->parity().empty()) sendParity(ch, *fec, prio);
   }
   drainShapers(now);
   if (now - lastExpire_ > std::chrono::seconds(1)) {

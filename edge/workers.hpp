@@ -15,6 +15,7 @@
 #include "edge/shaper.hpp"
 #include "edge/steering.hpp"
 #include "policy/dedup.hpp"
+#include "policy/fec.hpp"
 
 namespace braid::edge {
 
@@ -74,6 +75,9 @@ class TxWorker {
   bool sealAndQueue(PacketBuffer& b, size_t path, uint8_t nh, bool data = true);
   void sendCopies(const Steering::Choice& ch, const PacketBuffer& original, uint8_t nh,
                   policy::Priority prio);
+  policy::XorFecEncoder& fecEncoder(size_t peer, policy::ClassId cls);
+  void sendParity(const Steering::Choice& ch, const policy::XorFecEncoder& enc,
+                  policy::Priority prio);
   // Sends `b` on `path` now, or queues it in the uplink's shaper (then `b` is moved out).
   void dispatch(PacketPtr& b, size_t path, uint8_t nh, policy::Priority prio,
                 std::vector<PacketPtr>& keep);
@@ -98,7 +102,8 @@ class TxWorker {
   TimePoint lastExpire_{};
   PacketPool pool_;
   std::vector<PacketPtr> pkts_;
-  std::vector<PacketPtr> copies_;  // duplicated packets of the current batch
+  std::vector<PacketPtr> copies_;  // duplicated packets and parities of the current batch
+  std::vector<std::vector<std::unique_ptr<policy::XorFecEncoder>>> fecEnc_;  // [peer][class]
   struct Queued {
     PacketPtr pkt;
     uint16_t path = 0;
@@ -145,9 +150,14 @@ class RxWorker {
   void receive(size_t uplink);
   void noteSource(InboundRoute& route, uint32_t spi, uint32_t seq, const SockAddr& from);
   void handleSegment(size_t uplink, uint8_t* base, size_t off, size_t len, size_t msg);
-  // Next header 253: a probe (to the path monitor) or data (dedup, then the inner packet).
-  // Returns false when the packet is consumed or dropped.
-  bool handleShim(size_t path, PacketBuffer& pkt, uint8_t& nh);
+  // Next header 253: a probe (to the path monitor), an FEC parity, or data (dedup, FEC,
+  // then the inner packet). Returns false when the packet is consumed or dropped.
+  bool handleShim(InboundRoute& route, PacketBuffer& pkt, uint8_t& nh);
+  // Inner packet checks (TFC padding, the SA's selectors) and the TUN write.
+  void deliverInner(const InboundRoute* route, uint8_t nh, uint8_t* ip, size_t len);
+  bool acceptShimSequence(size_t peer, policy::ClassId cls, uint32_t seq);
+  policy::XorFecDecoder& fecDecoder(size_t peer, policy::ClassId cls);
+  void deliverRecovered(InboundRoute& route, policy::ClassId cls, size_t length);
 
   DataPlaneOptions opts_;
   std::vector<int> uplinkFds_;
@@ -174,7 +184,9 @@ class RxWorker {
   // 2^16 numbers: 1.4 s of copy skew at 45 kpps (500 Mbit/s of 1400-byte packets).
   static constexpr int64_t kShimResyncDistance = 1 << 16;
   std::vector<std::vector<std::unique_ptr<policy::DedupWindow>>> dedup_;
-  TimePoint rxTime_{};  // of the current recvmmsg batch
+  std::vector<std::vector<std::unique_ptr<policy::XorFecDecoder>>> fecDec_;  // [peer][class]
+  std::vector<uint8_t> fecOut_;  // a rebuilt packet (sequence number + inner packet)
+  TimePoint rxTime_{};           // of the current recvmmsg batch
   size_t bufLen_;
   PacketPool pool_;
   std::vector<PacketPtr> bufs_;

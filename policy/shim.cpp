@@ -5,22 +5,62 @@ namespace braid::policy {
 std::optional<ShimType> shimType(Bytes message) {
   if (message.empty() || (message[0] >> 4) != kShimVersion) return std::nullopt;
   const uint8_t t = message[0] & 0x0f;
-  if (t < 1 || t > 3) return std::nullopt;
+  if (t < 1 || t > 4) return std::nullopt;
   return static_cast<ShimType>(t);
 }
 
 void encodeShimData(uint8_t* out, const ShimDataHeader& h) {
   out[0] = uint8_t(kShimVersion << 4) | uint8_t(ShimType::kData);
-  out[1] = 0;
+  out[1] = h.fec ? kShimFlagFec : 0;
   storeBe16(out + 2, h.cls);
-  storeBe32(out + 4, h.seq);
+  if (!h.fec) {
+    storeBe32(out + 4, h.seq);
+    return;
+  }
+  storeBe32(out + 4, h.group);
+  out[8] = h.index;
+  out[9] = h.k;
+  out[10] = out[11] = 0;
+  storeBe32(out + 12, h.seq);
 }
 
 bool decodeShimData(Bytes message, ShimDataHeader& out) {
   if (message.size() < kShimDataHeaderSize || shimType(message) != ShimType::kData) return false;
+  const uint8_t* p = message.data();
+  out.cls = loadBe16(p + 2);
+  out.fec = (p[1] & kShimFlagFec) != 0;
+  if (!out.fec) {
+    out.seq = loadBe32(p + 4);
+    out.group = 0;
+    out.index = out.k = 0;
+    return true;
+  }
+  if (message.size() < kShimFecHeaderSize) return false;
+  out.group = loadBe32(p + 4);
+  out.index = p[8];
+  out.k = p[9];
+  out.seq = loadBe32(p + 12);
+  // An index outside the group is not a protected packet.
+  return out.k == 0 || out.index < out.k;
+}
+
+void encodeShimParity(uint8_t* out, const ShimParityHeader& h) {
+  out[0] = uint8_t(kShimVersion << 4) | uint8_t(ShimType::kParity);
+  out[1] = 0;
+  storeBe16(out + 2, h.cls);
+  storeBe32(out + 4, h.group);
+  out[8] = h.k;
+  out[9] = out[10] = out[11] = 0;
+}
+
+bool decodeShimParity(Bytes message, ShimParityHeader& out) {
+  if (message.size() < kShimParityHeaderSize || shimType(message) != ShimType::kParity) {
+    return false;
+  }
   out.cls = loadBe16(message.data() + 2);
-  out.seq = loadBe32(message.data() + 4);
-  return true;
+  out.group = loadBe32(message.data() + 4);
+  out.k = message[8];
+  return out.k >= 2;
 }
 
 uint64_t extendSequence(uint64_t highest, uint32_t low) {

@@ -16,13 +16,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto type = shimType(in);
   ShimDataHeader h;
   const bool ok = decodeShimData(in, h);
-  if (ok != (size >= kShimDataHeaderSize && type == ShimType::kData)) std::abort();
+  if (ok && (type != ShimType::kData || size < h.size())) std::abort();
+  if (!ok && type == ShimType::kData && size >= kShimFecHeaderSize && data[9] > data[8]) {
+    std::abort();  // a well-formed data header (FEC or not) must decode
+  }
   if (ok) {
-    std::array<uint8_t, kShimDataHeaderSize> out{};
+    std::array<uint8_t, kShimFecHeaderSize> out{};
     encodeShimData(out.data(), h);
-    for (size_t i = 0; i < out.size(); ++i) {
-      if (i != 1 && out[i] != data[i]) std::abort();
+    for (size_t i = 0; i < h.size(); ++i) {
+      const bool ignored = i == 1 || (h.fec && (i == 10 || i == 11));
+      if (!ignored && out[i] != data[i]) std::abort();
     }
+    ShimDataHeader again;
+    if (!decodeShimData(Bytes(out.data(), h.size()), again) || !(again == h)) std::abort();
+  }
+  ShimParityHeader ph;
+  if (decodeShimParity(in, ph)) {
+    if (type != ShimType::kParity || size < kShimParityHeaderSize || ph.k < 2) std::abort();
+    std::array<uint8_t, kShimParityHeaderSize> out{};
+    encodeShimParity(out.data(), ph);
+    ShimParityHeader again;
+    if (!decodeShimParity(out, again) || !(again == ph)) std::abort();
   }
   if (size >= 12) {
     uint64_t highest;

@@ -46,12 +46,21 @@ MultipathConfig policyConfig() {
   ClassConfig def;
   def.policy.name = "default";
   def.preferUplinks = {0, 1};
-  m.classes = {voice, def};
+  // "video" (UDP to port 6000): XOR FEC always, groups of 2 (the densest).
+  ClassConfig video;
+  video.policy.name = "video";
+  video.policy.fec = policy::FecWhen::kAlways;
+  video.policy.fecLossThreshold = 0.5f;
+  video.preferUplinks = {0, 1};
+  m.classes = {voice, def, video};
   policy::Rule r;
   r.cls = 0;
   r.proto = kProtoUdp;
   r.dstPorts = {{5060, 5060}};
-  m.rules = {r};
+  policy::Rule v = r;
+  v.cls = 2;
+  v.dstPorts = {{6000, 6000}};
+  m.rules = {r, v};
   m.engine.defaultClass = 1;
   return m;
 }
@@ -125,6 +134,7 @@ class MultipathDataPlaneTest : public ::testing::Test {
 TEST_F(MultipathDataPlaneTest, SteersByViewsAndFailsOverWhenAPathGoesDown) {
   pa->setPathViews(
       {viewOf(0, policy::PathHealth::kUp, 5000), viewOf(1, policy::PathHealth::kUp, 30000)});
+  pa->snapshot();  // applied by the TX thread before the next packet is read
   auto p = udpTo(8080, 1);
   send(p);
   EXPECT_EQ(readTun(b.s.tun[1], 10000), p);
@@ -135,6 +145,7 @@ TEST_F(MultipathDataPlaneTest, SteersByViewsAndFailsOverWhenAPathGoesDown) {
   // Path 0 reported dead: the same flow's next packet goes on path 1.
   pa->setPathViews(
       {viewOf(0, policy::PathHealth::kDown, 5000), viewOf(1, policy::PathHealth::kUp, 30000)});
+  pa->snapshot();  // applied by the TX thread before the next packet is read
   p = udpTo(8080, 2);
   send(p);
   EXPECT_EQ(readTun(b.s.tun[1], 10000), p);
@@ -147,11 +158,13 @@ TEST_F(MultipathDataPlaneTest, SteersByViewsAndFailsOverWhenAPathGoesDown) {
   // Both down: routed, but no usable path.
   pa->setPathViews(
       {viewOf(0, policy::PathHealth::kDown, 5000), viewOf(1, policy::PathHealth::kDown, 30000)});
+  pa->snapshot();  // applied by the TX thread before the next packet is read
   send(udpTo(8080, 3));
   EXPECT_TRUE(eventually([&] { return pa->snapshot().tx.dropped(TxDrop::kNoPath) == 1; }));
   // No SA on any path: "no SA", as before multipath.
   pa->removeOutbound(0);
   pa->removeOutbound(1);
+  pa->snapshot();
   send(udpTo(8080, 4));
   EXPECT_TRUE(eventually([&] { return pa->snapshot().tx.dropped(TxDrop::kNoSa) == 1; }));
 }
@@ -159,6 +172,7 @@ TEST_F(MultipathDataPlaneTest, SteersByViewsAndFailsOverWhenAPathGoesDown) {
 TEST_F(MultipathDataPlaneTest, DuplicatesWithTheShimAndTheReceiverDeliversEachPacketOnce) {
   pa->setPathViews(
       {viewOf(0, policy::PathHealth::kUp, 5000), viewOf(1, policy::PathHealth::kUp, 30000)});
+  pa->snapshot();  // applied by the TX thread before the next packet is read
   // Without the shim negotiated, no copies: the receiver could not tell them apart.
   auto p = udpTo(5060, 1);
   send(p);
@@ -169,6 +183,7 @@ TEST_F(MultipathDataPlaneTest, DuplicatesWithTheShimAndTheReceiverDeliversEachPa
     pa->setPathShim(path, true);
     pb->setPathShim(path, true);
   }
+  pa->snapshot();
   pb->snapshot();
   constexpr int kPackets = 20;
   for (int i = 0; i < kPackets; ++i) {
@@ -219,6 +234,38 @@ TEST_F(MultipathDataPlaneTest, ShimProbesReachTheProbeHookOnlyWhenTheShimIsOn) {
   EXPECT_EQ(pb->snapshot().rx.probesReceived, 1u);
 }
 
+// FEC: a packet lost on the primary path is rebuilt from its group's other packet and the
+// parity, which travels on the other path; the receiver delivers it once.
+TEST_F(MultipathDataPlaneTest, FecRebuildsALostPacketFromTheParityOnTheOtherPath) {
+  pa->setPathViews(
+      {viewOf(0, policy::PathHealth::kUp, 5000), viewOf(1, policy::PathHealth::kUp, 30000)});
+  pa->snapshot();  // applied by the TX thread before the next packet is read
+  for (size_t path = 0; path < 2; ++path) {
+    pa->setPathShim(path, true);
+    pb->setPathShim(path, true);
+  }
+  pa->snapshot();
+  pb->snapshot();
+  auto first = udpTo(6000, 1);
+  send(first);
+  EXPECT_EQ(readTun(b.s.tun[1], 10000), first);
+  // The second packet of the group is lost: B cannot open path 0 for a moment.
+  pb->removeInbound(0x1000);
+  pb->snapshot();
+  auto second = udpTo(6000, 2);
+  send(second);
+  EXPECT_EQ(readTun(b.s.tun[1], 10000), second);  // rebuilt from the parity (path 1)
+  DataPlaneStats sb = pb->snapshot();
+  EXPECT_EQ(sb.rx.fecRecovered, 1u);
+  EXPECT_EQ(sb.rx.fecParity, 1u);
+  EXPECT_EQ(sb.inboundTable.drop(ipsec::EspDrop::kBadSpi), 1u);
+  DataPlaneStats sa = pa->snapshot();
+  EXPECT_EQ(sa.tx.fecParity, 1u);
+  EXPECT_EQ(sealedOn(sa, 0x1000), 2u);  // data on the primary
+  EXPECT_EQ(sealedOn(sa, 0x1001), 1u);  // the parity on the other path
+  EXPECT_TRUE(readTun(b.s.tun[1], 200).empty());
+}
+
 class ShapedDataPlaneTest : public MultipathDataPlaneTest {
  protected:
   void SetUp() override {
@@ -233,6 +280,7 @@ class ShapedDataPlaneTest : public MultipathDataPlaneTest {
 TEST_F(ShapedDataPlaneTest, QueuesUpToItsBoundDropsTheRestAndDeliversTheQueue) {
   pa->setPathViews(
       {viewOf(0, policy::PathHealth::kUp, 5000), viewOf(1, policy::PathHealth::kUp, 30000)});
+  pa->snapshot();  // applied by the TX thread before the next packet is read
   constexpr int kBurst = 150;
   for (int i = 0; i < kBurst; ++i) {
     std::vector<uint8_t> p(1000, uint8_t(i));

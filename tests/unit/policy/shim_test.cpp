@@ -31,17 +31,41 @@ TEST(ShimTest, RejectsShortWrongVersionAndOtherTypes) {
   buf[0] = 0x11;  // a probe is not data
   EXPECT_FALSE(decodeShimData(buf, h));
   EXPECT_EQ(shimType(buf), ShimType::kProbe);
-  buf[0] = 0x14;
+  buf[0] = 0x15;
   EXPECT_FALSE(shimType(buf).has_value());
   buf[0] = 0x10;
   EXPECT_FALSE(shimType(buf).has_value());
   EXPECT_FALSE(shimType(Bytes()).has_value());
 }
 
+TEST(ShimTest, FecDataHeaderAndParityHeader) {
+  std::array<uint8_t, 20> buf{};
+  ShimDataHeader f{5, 0x01020304, true, 77, 2, 5};
+  EXPECT_EQ(f.size(), kShimFecHeaderSize);
+  encodeShimData(buf.data(), f);
+  EXPECT_EQ(buf[1], kShimFlagFec);
+  EXPECT_EQ(loadBe32(buf.data() + kShimFecPayloadOffset), 0x01020304u);  // protected with it
+  ShimDataHeader h;
+  ASSERT_TRUE(decodeShimData(buf, h));
+  EXPECT_EQ(h, f);
+  EXPECT_FALSE(decodeShimData(Bytes(buf.data(), 15), h));  // FEC flag, short
+  buf[8] = 5;                                              // index == k
+  EXPECT_FALSE(decodeShimData(buf, h));
+  ShimParityHeader p{5, 77, 5};
+  encodeShimParity(buf.data(), p);
+  EXPECT_EQ(shimType(buf), ShimType::kParity);
+  ShimParityHeader q;
+  ASSERT_TRUE(decodeShimParity(buf, q));
+  EXPECT_EQ(q, p);
+  buf[8] = 1;  // k < 2 protects nothing
+  EXPECT_FALSE(decodeShimParity(buf, q));
+  EXPECT_FALSE(decodeShimData(buf, h));
+}
+
 TEST(ShimTest, FlagsAreIgnored) {
   std::array<uint8_t, 8> buf{};
   encodeShimData(buf.data(), {3, 9});
-  buf[1] = 0xff;
+  buf[1] = 0xfe;  // every flag but FEC
   ShimDataHeader h;
   ASSERT_TRUE(decodeShimData(buf, h));
   EXPECT_EQ(h, (ShimDataHeader{3, 9}));
