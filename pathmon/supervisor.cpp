@@ -168,6 +168,15 @@ Duration PathSupervisor::deadline(const Path& p) const {
   return std::min(d, p.cfg.maxDeadline);
 }
 
+Duration PathSupervisor::silenceDeadline(const Path& p) const {
+  Duration d = deadline(p);
+  // Counted from an activation or a stall, not from an answer: the first probe sent since
+  // needs a round trip before it can be answered (a 50 ms path probed every 10 ms would
+  // otherwise die before its first active reply; found in the lab).
+  if (p.silenceFrom > p.lastAlive) d += p.rtt.srtt() + 4 * p.rtt.rttvar();
+  return std::min(d, p.cfg.maxDeadline);
+}
+
 Duration PathSupervisor::currentHoldDown(const Path& p, TimePoint now) const {
   // Deaths inside the flap window, this one included, double the hold-down each.
   size_t recent = 0;
@@ -272,9 +281,10 @@ void PathSupervisor::setActive(PathId id, bool active) {
   p->active = active;
   if (active) p->silenceFrom = clock_.now();
   if (p->nextProbe) {
-    // Probe sooner at once when the path becomes busy; a slower rate applies from the next.
+    // Probe at once when the path becomes busy (its silence now counts, from here); a
+    // slower rate applies from the next.
     TimePoint now = clock_.now();
-    p->nextProbe = std::min(*p->nextProbe, now + interval(*p));
+    p->nextProbe = std::min(*p->nextProbe, active ? now : now + interval(*p));
     service(*p);
   }
 }
@@ -335,7 +345,7 @@ void PathSupervisor::evaluate(Path& p, TimePoint now) {
     case PathState::kUp:
     case PathState::kDegraded: {
       if (!c.probes) return;
-      if (now - std::max(p.lastAlive, p.silenceFrom) >= deadline(p)) {
+      if (now - std::max(p.lastAlive, p.silenceFrom) >= silenceDeadline(p)) {
         transition(p, PathState::kDead, PathCause::kSilence, now);
         return;
       }
@@ -412,7 +422,7 @@ void PathSupervisor::rearm(Path& p) {
       }
     }
     if (p.state == PathState::kUp || p.state == PathState::kDegraded) {
-      consider(std::max(p.lastAlive, p.silenceFrom) + deadline(p));
+      consider(std::max(p.lastAlive, p.silenceFrom) + silenceDeadline(p));
     }
     if (p.state == PathState::kProbing && p.goodStreak >= p.cfg.recoverProbes) {
       consider(p.upNotBefore);

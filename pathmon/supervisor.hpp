@@ -195,6 +195,7 @@ class PathSupervisor {
   Duration interval(const Path& p) const;
   Duration lossTimeout(const Path& p) const;
   Duration deadline(const Path& p) const;
+  Duration silenceDeadline(const Path& p) const;
   Duration currentHoldDown(const Path& p, TimePoint now) const;
   void restartProbing(Path& p, TimePoint now);
 

@@ -461,6 +461,25 @@ TEST(PathSupervisor, BecomingActiveIsNotJudgedByTheIdleSilence) {
   }
 }
 
+// The same with a long RTT and fast probes (the lab: broadband, 50 ms RTT, 10 ms probes,
+// silence floor 30 ms): the first active probe's answer takes a round trip.
+TEST(PathSupervisor, BecomingActiveOnALongPathWaitsForTheFirstRoundTrip) {
+  for (int offset = 0; offset < 100; offset += 7) {
+    Sim sim;
+    sim.owd = std::chrono::milliseconds(25);
+    PathConfig c = fastConfig();
+    c.activeInterval = std::chrono::milliseconds(10);
+    c.silenceFloor = std::chrono::milliseconds(30);
+    sim.sup.addPath(0, c);
+    sim.sup.setKeyed(0, true);
+    ASSERT_TRUE(sim.runUntilState(0, PathState::kUp, std::chrono::seconds(2)));
+    sim.runFor(std::chrono::seconds(1) + std::chrono::milliseconds(offset));
+    sim.sup.setActive(0, true);
+    sim.runFor(std::chrono::seconds(2));
+    EXPECT_EQ(sim.count(PathState::kDead), 0u) << "offset " << offset;
+  }
+}
+
 // The activation grace does not hide a real death: a path cut just as it becomes active is
 // found within the active deadline of the activation.
 TEST(PathSupervisor, APathCutAsItBecomesActiveIsStillFoundFast) {
