@@ -96,6 +96,11 @@ struct PeerIkeConfig {
   uint32_t replayWindow = 1024;
   bool signatureHashNotify = true;
   bool braidShim = true;  // offer the braid shim in IKE_AUTH (used if the peer offers it too)
+  // Child SA lifetimes (rekey_time, life_time, rand_time, rekey_bytes, ...; strongSwan's).
+  ike::Lifetime childLifetime = ike::defaultChildLifetime();
+  ike::Lifetime ikeLifetime = ike::defaultIkeLifetime();  // ike_rekey_time, ...
+  Duration dpdDelay{};                                    // 0: no DPD
+  ike::DpdAction dpdAction = ike::DpdAction::kRestart;
 };
 
 struct PeerConfig {

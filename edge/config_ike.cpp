@@ -335,6 +335,51 @@ std::vector<IpPrefix> selectors(Checker& c, const toml::table& t, const std::str
   return out;
 }
 
+// Lifetimes with strongSwan's names and defaults (swanctl.conf): life_* is 1.1 x rekey_* and
+// rand_time is life_time - rekey_time unless given; 0 disables a limit. `prefix` is "" for
+// the Child SAs and "ike_" for the IKE SA (time only).
+void parseLifetime(Checker& c, const toml::table& t, const std::string& path,
+                   const std::string& prefix, bool counts, ike::Lifetime& l) {
+  auto dur = [](double s) {
+    return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(s));
+  };
+  const std::string rekeyTime = prefix + "rekey_time", lifeTime = prefix + "life_time",
+                    randTime = prefix + "rand_time";
+  constexpr int64_t kMaxCount = int64_t(1) << 62;
+  if (auto v = c.seconds(t, path, rekeyTime, 0, 30 * 86400.0)) {
+    l.rekeyTime = dur(*v);
+    l.lifeTime = l.rekeyTime + l.rekeyTime / 10;
+  }
+  if (auto v = c.seconds(t, path, lifeTime, 0, 33 * 86400.0)) l.lifeTime = dur(*v);
+  l.randTime = l.lifeTime > l.rekeyTime ? l.lifeTime - l.rekeyTime : Duration{};
+  if (auto v = c.seconds(t, path, randTime, 0, 30 * 86400.0)) l.randTime = dur(*v);
+  // A hard limit at or below the soft one would delete before any rekey could complete.
+  auto order = [&](const std::string& life, bool bad, const std::string& rekey) {
+    if (!bad || t.get(life) == nullptr) return;
+    c.error(*t.get(life), "'" + path + "." + life + "' must be above " + rekey +
+                              " (the rekey must complete before the hard limit), or 0");
+  };
+  order(lifeTime, l.lifeTime.count() > 0 && l.lifeTime <= l.rekeyTime, rekeyTime);
+  if (t.get(randTime) != nullptr && l.rekeyTime.count() > 0 && l.randTime >= l.rekeyTime) {
+    c.error(*t.get(randTime), "'" + path + "." + randTime + "' must be below " + rekeyTime);
+  }
+  if (!counts) return;
+  if (auto v = c.integer(t, path, "rekey_bytes", false, 0, kMaxCount)) {
+    l.rekeyBytes = uint64_t(*v);
+    l.lifeBytes = l.rekeyBytes + l.rekeyBytes / 10;
+  }
+  if (auto v = c.integer(t, path, "life_bytes", false, 0, kMaxCount)) l.lifeBytes = uint64_t(*v);
+  if (auto v = c.integer(t, path, "rekey_packets", false, 0, kMaxCount)) {
+    l.rekeyPackets = uint64_t(*v);
+    l.lifePackets = l.rekeyPackets + l.rekeyPackets / 10;
+  }
+  if (auto v = c.integer(t, path, "life_packets", false, 0, kMaxCount)) {
+    l.lifePackets = uint64_t(*v);
+  }
+  order("life_bytes", l.lifeBytes > 0 && l.lifeBytes <= l.rekeyBytes, "rekey_bytes");
+  order("life_packets", l.lifePackets > 0 && l.lifePackets <= l.rekeyPackets, "rekey_packets");
+}
+
 }  // namespace
 
 std::optional<PeerIkeConfig> parsePeerIke(Checker& c, const toml::table& t, const std::string& path,
@@ -364,7 +409,19 @@ std::optional<PeerIkeConfig> parsePeerIke(Checker& c, const toml::table& t, cons
                "remote_subnets",
                "replay_window",
                "signature_hash_notify",
-               "braid_shim"});
+               "braid_shim",
+               "rekey_time",
+               "life_time",
+               "rand_time",
+               "rekey_bytes",
+               "life_bytes",
+               "rekey_packets",
+               "life_packets",
+               "ike_rekey_time",
+               "ike_life_time",
+               "ike_rand_time",
+               "dpd_delay",
+               "dpd_action"});
   const size_t errorsBefore = c.errors().size();
   PeerIkeConfig k;
   k.proposals = proposalList(c, t, path, "proposals", ike::ProtocolId::kIke,
@@ -546,6 +603,21 @@ std::optional<PeerIkeConfig> parsePeerIke(Checker& c, const toml::table& t, cons
   if (auto v = c.integer(t, path, "replay_window", false, ipsec::ReplayWindow::kMinSize,
                          ipsec::ReplayWindow::kMaxSize)) {
     k.replayWindow = uint32_t(*v);
+  }
+  parseLifetime(c, t, path, "", true, k.childLifetime);
+  parseLifetime(c, t, path, "ike_", false, k.ikeLifetime);
+  if (auto v = c.seconds(t, path, "dpd_delay", 0, 3600)) k.dpdDelay = dur(*v);
+  if (auto s = c.str(t, path, "dpd_action", false, "\"restart\", \"clear\" or \"hold\"")) {
+    if (*s == "restart") {
+      k.dpdAction = ike::DpdAction::kRestart;
+    } else if (*s == "clear") {
+      k.dpdAction = ike::DpdAction::kClear;
+    } else if (*s == "hold") {
+      k.dpdAction = ike::DpdAction::kHold;
+    } else {
+      c.error(*t.get("dpd_action"), "'" + path + ".dpd_action' = \"" + *s +
+                                        "\"; expected \"restart\", \"clear\" or \"hold\"");
+    }
   }
   k.localSubnets = selectors(c, t, path, "local_subnets", overlayLocal, "overlay.local_subnets");
   k.remoteSubnets =

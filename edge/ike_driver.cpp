@@ -85,6 +85,7 @@ struct IkeDriver::Impl {
     uint64_t failures = 0;
     std::optional<ike::FailureKind> lastFailure;
     bool failedSinceUp = false;  // the core retries this IKE SA itself
+    bool dpdHeld = false;        // DPD found the peer dead, dpd_action clear/hold: stay down
     uint32_t outSpi = 0;
     uint32_t newestInSpi = 0;  // the inbound SPI of the Child SA that set outSpi
     std::set<uint32_t> inSpis;
@@ -118,6 +119,7 @@ struct IkeDriver::Impl {
     void onIkeSaDown(const ike::IkeSaEvent& e) override { impl->ikeSaDown(*this, e); }
     void onChildSaUp(const ike::ChildSaEvent& e) override { impl->childSaUp(*this, e); }
     void onChildSaDown(const ike::ChildSaEvent& e) override { impl->childSaDown(*this, e); }
+    void onChildSaOutbound(const ike::ChildSaEvent& e) override { impl->childSaOutbound(*this, e); }
     void onPeerEndpointChanged(const ike::IkeSaEvent& e) override {
       impl->endpointChanged(*this, e);
     }
@@ -168,6 +170,11 @@ struct IkeDriver::Impl {
   void ikeSaDown(Uplink& u, const ike::IkeSaEvent& e);
   void childSaUp(Uplink& u, const ike::ChildSaEvent& e);
   void childSaDown(Uplink& u, const ike::ChildSaEvent& e);
+  void childSaOutbound(Uplink& u, const ike::ChildSaEvent& e);
+  // Every second: the data plane's per-SA counters to the core (Child SA byte/packet
+  // lifetimes, ESP sequence limit); read from snapshot(), nothing added to the data path.
+  void pollUsage();
+  std::unique_ptr<ScopedTimer> usageTimer;
   void endpointChanged(Uplink& u, const ike::IkeSaEvent& e);
   void espSourceChanged(size_t path, uint32_t spi, const SockAddr& from);
   void failure(Uplink& u, const ike::FailureEvent& e);
@@ -267,6 +274,24 @@ void IkeDriver::Impl::start() {
   for (auto& p : paths) {
     if (p->peer->ike->initiate) initiate(*p);
   }
+  usageTimer = std::make_unique<ScopedTimer>(timers);
+  usageTimer->arm(clock.now() + std::chrono::seconds(1), [this] { pollUsage(); });
+}
+
+void IkeDriver::Impl::pollUsage() {
+  if (down) return;
+  bool keyed = false;
+  for (auto& p : paths) keyed = keyed || !p->inSpis.empty();
+  if (keyed) {
+    for (const SaStats& s : dp.snapshot().sas) {
+      const uint64_t bytes = s.inbound ? s.esp.bytesOpened : s.esp.bytesSealed;
+      const uint64_t packets = s.inbound ? s.esp.packetsOpened : s.esp.packetsSealed;
+      for (auto& u : uplinks) {
+        if (u->manager->reportUsage(s.spi, s.inbound, bytes, packets)) break;
+      }
+    }
+  }
+  usageTimer->arm(clock.now() + std::chrono::seconds(1), [this] { pollUsage(); });
 }
 
 void IkeDriver::Impl::initiate(Path& p) {
@@ -360,6 +385,7 @@ void IkeDriver::Impl::ikeSaUp(Uplink& u, const ike::IkeSaEvent& e) {
   if (p == nullptr) return;
   p->state = "established";
   p->failedSinceUp = false;
+  p->dpdHeld = false;
   p->reinitiateTimer->cancel();
   p->espRemote = espEndpoint(e.remote);
   p->keepalive = e.natDetected && (e.behindNat || p->peer->ike->forceEncap);
@@ -376,7 +402,8 @@ void IkeDriver::Impl::ikeSaDown(Uplink& u, const ike::IkeSaEvent& e) {
   p->keepaliveTimer->cancel();
   p->childRetryTimer->cancel();
   p->state = p->failedSinceUp ? "failed" : (p->peer->ike->initiate ? "connecting" : "idle");
-  if (!p->failedSinceUp && p->peer->ike->initiate && p->peer->ike->retryInitial.count() > 0) {
+  if (!p->failedSinceUp && !p->dpdHeld && p->peer->ike->initiate &&
+      p->peer->ike->retryInitial.count() > 0) {
     // A clean end (the peer deleted it, or it restarted): the core retries only failures,
     // but braid's tunnels are always on, so start again after retry_initial.
     Path* path = p;
@@ -411,10 +438,19 @@ void IkeDriver::Impl::childSaUp(Uplink& u, const ike::ChildSaEvent& e) {
   p->espRemote = espEndpoint(e.remote);
   dp.setPathRemote(p->index, *p->espRemote);
   dp.installInbound(p->index, std::move(*in), remoteNets, localNets);
+  p->inSpis.insert(e.inbound.spi);
+  if (!e.outboundActive) {
+    // The peer rekeys (make-before-break, RFC 7296 2.8): receive on the new SA now, keep
+    // sending on the current one until childSaOutbound.
+    char spi[12];
+    std::snprintf(spi, sizeof spi, "0x%08x", e.inbound.spi);
+    BRAID_LOG(kInfo, "ike") << "path " << p->name << ": inbound ESP SA " << spi
+                            << " installed (peer's rekey)";
+    return;
+  }
   dp.installOutbound(p->index, std::move(*out));
   p->outSpi = e.outbound.spi;
   p->newestInSpi = e.inbound.spi;
-  p->inSpis.insert(e.inbound.spi);
   p->remoteNets = remoteNets;
   publishRoutes();
   if (keying) keying(p->index, true, e.shim);
@@ -440,6 +476,28 @@ void IkeDriver::Impl::childSaDown(Uplink& u, const ike::ChildSaEvent& e) {
     publishRoutes();
     if (keying) keying(p->index, false, false);
   }
+}
+
+void IkeDriver::Impl::childSaOutbound(Uplink& u, const ike::ChildSaEvent& e) {
+  Path* p = u.path(e.peer);
+  if (p == nullptr) return;
+  auto out = ipsec::EspOutboundSa::create(e.outbound);
+  if (!out) {
+    ++counters.installErrors;
+    BRAID_LOG(kError, "ike") << "path " << p->name
+                             << ": rekeyed outbound SA not installed: " << out.status().message();
+    return;
+  }
+  dp.installOutbound(p->index, std::move(*out));
+  p->outSpi = e.outbound.spi;
+  p->newestInSpi = e.inbound.spi;
+  p->remoteNets = selectorPrefixes(e.remoteTs);
+  publishRoutes();
+  if (keying) keying(p->index, true, e.shim);
+  char spis[40];
+  std::snprintf(spis, sizeof spis, "out 0x%08x in 0x%08x", e.outbound.spi, e.inbound.spi);
+  BRAID_LOG(kInfo, "ike") << "path " << p->name << ": sending on the rekeyed ESP SA (" << spis
+                          << ")";
 }
 
 void IkeDriver::Impl::publishRoutes() {
@@ -512,6 +570,10 @@ void IkeDriver::Impl::failure(Uplink& u, const ike::FailureEvent& e) {
   if (p == nullptr) return;  // no config matched: the core logged and counted it
   ++p->failures;
   p->lastFailure = e.kind;  // diagnostics only, below
+  if (e.kind == ike::FailureKind::kPeerNotAnswering && p->peer->ike->dpdDelay.count() > 0 &&
+      p->peer->ike->dpdAction != ike::DpdAction::kRestart) {
+    p->dpdHeld = true;  // RFC 7296 2.4 peer dead; the core does not restart either
+  }
   // Anyone can make a responder fail before IKE_AUTH; that says nothing about the path.
   if (!e.authenticated) return;
   ike::IkeSa* sa = u.manager->findByPeer(e.peer);
@@ -550,6 +612,7 @@ void IkeDriver::Impl::shutdown() {
     p->childRetryTimer->cancel();
     p->reinitiateTimer->cancel();
   }
+  if (usageTimer) usageTimer->cancel();
   for (auto& u : uplinks) {
     boost::system::error_code ec;
     u->socket->close(ec);
@@ -563,6 +626,18 @@ std::string IkeDriver::Impl::formatStats() const {
       {"ike_sa_down", &ike::IkeCounters::ikeSaDown},
       {"child_sa_up", &ike::IkeCounters::childSaUp},
       {"child_sa_down", &ike::IkeCounters::childSaDown},
+      {"child_rekeys_initiated", &ike::IkeCounters::childRekeysInitiated},
+      {"child_rekeys_responded", &ike::IkeCounters::childRekeysResponded},
+      {"child_rekey_failures", &ike::IkeCounters::childRekeyFailures},
+      {"child_soft_expired", &ike::IkeCounters::childSoftExpired},
+      {"child_hard_expired", &ike::IkeCounters::childHardExpired},
+      {"child_seq_limit", &ike::IkeCounters::childSeqLimit},
+      {"ike_rekeys_initiated", &ike::IkeCounters::ikeRekeysInitiated},
+      {"ike_rekeys_responded", &ike::IkeCounters::ikeRekeysResponded},
+      {"ike_rekey_failures", &ike::IkeCounters::ikeRekeyFailures},
+      {"ike_soft_expired", &ike::IkeCounters::ikeSoftExpired},
+      {"ike_hard_expired", &ike::IkeCounters::ikeHardExpired},
+      {"dpd_checks", &ike::IkeCounters::dpdChecks},
       {"auth_failed", &ike::IkeCounters::authFailed},
       {"auth_failed_by_peer", &ike::IkeCounters::authFailedByPeer},
       {"no_proposal", &ike::IkeCounters::noProposal},

@@ -248,6 +248,7 @@ ike::PeerConfig ikePeerConfig(const PeerConfig& peer, const PathConfig& path,
   for (auto& p : k.localSubnets) child.localTs.push_back(ike::TrafficSelector::fromPrefix(p));
   for (auto& p : k.remoteSubnets) child.remoteTs.push_back(ike::TrafficSelector::fromPrefix(p));
   child.replayWindow = k.replayWindow;
+  child.lifetime = k.childLifetime;
   pc.children.push_back(std::move(child));
   pc.forceEncap = k.forceEncap;
   pc.sendCertReq = k.auth == ike::AuthKind::kPubkey;
@@ -256,6 +257,9 @@ ike::PeerConfig ikePeerConfig(const PeerConfig& peer, const PathConfig& path,
   pc.retransmit = k.retransmit;
   pc.retryInitial = k.retryInitial;
   pc.retryMax = k.retryMax;
+  pc.ikeLifetime = k.ikeLifetime;
+  pc.dpdDelay = k.dpdDelay;
+  pc.dpdAction = k.dpdAction;
   return pc;
 }
 

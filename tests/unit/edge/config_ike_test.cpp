@@ -379,6 +379,77 @@ TEST(ConfigIkeTest, ValueAndPathErrors) {
   EXPECT_TRUE(any->peers[0].paths[0].remoteAny);
 }
 
+// Child SA lifetimes: strongSwan's names and defaults (life = 1.1 x rekey, rand = life -
+// rekey), explicit values, and the order checks.
+TEST(ConfigIkeTest, ChildLifetimes) {
+  auto d = parseConfig(ikeConfig(kPsk), "t.toml");
+  ASSERT_TRUE(d.isOk()) << d.status().message();
+  const ike::Lifetime& def = d->peers[0].ike->childLifetime;
+  EXPECT_EQ(def.rekeyTime, std::chrono::seconds(3600));
+  EXPECT_EQ(def.lifeTime, std::chrono::seconds(3960));
+  EXPECT_EQ(def.randTime, std::chrono::seconds(360));
+  EXPECT_EQ(def.rekeyBytes, 0u);
+  EXPECT_EQ(def.lifePackets, 0u);
+  auto r = parseConfig(
+      ikeConfig(std::string(kPsk) + "rekey_time = 600\nrekey_bytes = 1000000000\n"
+                                    "rekey_packets = 1000000\nlife_packets = 2000000\n"),
+      "t.toml");
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  const ike::Lifetime& l = r->peers[0].ike->childLifetime;
+  EXPECT_EQ(l.rekeyTime, std::chrono::seconds(600));
+  EXPECT_EQ(l.lifeTime, std::chrono::seconds(660));
+  EXPECT_EQ(l.randTime, std::chrono::seconds(60));
+  EXPECT_EQ(l.rekeyBytes, 1000000000u);
+  EXPECT_EQ(l.lifeBytes, 1100000000u);
+  EXPECT_EQ(l.rekeyPackets, 1000000u);
+  EXPECT_EQ(l.lifePackets, 2000000u);
+  auto off = parseConfig(
+      ikeConfig(std::string(kPsk) + "rekey_time = 0\nlife_time = 86400\nrand_time = 0\n"),
+      "t.toml");
+  ASSERT_TRUE(off.isOk()) << off.status().message();
+  EXPECT_EQ(off->peers[0].ike->childLifetime.rekeyTime.count(), 0);
+  EXPECT_EQ(off->peers[0].ike->childLifetime.lifeTime, std::chrono::seconds(86400));
+  std::string t = ikeConfig(std::string(kPsk) + "rekey_time = 600\nlife_time = 600");
+  EXPECT_CONFIG_ERROR(t, at(t, "life_time = 600", 12), "must be above rekey_time");
+  t = ikeConfig(std::string(kPsk) + "rekey_bytes = 100\nlife_bytes = 50");
+  EXPECT_CONFIG_ERROR(t, at(t, "life_bytes = 50", 13), "must be above rekey_bytes");
+  t = ikeConfig(std::string(kPsk) + "rekey_time = 600\nrand_time = 600");
+  EXPECT_CONFIG_ERROR(t, at(t, "rand_time = 600", 12), "must be below rekey_time");
+  t = ikeConfig(std::string(kPsk) + "rekey_packets = -1");
+  EXPECT_CONFIG_ERROR(t, at(t, "-1"), "'peer[0].ike.rekey_packets' = -1 is out of range");
+}
+
+// The IKE SA's lifetime (ike_*) and dead peer detection.
+TEST(ConfigIkeTest, IkeLifetimeAndDpd) {
+  auto d = parseConfig(ikeConfig(kPsk), "t.toml");
+  ASSERT_TRUE(d.isOk()) << d.status().message();
+  const PeerIkeConfig& def = *d->peers[0].ike;
+  EXPECT_EQ(def.ikeLifetime.rekeyTime, std::chrono::seconds(14400));
+  EXPECT_EQ(def.ikeLifetime.lifeTime, std::chrono::seconds(15840));
+  EXPECT_EQ(def.dpdDelay.count(), 0);
+  EXPECT_EQ(def.dpdAction, ike::DpdAction::kRestart);
+  auto r = parseConfig(ikeConfig(std::string(kPsk) + "ike_rekey_time = 7200\ndpd_delay = 30\n"
+                                                     "dpd_action = \"clear\"\n"),
+                       "t.toml");
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  const PeerIkeConfig& k = *r->peers[0].ike;
+  EXPECT_EQ(k.ikeLifetime.rekeyTime, std::chrono::seconds(7200));
+  EXPECT_EQ(k.ikeLifetime.lifeTime, std::chrono::seconds(7920));
+  EXPECT_EQ(k.ikeLifetime.randTime, std::chrono::seconds(720));
+  EXPECT_EQ(k.childLifetime.rekeyTime, std::chrono::seconds(3600));  // unchanged
+  EXPECT_EQ(k.dpdDelay, std::chrono::seconds(30));
+  EXPECT_EQ(k.dpdAction, ike::DpdAction::kClear);
+  auto ip = parseConfig(ikeConfig(std::string(kPsk) + "dpd_action = \"hold\""), "t.toml");
+  ASSERT_TRUE(ip.isOk());
+  EXPECT_EQ(ip->peers[0].ike->dpdAction, ike::DpdAction::kHold);
+  std::string t = ikeConfig(std::string(kPsk) + "dpd_action = \"trap\"");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"trap\""), "expected \"restart\", \"clear\" or \"hold\"");
+  t = ikeConfig(std::string(kPsk) + "ike_rekey_time = 7200\nike_life_time = 3600");
+  EXPECT_CONFIG_ERROR(t, at(t, "ike_life_time = 3600", 16), "must be above ike_rekey_time");
+  t = ikeConfig(std::string(kPsk) + "dpd_delay = 4000");
+  EXPECT_CONFIG_ERROR(t, at(t, "4000"), "'peer[0].ike.dpd_delay' = 4000 is out of range");
+}
+
 TEST(ConfigIkeTest, GlobalIkeErrors) {
   std::string t = ikeConfig(kPsk, "", "port = 4500");
   EXPECT_CONFIG_ERROR(t, at(t, "4500"), "'ike.port' = 4500 is the NAT-T port");
