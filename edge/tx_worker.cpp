@@ -239,8 +239,10 @@ void TxWorker::dispatch(PacketPtr& b, size_t path, uint8_t nh, policy::Priority 
     if (&keep != &pkts_) keep.push_back(std::move(b));  // pkts_ holds its own until sent
     return;
   }
-  // Wire size: the inner packet plus ESP header, IV, trailer and ICV (about 40 bytes).
-  const uint32_t bytes = uint32_t(b->size() + 40);
+  // Bytes on the uplink: the inner packet plus ESP header and IV (16), padding and trailer
+  // (up to 5), ICV (16), UDP (8) and the outer IPv4 header (20); counting less would let
+  // the link's own queue grow again.
+  const uint32_t bytes = uint32_t(b->size() + 65);
   if (!shaper->push(Queued{std::move(b), uint16_t(path), nh, uint8_t(prio)}, prio, bytes)) {
     counters_.drop(TxDrop::kQueueFull);
     return;
