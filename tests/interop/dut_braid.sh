@@ -210,13 +210,15 @@ dut_end_case() {
   DUT_PID=""
 }
 
-# After interop.sh's lifecycle: REF's reauthentication made a second IKE SA; Child SAs: the
-# first, the reauthenticated one, the rekeyed one and the added one.
+# After interop.sh's lifecycle: REF's IKE SA rekey made a second IKE SA (the Child SA moved to
+# it); Child SAs: the first, the rekeyed one and the added one.
 dut_lifecycle_checks() {
   dut_refresh_stats || { io_bad "braidd wrote no stats after SIGUSR1"; return; }
-  local up child
+  local up child rekeys
   up=$(dut_stat ike.ike_sa_up) child=$(dut_stat ike.child_sa_up)
-  io_check "braid counted 2 IKE SAs up (original + REF's reauthentication): $up" test "$up" = 2
-  io_check "braid counted 4 Child SAs up (first, reauth, rekey, added): $child" test "$child" = 4
+  rekeys=$(dut_stat ike.ike_rekeys_responded)
+  io_check "braid counted 2 IKE SAs up (original + REF's rekey): $up" test "$up" = 2
+  io_check "braid answered 1 IKE SA rekey: $rekeys" test "$rekeys" = 1
+  io_check "braid counted 3 Child SAs up (first, rekey, added): $child" test "$child" = 3
   io_check "braid path state established" test "$(dut_stat "ike.path.$DUT_PATH.state")" = established
 }
