@@ -310,9 +310,9 @@ int runDaemon(const Config& cfg, const DaemonOptions& options) {
       BRAID_LOG(kError, "edge") << "IKE: " << s.message();
       return 1;
     }
-    ike->setKeyingHandler([&pathControl](size_t path, bool keyed, bool shim) {
+    ike->setKeyingHandler([&pathControl](size_t path, bool keyed, bool shim, bool responder) {
       if (keyed) {
-        pathControl.keyed(path, shim);
+        pathControl.keyed(path, shim, responder);
       } else {
         pathControl.unkeyed(path);
       }

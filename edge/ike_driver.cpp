@@ -453,7 +453,10 @@ void IkeDriver::Impl::childSaUp(Uplink& u, const ike::ChildSaEvent& e) {
   p->newestInSpi = e.inbound.spi;
   p->remoteNets = remoteNets;
   publishRoutes();
-  if (keying) keying(p->index, true, e.shim);
+  if (keying) {
+    const ike::IkeSa* sa = u.manager->findByPeer(e.peer);
+    keying(p->index, true, e.shim, sa != nullptr && !sa->initiator());
+  }
   p->childRetryDelay = Duration{};
   p->childRetryTimer->cancel();
   char spis[40];
@@ -474,7 +477,7 @@ void IkeDriver::Impl::childSaDown(Uplink& u, const ike::ChildSaEvent& e) {
     p->outSpi = 0;
     p->remoteNets.clear();
     publishRoutes();
-    if (keying) keying(p->index, false, false);
+    if (keying) keying(p->index, false, false, false);
   }
 }
 
@@ -493,7 +496,10 @@ void IkeDriver::Impl::childSaOutbound(Uplink& u, const ike::ChildSaEvent& e) {
   p->newestInSpi = e.inbound.spi;
   p->remoteNets = selectorPrefixes(e.remoteTs);
   publishRoutes();
-  if (keying) keying(p->index, true, e.shim);
+  if (keying) {
+    const ike::IkeSa* sa = u.manager->findByPeer(e.peer);
+    keying(p->index, true, e.shim, sa != nullptr && !sa->initiator());
+  }
   char spis[40];
   std::snprintf(spis, sizeof spis, "out 0x%08x in 0x%08x", e.outbound.spi, e.inbound.spi);
   BRAID_LOG(kInfo, "ike") << "path " << p->name << ": sending on the rekeyed ESP SA (" << spis

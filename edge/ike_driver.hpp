@@ -71,7 +71,9 @@ class IkeDriver {
 
   // Called on the Asio thread when a path's ESP SAs are installed (keyed, with `shim` when
   // both sides negotiated the braid shim) or its outbound SA is removed.
-  using KeyingHandler = std::function<void(size_t path, bool keyed, bool shim)>;
+  // `responder`: we answered the exchange that created the SA, so the peer installs its
+  // SAs only when our response arrives; our first probes would meet no SA there.
+  using KeyingHandler = std::function<void(size_t path, bool keyed, bool shim, bool responder)>;
   void setKeyingHandler(KeyingHandler h);
 
   // "name value" lines for the stats file (docs/configuration.md "IKE counters").

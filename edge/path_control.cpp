@@ -71,7 +71,7 @@ void PathControl::stop() {
   pollTimer_.cancel();
 }
 
-void PathControl::keyed(size_t path, bool shim) {
+void PathControl::keyed(size_t path, bool shim, bool waitForPeer) {
   if (path >= paths_.size()) return;
   Path& p = paths_[path];
   p.shim = shim;
@@ -81,8 +81,20 @@ void PathControl::keyed(size_t path, bool shim) {
     sup_.addPath(pathmon::PathId(path), p.config);  // replaces: probing on or off
     p.keyed = false;
   }
-  if (!p.keyed) p.fresh = true;
+  if (!p.keyed) {
+    p.fresh = true;
+    if (shim && waitForPeer) {
+      // The peer has no SA until our IKE_AUTH response arrives: probes sent now would be
+      // dropped there as an unknown SPI (RFC 4303 3.4.2). poll() starts them.
+      p.keyed = true;
+      p.waiting = true;
+      p.keyedAt = clock_.now();
+      p.lastRxNs = dp_.activity().rxLastNs[path].load(std::memory_order_relaxed);
+      return;
+    }
+  }
   p.keyed = true;
+  p.waiting = false;
   sup_.setKeyed(pathmon::PathId(path), true);
   publishViews();
 }
@@ -91,6 +103,7 @@ void PathControl::unkeyed(size_t path) {
   if (path >= paths_.size()) return;
   Path& p = paths_[path];
   p.keyed = false;
+  p.waiting = false;
   p.fresh = false;
   sup_.setKeyed(pathmon::PathId(path), false);
   publishViews();
@@ -191,9 +204,14 @@ void PathControl::poll() {
   for (size_t i = 0; i < paths_.size(); ++i) {
     Path& p = paths_[i];
     const int64_t rx = a.rxLastNs[i].load(std::memory_order_relaxed);
+    if (p.waiting && (rx != p.lastRxNs || now - p.keyedAt >= std::chrono::seconds(1))) {
+      p.waiting = false;
+      sup_.setKeyed(pathmon::PathId(i), true);
+      publishViews();
+    }
     if (rx != p.lastRxNs) {
       p.lastRxNs = rx;
-      if (p.keyed) {
+      if (p.keyed && !p.waiting) {
         sup_.onTraffic(pathmon::PathId(i), TimePoint(std::chrono::nanoseconds(rx)));
       }
     }

@@ -37,7 +37,9 @@ class PathControl final : public pathmon::ProbeTransport, public pathmon::PathLi
   void stop();
 
   // The path's SAs are installed; `shim`: the peer speaks the braid shim (probes on).
-  void keyed(size_t path, bool shim);
+  // `waitForPeer` (an IKE responder): the peer installs its SAs only when our response
+  // arrives, so probing starts with the first authenticated packet from it (or after 1 s).
+  void keyed(size_t path, bool shim, bool waitForPeer = false);
   void unkeyed(size_t path);
 
   pathmon::PathState state(size_t path) const { return sup_.state(pathmon::PathId(path)); }
@@ -61,7 +63,9 @@ class PathControl final : public pathmon::ProbeTransport, public pathmon::PathLi
     size_t uplink = 0;
     bool keyed = false;
     bool shim = false;
-    bool fresh = false;  // keyed and not yet Up or Dead: usable while the first probes run
+    bool fresh = false;    // keyed and not yet Up or Dead: usable while the first probes run
+    bool waiting = false;  // keyed as a responder: waiting for the peer's first packet
+    TimePoint keyedAt{};
     bool active = false;
     uint64_t lastTx = 0;
     int64_t lastRxNs = 0;
