@@ -136,14 +136,11 @@ void PathControl::onPathEvent(const pathmon::PathEvent& e) {
   std::string hold;
   if (e.holdDown.count() > 0)
     hold = "; hold-down " + std::to_string(int64_t(ms(e.holdDown))) + " ms";
-  if (e.to == pathmon::PathState::kDead) {
-    BRAID_LOG(kWarn, "path") << "path " << p.name << ": " << pathmon::pathStateName(e.from)
-                             << " -> " << pathmon::pathStateName(e.to) << " ("
-                             << pathmon::pathCauseName(e.cause) << "; " << figures << hold << ")";
-  } else {
-    BRAID_LOG(kInfo, "path") << "path " << p.name << ": " << pathmon::pathStateName(e.from)
-                             << " -> " << pathmon::pathStateName(e.to) << " ("
-                             << pathmon::pathCauseName(e.cause) << "; " << figures << hold << ")";
+  const LogLevel level = e.to == pathmon::PathState::kDead ? LogLevel::kWarn : LogLevel::kInfo;
+  if (Logger::instance().enabled(level)) {
+    LogLine(level, "path") << "path " << p.name << ": " << pathmon::pathStateName(e.from) << " -> "
+                           << pathmon::pathStateName(e.to) << " ("
+                           << pathmon::pathCauseName(e.cause) << "; " << figures << hold << ")";
   }
   publishViews();  // in the same turn: the next packet already avoids a dead path
 }

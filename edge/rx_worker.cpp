@@ -20,6 +20,12 @@ constexpr size_t kGroBufferLength = 65535;
 constexpr size_t kGroBuffers = 8;
 constexpr int kRoundsPerWakeup = 8;  // then give the other uplinks and commands a turn
 
+// The next header a shim data packet's inner packet would have had in plain ESP; a bad
+// version is caught by deliverInner's checks.
+uint8_t innerNextHeader(const uint8_t* ip, size_t len) {
+  return len > 0 && (ip[0] >> 4) == 6 ? ipsec::kNextHeaderIpv6 : ipsec::kNextHeaderIpv4;
+}
+
 bool sameSource(const SockAddr& a, const SockAddr& b) {
   const auto* x = reinterpret_cast<const sockaddr*>(&a.storage);
   const auto* y = reinterpret_cast<const sockaddr*>(&b.storage);
@@ -281,8 +287,7 @@ bool RxWorker::handleShim(InboundRoute& route, PacketBuffer& pkt, uint8_t& nh) {
   }
   ++counters_.shimData;
   (void)pkt.trimFront(h.size());
-  nh =
-      pkt.size() > 0 && (pkt.data()[0] >> 4) == 6 ? ipsec::kNextHeaderIpv6 : ipsec::kNextHeaderIpv4;
+  nh = innerNextHeader(pkt.data(), pkt.size());
   return true;
 }
 
@@ -302,8 +307,7 @@ void RxWorker::deliverRecovered(InboundRoute& route, policy::ClassId cls, size_t
   if (!acceptShimSequence(peer, cls, loadBe32(fecOut_.data()))) return;
   ++counters_.fecRecovered;
   uint8_t* ip = fecOut_.data() + 4;
-  const uint8_t nh = (ip[0] >> 4) == 6 ? ipsec::kNextHeaderIpv6 : ipsec::kNextHeaderIpv4;
-  deliverInner(&route, nh, ip, length - 4);
+  deliverInner(&route, innerNextHeader(ip, length - 4), ip, length - 4);
 }
 
 bool RxWorker::acceptShimSequence(size_t peer, policy::ClassId cls, uint32_t seq) {

@@ -26,6 +26,17 @@ policy::EngineConfig engineConfigFor(const MultipathConfig& config, const PeerSp
   return e;
 }
 
+namespace {
+// A random start per class: after a restart (or a reload) the receiver sees numbers far
+// from the old ones and starts its dedup window over (rx_worker.cpp) instead of dropping.
+std::vector<uint32_t> randomStarts(size_t classes) {
+  std::random_device rd;
+  std::vector<uint32_t> out(classes);
+  for (uint32_t& s : out) s = uint32_t(rd());
+  return out;
+}
+}  // namespace
+
 Steering::Steering(const MultipathConfig& config, const std::vector<PeerSpec>& peers,
                    const std::vector<PathSpec>& paths)
     : routes_(peers),
@@ -47,10 +58,7 @@ Steering::Steering(const MultipathConfig& config, const std::vector<PeerSpec>& p
       p.views.push_back(v);
       where_[p.paths[k]] = {pi, k};
     }
-    // A random start per class: after a restart the receiver sees numbers far from the old
-    // ones and starts its dedup window over (rx_worker.cpp) instead of dropping them.
-    std::random_device rd;
-    for (size_t c = 0; c < config.classes.size(); ++c) p.nextSeq.push_back(uint32_t(rd()));
+    p.nextSeq = randomStarts(config.classes.size());
     peers_.push_back(std::move(p));
   }
 }
@@ -60,13 +68,11 @@ void Steering::setRoutes(const std::vector<PeerSpec>& peers) {
 }
 
 void Steering::reload(const MultipathConfig& config) {
-  std::random_device rd;
   for (size_t pi = 0; pi < peers_.size(); ++pi) {
     Peer& p = peers_[pi];
     p.engine->reload(engineConfigFor(config, peerSpecs_[pi], pathSpecs_));
     // Class ids may have moved: numbering starts afresh (the receiver resyncs its windows).
-    p.nextSeq.clear();
-    for (size_t c = 0; c < config.classes.size(); ++c) p.nextSeq.push_back(uint32_t(rd()));
+    p.nextSeq = randomStarts(config.classes.size());
   }
 }
 
