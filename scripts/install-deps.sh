@@ -11,7 +11,7 @@ PKGS=(
   iproute2 iputils-ping nftables conntrack tcpdump tshark iperf3 ethtool python3 openssl
   strongswan-charon strongswan-swanctl strongswan-pki libcharon-extra-plugins
   libstrongswan-standard-plugins libstrongswan-extra-plugins
-  wireguard-go wireguard-tools openvpn prometheus python3-prometheus-client linux-perf
+  wireguard-go wireguard-tools openvpn prometheus python3-prometheus-client linux-perf gnuplot-nox
 )
 missing=()
 for p in "${PKGS[@]}"; do
