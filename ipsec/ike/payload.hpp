@@ -141,7 +141,7 @@ struct CpAttribute {
   bool operator==(const CpAttribute&) const = default;
 };
 
-// RFC 7296 3.15 (remote access, later milestone).
+// RFC 7296 3.15, raw attributes (typed: payload_cp.hpp).
 class CpPayload {
  public:
   static constexpr PayloadType kType = PayloadType::kCp;
