@@ -230,7 +230,7 @@ def cmd_query_all(a):
             fails += 1
         elif a.verbose:
             print("ok   %s: %d series" % (where, len(res)))
-    print("%d expressions (%d dashboard targets/variables x %d sites, %d rules): %d without data" % (
+    print("%d expressions (%d dashboard targets/variables x %d sites, %d rules): %d failed checks" % (
         len(checks), len(list(dashboard_exprs(dash))), len(a.site), len(rules), fails))
     return 1 if fails else 0
 
