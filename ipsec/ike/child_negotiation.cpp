@@ -5,6 +5,7 @@
 
 #include "core/log.hpp"
 #include "ipsec/ike/ike_sa.hpp"
+#include "ipsec/ike/remote_access.hpp"
 #include "ipsec/ike/tasks.hpp"
 
 namespace braid::ike {
@@ -280,7 +281,7 @@ void ChildNegotiation::processRequest(const Message& m) {
   for (const ChildConfig* cp : candidates) {
     const ChildConfig& c = *cp;
     auto local = narrowSelectors(tsr->selectors, c.localTs);
-    auto remote = narrowSelectors(tsi->selectors, c.remoteTs);
+    auto remote = narrowSelectors(tsi->selectors, peerSelectors(sa_, c));
     if (local.empty() || remote.empty()) continue;
     if (tsMatch == nullptr) tsMatch = &c;
     config_ = &c;

@@ -16,6 +16,8 @@
 
 namespace braid::ike {
 
+struct RemoteAccessConfig;  // remote_access.hpp
+
 inline constexpr uint16_t kIkePort = 500;
 inline constexpr uint16_t kNattPort = 4500;  // RFC 3948 / RFC 7296 2.23
 
@@ -108,6 +110,10 @@ struct PeerConfig {
   bool signatureHashNotify = true;
   // Offer the braid shim in IKE_AUTH (N(BRAID_SHIM_SUPPORTED), a private-use notify).
   bool offerShim = false;
+  // Responder for road-warrior clients: answer CP(CFG_REQUEST) from these pools and narrow
+  // the clients' TSi to their virtual IPs (remote_access.hpp). Initiator: ask for one.
+  std::shared_ptr<const RemoteAccessConfig> remoteAccess;
+  bool requestVirtualIp = false;
   RetransmitConfig retransmit;
   Lifetime ikeLifetime = defaultIkeLifetime();  // bytes/packets not used for the IKE SA
   // Make-before-break (RFC 7296 2.8): after a Child SA rekey we initiated, the old SA keeps

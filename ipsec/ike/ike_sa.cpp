@@ -309,6 +309,7 @@ void IkeSa::takeOver(IkeSa& old) {
   natRemote_ = old.natRemote_;
   forcedEncap_ = old.forcedEncap_;
   peerId = old.peerId;
+  remoteAccess = old.remoteAccess;
   peerSignatureHashes = old.peerSignatureHashes;
   shim_ = old.shim_;
   startedByUs_ = old.startedByUs_;

@@ -20,6 +20,7 @@
 namespace braid::ike {
 
 class IkeSa;
+struct RemoteAccessState;  // remote_access.hpp
 
 // What an IKE SA needs from its owner (the SaManager).
 class IkeSaContext {
@@ -158,6 +159,8 @@ class IkeSa {
   ByteVec initRequest, initResponse;  // the IKE_SA_INIT messages as sent (RFC 7296 2.15)
   std::vector<HashAlgorithm> peerSignatureHashes;
   Identity peerId;
+  // Virtual IPs settled by CP in IKE_AUTH (null: none); shared with a rekeyed IKE SA.
+  std::shared_ptr<RemoteAccessState> remoteAccess;
   Status installKeys(const Suite& s, Bytes sharedSecret);
   // Keys already derived (a rekeyed IKE SA, RFC 7296 2.18).
   Status installDerivedKeys(const Suite& s, IkeSaKeys k);

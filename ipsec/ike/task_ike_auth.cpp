@@ -4,6 +4,7 @@
 #include "core/log.hpp"
 #include "ipsec/ike/child_negotiation.hpp"
 #include "ipsec/ike/ike_sa.hpp"
+#include "ipsec/ike/remote_access.hpp"
 #include "ipsec/ike/tasks.hpp"
 
 namespace braid::ike {
@@ -139,6 +140,7 @@ class IkeAuthTask final : public Task {
       return TaskResult::kFailed;
     }
     m.add(PayloadType::kAuth, std::move(auth.value()));
+    if (pc.requestVirtualIp) m.add(PayloadType::kCp, virtualIpRequest().toPayload());
     if (!pc.children.empty()) {
       child_ = std::make_unique<ChildNegotiation>(sa_, &pc.children[0], true);
       if (!child_->buildRequest(m)) return TaskResult::kFailed;
@@ -177,6 +179,7 @@ class IkeAuthTask final : public Task {
     }
     // The responder answers only an offer; an unasked answer does not count.
     sa_.setShimNegotiated(shimOffered_ && peerOffersShim(m));
+    if (pc.requestVirtualIp) takeConfigReply(m);
     sa_.established();
     if (child_) {
       child_->processResponse(m);
@@ -210,6 +213,7 @@ class IkeAuthTask final : public Task {
     sa_.peerAuthVerified();  // from here on its failures (e.g. the Child SA) are its own
     // After setConfig: the config that authenticated the peer decides.
     sa_.setShimNegotiated(sa_.config()->offerShim && peerOffersShim(m));
+    if (sa_.config()->remoteAccess && !answerConfig(m)) return TaskResult::kDone;
     child_ = std::make_unique<ChildNegotiation>(sa_, nullptr, true);
     child_->processRequest(m);
     return TaskResult::kDone;
@@ -231,6 +235,8 @@ class IkeAuthTask final : public Task {
       return TaskResult::kFailed;
     }
     m.add(PayloadType::kAuth, std::move(auth.value()));
+    if (config_.reply) m.add(PayloadType::kCp, config_.reply->toPayload());
+    if (config_.error != 0) m.addNotify(config_.error);
     if (sa_.shimNegotiated()) addShimNotify(m);
     sa_.established();
     if (child_ && child_->requested()) child_->buildResponse(m);
@@ -243,6 +249,37 @@ class IkeAuthTask final : public Task {
   }
 
  private:
+  // Responder (RFC 7296 2.19, 3.15.4): leases the client's virtual IPs before its Child SA
+  // is negotiated (its TSi is narrowed to them). False when no address could be assigned:
+  // the IKE SA comes up, the Child SA does not (the error notify says why).
+  bool answerConfig(const Message& m) {
+    config_ = answerConfigRequest(*sa_.config()->remoteAccess, sa_.peerId.toString(), m);
+    if (config_.error != 0) {
+      BRAID_LOG(kWarn, "ike") << sa_.peerName() << ": " << sa_.peerId.toString() << ": "
+                              << config_.reason << "; sending " << notifyName(config_.error)
+                              << ", no Child SA";
+      return false;
+    }
+    sa_.remoteAccess = config_.state;
+    std::string vips;
+    for (const auto& a : config_.state->virtualIps()) vips += " " + a.toString();
+    BRAID_LOG(kInfo, "ike") << sa_.peerName() << ": " << sa_.peerId.toString()
+                            << " gets virtual IP" << vips;
+    return true;
+  }
+
+  // Initiator: the gateway's CFG_REPLY (none, or one we cannot read: no virtual IP).
+  void takeConfigReply(const Message& m) {
+    const CpPayload* cp = m.get<CpPayload>(PayloadType::kCp);
+    if (cp == nullptr) return;
+    auto reply = ConfigPayload::fromPayload(*cp);
+    if (!reply || reply->cfgType != kCfgReply) return;
+    auto state = std::make_shared<RemoteAccessState>();
+    state->received = std::move(*reply);
+    sa_.remoteAccess = std::move(state);
+  }
+
+  ConfigAnswer config_;
   // RFC 7296 2.21.2: an initiator that rejects the responder tells it in a separate
   // INFORMATIONAL exchange, then ends the IKE SA.
   TaskResult authFailedAsInitiator(FailureKind kind, const std::string& reason) {

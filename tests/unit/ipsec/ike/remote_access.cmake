@@ -6,5 +6,6 @@ braid_add_test(ike_remote_access_test
   SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/ike_harness.cpp
     ${CMAKE_CURRENT_LIST_DIR}/ike_cp_test.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/address_pool_test.cpp)
+    ${CMAKE_CURRENT_LIST_DIR}/address_pool_test.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/ike_remote_access_test.cpp)
 target_include_directories(ike_remote_access_test PRIVATE ${BRAID_ROOT})
