@@ -49,7 +49,11 @@ cols = len(sites)
 g = ['set terminal pngcairo size %d,%d font "DejaVu Sans,10"' % (700 * cols, 1100),
      'set output "%s"' % out, 'set datafile separator "\\t"',
      'set xdata time', 'set timefmt "%s"', 'set format x "%H:%M:%S"', 'set grid',
-     'set key top left horizontal font ",8"',
+     'set key top left horizontal maxcols 2 samplen 2 font ",8"',
+     # headroom above the lines for the key
+     'set offsets 0, 0, graph 0.3, 0',
+     'set xtics %d' % next(t for t in (5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 86400)
+                           if t >= (end - start) / 7 or t == 86400),
      'stc(s) = s >= 3.5 ? 0x2ca02c : s >= 2.5 ? 0xff7f0e : s >= 1.5 ? 0x1f77b4 : s >= 0.5 ? 0x8b0000 : 0xd62728',
      'set multiplot layout %d,%d title "braid edge dashboard: %s to %s UTC (Prometheus, %ds step)"' % (
          len(rows), cols, __import__("time").strftime("%Y-%m-%d %H:%M:%S", __import__("time").gmtime(start)),
@@ -74,7 +78,7 @@ for title, ylabel, scale, kind in rows:
             continue
         if kind == "state":
             half = step / 2.0
-            g.append('set yrange [0.3:%f]' % (len(files) + 0.7))
+            g.append('set yrange [0.3:%f]' % (len(files) + 1.0))
             g.append('set ytics (%s)' % ", ".join('"%s" %d' % (n, i + 1) for i, (_, n) in enumerate(files)))
             plots = ['"%s" using 1:(%d):($1-%g):($1+%g):(%f):(%f):(stc($2)) with boxxyerror fs solid 1.0 noborder lc rgb variable notitle'
                      % (f, i + 1, half, half, i + 0.65, i + 1.35) for i, (f, _) in enumerate(files)]

@@ -137,11 +137,11 @@ nn_check "site a: failover counted (policy decisions, cause path_down)" pq wait 
 nn_check "site a: fiber up again" pq wait "$PROM" \
   'braid_path_state{site="a",path="site-b/fiber",state="up"} == 1' 1 15
 if [ -n "${RENDER_PNG:-}" ]; then
-  # For the picture only (not asserted): 30 % loss on broadband for 12 s, which the path
-  # monitor may flag as degraded (>= 10 % over its probe window).
+  # For the picture only (not asserted): 8 % loss each way on broadband for 15 s (15 %
+  # round trip), which the path monitor flags as degraded (>= 10 % over its probe window).
   sleep 8
-  lab_wanem set broadband loss=30% for 12s >/dev/null
-  sleep 24
+  lab_wanem set broadband loss=8% for 15s >/dev/null
+  sleep 25
 fi
 sleep 3
 
