@@ -32,6 +32,15 @@ FIBER_MS=10
 BB_MS=40
 PROM=http://127.0.0.1:9090
 nn_init
+# The management namespace goes first (lab_down would otherwise find it under the lab's
+# prefix and remove it as left behind).
+mon_down() {
+  local p
+  ip netns list | awk '{print $1}' | grep -qx "$(nn mon)" || return 0
+  for p in $(ip netns pids "$(nn mon)" 2>/dev/null); do nn_kill_pid "$p"; done
+  ip netns del "$(nn mon)" 2>/dev/null || true
+}
+nn_on_cleanup mon_down
 lab_up
 PROBE=$(lab_probe_bin)
 [ -x "$PROBE" ] || nn_die "braid-wanem-probe not built ($PROBE)"
