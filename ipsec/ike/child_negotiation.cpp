@@ -260,9 +260,9 @@ void ChildNegotiation::processRequest(const Message& m) {
                                  "CHILD_SA_NOT_FOUND";
       return;
     }
-    if (old->state != ChildSaState::kInstalled) {
-      // Being deleted or rekeyed by us (RFC 7296 2.25; a simultaneous rekey, 2.8.1): the
-      // peer tries again later.
+    if (old->state != ChildSaState::kInstalled && !IkeSa::rekeyCollisionPossible(*old)) {
+      // Being deleted (RFC 7296 2.25) or already rekeyed: the peer tries again later. One we
+      // rekey too is answered as usual (2.25), the collision resolved by nonces (2.8.1).
       error_ = notify::kTemporaryFailure;
       BRAID_LOG(kInfo, "ike") << sa_.peerName() << ": peer rekeys Child SA '"
                               << (old->config ? old->config->name : "") << "' while it is "
@@ -416,6 +416,7 @@ ChildNegotiation::Outcome ChildNegotiation::install(const Suite& suite, uint32_t
   // Make-before-break (RFC 7296 2.8): a rekey responder's new SA receives at once but sends
   // only once the old one goes (the initiator has the response by then).
   sa_.addChild(std::move(child), in, out, initiator_ || replaces_ == 0, replaces_);
+  if (replaces_ != 0) sa_.noteChildRekey(replaces_, false, spiIn_, ni_, nr_);
   return Outcome::kInstalled;
 }
 

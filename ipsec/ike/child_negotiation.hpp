@@ -43,6 +43,9 @@ class ChildNegotiation {
   // The inbound SPI of the installed Child SA (0 before).
   uint32_t installedSpi() const { return installed_ ? spiIn_ : 0; }
   uint16_t error() const { return error_; }
+  // The exchange's nonces (CREATE_CHILD_SA; a rekey collision compares them, RFC 7296 2.8.1).
+  const ByteVec& nonceI() const { return ni_; }
+  const ByteVec& nonceR() const { return nr_; }
 
   // Frees the inbound SPI unless a Child SA was installed with it.
   void release();

@@ -142,8 +142,12 @@ struct IkeCounters {
   uint64_t ikeSaUp = 0, ikeSaDown = 0, childSaUp = 0, childSaDown = 0;
   // Child SA rekeys completed, by who started them; lifetime and sequence-limit triggers.
   uint64_t childRekeysInitiated = 0, childRekeysResponded = 0, childRekeyFailures = 0;
+  // Both sides rekeyed the same Child SA (RFC 7296 2.8.1), and those our side lost.
+  uint64_t childRekeyCollisions = 0, childRekeyCollisionsLost = 0;
   uint64_t childSoftExpired = 0, childHardExpired = 0, childSeqLimit = 0;
   uint64_t ikeRekeysInitiated = 0, ikeRekeysResponded = 0, ikeRekeyFailures = 0;
+  // Both sides rekeyed the IKE SA at once (RFC 7296 2.8.2), and those our side lost.
+  uint64_t ikeRekeyCollisions = 0, ikeRekeyCollisionsLost = 0;
   uint64_t ikeSoftExpired = 0, ikeHardExpired = 0;
   uint64_t dpdChecks = 0;  // empty INFORMATIONAL after dpdDelay without a word from the peer
   uint64_t authFailed = 0, authFailedByPeer = 0;

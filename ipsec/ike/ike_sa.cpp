@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <sstream>
+#include <utility>
 
 #include "core/log.hpp"
 #include "ipsec/ike/tasks.hpp"
@@ -581,6 +582,14 @@ void IkeSa::removeChild(uint32_t spiIn) {
     if (uint32_t next = (*it)->replacedBy; next != 0 && !dead()) {
       if (ChildSa* n = findChildByInbound(next)) activateOutbound(*n);
     }
+    // We lost a rekey collision (RFC 7296 2.8.1): now that we send with the winner's SA, our
+    // redundant one goes (queued; the caller's exchange starts it).
+    if (ChildSa* r =
+            (*it)->redundant != 0 && !dead() ? findChildByInbound((*it)->redundant) : nullptr;
+        r != nullptr && r->state != ChildSaState::kDeleting) {
+      r->state = ChildSaState::kDeleting;
+      tasks_.queue(makeChildDeleteTask(*this, r->spiIn));
+    }
     ChildSaEvent e = childEvent(**it);
     children_.erase(it);
     ctx_.releaseChildSpi(spiIn);
@@ -599,6 +608,13 @@ void IkeSa::destroy(bool failed) {
   ikeHardTimer_.cancel();
   dpdTimer_.cancel();
   retireTimer_.cancel();
+  // A peer's IKE SA rekey held here (RFC 7296 2.8.2) goes with this SA.
+  if (heldBy_ != nullptr) heldBy_->heldRekey_ = nullptr;
+  heldBy_ = nullptr;
+  if (IkeSa* held = std::exchange(heldRekey_, nullptr)) {
+    held->heldBy_ = nullptr;
+    held->destroy(false);
+  }
   tasks_.shutdown();
   while (!children_.empty()) removeChild(children_.back()->spiIn);
   if (wasUp) {

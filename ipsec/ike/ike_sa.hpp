@@ -78,6 +78,11 @@ struct ChildSa {
   // replaces goes; until then `pendingOut` holds it (SaListener::onChildSaOutbound).
   std::optional<ipsec::EspSaConfig> pendingOut;
   uint32_t replacedBy = 0;  // spiIn of the Child SA that rekeyed this one
+  // RFC 7296 2.8.1, both sides rekeyed this SA at once: each completed exchange leaves the
+  // new SA's spiIn and the exchange's lowest nonce (child_rekey_collision.cpp). The loser
+  // keeps `redundant` (its own new SA) to delete once this one goes.
+  uint32_t ourRekeySpi = 0, peerRekeySpi = 0, redundant = 0;
+  ByteVec ourRekeyNonce, peerRekeyNonce;
 };
 
 class IkeSa {
@@ -116,6 +121,13 @@ class IkeSa {
   // follow who started the rekey, RFC 7296 2.18): decides who retries after a failure.
   bool startedByUs() const { return startedByUs_; }
   void setIkeRekeying(bool on) { ikeRekeying_ = on; }
+  // RFC 7296 2.8.2 (ike_rekey_collision.cpp): the peer's IKE SA rekey crossed ours. Its new
+  // SA `next` (keys installed) waits, without the Child SAs, until ours completes or fails.
+  bool ikeRekeyCollisionPossible() const;
+  void holdPeerIkeRekey(IkeSa& next, Bytes ni, Bytes nr);
+  // Our rekey made `next` (null: it failed). True if a held peer rekey was there and this
+  // settled both (the lowest nonce loses); false: the caller finishes as usual.
+  bool resolveIkeRekey(IkeSa* next, Bytes ni, Bytes nr);
   // On the new IKE SA of a rekey: takes the old SA's peer, endpoints, NAT state and Child
   // SAs (no Child SA events: the ESP SAs do not change), then counts as established.
   void takeOver(IkeSa& old);
@@ -178,6 +190,11 @@ class IkeSa {
   // Our rekey of `spiIn` failed; it is tried again after a (random) delay.
   void childRekeyFailed(uint32_t spiIn, bool temporary);
   void removeChild(uint32_t spiIn);
+  // A rekey exchange of `oldSpiIn` completed (ours: we initiated it) with nonces `ni`, `nr`;
+  // with both sides' exchanges known, the one with the lowest nonce loses (RFC 7296 2.8.1).
+  void noteChildRekey(uint32_t oldSpiIn, bool ours, uint32_t newSpiIn, Bytes ni, Bytes nr);
+  // The peer's N(REKEY_SA) for `c`, which we rekey too, is answered as usual (2.25).
+  static bool rekeyCollisionPossible(const ChildSa& c);
   // Ends the SA now: Child SA and IKE SA down events, owner notified (failed -> retry).
   void destroy(bool failed);
   bool dead() const { return state_ == IkeSaState::kDead; }
@@ -221,6 +238,9 @@ class IkeSa {
   void onDpdTimer();
   bool ikeRekeying_ = false;
   bool startedByUs_ = false;
+  IkeSa* heldRekey_ = nullptr;  // the peer's new IKE SA of a collision (2.8.2)
+  IkeSa* heldBy_ = nullptr;     // on that SA: the old SA holding it
+  ByteVec heldNonce_;           // the lowest nonce of the peer's exchange
   ScopedTimer ikeSoftTimer_, ikeHardTimer_, dpdTimer_, retireTimer_;
   void checkUsage(ChildSa& c);
   void activateOutbound(ChildSa& c);

@@ -82,10 +82,17 @@ class ChildRekeyTask final : public Task {
       }
       if (n->notifyType == notify::kChildSaNotFound) {
         // RFC 7296 2.25: the peer deleted it meanwhile; ours goes too, and a new Child SA
-        // takes its place.
+        // takes its place -- unless the peer's own rekey of it replaced it (2.8.1: the peer
+        // completed its rekey and deleted the old SA before our request arrived).
         neg_->release();
         ChildSa* old = sa_.findChildByInbound(old_);
-        const ChildConfig* config = old ? old->config : nullptr;
+        if (old == nullptr || old->replacedBy != 0) {
+          BRAID_LOG(kInfo, "ike") << sa_.peerName()
+                                  << ": peer has no Child SA to rekey (CHILD_SA_NOT_FOUND); "
+                                     "its own rekey replaced it";
+          return TaskResult::kDone;
+        }
+        const ChildConfig* config = old->config;
         BRAID_LOG(kInfo, "ike") << sa_.peerName()
                                 << ": peer has no Child SA to rekey (CHILD_SA_NOT_FOUND); "
                                    "creating a new one";
@@ -99,6 +106,7 @@ class ChildRekeyTask final : public Task {
         return TaskResult::kNeedMore;
       case ChildNegotiation::Outcome::kInstalled:
         sa_.childRekeyed(old_, neg_->installedSpi());
+        sa_.noteChildRekey(old_, true, neg_->installedSpi(), neg_->nonceI(), neg_->nonceR());
         break;
       case ChildNegotiation::Outcome::kFailed:
         sa_.childRekeyFailed(old_, false);
@@ -210,6 +218,9 @@ class InformationalTask final : public Task {
     return TaskResult::kDone;
   }
   TaskResult buildResponse(Message& m) override {
+    // RFC 7296 2.25: the peer deletes the IKE SA we are rekeying: our rekey is forgotten, and
+    // a rekey of the peer's held here (a collision, 2.8.2) takes the Child SAs.
+    if (result_ == TaskResult::kDestroy) sa_.resolveIkeRekey(nullptr, {}, {});
     if (result_ != TaskResult::kDone) return result_;
     if (!deleted_.empty()) {
       m.add(PayloadType::kDelete, DeletePayload{ProtocolId::kEsp, deleted_});

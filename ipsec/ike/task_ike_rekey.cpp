@@ -99,6 +99,8 @@ class IkeRekeyTask final : public Task {
       next.destroy(false);
       return failed(false, "IKE SA rekey: " + s.message());
     }
+    // A peer's rekey crossed ours: the nonces decide which new SA stays (RFC 7296 2.8.2).
+    if (sa_.resolveIkeRekey(&next, ni_, nonce->data)) return TaskResult::kDone;
     ++sa_.ctx().counterRef().ikeRekeysInitiated;
     next.takeOver(sa_);
     // RFC 7296 2.8: the initiator of the rekey deletes the old IKE SA.
@@ -112,9 +114,12 @@ class IkeRekeyTask final : public Task {
     const auto* sa = m.get<SaPayload>(PayloadType::kSa);
     const auto* nonce = m.get<NoncePayload>(PayloadType::kNonce);
     const auto* ke = m.get<KePayload>(PayloadType::kKe);
-    if (sa_.state() != IkeSaState::kEstablished || sa_.ikeRekeying() || !sa_.tasks().idle()) {
+    collision_ = sa_.ikeRekeyCollisionPossible();
+    if (!collision_ &&
+        (sa_.state() != IkeSaState::kEstablished || sa_.ikeRekeying() || !sa_.tasks().idle())) {
       // RFC 7296 2.25 (deleting), an exchange of ours in flight on this SA (its outcome
-      // would land on the old SA) and, for now, a simultaneous rekey (2.8.2): try later.
+      // would land on the old SA): try later. Our own IKE SA rekey in flight is a collision
+      // (2.8.2), answered as usual.
       error_ = notify::kTemporaryFailure;
       BRAID_LOG(kInfo, "ike") << sa_.peerName() << ": peer rekeys the IKE SA while it is being "
                               << (sa_.ikeRekeying() ? "rekeyed" : "deleted")
@@ -174,6 +179,7 @@ class IkeRekeyTask final : public Task {
     }
     chosen_ = *selected;
     chosen_.spi = spiBytes64(ours);
+    nonceI_ = nonce->data;
     nr_ = std::move(nr);
     next_ = &next;
     return TaskResult::kDone;
@@ -189,6 +195,10 @@ class IkeRekeyTask final : public Task {
     Bytes pub = ke_->publicValue();
     m.add(PayloadType::kKe,
           KePayload{static_cast<uint16_t>(ke_->group()), ByteVec(pub.begin(), pub.end())});
+    if (collision_) {
+      sa_.holdPeerIkeRekey(*next_, nonceI_, nr_);
+      return TaskResult::kDone;
+    }
     ++sa_.ctx().counterRef().ikeRekeysResponded;
     next_->takeOver(sa_);
     sa_.retire();  // the peer deletes it
@@ -207,6 +217,12 @@ class IkeRekeyTask final : public Task {
   // The IKE SA stays; the soft lifetime is tried again later (the hard one ends it).
   TaskResult failed(bool temporary, const std::string& reason) {
     sa_.setIkeRekeying(false);
+    if (sa_.resolveIkeRekey(nullptr, {}, {})) {
+      // The peer's rekey that crossed ours completes instead (RFC 7296 2.8.2).
+      BRAID_LOG(kInfo, "ike") << sa_.peerName() << ": " << reason
+                              << "; the peer's IKE SA rekey takes over";
+      return TaskResult::kDone;
+    }
     ++sa_.ctx().counterRef().ikeRekeyFailures;
     if (temporary) {
       BRAID_LOG(kInfo, "ike") << sa_.peerName() << ": " << reason;
@@ -222,7 +238,8 @@ class IkeRekeyTask final : public Task {
   bool retried_ = false;
   std::unique_ptr<KeyExchange> ke_;
   std::vector<Proposal> sent_;
-  ByteVec ni_, nr_;
+  ByteVec ni_, nr_, nonceI_;
+  bool collision_ = false;
   uint16_t error_ = 0;
   ByteVec errorData_;
   Proposal chosen_;

@@ -1,0 +1,8 @@
+# IKEv2 collisions (RFC 7296 2.8.1, 2.8.2, 2.25), start-up duplicates, INITIAL_CONTACT, SPIs.
+braid_add_test(ike_collision_test
+  LIBS braid_ipsec_ike
+  LABELS unit asan
+  SOURCES
+    ${CMAKE_CURRENT_LIST_DIR}/ike_harness.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/ike_collision_test.cpp)
+target_include_directories(ike_collision_test PRIVATE ${BRAID_ROOT})
