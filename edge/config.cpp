@@ -446,7 +446,8 @@ struct Loader {
   }
 
   void peers(const toml::table& root) {
-    const toml::array* arr = c.array(root, "", "peer", true, "one or more [[peer]] tables");
+    const toml::array* arr = c.array(root, "", "peer", root.get("remote_access") == nullptr,
+                                     "one or more [[peer]] tables");
     if (arr == nullptr) return;
     for (size_t i = 0; i < arr->size(); ++i) {
       const toml::node& n = *arr->get(i);
@@ -529,7 +530,7 @@ Result<Config> parseConfig(std::string_view text, std::string_view sourceName) {
   }
   checker.allowOnly(root, "",
                     {"log", "overlay", "dataplane", "uplink", "peer", "ike", "state", "metrics",
-                     "pathmon", "policy", "class", "rule"});
+                     "pathmon", "policy", "class", "rule", "remote_access"});
   l.log(root);
   l.overlay(root);
   l.dataplane(root);
@@ -543,6 +544,7 @@ Result<Config> parseConfig(std::string_view text, std::string_view sourceName) {
   detail::parseIkeGlobal(checker, root, l.cfg.ike);
   l.peers(root);
   l.crossCheck();
+  detail::parseRemoteAccess(checker, root, l.baseDir, l.cfg);
   detail::parseMultipath(checker, root, l.cfg.uplinks, l.cfg.multipath);
   if (!checker.errors().empty()) {
     std::string all;

@@ -116,6 +116,20 @@ struct PeerConfig {
   }
 };
 
+// [[remote_access]]: road-warrior clients with certificates (docs/remote-access.md). Each
+// client gets an address from `pools`, `dns` and `split_subnets` in CP (RFC 7296 3.15) and
+// may reach `allowed_subnets` (its TSr); the gateway keeps up to `max_clients` at once.
+struct RemoteAccessSection {
+  std::string name;
+  std::vector<size_t> uplinks;  // indices into Config::uplinks (default: all)
+  std::vector<IpPrefix> pools;  // at most one IPv4 and one IPv6
+  std::vector<IpAddress> dns;
+  std::vector<IpPrefix> splitSubnets;    // default allowed_subnets
+  std::vector<IpPrefix> allowedSubnets;  // default overlay.local_subnets
+  uint32_t maxClients = 16;
+  PeerIkeConfig ike;  // auth = pubkey; initiate = false
+};
+
 struct OverlayConfig {
   std::string device = "braid0";
   uint32_t mtu = kDefaultOverlayMtu;
@@ -177,6 +191,7 @@ struct Config {
   DataplaneConfig dataplane;
   std::vector<UplinkConfig> uplinks;
   std::vector<PeerConfig> peers;
+  std::vector<RemoteAccessSection> remoteAccess;
   IkeGlobalConfig ike;
   StateConfig state;
   std::optional<MetricsConfig> metrics;
@@ -185,7 +200,7 @@ struct Config {
     for (auto& p : peers) {
       if (p.hasIkePaths()) return true;
     }
-    return false;
+    return !remoteAccess.empty();
   }
 };
 

@@ -267,6 +267,10 @@ void parseIkeGlobal(Checker& c, const toml::table& root, IkeGlobalConfig& out);
 // [pathmon], [policy], [[class]], [[rule]] (config_multipath.cpp), after [[uplink]].
 void parseMultipath(Checker& c, const toml::table& root, const std::vector<UplinkConfig>& uplinks,
                     MultipathConfig& out);
+// [[remote_access]] (config_remote_access.cpp), after [[peer]]: pools must not overlap the
+// site's subnets, the peers' remote subnets or each other.
+void parseRemoteAccess(Checker& c, const toml::table& root, const std::string& baseDir,
+                       Config& cfg);
 // [peer.ike] at `path`; relative file names are resolved against `baseDir`. The overlay's
 // local subnets and the peer's remote subnets bound (and default) the traffic selectors.
 std::optional<PeerIkeConfig> parsePeerIke(Checker& c, const toml::table& t, const std::string& path,

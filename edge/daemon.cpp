@@ -15,6 +15,7 @@
 #include "edge/metrics_server.hpp"
 #include "edge/netlink.hpp"
 #include "edge/path_control.hpp"
+#include "edge/remote_access.hpp"
 #include "edge/seq_state.hpp"
 #include "edge/tun_device.hpp"
 #include "edge/uplink_socket.hpp"
@@ -194,6 +195,9 @@ int runDaemon(const Config& cfg, const DaemonOptions& options) {
   for (const PeerConfig& p : cfg.peers) {
     routes.insert(routes.end(), p.remoteSubnets.begin(), p.remoteSubnets.end());
   }
+  for (const RemoteAccessSection& ra : cfg.remoteAccess) {
+    routes.insert(routes.end(), ra.pools.begin(), ra.pools.end());  // the clients' addresses
+  }
   if (Status s = overlay.configure(tun->name(), cfg.overlay.mtu, cfg.overlay.address,
                                    cfg.overlay.addressPrefixLength, routes);
       !s) {
@@ -243,6 +247,7 @@ int runDaemon(const Config& cfg, const DaemonOptions& options) {
     }
     peers.push_back(std::move(spec));
   }
+  appendRemoteAccessSpecs(cfg, paths, peers);  // road-warrior slots after the site paths
   DataPlaneOptions opts;
   opts.batchSize = dpc.batchSize;
   opts.poolPackets = dpc.poolPackets;

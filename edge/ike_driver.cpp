@@ -16,6 +16,7 @@
 
 #include "core/log.hpp"
 #include "edge/ike_support.hpp"
+#include "edge/remote_access.hpp"
 #include "ipsec/ike/sa_manager.hpp"
 
 namespace braid::edge {
@@ -147,7 +148,8 @@ struct IkeDriver::Impl {
   IkeDriverCounters counters;
   uint64_t espEndpointUpdates = 0;  // NAT rebinding learnt from authenticated ESP
   bool down = false;
-  IkeDriver::KeyingHandler keying;  // path keyed / unkeyed (multipath: the path monitor)
+  IkeDriver::KeyingHandler keying;   // path keyed / unkeyed (multipath: the path monitor)
+  std::unique_ptr<RoadWarriors> ra;  // [[remote_access]] clients, if any
 
   // Routes published to the data plane: a peer's IKE paths that are up send only to their
   // (possibly narrowed) remote TS; with nothing up, the configured subnets (tx no_sa). Only
@@ -190,48 +192,54 @@ Status IkeDriver::Impl::open() {
   }
   std::vector<Uplink*> byIndex(cfg.uplinks.size(), nullptr);
   size_t pathIndex = 0;
+  // The IKE socket and SA manager of an uplink, made on first use (site paths, then the
+  // [[remote_access]] sections).
+  auto uplinkAt = [&](size_t uplinkIndex) -> Status {
+    Uplink*& u = byIndex[uplinkIndex];
+    if (u != nullptr) return Status::ok();
+    auto owned = std::make_unique<Uplink>();
+    u = owned.get();
+    u->impl = this;
+    u->index = uplinkIndex;
+    u->config = &cfg.uplinks[uplinkIndex];
+    u->nattFd = fds.at(uplinkIndex);
+    u->rxBuffer.resize(kMaxIkeDatagram);
+    ike::SaManagerOptions opts;
+    opts.keySink = keylog.get();
+    const IkeGlobalConfig& g = cfg.ike;
+    if (g.cookieThreshold) opts.limits.cookieThreshold = *g.cookieThreshold;
+    if (g.halfOpenMax) opts.limits.halfOpenMax = *g.halfOpenMax;
+    if (g.halfOpenMaxPerSource) opts.limits.halfOpenMaxPerSource = *g.halfOpenMaxPerSource;
+    if (g.halfOpenTimeoutSeconds) {
+      opts.limits.halfOpenTimeout = std::chrono::seconds(*g.halfOpenTimeoutSeconds);
+    }
+    if (g.initRatePerSource) {
+      opts.limits.initRatePerSource = *g.initRatePerSource;
+      opts.limits.initBurstPerSource = 2.0 * *g.initRatePerSource;
+    }
+    u->manager = std::make_unique<ike::SaManager>(clock, timers, *u, *u, std::move(opts));
+    boost::system::error_code ec;
+    udp::endpoint ep(toAsio(u->config->localAddress), cfg.ike.port);
+    u->socket = std::make_unique<udp::socket>(io);
+    if (u->socket->open(ep.protocol(), ec); !ec) u->socket->bind(ep, ec);
+    if (ec) {
+      return errorStatus(ErrorCode::kIoError, "uplink " + u->config->name + ": IKE socket " +
+                                                  u->config->localAddress.toString() + " port " +
+                                                  std::to_string(cfg.ike.port) + ": " +
+                                                  ec.message());
+    }
+    BRAID_LOG(kInfo, "ike") << "uplink " << u->config->name << ": IKE on "
+                            << u->config->localAddress.toString() << " port " << cfg.ike.port
+                            << ", NAT-T on port " << u->config->port;
+    uplinks.push_back(std::move(owned));
+    return Status::ok();
+  };
   for (const PeerConfig& peer : cfg.peers) {
     for (const PathConfig& pc : peer.paths) {
       const size_t index = pathIndex++;
       if (pc.manual) continue;
-      Uplink*& u = byIndex[pc.uplinkIndex];
-      if (u == nullptr) {
-        auto owned = std::make_unique<Uplink>();
-        u = owned.get();
-        u->impl = this;
-        u->index = pc.uplinkIndex;
-        u->config = &cfg.uplinks[pc.uplinkIndex];
-        u->nattFd = fds.at(pc.uplinkIndex);
-        u->rxBuffer.resize(kMaxIkeDatagram);
-        ike::SaManagerOptions opts;
-        opts.keySink = keylog.get();
-        const IkeGlobalConfig& g = cfg.ike;
-        if (g.cookieThreshold) opts.limits.cookieThreshold = *g.cookieThreshold;
-        if (g.halfOpenMax) opts.limits.halfOpenMax = *g.halfOpenMax;
-        if (g.halfOpenMaxPerSource) opts.limits.halfOpenMaxPerSource = *g.halfOpenMaxPerSource;
-        if (g.halfOpenTimeoutSeconds) {
-          opts.limits.halfOpenTimeout = std::chrono::seconds(*g.halfOpenTimeoutSeconds);
-        }
-        if (g.initRatePerSource) {
-          opts.limits.initRatePerSource = *g.initRatePerSource;
-          opts.limits.initBurstPerSource = 2.0 * *g.initRatePerSource;
-        }
-        u->manager = std::make_unique<ike::SaManager>(clock, timers, *u, *u, std::move(opts));
-        boost::system::error_code ec;
-        udp::endpoint ep(toAsio(u->config->localAddress), cfg.ike.port);
-        u->socket = std::make_unique<udp::socket>(io);
-        if (u->socket->open(ep.protocol(), ec); !ec) u->socket->bind(ep, ec);
-        if (ec) {
-          return errorStatus(ErrorCode::kIoError, "uplink " + u->config->name + ": IKE socket " +
-                                                      u->config->localAddress.toString() +
-                                                      " port " + std::to_string(cfg.ike.port) +
-                                                      ": " + ec.message());
-        }
-        BRAID_LOG(kInfo, "ike") << "uplink " << u->config->name << ": IKE on "
-                                << u->config->localAddress.toString() << " port " << cfg.ike.port
-                                << ", NAT-T on port " << u->config->port;
-        uplinks.push_back(std::move(owned));
-      }
+      if (Status s = uplinkAt(pc.uplinkIndex); !s) return s;
+      Uplink* u = byIndex[pc.uplinkIndex];
       auto p = std::make_unique<Path>();
       p->index = index;
       p->name = peer.name + "/" + pc.uplink;
@@ -246,6 +254,22 @@ Status IkeDriver::Impl::open() {
       }
       u->paths[peer.name] = p.get();
       paths.push_back(std::move(p));
+    }
+  }
+  // [[remote_access]]: one responder config per section and uplink; clients get data-plane
+  // slots after the site paths (remote_access.hpp).
+  if (!cfg.remoteAccess.empty()) {
+    ra = std::make_unique<RoadWarriors>(cfg, dp, pathIndex, cfg.peers.size());
+    for (size_t si = 0; si < cfg.remoteAccess.size(); ++si) {
+      for (size_t ui : cfg.remoteAccess[si].uplinks) {
+        if (Status s = uplinkAt(ui); !s) return s;
+        Uplink* u = byIndex[ui];
+        auto pc = remoteAccessPeerConfig(cfg.remoteAccess[si], *u->config, ra->coreConfig(si));
+        if (Status s = u->manager->addPeer(std::move(pc)); !s) {
+          return errorStatus(ErrorCode::kInvalidArgument,
+                             "remote_access " + cfg.remoteAccess[si].name + ": " + s.message());
+        }
+      }
     }
   }
   return Status::ok();
@@ -282,6 +306,7 @@ void IkeDriver::Impl::pollUsage() {
   if (down) return;
   bool keyed = false;
   for (auto& p : paths) keyed = keyed || !p->inSpis.empty();
+  keyed = keyed || (ra && ra->slotsInUse() > 0);
   if (keyed) {
     for (const SaStats& s : dp.snapshot().sas) {
       const uint64_t bytes = s.inbound ? s.esp.bytesOpened : s.esp.bytesSealed;
@@ -419,6 +444,17 @@ void IkeDriver::Impl::ikeSaDown(Uplink& u, const ike::IkeSaEvent& e) {
 }
 
 void IkeDriver::Impl::childSaUp(Uplink& u, const ike::ChildSaEvent& e) {
+  if (ra && ra->owns(e.peer)) {
+    if (!ra->childSaUp(
+            u.index, e, [this](const ike::Endpoint& r) { return espEndpoint(r); },
+            [this](size_t path, bool on) {
+              if (keying) keying(path, on, false, true);
+            })) {
+      ++counters.installErrors;
+    }
+    publishRoutes();
+    return;
+  }
   Path* p = u.path(e.peer);
   if (p == nullptr) return;
   auto fail = [&](const std::string& why) {
@@ -467,6 +503,13 @@ void IkeDriver::Impl::childSaUp(Uplink& u, const ike::ChildSaEvent& e) {
 }
 
 void IkeDriver::Impl::childSaDown(Uplink& u, const ike::ChildSaEvent& e) {
+  if (ra && ra->owns(e.peer)) {
+    ra->childSaDown(e, [this](size_t path, bool on) {
+      if (keying) keying(path, on, false, true);
+    });
+    publishRoutes();
+    return;
+  }
   Path* p = u.path(e.peer);
   if (p == nullptr) return;
   dp.removeInbound(e.inbound.spi);
@@ -482,6 +525,7 @@ void IkeDriver::Impl::childSaDown(Uplink& u, const ike::ChildSaEvent& e) {
 }
 
 void IkeDriver::Impl::childSaOutbound(Uplink& u, const ike::ChildSaEvent& e) {
+  if (ra && ra->owns(e.peer)) return ra->childSaOutbound(e);
   Path* p = u.path(e.peer);
   if (p == nullptr) return;
   auto out = ipsec::EspOutboundSa::create(e.outbound);
@@ -528,6 +572,7 @@ void IkeDriver::Impl::publishRoutes() {
     if (manual || spec.remoteSubnets.empty()) spec.remoteSubnets = peer.remoteSubnets;
     specs.push_back(std::move(spec));
   }
+  if (ra) ra->appendRoutes(specs);
   dp.setRoutes(std::move(specs));
 }
 

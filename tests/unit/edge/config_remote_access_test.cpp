@@ -1,0 +1,182 @@
+// [[remote_access]]: a section loads with its defaults; pools that overlap the site's subnets,
+// a peer's remote subnets or each other are errors at file:line:col; clients authenticate with
+// certificates only; the IKE core config and the data-plane slots built from a section.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+#include "edge/config.hpp"
+#include "edge/remote_access.hpp"
+#include "ipsec/ike/remote_access.hpp"
+#include "tests/unit/edge/config_test_support.hpp"
+
+namespace braid::edge {
+namespace {
+
+using testing::at;
+
+// The example PKI with its keys at mode 600 (braidd refuses keys others may read).
+struct PrivatePki {
+  std::filesystem::path dir;
+  PrivatePki() {
+    namespace fs = std::filesystem;
+    dir = fs::path(::testing::TempDir()) / ("braid-ra-pki-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    for (auto& e : fs::directory_iterator(std::string(BRAID_SOURCE_DIR) + "/deploy/examples/pki")) {
+      fs::path to = dir / e.path().filename();
+      fs::copy_file(e.path(), to, fs::copy_options::overwrite_existing);
+      fs::permissions(to, fs::perms::owner_read | fs::perms::owner_write);
+    }
+  }
+  ~PrivatePki() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+};
+const PrivatePki kPrivatePki;
+const std::string kPki = kPrivatePki.dir.string() + "/";
+
+std::string gwIke() {
+  return "certificate = \"" + kPki + "site-a.pem\"\nprivate_key = \"" + kPki +
+         "site-a.key\"\nca_certificates = \"" + kPki + "ca.pem\"\n";
+}
+
+std::string config(const std::string& sections, bool withPeer = true) {
+  std::string t = R"([overlay]
+local_subnets = ["10.98.1.0/24"]
+
+[[uplink]]
+name = "wan0"
+local_address = "10.99.0.1"
+
+[[uplink]]
+name = "wan1"
+local_address = "10.99.1.1"
+)";
+  if (withPeer) {
+    t += R"(
+[[peer]]
+name = "site-b"
+remote_subnets = ["10.98.2.0/24"]
+
+[peer.ike]
+psk = "0123456789abcdef-long-enough"
+
+[[peer.path]]
+uplink = "wan0"
+remote_address = "10.99.0.2"
+)";
+  }
+  return t + sections;
+}
+
+std::string section(const std::string& lines, const std::string& ike = gwIke()) {
+  return "\n[[remote_access]]\nname = \"staff\"\n" + lines + "\n[remote_access.ike]\n" + ike;
+}
+
+TEST(ConfigRemoteAccessTest, SectionLoadsWithDefaults) {
+  auto r = parseConfig(config(section("pools = [\"10.90.0.0/24\", \"fd00:90::/120\"]\n"
+                                      "dns = [\"10.98.1.53\"]\n"),
+                              false),
+                       "t.toml");
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  ASSERT_EQ(r->remoteAccess.size(), 1u);
+  const RemoteAccessSection& s = r->remoteAccess[0];
+  EXPECT_EQ(s.name, "staff");
+  EXPECT_EQ(s.uplinks, (std::vector<size_t>{0, 1}));  // every uplink
+  EXPECT_EQ(s.pools.size(), 2u);
+  EXPECT_EQ(s.dns.size(), 1u);
+  ASSERT_EQ(s.allowedSubnets.size(), 1u);
+  EXPECT_EQ(s.allowedSubnets[0].toString(), "10.98.1.0/24");  // overlay.local_subnets
+  EXPECT_EQ(s.splitSubnets, s.allowedSubnets);
+  EXPECT_EQ(s.maxClients, 16u);
+  EXPECT_EQ(s.ike.auth, ike::AuthKind::kPubkey);
+  EXPECT_FALSE(s.ike.initiate);
+  EXPECT_TRUE(r->hasIkePaths());
+}
+
+TEST(ConfigRemoteAccessTest, EveryKeyLoads) {
+  auto r = parseConfig(config(section("uplinks = [\"wan1\"]\npools = [\"10.90.0.0/24\"]\n"
+                                      "dns = \"10.98.1.53\"\n"
+                                      "allowed_subnets = [\"10.98.1.0/25\"]\n"
+                                      "split_subnets = [\"10.98.0.0/16\"]\nmax_clients = 3\n")),
+                       "t.toml");
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  const RemoteAccessSection& s = r->remoteAccess[0];
+  EXPECT_EQ(s.uplinks, std::vector<size_t>{1});
+  EXPECT_EQ(s.allowedSubnets[0].toString(), "10.98.1.0/25");
+  EXPECT_EQ(s.splitSubnets[0].toString(), "10.98.0.0/16");
+  EXPECT_EQ(s.maxClients, 3u);
+}
+
+TEST(ConfigRemoteAccessTest, OverlappingPoolsAreErrorsAtTheirPosition) {
+  std::string t = config(section("pools = [\"10.98.1.128/25\"]\n"));
+  EXPECT_CONFIG_ERROR(t, at(t, "\"10.98.1.128/25\""), "overlaps 'overlay.local_subnets[0]'");
+  t = config(section("pools = [\"10.98.0.0/16\"]\n"));
+  EXPECT_CONFIG_ERROR(t, at(t, "\"10.98.0.0/16\""), "overlaps 'overlay.local_subnets[0]'");
+  t = config(section("pools = [\"10.98.2.0/26\"]\n"));
+  EXPECT_CONFIG_ERROR(t, at(t, "\"10.98.2.0/26\""), "overlaps 'peer[0].remote_subnets[0]'");
+  t = config(section("pools = [\"10.90.0.0/24\"]\n") +
+             "\n[[remote_access]]\nname = \"guests\"\npools = [\"10.90.0.128/25\"]\n"
+             "\n[remote_access.ike]\n" +
+             gwIke());
+  EXPECT_CONFIG_ERROR(t, at(t, "\"10.90.0.128/25\""),
+                      "overlaps 'remote_access[0].pools[0]' = 10.90.0.0/24 (t.toml:");
+  t = config(section("pools = [\"10.90.0.0/24\", \"10.91.0.0/24\"]\n"));
+  EXPECT_CONFIG_ERROR(t, at(t, "\"10.91.0.0/24\""), "second pool of its address family");
+}
+
+TEST(ConfigRemoteAccessTest, OtherErrors) {
+  std::string t = config(section("pools = [\"10.90.0.0/24\"]\nuplinks = [\"wan7\"]\n"));
+  EXPECT_CONFIG_ERROR(t, at(t, "\"wan7\""), "is no [[uplink]] name");
+  t = config(section("pools = [\"10.90.0.0/24\"]\ndns = [\"not-an-address\"]\n"));
+  EXPECT_CONFIG_ERROR(t, at(t, "\"not-an-address\""), "'remote_access[0].dns[0]'");
+  t = config(section("pools = [\"10.90.0.0/24\"]\nmax_clients = 0\n"));
+  EXPECT_CONFIG_ERROR(t, at(t, "max_clients = 0", 14), "out of range");
+  t = config(section("pools = [\"10.90.0.0/24\"]\n", "psk = \"0123456789abcdef-long-enough\"\n"));
+  EXPECT_CONFIG_ERROR(t, at(t, "[remote_access.ike]", 0), "authenticates with a pre-shared key");
+  t = config(section("pools = [\"10.90.0.0/24\"]\n", gwIke() + "initiate = true\n"));
+  EXPECT_CONFIG_ERROR(t, at(t, "initiate = true", 11), "expected false");
+  t = config(section("pools = [\"10.90.0.0/24\"]\nname2 = 1\n"));
+  EXPECT_CONFIG_ERROR(t, at(t, "name2"), "unknown key 'remote_access[0].name2'");
+  t = config(section(""));
+  EXPECT_CONFIG_ERROR(t, at(t, "[[remote_access]]", 0),
+                      "missing required key 'remote_access[0].pools'");
+  t = config(
+      "\n[[remote_access]]\nname = \"site-b\"\npools = [\"10.90.0.0/24\"]\n"
+      "\n[remote_access.ike]\n" +
+      gwIke());
+  EXPECT_CONFIG_ERROR(t, at(t, "\"site-b\"\npools"), "is a duplicate");
+}
+
+TEST(ConfigRemoteAccessTest, CoreConfigAndDataPlaneSlots) {
+  auto r = parseConfig(config(section("pools = [\"10.90.0.0/24\"]\nmax_clients = 2\n")), "t.toml");
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  std::vector<PathSpec> paths(1);
+  std::vector<PeerSpec> peers(1);
+  appendRemoteAccessSpecs(*r, paths, peers);
+  // 2 slots on each of the 2 uplinks, each its own peer, after the site's.
+  ASSERT_EQ(paths.size(), 5u);
+  ASSERT_EQ(peers.size(), 5u);
+  EXPECT_EQ(paths[1].name, "staff#0/wan0");
+  EXPECT_EQ(paths[4].name, "staff#1/wan1");
+  EXPECT_EQ(paths[4].uplink, 1u);
+  EXPECT_EQ(paths[4].peer, 4u);
+  EXPECT_EQ(peers[4].paths, std::vector<size_t>{4});
+  EXPECT_TRUE(peers[4].remoteSubnets.empty());  // no route until a client is up
+  auto ra = std::make_shared<ike::RemoteAccessConfig>();
+  ike::PeerConfig pc = remoteAccessPeerConfig(r->remoteAccess[0], r->uplinks[0], ra);
+  EXPECT_TRUE(pc.remoteAny);
+  EXPECT_EQ(pc.remoteAccess, ra);
+  EXPECT_FALSE(pc.offerShim);
+  ASSERT_EQ(pc.children.size(), 1u);
+  EXPECT_EQ(pc.children[0].localTs[0].toString(), "10.98.1.0/24");
+  EXPECT_EQ(pc.children[0].remoteTs[0].toString(), "10.90.0.0/24");
+  EXPECT_EQ(pc.localAuth.kind, ike::AuthKind::kPubkey);
+}
+
+}  // namespace
+}  // namespace braid::edge
