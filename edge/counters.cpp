@@ -144,6 +144,11 @@ std::string formatStats(const DataPlaneStats& s) {
   line("rx.shim_resyncs", r.shimResyncs);
   line("rx.fec_parity", r.fecParity);
   line("rx.fec_recovered", r.fecRecovered);
+  line("rx.reorder_buffered", r.reorderBuffered);
+  line("rx.reorder_late", r.reorderLate);
+  line("rx.reorder_gaps", r.reorderGaps);
+  line("rx.reorder_timeouts", r.reorderTimeouts);
+  line("rx.reorder_overflows", r.reorderOverflows);
   for (size_t i = 0; i < kRxDropCount; ++i) {
     os << "rx.drop." << rxDropName(static_cast<RxDrop>(i)) << ' ' << r.drops[i] << '\n';
   }

@@ -96,6 +96,12 @@ struct RxCounters {
   uint64_t shimResyncs = 0;     // dedup restarted: a sender's numbers jumped (it restarted)
   uint64_t fecParity = 0;       // FEC parity packets received
   uint64_t fecRecovered = 0;    // packets rebuilt from a parity and delivered
+  // Bonded classes (edge/rx_reorder.hpp), summed over every ordered class.
+  uint64_t reorderBuffered = 0;   // arrived early and waited for the gap before them
+  uint64_t reorderLate = 0;       // arrived after their gap was given up (out of order)
+  uint64_t reorderGaps = 0;       // sequence numbers given up (lost, or later than the hold)
+  uint64_t reorderTimeouts = 0;   // hold expiries that released packets past a gap
+  uint64_t reorderOverflows = 0;  // buffer or pool full: released early or passed through
   std::array<uint64_t, kRxDropCount> drops{};
   void drop(RxDrop d, uint64_t n = 1) { drops[static_cast<size_t>(d)] += n; }
   uint64_t dropped(RxDrop d) const { return drops[static_cast<size_t>(d)]; }

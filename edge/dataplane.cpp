@@ -3,8 +3,11 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "core/log.hpp"
 #include "edge/workers.hpp"
+#include "policy/reorder.hpp"
 
 namespace braid::edge {
 
@@ -112,6 +115,28 @@ void DataPlane::setPolicy(MultipathConfig policy) {
 }
 
 void DataPlane::setPathViews(std::vector<policy::PathView> views) {
+  // Per peer, the reorder hold of its bonded classes: over the paths a bond would use
+  // (usable, within the default RTT spread of the fastest; a much slower path is left out
+  // of the bond by the sender, so it must not stretch the hold either).
+  size_t peers = 0;
+  for (const PathSpec& p : paths_) peers = std::max(peers, p.peer + 1);
+  std::vector<Duration> holds(peers);
+  std::vector<policy::PathView> mine;
+  const uint32_t spread = policy::ClassPolicy{}.bondMaxRttSpreadUs;
+  for (size_t peer = 0; peer < peers; ++peer) {
+    mine.clear();
+    uint32_t fastest = UINT32_MAX;
+    for (const policy::PathView& v : views) {
+      if (v.id >= paths_.size() || paths_[v.id].peer != peer || !policy::usable(v)) continue;
+      mine.push_back(v);
+      fastest = std::min(fastest, v.rttUs);
+    }
+    std::erase_if(mine, [&](const policy::PathView& v) { return v.rttUs > fastest + spread; });
+    holds[peer] = policy::reorderHold(mine);
+  }
+  rx_->commands().post([this, h = std::move(holds)] {
+    for (size_t peer = 0; peer < h.size(); ++peer) rx_->setReorderHold(peer, h[peer]);
+  });
   tx_->commands().post([this, v = std::move(views)] { tx_->setViews(v); });
 }
 

@@ -35,6 +35,9 @@ struct DataPlaneOptions {
   // Per uplink: shape sending to this rate (bits/s), 0 = not shaped (edge/shaper.hpp).
   std::vector<uint64_t> shapeBitsPerSecond;
   MultipathConfig multipath;  // classes, rules and engine knobs for the TX steering
+  // Bonded classes: how long an early packet waits for its gap until the path monitor's
+  // figures set the hold per peer (setPathViews).
+  Duration reorderHold = std::chrono::milliseconds(30);
 };
 
 // Per path figures written by one data thread and read by the control thread (relaxed

@@ -152,11 +152,27 @@ const auto kRxFields = m::concat(
         counter("braid_rx_fec_recovered_packets_total",
                 "Packets rebuilt from an FEC parity and delivered.", &Rx::fecRecovered,
                 "rx.fec_recovered"),
+        counter("braid_rx_reorder_buffered_packets_total",
+                "Bonded packets that arrived early and waited for the gap before them.",
+                &Rx::reorderBuffered, "rx.reorder_buffered"),
+        counter("braid_rx_reorder_late_packets_total",
+                "Bonded packets that arrived after their gap was given up (delivered out of "
+                "order).",
+                &Rx::reorderLate, "rx.reorder_late"),
+        counter("braid_rx_reorder_gaps_total",
+                "Bonded sequence numbers given up by the reorder buffer (lost or too late).",
+                &Rx::reorderGaps, "rx.reorder_gaps"),
+        counter("braid_rx_reorder_timeouts_total",
+                "Reorder hold expiries that released packets past a gap.", &Rx::reorderTimeouts,
+                "rx.reorder_timeouts"),
+        counter("braid_rx_reorder_overflows_total",
+                "Reorder buffer or pool full: packets released early or passed through.",
+                &Rx::reorderOverflows, "rx.reorder_overflows"),
     }),
     m::arrayFields<Rx, kRxDropCount, &Rx::drops>("braid_rx_drops_total",
                                                  "Datagrams dropped on the way in, by reason.",
                                                  "reason", kRxDropReasons, "rx.drop.{reason}"));
-static_assert(sizeof(Rx) == (20 + kRxDropCount) * sizeof(uint64_t),
+static_assert(sizeof(Rx) == (25 + kRxDropCount) * sizeof(uint64_t),
               "an RxCounters field without a descriptor in kRxFields");
 
 // ESP drops summed over the SPI table and every inbound SA (DataPlaneStats::espDrops).

@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -56,13 +57,17 @@ RxWorker::RxWorker(const DataPlaneOptions& opts, int tunFd, std::vector<int> upl
       bufLen_(opts.udpGro ? kGroBufferLength : opts.mtu + 128),
       pool_(opts.udpGro ? kGroBuffers : opts.batchSize, kPacketHeadroom + bufLen_, kPacketHeadroom),
       writer_([fd = tunFd](const uint8_t* d, size_t n) { return long(::write(fd, d, n)); },
-              opts.vnetHdr, opts.tunGro, counters_) {
+              opts.vnetHdr, opts.tunGro, counters_),
+      reorder_(peers.size(), opts.reorderHold, [this](uint8_t* ip, size_t len) {
+        ++counters_.opened;
+        writer_.add(ip, len);
+      }) {
   for (const PeerSpec& p : peers) peerSubnets_.emplace_back(p.remoteSubnets);
   activity_ = std::move(activity);
   shim_.assign(paths_.size(), 0);
   dedup_.resize(peers.size());
   fecDec_.resize(peers.size());
-  fecOut_.resize(opts.mtu + 4);
+  fecOut_.resize(kFecOutOffset + opts.mtu + 4);
   const size_t n = pool_.total();
   msgs_.resize(n);
   iovs_.resize(n);
@@ -96,6 +101,7 @@ void RxWorker::removeSa(uint32_t spi) {
 void RxWorker::publish(RxCounters& counters, ipsec::EspCounters& table,
                        std::vector<SaStats>& sas) const {
   counters = counters_;
+  reorder_.addTo(counters);
   table = table_.counters();
   sas.clear();
   for (auto& [spi, route] : spiPath_) {
@@ -110,15 +116,21 @@ void RxWorker::run(const std::atomic<bool>& stop) {
   for (int fd : uplinkFds_) fds.push_back({fd, POLLIN, 0});
   fds.push_back({commands_.fd(), POLLIN, 0});
   while (!stop.load(std::memory_order_relaxed)) {
-    int r = ::poll(fds.data(), fds.size(), 200);
+    const timespec timeout = pollTimeout();
+    int r = ::ppoll(fds.data(), fds.size(), &timeout, nullptr);
     if (r < 0 && errno != EINTR) {
-      BRAID_LOG(kError, "rx") << "poll: " << std::strerror(errno);
+      BRAID_LOG(kError, "rx") << "ppoll: " << std::strerror(errno);
       return;
     }
     if (commands_.pending()) commands_.drain();
-    if (r <= 0) continue;
-    for (size_t u = 0; u < uplinkFds_.size(); ++u) {
-      if (fds[u].revents & (POLLIN | POLLERR)) receive(u);
+    if (r > 0) {
+      for (size_t u = 0; u < uplinkFds_.size(); ++u) {
+        if (fds[u].revents & (POLLIN | POLLERR)) receive(u);
+      }
+    }
+    if (reorder_.waiting() > 0) {
+      reorder_.onTimer(std::chrono::steady_clock::now());
+      writer_.flush();
     }
   }
 }
@@ -223,7 +235,24 @@ void RxWorker::handleSegment(size_t uplink, uint8_t* base, size_t off, size_t le
   deliverInner(it == spiPath_.end() ? nullptr : &it->second, nh, pkt.data(), pkt.size());
 }
 
+timespec RxWorker::pollTimeout() {
+  Duration wait = std::chrono::milliseconds(200);
+  if (auto d = reorder_.nextDeadline()) {
+    wait = std::clamp<Duration>(*d - std::chrono::steady_clock::now(), Duration::zero(), wait);
+  }
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
+  return timespec{time_t(ns / 1'000'000'000), long(ns % 1'000'000'000)};
+}
+
 void RxWorker::deliverInner(const InboundRoute* route, uint8_t nh, uint8_t* ip, size_t ipLen) {
+  ipLen = checkInner(route, nh, ip, ipLen);
+  if (ipLen == 0) return;
+  ++counters_.opened;
+  writer_.add(ip, ipLen);
+}
+
+size_t RxWorker::checkInner(const InboundRoute* route, uint8_t nh, const uint8_t* ip,
+                            size_t ipLen) {
   // RFC 4303 section 2.6: TFC padding may follow the inner packet; its length field rules.
   if (nh == ipsec::kNextHeaderIpv4 && ipLen >= 20 && (ip[0] >> 4) == 4 && loadBe16(ip + 2) >= 20 &&
       loadBe16(ip + 2) <= ipLen) {
@@ -233,7 +262,7 @@ void RxWorker::deliverInner(const InboundRoute* route, uint8_t nh, uint8_t* ip, 
     ipLen = size_t(loadBe16(ip + 4)) + 40;
   } else {
     counters_.drop(RxDrop::kBadInner);
-    return;
+    return 0;
   }
   // RFC 4301 section 5.2: the inner addresses must match the SA's selectors.
   const SaSelectors* sel = route == nullptr ? nullptr : route->selectors.get();
@@ -241,10 +270,9 @@ void RxWorker::deliverInner(const InboundRoute* route, uint8_t nh, uint8_t* ip, 
       !(sel ? sel->remote : peerSubnets_[paths_[route->path].peer]).contains(ip, ipLen, false) ||
       !(sel ? sel->local : local_).contains(ip, ipLen, true)) {
     counters_.drop(RxDrop::kPolicy);
-    return;
+    return 0;
   }
-  ++counters_.opened;
-  writer_.add(ip, ipLen);
+  return ipLen;
 }
 
 bool RxWorker::handleShim(InboundRoute& route, PacketBuffer& pkt, uint8_t& nh) {
@@ -269,7 +297,7 @@ bool RxWorker::handleShim(InboundRoute& route, PacketBuffer& pkt, uint8_t& nh) {
     }
     ++counters_.fecParity;
     auto r = fecDecoder(peer, ph.cls)
-                 .onParity(ph.group, ph.k, m.subspan(policy::kShimParityHeaderSize), fecOut_);
+                 .onParity(ph.group, ph.k, m.subspan(policy::kShimParityHeaderSize), fecOutSpan());
     if (r) deliverRecovered(route, ph.cls, r->length);
     return false;
   }
@@ -278,17 +306,24 @@ bool RxWorker::handleShim(InboundRoute& route, PacketBuffer& pkt, uint8_t& nh) {
     counters_.drop(RxDrop::kShimInvalid);
     return false;
   }
-  if (!acceptShimSequence(peer, h.cls, h.seq)) return false;
+  uint64_t seq64 = 0;
+  if (!acceptShimSequence(peer, h.cls, h.seq, seq64)) return false;
   if (h.fec && h.k > 0) {
-    auto r =
-        fecDecoder(peer, h.cls)
-            .onData({h.group, h.index, h.k}, m.subspan(policy::kShimFecPayloadOffset), fecOut_);
+    auto r = fecDecoder(peer, h.cls)
+                 .onData({h.group, h.index, h.k}, m.subspan(policy::kShimFecPayloadOffset),
+                         fecOutSpan());
     if (r) deliverRecovered(route, h.cls, r->length);
   }
   ++counters_.shimData;
   (void)pkt.trimFront(h.size());
   nh = innerNextHeader(pkt.data(), pkt.size());
-  return true;
+  if (!h.ordered) return true;
+  // A bonded class: back into the sender's order first (the RX buffer is reused after
+  // this batch, so a packet that must wait is copied by the stage).
+  if (const size_t len = checkInner(&route, nh, pkt.data(), pkt.size())) {
+    reorder_.push(peer, h.cls, seq64, pkt.data(), len, rxTime_);
+  }
+  return false;
 }
 
 policy::XorFecDecoder& RxWorker::fecDecoder(size_t peer, policy::ClassId cls) {
@@ -304,13 +339,20 @@ policy::XorFecDecoder& RxWorker::fecDecoder(size_t peer, policy::ClassId cls) {
 void RxWorker::deliverRecovered(InboundRoute& route, policy::ClassId cls, size_t length) {
   if (length < 4 + 20) return;
   const size_t peer = paths_[route.path].peer;
-  if (!acceptShimSequence(peer, cls, loadBe32(fecOut_.data()))) return;
+  uint8_t* out = fecOut_.data() + kFecOutOffset;
+  uint64_t seq64 = 0;
+  if (!acceptShimSequence(peer, cls, loadBe32(out), seq64)) return;
   ++counters_.fecRecovered;
-  uint8_t* ip = fecOut_.data() + 4;
-  deliverInner(&route, innerNextHeader(ip, length - 4), ip, length - 4);
+  uint8_t* ip = out + 4;
+  const uint8_t nh = innerNextHeader(ip, length - 4);
+  if (!reorder_.ordered(peer, cls)) {
+    deliverInner(&route, nh, ip, length - 4);
+  } else if (const size_t len = checkInner(&route, nh, ip, length - 4)) {
+    reorder_.push(peer, cls, seq64, ip, len, rxTime_);  // copied if it must wait
+  }
 }
 
-bool RxWorker::acceptShimSequence(size_t peer, policy::ClassId cls, uint32_t seq) {
+bool RxWorker::acceptShimSequence(size_t peer, policy::ClassId cls, uint32_t seq, uint64_t& seq64) {
   auto& windows = dedup_[peer];
   if (windows.empty()) windows.resize(kMaxShimClasses);
   std::unique_ptr<policy::DedupWindow>& w = windows[cls];
@@ -319,9 +361,11 @@ bool RxWorker::acceptShimSequence(size_t peer, policy::ClassId cls, uint32_t seq
   if (w && std::abs(int64_t(int32_t(seq - uint32_t(w->highest())))) > kShimResyncDistance) {
     w.reset();
     ++counters_.shimResyncs;
+    reorder_.restart(peer, cls);
   }
   if (!w) w = std::make_unique<policy::DedupWindow>();
-  switch (w->accept(policy::extendSequence(w->highest(), seq))) {
+  seq64 = policy::extendSequence(w->highest(), seq);
+  switch (w->accept(seq64)) {
     case policy::DedupVerdict::kNew:
       return true;
     case policy::DedupVerdict::kDuplicate:

@@ -117,7 +117,10 @@ bool Steering::choose(const uint8_t* ip, size_t len, TimePoint now, Choice& out)
   out.withHeader = false;
   policy::Decision& d = out.decision;
   d = p.engine->decide(key, now, p.views, meta);
-  if (!d.ok() || (d.copyCount == 0 && d.fecK == 0)) return true;
+  // A bonded class is sprayed per packet: the receiver restores its order by the shim
+  // sequence number (edge/rx_reorder.hpp).
+  const bool bonded = d.cause == policy::DecisionCause::kPerPacket;
+  if (!d.ok() || (d.copyCount == 0 && d.fecK == 0 && !bonded)) return true;
   // Copies and FEC need the shim on every path they use: the receiver tells copies apart
   // only by the shim sequence number (each SA's own anti-replay window accepts its copy).
   if (!shim(d.primary)) {
@@ -131,10 +134,11 @@ bool Steering::choose(const uint8_t* ip, size_t len, TimePoint now, Choice& out)
   }
   for (uint8_t i = kept; i < d.copyCount; ++i) d.copies[i] = policy::kNoPath;
   d.copyCount = kept;
-  if (kept == 0 && d.fecK == 0) return true;
+  if (kept == 0 && d.fecK == 0 && !bonded) return true;
   out.withHeader = true;
   out.header = policy::ShimDataHeader{};
   out.header.cls = d.cls;
+  out.header.ordered = bonded;
   out.header.seq = d.cls < p.nextSeq.size() ? p.nextSeq[d.cls]++ : 0;
   if (d.fecK > 0) {
     out.header.fec = true;

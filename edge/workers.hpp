@@ -12,6 +12,7 @@
 #include "core/packet_buffer.hpp"
 #include "edge/dataplane.hpp"
 #include "edge/offload.hpp"
+#include "edge/rx_reorder.hpp"
 #include "edge/shaper.hpp"
 #include "edge/steering.hpp"
 #include "policy/dedup.hpp"
@@ -143,6 +144,8 @@ class RxWorker {
   void setShim(size_t path, bool on) {
     if (path < shim_.size()) shim_[path] = on;
   }
+  // Bonded classes of this peer: how long an early packet waits for the gap before it.
+  void setReorderHold(size_t peer, Duration hold) { reorder_.setHold(peer, hold); }
   void publish(RxCounters& counters, ipsec::EspCounters& table, std::vector<SaStats>& sas) const;
 
  private:
@@ -155,7 +158,12 @@ class RxWorker {
   bool handleShim(InboundRoute& route, PacketBuffer& pkt, uint8_t& nh);
   // Inner packet checks (TFC padding, the SA's selectors) and the TUN write.
   void deliverInner(const InboundRoute* route, uint8_t nh, uint8_t* ip, size_t len);
-  bool acceptShimSequence(size_t peer, policy::ClassId cls, uint32_t seq);
+  // The checks alone: the inner packet's length, or 0 when it is dropped (counted).
+  size_t checkInner(const InboundRoute* route, uint8_t nh, const uint8_t* ip, size_t len);
+  // Duplicate suppression; on true, `seq64` is the number extended to 64 bits.
+  bool acceptShimSequence(size_t peer, policy::ClassId cls, uint32_t seq, uint64_t& seq64);
+  // The reorder stage's hold deadline as a ppoll timeout (200 ms when nothing waits).
+  timespec pollTimeout();
   policy::XorFecDecoder& fecDecoder(size_t peer, policy::ClassId cls);
   void deliverRecovered(InboundRoute& route, policy::ClassId cls, size_t length);
 
@@ -185,8 +193,14 @@ class RxWorker {
   static constexpr int64_t kShimResyncDistance = 1 << 16;
   std::vector<std::vector<std::unique_ptr<policy::DedupWindow>>> dedup_;
   std::vector<std::vector<std::unique_ptr<policy::XorFecDecoder>>> fecDec_;  // [peer][class]
-  std::vector<uint8_t> fecOut_;  // a rebuilt packet (sequence number + inner packet)
-  TimePoint rxTime_{};           // of the current recvmmsg batch
+  // A rebuilt packet (sequence number + inner packet) at kFecOutOffset: the TUN's virtio
+  // header is written in front of the inner packet.
+  static constexpr size_t kFecOutOffset = 16;
+  std::vector<uint8_t> fecOut_;
+  MutableBytes fecOutSpan() {
+    return MutableBytes(fecOut_.data() + kFecOutOffset, fecOut_.size() - kFecOutOffset);
+  }
+  TimePoint rxTime_{};  // of the current recvmmsg batch
   size_t bufLen_;
   PacketPool pool_;
   std::vector<PacketPtr> bufs_;
@@ -196,6 +210,7 @@ class RxWorker {
   std::vector<std::array<uint8_t, 64>> cmsgs_;
   RxCounters counters_;
   TunWriter writer_;
+  ReorderStage reorder_;  // after writer_: it delivers into it
   CommandQueue commands_;
 };
 

@@ -71,6 +71,7 @@ class ReorderBuffer {
   uint32_t capacity() const { return static_cast<uint32_t>(ring_.size()); }
   size_t size() const { return count_; }
   uint64_t nextExpected() const { return next_; }
+  bool started() const { return started_; }
   const ReorderCounters& counters() const { return counters_; }
 
   // `deliver(uint64_t seq, T&& item)` is called for every packet released, in order.
@@ -146,6 +147,14 @@ class ReorderBuffer {
   void flush(Sink&& deliver) {
     while (count_ > 0) releaseThrough(next_, deliver);
     fifoCount_ = 0;
+  }
+
+  // Releases everything, then takes the next packet as the start (the sender restarted
+  // its numbering).
+  template <typename Sink>
+  void restart(Sink&& deliver) {
+    flush(deliver);
+    started_ = false;
   }
 
  private:

@@ -11,7 +11,7 @@ std::optional<ShimType> shimType(Bytes message) {
 
 void encodeShimData(uint8_t* out, const ShimDataHeader& h) {
   out[0] = uint8_t(kShimVersion << 4) | uint8_t(ShimType::kData);
-  out[1] = h.fec ? kShimFlagFec : 0;
+  out[1] = uint8_t((h.fec ? kShimFlagFec : 0) | (h.ordered ? kShimFlagOrdered : 0));
   storeBe16(out + 2, h.cls);
   if (!h.fec) {
     storeBe32(out + 4, h.seq);
@@ -29,6 +29,7 @@ bool decodeShimData(Bytes message, ShimDataHeader& out) {
   const uint8_t* p = message.data();
   out.cls = loadBe16(p + 2);
   out.fec = (p[1] & kShimFlagFec) != 0;
+  out.ordered = (p[1] & kShimFlagOrdered) != 0;
   if (!out.fec) {
     out.seq = loadBe32(p + 4);
     out.group = 0;

@@ -9,7 +9,8 @@
 //
 // Data header, 8 bytes (16 with FEC), big-endian:
 //   0  u8  version | type (0x13)
-//   1  u8  flags: bit 0 FEC (the 8 FEC bytes follow); other bits sent 0, ignored
+//   1  u8  flags: bit 0 FEC (the 8 FEC bytes follow); bit 1 ordered (a bonded class: the
+//          receiver restores the sequence order before delivery); other bits 0, ignored
 //   2  u16 class id (the sender's ClassId; only compared between copies of one packet)
 //   without FEC:
 //   4  u32 sequence number, per (peer, class) on the sender, shared by every copy
@@ -41,6 +42,7 @@ inline constexpr size_t kShimFecHeaderSize = 16;
 inline constexpr size_t kShimFecPayloadOffset = 12;  // sequence number + inner packet
 inline constexpr size_t kShimParityHeaderSize = 12;
 inline constexpr uint8_t kShimFlagFec = 0x01;
+inline constexpr uint8_t kShimFlagOrdered = 0x02;
 
 enum class ShimType : uint8_t { kProbe = 1, kProbeReply = 2, kData = 3, kParity = 4 };
 
@@ -54,7 +56,8 @@ struct ShimDataHeader {
   bool fec = false;  // the FEC fields are present
   uint32_t group = 0;
   uint8_t index = 0;
-  uint8_t k = 0;  // 0: this packet is not FEC-protected
+  uint8_t k = 0;         // 0: this packet is not FEC-protected
+  bool ordered = false;  // sprayed over several paths: reorder by seq before delivery
   size_t size() const { return fec ? kShimFecHeaderSize : kShimDataHeaderSize; }
   bool operator==(const ShimDataHeader&) const = default;
 };

@@ -91,7 +91,7 @@ struct ClassPolicy {
   // Bond eligibility (Peplink's rule, RFC 6182's "use only the fastest paths"): a path joins
   // the bond if its RTT is within this spread of the fastest member and its capacity is at
   // least this share of the fastest member's.
-  uint32_t bondMaxRttSpreadUs = 40'000;
+  uint32_t bondMaxRttSpreadUs = 80'000;
   float bondMinCapacityRatio = 0.15f;
 };
 

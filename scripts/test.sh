@@ -35,7 +35,7 @@ if [ "$QUICK" = 0 ]; then
     name=$(basename "$f")
     corpus=tests/fuzz/corpus/${name#fuzz_}
     work=$(mktemp -d)
-    "$f" -max_total_time="${FUZZ_SECONDS:-20}" -print_final_stats=0 "$work" "$corpus" >/tmp/$name.log 2>&1 \
+    "$f" -max_total_time="${FUZZ_SECONDS:-10}" -print_final_stats=0 "$work" "$corpus" >/tmp/$name.log 2>&1 \
       || { tail -40 /tmp/$name.log; exit 1; }
     rm -rf "$work"
     echo "$name: ok ($(grep -o 'cov: [0-9]*' /tmp/$name.log | tail -1))"

@@ -62,10 +62,28 @@ TEST(ShimTest, FecDataHeaderAndParityHeader) {
   EXPECT_FALSE(decodeShimData(buf, h));
 }
 
+TEST(ShimTest, OrderedFlagRoundTripsWithAndWithoutFec) {
+  std::array<uint8_t, 20> buf{};
+  ShimDataHeader plain{3, 9, false, 0, 0, 0, true};
+  encodeShimData(buf.data(), plain);
+  EXPECT_EQ(buf[1], kShimFlagOrdered);
+  ShimDataHeader h;
+  ASSERT_TRUE(decodeShimData(buf, h));
+  EXPECT_EQ(h, plain);
+  ShimDataHeader fec{3, 10, true, 4, 1, 4, true};
+  encodeShimData(buf.data(), fec);
+  EXPECT_EQ(buf[1], kShimFlagFec | kShimFlagOrdered);
+  ASSERT_TRUE(decodeShimData(buf, h));
+  EXPECT_EQ(h, fec);
+  encodeShimData(buf.data(), {3, 11});
+  ASSERT_TRUE(decodeShimData(buf, h));
+  EXPECT_FALSE(h.ordered);
+}
+
 TEST(ShimTest, FlagsAreIgnored) {
   std::array<uint8_t, 8> buf{};
   encodeShimData(buf.data(), {3, 9});
-  buf[1] = 0xfe;  // every flag but FEC
+  buf[1] = 0xfc;  // every flag but FEC and ordered
   ShimDataHeader h;
   ASSERT_TRUE(decodeShimData(buf, h));
   EXPECT_EQ(h, (ShimDataHeader{3, 9}));
