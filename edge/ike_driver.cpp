@@ -143,6 +143,9 @@ struct IkeDriver::Impl {
   AsioTimers timers;
   IkePortMap ports;
   std::unique_ptr<KeyLogFile> keylog;
+  // One inbound ESP SPI space for every uplink's SaManager and the manual SPIs: inbound ESP
+  // is demultiplexed by SPI whatever socket it arrived on.
+  std::shared_ptr<ike::SpiRegistry> spis = std::make_shared<ike::SpiRegistry>();
   std::vector<std::unique_ptr<Uplink>> uplinks;  // only uplinks with IKE paths
   std::vector<std::unique_ptr<Path>> paths;
   IkeDriverCounters counters;
@@ -190,6 +193,15 @@ Status IkeDriver::Impl::open() {
     BRAID_LOG(kWarn, "ike") << "key log enabled: every IKE and ESP key goes to " << cfg.ike.keylog
                             << " (labs only)";
   }
+  for (const PeerConfig& peer : cfg.peers) {
+    for (const PathConfig& pc : peer.paths) {
+      if (pc.manual && !spis->reserve(pc.manual->inbound.spi)) {
+        BRAID_LOG(kWarn, "ike") << "peer " << peer.name << " uplink " << pc.uplink
+                                << ": manual inbound SPI " << pc.manual->inbound.spi
+                                << " is used by another manual path too";
+      }
+    }
+  }
   std::vector<Uplink*> byIndex(cfg.uplinks.size(), nullptr);
   size_t pathIndex = 0;
   // The IKE socket and SA manager of an uplink, made on first use (site paths, then the
@@ -206,6 +218,7 @@ Status IkeDriver::Impl::open() {
     u->rxBuffer.resize(kMaxIkeDatagram);
     ike::SaManagerOptions opts;
     opts.keySink = keylog.get();
+    opts.spis = spis;
     const IkeGlobalConfig& g = cfg.ike;
     if (g.cookieThreshold) opts.limits.cookieThreshold = *g.cookieThreshold;
     if (g.halfOpenMax) opts.limits.halfOpenMax = *g.halfOpenMax;
@@ -680,12 +693,18 @@ std::string IkeDriver::Impl::formatStats() const {
       {"child_rekeys_initiated", &ike::IkeCounters::childRekeysInitiated},
       {"child_rekeys_responded", &ike::IkeCounters::childRekeysResponded},
       {"child_rekey_failures", &ike::IkeCounters::childRekeyFailures},
+      {"child_rekey_collisions", &ike::IkeCounters::childRekeyCollisions},
+      {"child_rekey_collisions_lost", &ike::IkeCounters::childRekeyCollisionsLost},
       {"child_soft_expired", &ike::IkeCounters::childSoftExpired},
       {"child_hard_expired", &ike::IkeCounters::childHardExpired},
       {"child_seq_limit", &ike::IkeCounters::childSeqLimit},
       {"ike_rekeys_initiated", &ike::IkeCounters::ikeRekeysInitiated},
       {"ike_rekeys_responded", &ike::IkeCounters::ikeRekeysResponded},
       {"ike_rekey_failures", &ike::IkeCounters::ikeRekeyFailures},
+      {"ike_rekey_collisions", &ike::IkeCounters::ikeRekeyCollisions},
+      {"ike_rekey_collisions_lost", &ike::IkeCounters::ikeRekeyCollisionsLost},
+      {"initial_contact_flushed", &ike::IkeCounters::initialContactFlushed},
+      {"duplicate_ike_sas", &ike::IkeCounters::duplicateIkeSas},
       {"ike_soft_expired", &ike::IkeCounters::ikeSoftExpired},
       {"ike_hard_expired", &ike::IkeCounters::ikeHardExpired},
       {"dpd_checks", &ike::IkeCounters::dpdChecks},

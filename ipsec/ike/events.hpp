@@ -149,6 +149,9 @@ struct IkeCounters {
   // Both sides rekeyed the IKE SA at once (RFC 7296 2.8.2), and those our side lost.
   uint64_t ikeRekeyCollisions = 0, ikeRekeyCollisionsLost = 0;
   uint64_t ikeSoftExpired = 0, ikeHardExpired = 0;
+  // IKE SAs deleted because the peer's new one carried INITIAL_CONTACT (RFC 7296 3.10.1), and
+  // IKE SAs dropped because both sides initiated one at once (the other one kept).
+  uint64_t initialContactFlushed = 0, duplicateIkeSas = 0;
   uint64_t dpdChecks = 0;  // empty INFORMATIONAL after dpdDelay without a word from the peer
   uint64_t authFailed = 0, authFailedByPeer = 0;
   uint64_t noProposal = 0, noProposalByPeer = 0;

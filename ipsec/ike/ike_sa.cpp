@@ -315,6 +315,7 @@ void IkeSa::takeOver(IkeSa& old) {
   shim_ = old.shim_;
   startedByUs_ = old.startedByUs_;
   authVerified_ = true;
+  fromRekey_ = true;
   // RFC 7296 2.18: the Child SAs belong to the new IKE SA now; their timers follow.
   for (auto& c : old.children_) {
     children_.push_back(std::move(c));

@@ -44,6 +44,11 @@ class IkeSaContext {
   // Responder: the config for a peer that authenticated as `id` from `remote`.
   virtual const PeerConfig* findPeerConfig(const Endpoint& remote, const Identity& id) = 0;
   virtual void ikeSaEstablished(IkeSa& sa) { (void)sa; }
+  // Another IKE SA to the same peer is up (sa_uniqueness.cpp): no INITIAL_CONTACT then.
+  virtual bool otherIkeSaUp(const IkeSa& sa) {
+    (void)sa;
+    return false;
+  }
   // Limits the log lines of failures that unauthenticated input caused (null: no limit).
   virtual LogRateLimiter* unauthenticatedLog() { return nullptr; }
   // The SA has ended (destroyed after this call returns; `failed` asks for a retry).
@@ -134,6 +139,11 @@ class IkeSa {
   // The old IKE SA after a rekey: deleting, without Child SAs. The responder waits for the
   // peer's Delete (at most 60 s).
   void retire();
+  // Made by an IKE SA rekey (takeOver), not by IKE_AUTH.
+  bool fromRekey() const { return fromRekey_; }
+  // Start-up duplicates (sa_uniqueness.cpp): the other IKE SA's Child SAs move here, their ESP
+  // SAs unchanged (no Child SA events).
+  void adoptChildren(IkeSa& other);
 
   // ---- state --------------------------------------------------------------------------------
   bool initiator() const { return initiator_; }
@@ -171,6 +181,9 @@ class IkeSa {
   ByteVec initRequest, initResponse;  // the IKE_SA_INIT messages as sent (RFC 7296 2.15)
   std::vector<HashAlgorithm> peerSignatureHashes;
   Identity peerId;
+  // The peer's IKE_AUTH carried INITIAL_CONTACT (RFC 7296 3.10.1): its other IKE SAs with
+  // this identity are stale and go when this one is up (sa_uniqueness.cpp).
+  bool peerInitialContact = false;
   // Virtual IPs settled by CP in IKE_AUTH (null: none); shared with a rekeyed IKE SA.
   std::shared_ptr<RemoteAccessState> remoteAccess;
   Status installKeys(const Suite& s, Bytes sharedSecret);
@@ -238,6 +251,7 @@ class IkeSa {
   void onDpdTimer();
   bool ikeRekeying_ = false;
   bool startedByUs_ = false;
+  bool fromRekey_ = false;
   IkeSa* heldRekey_ = nullptr;  // the peer's new IKE SA of a collision (2.8.2)
   IkeSa* heldBy_ = nullptr;     // on that SA: the old SA holding it
   ByteVec heldNonce_;           // the lowest nonce of the peer's exchange

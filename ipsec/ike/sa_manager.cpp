@@ -1,6 +1,7 @@
 #include "ipsec/ike/sa_manager.hpp"
 
 #include <algorithm>
+#include <utility>
 
 #include "core/log.hpp"
 #include "core/rate_limit.hpp"
@@ -30,6 +31,7 @@ SaManager::SaManager(const Clock& clock, TimerScheduler& timers, DatagramSender&
               &counters_.logSuppressed),
       unauthLog_("unauthenticated IKE SA failed", limits_.logLinesPerMinute,
                  std::chrono::minutes(1), &counters_.logSuppressed),
+      spis_(options.spis ? std::move(options.spis) : std::make_shared<SpiRegistry>()),
       reapTimer_(timers) {}
 
 SaManager::~SaManager() {
@@ -79,14 +81,11 @@ IkeSa& SaManager::createRekeyedSa(IkeSa& old, bool initiator, uint64_t spiI, uin
 }
 
 uint32_t SaManager::allocateChildSpi() {
-  for (;;) {
-    uint32_t spi = random_->u32();
-    if (spi >= 256 && childSpis_.insert(spi).second) return spi;
-  }
+  return spis_->allocate(*random_);
 }
 
 void SaManager::releaseChildSpi(uint32_t spi) {
-  childSpis_.erase(spi);
+  spis_->release(spi);
 }
 
 Status SaManager::initiate(std::string_view name, const Endpoint& local) {
@@ -167,6 +166,11 @@ void SaManager::receive(const Endpoint& local, const Endpoint& remote, Bytes dat
           << ": unknown SPIs";
     } else {
       sa->receive(m, local, remote);
+    }
+  }
+  for (uint64_t spi : std::exchange(settle_, {})) {
+    if (IkeSa* sa = findBySpi(spi); sa != nullptr && sa->state() == IkeSaState::kEstablished) {
+      settleDuplicates(*sa);
     }
   }
   reap();
@@ -294,6 +298,8 @@ void SaManager::ikeSaEstablished(IkeSa& sa) {
       it->second.delay = Duration{};
     }
   }
+  // Settled once the message is processed: its Child SA is installed after this.
+  if (!sa.fromRekey()) settle_.push_back(sa.ourSpi());
 }
 
 void SaManager::ikeSaEnded(IkeSa& sa, bool failed) {

@@ -24,6 +24,7 @@
 #include "ipsec/ike/cookie.hpp"
 #include "ipsec/ike/half_open.hpp"
 #include "ipsec/ike/ike_sa.hpp"
+#include "ipsec/ike/spi_allocator.hpp"
 
 namespace braid::ike {
 
@@ -52,6 +53,9 @@ struct SaManagerOptions {
   KeyExchangeFactory keyExchange;  // default KeyExchange::create
   KeySink* keySink = nullptr;      // optional key logging
   bool deterministicIvs = false;   // tests: IVs from `random`
+  // The inbound ESP SPI space, shared with the other uplinks' managers and the manual SPIs
+  // (edge); default: this manager's own.
+  std::shared_ptr<SpiAllocator> spis;
   ResponderLimits limits;
 };
 
@@ -109,6 +113,10 @@ class SaManager final : private IkeSaContext {
   const PeerConfig* findPeerConfig(const Endpoint& remote, const Identity& id) override;
   void ikeSaEnded(IkeSa& sa, bool failed) override;
   void ikeSaEstablished(IkeSa& sa) override;
+  bool otherIkeSaUp(const IkeSa& sa) override;
+  // INITIAL_CONTACT flush, or one of two IKE SAs both sides initiated (sa_uniqueness.cpp).
+  void settleDuplicates(IkeSa& sa);
+  std::vector<uint64_t> settle_;  // IKE SAs that came up while processing a datagram
   LogRateLimiter* unauthenticatedLog() override { return &unauthLog_; }
 
   uint64_t newIkeSpi();
@@ -144,7 +152,7 @@ class SaManager final : private IkeSaContext {
   KeyedRateLimiter<IpAddress> initRate_;
   // Log lines caused by unauthenticated input, by kind (each bumps counters_.logSuppressed).
   LogRateLimiter initLog_, dropLog_, dosLog_, unauthLog_;
-  std::unordered_set<uint32_t> childSpis_;
+  std::shared_ptr<SpiAllocator> spis_;
   std::vector<uint64_t> dead_;
   ScopedTimer reapTimer_;
   struct Retry {

@@ -130,7 +130,8 @@ class IkeAuthTask final : public Task {
       m.add(PayloadType::kCertReq,
             CertReqPayload{kCertX509Signature, pc.remoteAuth.cas->certReqData()});
     }
-    if (pc.initialContact) m.addNotify(notify::kInitialContact);
+    // RFC 7296 3.10.1: only when no other IKE SA to this peer is up (after a (re)start).
+    if (pc.initialContact && !sa_.ctx().otherIkeSaUp(sa_)) m.addNotify(notify::kInitialContact);
     shimOffered_ = pc.offerShim;
     if (shimOffered_) addShimNotify(m);
     if (!pc.remoteId.any()) m.add(PayloadType::kIdr, pc.remoteId.toPayload());
@@ -211,6 +212,7 @@ class IkeAuthTask final : public Task {
       return TaskResult::kFailed;
     }
     sa_.peerAuthVerified();  // from here on its failures (e.g. the Child SA) are its own
+    sa_.peerInitialContact = m.notify(notify::kInitialContact) != nullptr;
     // After setConfig: the config that authenticated the peer decides.
     sa_.setShimNegotiated(sa_.config()->offerShim && peerOffersShim(m));
     if (sa_.config()->remoteAccess && !answerConfig(m)) return TaskResult::kDone;

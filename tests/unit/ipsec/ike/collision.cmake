@@ -4,5 +4,7 @@ braid_add_test(ike_collision_test
   LABELS unit asan
   SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/ike_harness.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/ike_collision_test.cpp)
+    ${CMAKE_CURRENT_LIST_DIR}/ike_collision_test.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/ike_uniqueness_test.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/ike_spi_test.cpp)
 target_include_directories(ike_collision_test PRIVATE ${BRAID_ROOT})

@@ -20,7 +20,8 @@ KeyExchangeFactory seededKeyExchange(uint64_t seed) {
 }
 
 namespace {
-void setup(Party& p, const std::string& name, const char* addr, uint64_t seed, TwoParty& t) {
+void setup(Party& p, const std::string& name, const char* addr, uint64_t seed, TwoParty& t,
+           std::shared_ptr<SpiAllocator> spis = {}) {
   p.name = name;
   p.addr = Endpoint{*IpAddress::parse(addr), kIkePort};
   SaManagerOptions o;
@@ -28,12 +29,13 @@ void setup(Party& p, const std::string& name, const char* addr, uint64_t seed, T
   o.keyExchange = seededKeyExchange(seed);
   o.keySink = &p.keys;
   o.deterministicIvs = true;
+  o.spis = std::move(spis);
   p.mgr = std::make_unique<SaManager>(t.clock, t.timers, p.net, p.events, std::move(o));
 }
 }  // namespace
 
-TwoParty::TwoParty(uint64_t seedA, uint64_t seedB) {
-  setup(a, "a", "10.0.0.1", seedA, *this);
+TwoParty::TwoParty(uint64_t seedA, uint64_t seedB, std::shared_ptr<SpiAllocator> spisA) {
+  setup(a, "a", "10.0.0.1", seedA, *this, std::move(spisA));
   setup(b, "b", "10.0.0.2", seedB, *this);
 }
 

@@ -106,7 +106,8 @@ KeyExchangeFactory seededKeyExchange(uint64_t seed);
 
 class TwoParty {
  public:
-  TwoParty(uint64_t seedA = 1, uint64_t seedB = 2);
+  // `spisA`: a's inbound SPI space, shared with other managers (default: its own).
+  TwoParty(uint64_t seedA = 1, uint64_t seedB = 2, std::shared_ptr<SpiAllocator> spisA = {});
   ManualClock clock;
   TimerQueue timers;
   Party a, b;  // a initiates (10.0.0.1), b responds (10.0.0.2)

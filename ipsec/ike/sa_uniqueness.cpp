@@ -1,0 +1,101 @@
+// One IKE SA per peer (per SaManager, i.e. per uplink): INITIAL_CONTACT (RFC 7296 3.10.1)
+// and IKE SAs both sides initiated at once.
+//
+// - We send INITIAL_CONTACT in IKE_AUTH when no other IKE SA to the peer is up (the first one
+//   after a (re)start, or after the last one ended). When the peer's IKE_AUTH carries it, its
+//   other IKE SAs with the same identity are stale: deleted (a Delete is sent in case the peer
+//   still has them) and destroyed at once, with their Child SAs.
+// - Both sides initiating at start-up can leave two IKE SAs, one started by each side (each
+//   with its Child SA). Like the rekey collisions (2.8.1, 2.8.2), the one whose IKE_SA_INIT has
+//   the lowest nonce is dropped; both sides compute the same choice. Its Child SAs move to the
+//   kept IKE SA with their ESP SAs unchanged (no traffic key changes), and the side that
+//   started the dropped SA deletes it (it knows it is up on both sides); the other side waits
+//   for that Delete (at most 60 s).
+#include <algorithm>
+
+#include "core/log.hpp"
+#include "ipsec/ike/sa_manager.hpp"
+#include "ipsec/ike/tasks.hpp"
+
+namespace braid::ike {
+namespace {
+
+Bytes lowestNonce(const IkeSa& sa) {
+  Bytes i = sa.nonceI, r = sa.nonceR;
+  return std::lexicographical_compare(i.begin(), i.end(), r.begin(), r.end()) ? i : r;
+}
+
+bool samePeer(const IkeSa& x, const IkeSa& sa) {
+  return &x != &sa && !x.dead() && x.state() == IkeSaState::kEstablished &&
+         x.config() == sa.config() && x.peerId == sa.peerId;
+}
+
+}  // namespace
+
+void IkeSa::adoptChildren(IkeSa& other) {
+  for (auto& c : other.children_) {
+    children_.push_back(std::move(c));
+    ChildSa& child = *children_.back();
+    if (child.state == ChildSaState::kRekeying) {
+      // Its exchange was queued on the other SA: try again here.
+      child.state = ChildSaState::kInstalled;
+      child.softAt = ctx_.clock().now();
+      child.retrying = true;
+    } else if (child.state == ChildSaState::kDeleting) {
+      tasks_.queue(makeChildDeleteTask(*this, child.spiIn));
+    }
+    armChildTimers(child);
+  }
+  other.children_.clear();
+  tasks_.initiate();
+}
+
+bool SaManager::otherIkeSaUp(const IkeSa& sa) {
+  return std::any_of(sas_.begin(), sas_.end(), [&](const auto& kv) {
+    const IkeSa& x = *kv.second;
+    return &x != &sa && !x.dead() && x.state() == IkeSaState::kEstablished &&
+           x.config() == sa.config();
+  });
+}
+
+void SaManager::settleDuplicates(IkeSa& sa) {
+  if (sa.config() == nullptr) return;
+  std::vector<IkeSa*> others;
+  for (auto& [spi, x] : sas_) {
+    if (samePeer(*x, sa)) others.push_back(x.get());
+  }
+  if (others.empty()) return;
+  if (sa.peerInitialContact) {
+    for (IkeSa* x : others) {
+      ++counters_.initialContactFlushed;
+      BRAID_LOG(kInfo, "ike") << x->peerName()
+                              << ": INITIAL_CONTACT in the peer's new IKE SA: deleting the old "
+                                 "one and its Child SAs (the peer restarted)";
+      x->deleteIkeSa();  // sent now if nothing else is in flight: the peer may still have it
+      x->destroy(false);
+    }
+    return;
+  }
+  for (IkeSa* x : others) {
+    if (x->startedByUs() == sa.startedByUs()) continue;  // not the start-up race
+    const bool saDropped =
+        std::lexicographical_compare(lowestNonce(sa).begin(), lowestNonce(sa).end(),
+                                     lowestNonce(*x).begin(), lowestNonce(*x).end());
+    IkeSa& keep = saDropped ? *x : sa;
+    IkeSa& drop = saDropped ? sa : *x;
+    ++counters_.duplicateIkeSas;
+    BRAID_LOG(kInfo, "ike") << drop.peerName() << ": both sides started an IKE SA; keeping the one "
+                            << (keep.startedByUs() ? "we" : "the peer")
+                            << " started (the other's IKE_SA_INIT has the lowest nonce), its "
+                               "Child SAs move over";
+    keep.adoptChildren(drop);
+    if (drop.startedByUs()) {
+      drop.deleteIkeSa();
+    } else {
+      drop.retire();  // the peer deletes it
+    }
+    return;
+  }
+}
+
+}  // namespace braid::ike
