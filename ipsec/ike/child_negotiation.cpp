@@ -44,6 +44,20 @@ bool offersGroup(const std::vector<Proposal>& list, DhGroup g) {
   return false;
 }
 
+// "x25519, ecp256" (the D-H groups a proposal list offers) or "none" (no PFS).
+std::string dhGroups(const std::vector<Proposal>& list) {
+  std::string out;
+  for (const auto& p : list) {
+    for (const auto& t : p.transforms) {
+      if (t.type != TransformType::kKe || t.id == 0) continue;
+      std::string name = transformName(t);
+      if (out.find(name) != std::string::npos) continue;
+      out += (out.empty() ? "" : ", ") + name;
+    }
+  }
+  return out.empty() ? "none" : out;
+}
+
 ByteVec groupData(DhGroup g) {
   ByteVec b(2);
   storeBe16(b.data(), static_cast<uint16_t>(g));
@@ -146,12 +160,14 @@ ChildNegotiation::Outcome ChildNegotiation::processResponse(const Message& m) {
                        : n->notifyType == notify::kTsUnacceptable   ? FailureKind::kTsUnacceptable
                        : n->notifyType == notify::kInvalidKePayload ? FailureKind::kInvalidKe
                                                                     : FailureKind::kOther;
-    std::string detail = kind == FailureKind::kNoProposal
-                             ? " (we offered " + formatProposals(sent_) + ")"
-                         : kind == FailureKind::kTsUnacceptable
-                             ? " (we proposed " + selectorsToString(proposedLocal_) +
-                                   " === " + selectorsToString(proposedRemote_) + ")"
-                             : "";
+    std::string detail =
+        kind == FailureKind::kNoProposal
+            ? " (we offered " + formatProposals(sent_) +
+                  (inIkeAuth_ ? std::string() : "; PFS D-H groups: " + dhGroups(sent_)) + ")"
+        : kind == FailureKind::kTsUnacceptable
+            ? " (we proposed " + selectorsToString(proposedLocal_) +
+                  " === " + selectorsToString(proposedRemote_) + ")"
+            : "";
     sa_.fail(kind, true, child + " refused by peer: " + notifyName(n->notifyType) + detail);
     release();
     return Outcome::kFailed;
@@ -308,6 +324,14 @@ void ChildNegotiation::processRequest(const Message& m) {
   }
   if (config_ == nullptr) {
     config_ = tsMatch;
+    if (!inIkeAuth_ && selectProposal(withoutDh(ourProposals()), withoutDh(sa->proposals))) {
+      // Only the D-H groups differ: PFS on one side and not on the other (or other groups).
+      // IKE_AUTH's Child SA has no KE, so this shows first at the first rekey.
+      refuse(notify::kNoProposalChosen, FailureKind::kNoProposal,
+             "PFS mismatch for Child SA '" + tsMatch->name + "': peer offers D-H groups " +
+                 dhGroups(sa->proposals) + ", we accept " + dhGroups(ourProposals()));
+      return;
+    }
     refuse(notify::kNoProposalChosen, FailureKind::kNoProposal,
            "no acceptable proposal for Child SA '" + tsMatch->name + "': peer offered " +
                formatProposals(sa->proposals) + ", we accept " + formatProposals(ourProposals()));
