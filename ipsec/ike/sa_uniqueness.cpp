@@ -30,6 +30,29 @@ bool samePeer(const IkeSa& x, const IkeSa& sa) {
          x.config() == sa.config() && x.peerId == sa.peerId;
 }
 
+// Two Child SA pairs of one config under the kept IKE SA: each side may be sending with
+// either, and an outbound SA that has sent can never be installed again (its sequence
+// numbers, and so its GCM nonces, would repeat). So the moved one is rekeyed (both sides then
+// send with the new SA: we at the response, the peer when the moved one is deleted) and once
+// it is gone the kept one, on which nobody sends any more, is deleted too (as after a lost
+// rekey collision, child_rekey_collision.cpp). Only the side that deletes the dropped IKE SA
+// does this.
+void collapseChildPairs(IkeSa& keep, const std::vector<uint32_t>& moved) {
+  for (uint32_t spi : moved) {
+    ChildSa* c = keep.findChildByInbound(spi);
+    if (c == nullptr || c->config == nullptr || c->state != ChildSaState::kInstalled) continue;
+    for (const auto& sibling : keep.children()) {
+      if (sibling.get() == c || sibling->config != c->config ||
+          sibling->state != ChildSaState::kInstalled ||
+          std::find(moved.begin(), moved.end(), sibling->spiIn) != moved.end()) {
+        continue;
+      }
+      if (keep.rekeyChild(spi)) c->redundant = sibling->spiIn;
+      break;
+    }
+  }
+}
+
 }  // namespace
 
 void IkeSa::adoptChildren(IkeSa& other) {
@@ -88,12 +111,15 @@ void SaManager::settleDuplicates(IkeSa& sa) {
                             << (keep.startedByUs() ? "we" : "the peer")
                             << " started (the other's IKE_SA_INIT has the lowest nonce), its "
                                "Child SAs move over";
+    std::vector<uint32_t> moved;
+    for (const auto& c : drop.children()) moved.push_back(c->spiIn);
     keep.adoptChildren(drop);
-    if (drop.startedByUs()) {
-      drop.deleteIkeSa();
-    } else {
+    if (!drop.startedByUs()) {
       drop.retire();  // the peer deletes it
+      return;
     }
+    drop.deleteIkeSa();
+    collapseChildPairs(keep, moved);
     return;
   }
 }
