@@ -329,6 +329,68 @@ INSTANTIATE_TEST_SUITE_P(Roles, LateRetransmit,
                                            Case{"BLate", 1, 2, false, Order::kCrossed}),
                          [](const ::testing::TestParamInfo<Case>& p) { return p.param.name; });
 
+// Crossing exchanges of different kinds; `loser()` (a for the first case, b for the second)
+// starts the first-named exchange.
+class Crossing : public Collision {};
+
+// RFC 7296 2.25: the IKE SA is deleted by one side while the other rekeys it. The Delete is
+// answered as usual and the rekey forgotten (the rekey request reaches an SA that is being
+// deleted and gets no answer). Both IKE SAs end cleanly: no failure, nothing retried.
+TEST_P(Crossing, IkeRekeyVersusIkeDelete) {
+  establish();
+  Party& rekeyer = loser();
+  Party& deleter = winner();
+  ASSERT_TRUE(saOf(rekeyer).rekeyIke());
+  ASSERT_TRUE(deleter.mgr->deleteIkeSa(&deleter == &t.a ? "to-b" : "to-a").isOk());
+  // A teardown: the tunnel ends, so no no-loss check here.
+  t.deliver(rekeyer);  // the rekey request: dropped, the SA is deleting
+  t.deliver(deleter);  // the Delete: answered, the rekeyer's SA ends
+  for (int i = 0; i < 60; ++i) {
+    t.run();
+    t.advance(1s);
+  }
+  for (Party* p : {&t.a, &t.b}) {
+    EXPECT_EQ(p->mgr->ikeSaCount(), 0u) << p->name;
+    EXPECT_EQ(p->events.ikeDown.size(), 1u) << p->name;
+    EXPECT_EQ(p->events.childDown.size(), 1u) << p->name;
+    EXPECT_TRUE(p->events.failures.empty()) << p->name;
+    EXPECT_EQ(p->counters().initiateRetries, 0u) << p->name;
+    EXPECT_EQ(p->counters().ikeRekeysInitiated + p->counters().ikeRekeysResponded, 0u);
+  }
+  EXPECT_EQ(deleter.counters().dropsState, 1u);
+}
+
+// RFC 7296 2.25: an IKE SA rekey request that arrives while a Child SA exchange of ours is in
+// flight gets TEMPORARY_FAILURE (that exchange's outcome would land on the old IKE SA). The
+// Child SA rekey completes, the IKE SA rekey is tried again 2-10 s later and completes, the
+// new Child SA moves to the new IKE SA; one pair of each is left.
+TEST_P(Crossing, ChildRekeyVersusIkeRekey) {
+  establish();
+  Party& childRekeyer = loser();
+  Party& ikeRekeyer = winner();
+  ASSERT_TRUE(saOf(childRekeyer).rekeyChild(saOf(childRekeyer).children()[0]->spiIn));
+  ASSERT_TRUE(saOf(ikeRekeyer).rekeyIke());
+  deliver(childRekeyer);  // the Child SA rekey: answered (our IKE rekey is only in flight)
+  deliver(ikeRekeyer);    // the IKE SA rekey: TEMPORARY_FAILURE
+  runChecked();
+  EXPECT_EQ(ikeRekeyer.counters().ikeRekeyFailures, 1u);
+  EXPECT_EQ(childRekeyer.counters().childRekeysInitiated, 1u);
+  settle(30);
+  EXPECT_EQ(ikeRekeyer.counters().ikeRekeysInitiated, 1u);
+  EXPECT_EQ(childRekeyer.counters().ikeRekeysResponded, 1u);
+  EXPECT_EQ(t.a.mgr->ikeSaCount(), 1u);
+  EXPECT_EQ(t.b.mgr->ikeSaCount(), 1u);
+  EXPECT_EQ(saOf(t.a).spiI(), saOf(t.b).spiI());
+  expectOnePair();
+  EXPECT_TRUE(t.a.events.failures.empty() && t.b.events.failures.empty());
+  EXPECT_TRUE(log.lines.empty()) << log.lines[0];
+}
+
+INSTANTIATE_TEST_SUITE_P(Roles, Crossing,
+                         ::testing::Values(Case{"AFirst", 1, 2, true, Order::kCrossed},
+                                           Case{"BFirst", 1, 2, false, Order::kCrossed}),
+                         [](const ::testing::TestParamInfo<Case>& p) { return p.param.name; });
+
 const Case kCases[] = {
     {"ALoses_Crossed", 3, 2, true, Order::kCrossed},
     {"BLoses_Crossed", 1, 2, false, Order::kCrossed},
