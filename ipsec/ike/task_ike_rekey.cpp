@@ -121,9 +121,11 @@ class IkeRekeyTask final : public Task {
       // would land on the old SA): try later. Our own IKE SA rekey in flight is a collision
       // (2.8.2), answered as usual.
       error_ = notify::kTemporaryFailure;
-      BRAID_LOG(kInfo, "ike") << sa_.peerName() << ": peer rekeys the IKE SA while it is being "
-                              << (sa_.ikeRekeying() ? "rekeyed" : "deleted")
-                              << "; sending TEMPORARY_FAILURE";
+      BRAID_LOG(kInfo, "ike") << sa_.peerName() << ": peer rekeys the IKE SA while "
+                              << (sa_.state() != IkeSaState::kEstablished ? "it is being deleted"
+                                  : sa_.ikeRekeying()                     ? "we rekey it too"
+                                                      : "an exchange of ours is in flight")
+                              << "; sending TEMPORARY_FAILURE (RFC 7296 2.25)";
       return TaskResult::kDone;
     }
     if (sa == nullptr || nonce == nullptr || ke == nullptr) {
