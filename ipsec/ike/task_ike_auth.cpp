@@ -265,8 +265,8 @@ class IkeAuthTask final : public Task {
     sa_.remoteAccess = config_.state;
     std::string vips;
     for (const auto& a : config_.state->virtualIps()) vips += " " + a.toString();
-    BRAID_LOG(kInfo, "ike") << sa_.peerName() << ": " << sa_.peerId.toString()
-                            << " gets virtual IP" << vips;
+    BRAID_LOG(kInfo, "ike") << sa_.peerName() << ": " << sa_.peerId.toString() << " gets virtual IP"
+                            << vips;
     return true;
   }
 
