@@ -427,6 +427,10 @@ constexpr auto kIkeFields = std::to_array<m::Field<I>>({
         {"event", "ike_soft_expired"}),
     ike("braid_ike_sa_events_total", kSaEventsHelp, &I::ikeHardExpired,
         {"event", "ike_hard_expired"}),
+    ike("braid_ike_sa_events_total", kSaEventsHelp, &I::initialContactFlushed,
+        {"event", "initial_contact_flushed"}),
+    ike("braid_ike_sa_events_total", kSaEventsHelp, &I::duplicateIkeSas,
+        {"event", "duplicate_ike_sa"}),
     ike("braid_ike_dpd_checks_total",
         "Liveness checks (empty INFORMATIONAL) sent after dpd_delay without a word from the peer "
         "(RFC 7296 2.4).",
