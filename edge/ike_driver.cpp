@@ -603,6 +603,7 @@ void IkeDriver::Impl::endpointChanged(Uplink& u, const ike::IkeSaEvent& e) {
 // brings our ESP and IKE to the new port at once instead of waiting for its next IKE message.
 void IkeDriver::Impl::espSourceChanged(size_t path, uint32_t spi, const SockAddr& from) {
   if (down) return;
+  if (ra && ra->espSourceChanged(path, spi, from)) return;  // a road-warrior client
   Path* p = nullptr;
   for (auto& q : paths) {
     if (q->index == path) p = q.get();
@@ -765,6 +766,7 @@ std::string IkeDriver::Impl::formatStats() const {
   line("keepalives_sent", counters.keepalivesSent);
   line("install_errors", counters.installErrors);
   line("esp_endpoint_updates", espEndpointUpdates);
+  if (ra) ra->formatStats(os);
   for (auto& p : paths) {
     std::string base = "ike.path." + p->name + ".";
     os << base << "state " << p->state << '\n';

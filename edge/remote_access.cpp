@@ -133,6 +133,7 @@ bool RoadWarriors::childSaUp(size_t uplink, const ike::ChildSaEvent& e, const Es
   const SockAddr remote = esp(e.remote);
   slot->client = client;
   slot->vips = vips;
+  slot->remote = remote;
   dp_.setPathRemote(slot->path, remote);
   // The client's selectors (its virtual IPs) are the inbound SA's: any other inner source
   // is a spoof and dropped on the RX thread.
@@ -174,6 +175,37 @@ void RoadWarriors::childSaDown(const ike::ChildSaEvent& e, const Keying& keying)
     slot->client.clear();
     slot->vips.clear();
     keying(slot->path, false);
+  }
+}
+
+bool RoadWarriors::espSourceChanged(size_t path, uint32_t spi, const SockAddr& from) {
+  for (Slot& s : slots_) {
+    if (s.path != path) continue;
+    // The data plane also reports an SA's first packet: only a new endpoint counts.
+    if (s.inSpis.count(spi) != 0 && from.toString() != s.remote.toString()) {
+      s.remote = from;
+      dp_.setPathRemote(path, from);
+      ++endpointUpdates_;
+      BRAID_LOG(kInfo, "ike") << "remote access: client " << s.client << " (" << s.name
+                              << ") now at " << from.toString();
+    }
+    return true;
+  }
+  return false;
+}
+
+void RoadWarriors::formatStats(std::ostream& os) const {
+  os << "ike.remote_access.clients " << clients() << '\n';
+  os << "ike.remote_access.no_free_slot " << noFreeSlot_ << '\n';
+  os << "ike.remote_access.endpoint_updates " << endpointUpdates_ << '\n';
+  for (size_t si = 0; si < core_.size(); ++si) {
+    for (const auto& pool : core_[si]->pools) {
+      const std::string base = "ike.remote_access." + cfg_.remoteAccess[si].name + ".pool." +
+                               pool->range().toString() + ".";
+      os << base << "size " << pool->size() << '\n';
+      os << base << "online " << pool->online() << '\n';
+      os << base << "offline " << pool->offline() << '\n';
+    }
   }
 }
 

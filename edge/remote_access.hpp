@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <ostream>
 #include <set>
 #include <string>
 #include <vector>
@@ -49,6 +50,12 @@ class RoadWarriors {
                  const Keying& keying);
   void childSaDown(const ike::ChildSaEvent& e, const Keying& keying);
   void childSaOutbound(const ike::ChildSaEvent& e);
+  // Authenticated ESP of a client's SA came from a new source (its NAT rebound): ESP to the
+  // client follows it (RFC 7296 2.23; we are not the side behind the NAT). False if `path`
+  // is not a slot.
+  bool espSourceChanged(size_t path, uint32_t spi, const SockAddr& from);
+  // "ike.remote_access.*" lines for the stats file.
+  void formatStats(std::ostream& os) const;
   // The slots' routes (client virtual IPs), appended to the site peers' specs.
   void appendRoutes(std::vector<PeerSpec>& specs) const;
   size_t clients() const;
@@ -64,6 +71,7 @@ class RoadWarriors {
     std::vector<IpPrefix> vips;
     std::set<uint32_t> inSpis;
     uint32_t outSpi = 0;
+    SockAddr remote;  // where its ESP goes
   };
   Slot* slotOf(const ike::ChildSaEvent& e);
 
@@ -72,6 +80,7 @@ class RoadWarriors {
   std::vector<std::shared_ptr<ike::RemoteAccessConfig>> core_;
   std::vector<Slot> slots_;
   uint64_t noFreeSlot_ = 0;
+  uint64_t endpointUpdates_ = 0;
 };
 
 }  // namespace braid::edge

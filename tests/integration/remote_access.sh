@@ -135,7 +135,7 @@ SW
   ss_load "$d" >/dev/null
 }
 up() { ss_swanctl "$NN_TMP/$1" --initiate --child rw --timeout 15 >"$NN_TMP/$1-initiate.out" 2>&1; }
-down() { ss_swanctl "$NN_TMP/$1" --terminate --ike rw --timeout 10 >/dev/null 2>&1; }
+down() { ss_swanctl "$NN_TMP/$1" --terminate --ike rw --timeout 10 >"$NN_TMP/$1-terminate.out" 2>&1; }
 vip() { grep -o 'installing new virtual IP [0-9.]*' "$NN_TMP/$1/charon.log" | tail -1 | awk '{print $NF}'; }
 
 client alice.lab gwB "$P" 10.99.0.2
@@ -171,6 +171,9 @@ VIP1B=$(vip alice.lab)
 nn_check "alice: same virtual IP after reconnecting ($VIP1B)" test "$VIP1B" = "$VIP1"
 nn_check "alice pings lanA again" nn_exec gwB ping -q -c 2 -i 0.2 -W 2 10.98.1.2
 
+nn_check "bob: terminate" down bob.lab
+nn_check "gwA: bob's client gone" nn_wait_for 5 grep -q "client $VIP2 (staff#1/wan0) gone" "$NN_TMP/braiddA.log"
+
 # A certificate from another CA: refused, no address.
 refused() { ! up "$1"; }
 client mallory.lab lanA "$NN_TMP/rogue" 10.98.1.2
@@ -185,5 +188,10 @@ for c in alice.lab bob.lab; do
 done
 dp_refresh A
 nn_check "gwA: opened ESP from the clients ($(dp_counter A rx.opened))" test "$(dp_counter A rx.opened)" -gt 10
+# alice is connected; bob's lease went offline with his IKE SA, reserved for him.
+nn_check "gwA: 1 client connected ($(dp_counter A ike.remote_access.clients))" \
+  test "$(dp_counter A ike.remote_access.clients)" -eq 1
+nn_check "gwA: pool 1 online, 1 offline lease" \
+  test "$(dp_counter A ike.remote_access.staff.pool.10.90.0.0/24.online) $(dp_counter A ike.remote_access.staff.pool.10.90.0.0/24.offline)" = "1 1"
 nn_check "braidd exits 0 on SIGTERM" dp_stop A
 nn_finish

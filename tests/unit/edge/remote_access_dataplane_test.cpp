@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <sstream>
+#include <utility>
 
+#include "edge/remote_access.hpp"
 #include "tests/unit/edge/dataplane_test_support.hpp"
 
 namespace braid::edge {
@@ -82,6 +85,102 @@ TEST(RemoteAccessDataPlaneTest, ClientCannotSpoofAnotherVirtualIp) {
   EXPECT_EQ(g.snapshot().rx.opened, 1u);  // the spoofed packet is not counted as opened
   g.stop();
   c.stop();
+}
+
+// A datagram on a plain UDP socket within `ms` (the gateway's ESP to a client's endpoint).
+bool datagramArrives(int fd, int ms) {
+  pollfd p{fd, POLLIN, 0};
+  if (::poll(&p, 1, ms) != 1) return false;
+  uint8_t buf[2048];
+  return ::recv(fd, buf, sizeof buf, 0) > 0;
+}
+
+ike::ChildSaEvent clientSa(const char* vip, uint32_t in, uint32_t out, uint16_t port) {
+  ike::ChildSaEvent e;
+  e.peer = "staff";
+  e.inbound = saConfig(in, 3);
+  e.outbound = saConfig(out, 4);
+  e.localTs = {ike::TrafficSelector::fromPrefix(*IpPrefix::parse("10.2.0.0/16"))};
+  e.remoteTs = {ike::TrafficSelector::host(*IpAddress::parse(vip))};
+  e.remote = ike::Endpoint{*IpAddress::parse("127.0.0.1"), port};
+  return e;
+}
+
+// RoadWarriors as the IKE driver uses it: a slot per client, its route and endpoint, no slot
+// left, ESP following a client's new NAT mapping, the slot freed when its SAs go.
+TEST(RemoteAccessDataPlaneTest, SlotsRoutesAndEndpoints) {
+  Config cfg;
+  UplinkConfig lo;
+  lo.name = "lo";
+  lo.localAddress = *IpAddress::parse("127.0.0.1");
+  cfg.uplinks.push_back(lo);
+  RemoteAccessSection section;
+  section.name = "staff";
+  section.uplinks = {0};
+  section.pools = {*IpPrefix::parse("10.90.0.0/24")};
+  section.maxClients = 2;
+  cfg.remoteAccess.push_back(section);
+  Site gw, client, moved;
+  openSite(gw);
+  openSite(client);
+  openSite(moved);
+  std::vector<PathSpec> paths;
+  std::vector<PeerSpec> peers;
+  appendRemoteAccessSpecs(cfg, paths, peers);
+  ASSERT_EQ(paths.size(), 2u);
+  DataPlaneOptions o;
+  o.batchSize = 8;
+  o.poolPackets = 64;
+  o.localSubnets = {*IpPrefix::parse("10.2.0.0/16")};
+  DataPlane g(o, gw.tun[0], {gw.udp.fd()}, paths, peers);
+  RoadWarriors ra(cfg, g, 0, 0);
+  EXPECT_TRUE(ra.owns("staff"));
+  EXPECT_FALSE(ra.owns("site-b"));
+  auto esp = [](const ike::Endpoint& r) { return SockAddr::from(r.address, r.port); };
+  std::vector<std::pair<size_t, bool>> keyed;
+  auto keying = [&](size_t path, bool on) { keyed.emplace_back(path, on); };
+  auto publish = [&] {
+    std::vector<PeerSpec> specs;
+    ra.appendRoutes(specs);
+    g.setRoutes(specs);
+  };
+  g.start();
+
+  const auto alice = clientSa("10.90.0.1", 0x2001, 0x3001, client.port);
+  ASSERT_TRUE(ra.childSaUp(0, alice, esp, keying));
+  ASSERT_TRUE(ra.childSaUp(0, clientSa("10.90.0.2", 0x2002, 0x3002, client.port), esp, keying));
+  EXPECT_FALSE(ra.childSaUp(0, clientSa("10.90.0.3", 0x2003, 0x3003, client.port), esp, keying));
+  EXPECT_EQ(ra.noFreeSlot(), 1u);
+  EXPECT_EQ(ra.clients(), 2u);
+  EXPECT_EQ(keyed, (std::vector<std::pair<size_t, bool>>{{0, true}, {1, true}}));
+  publish();
+
+  auto toAlice = ipv4("10.2.0.1", "10.90.0.1", 1);
+  ASSERT_EQ(::write(gw.tun[1], toAlice.data(), toAlice.size()), ssize_t(toAlice.size()));
+  EXPECT_TRUE(datagramArrives(client.udp.fd(), 10000));
+  // Alice's NAT rebound: her authenticated ESP now comes from another port.
+  EXPECT_TRUE(ra.espSourceChanged(0, 0x2001, loopback(moved.port)));
+  EXPECT_FALSE(ra.espSourceChanged(7, 0x2001, loopback(moved.port)));  // not a slot
+  ASSERT_EQ(::write(gw.tun[1], toAlice.data(), toAlice.size()), ssize_t(toAlice.size()));
+  EXPECT_TRUE(datagramArrives(moved.udp.fd(), 10000));
+  EXPECT_FALSE(datagramArrives(client.udp.fd(), 100));
+
+  // Alice's Child SA goes: her slot is free, her VIP unrouted; bob keeps his.
+  ra.childSaDown(alice, keying);
+  publish();
+  EXPECT_EQ(ra.clients(), 1u);
+  EXPECT_EQ(keyed.back(), (std::pair<size_t, bool>{0, false}));
+  ASSERT_EQ(::write(gw.tun[1], toAlice.data(), toAlice.size()), ssize_t(toAlice.size()));
+  EXPECT_TRUE(eventually([&] { return g.snapshot().tx.dropped(TxDrop::kNoRoute) == 1; }));
+  std::ostringstream stats;
+  ra.formatStats(stats);
+  EXPECT_NE(stats.str().find("ike.remote_access.clients 1\n"), std::string::npos) << stats.str();
+  EXPECT_NE(stats.str().find("ike.remote_access.no_free_slot 1\n"), std::string::npos);
+  EXPECT_NE(stats.str().find("ike.remote_access.endpoint_updates 1\n"), std::string::npos);
+  // A new client takes the free slot.
+  ASSERT_TRUE(ra.childSaUp(0, clientSa("10.90.0.3", 0x2004, 0x3004, client.port), esp, keying));
+  EXPECT_EQ(keyed.back(), (std::pair<size_t, bool>{0, true}));
+  g.stop();
 }
 
 }  // namespace
