@@ -106,6 +106,21 @@ void parseRemoteAccess(Checker& c, const toml::table& root, const std::string& b
     if (t.get("uplinks") == nullptr) {
       for (size_t k = 0; k < cfg.uplinks.size(); ++k) ra.uplinks.push_back(k);
     }
+    // An unknown address's IKE_SA_INIT goes to the first "any address" config of its uplink:
+    // a site path with remote_address = "%any" there would take the clients' exchanges.
+    for (const auto& peer : cfg.peers) {
+      for (const auto& path : peer.paths) {
+        if (!path.remoteAny) continue;
+        for (size_t u : ra.uplinks) {
+          if (u != path.uplinkIndex) continue;
+          c.error(t.get("uplinks") ? *t.get("uplinks") : static_cast<const toml::node&>(t),
+                  "'" + p + "' serves uplink '" + cfg.uplinks[u].name + "', where peer '" +
+                      peer.name +
+                      "' has a path with remote_address = \"%any\"; expected "
+                      "remote access on other uplinks, or site paths with fixed addresses");
+        }
+      }
+    }
     auto pools = c.prefixes(t, p, "pools");
     bool have4 = false, have6 = false;
     for (const auto& pool : pools) {

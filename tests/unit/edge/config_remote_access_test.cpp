@@ -150,6 +150,12 @@ TEST(ConfigRemoteAccessTest, OtherErrors) {
       "\n[remote_access.ike]\n" +
       gwIke());
   EXPECT_CONFIG_ERROR(t, at(t, "\"site-b\"\npools"), "is a duplicate");
+  // A site path that accepts any address on a remote-access uplink.
+  std::string any = config(section("pools = [\"10.90.0.0/24\"]\nuplinks = [\"wan0\"]\n"));
+  const std::string fixed = "remote_address = \"10.99.0.2\"";
+  any.replace(any.find(fixed), fixed.size(), "remote_address = \"%any\"");
+  any.replace(any.find("psk = "), 0, "initiate = false\n");
+  EXPECT_CONFIG_ERROR(any, at(any, "[\"wan0\"]"), "where peer 'site-b' has a path with");
 }
 
 TEST(ConfigRemoteAccessTest, CoreConfigAndDataPlaneSlots) {
