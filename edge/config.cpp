@@ -546,6 +546,19 @@ Result<Config> parseConfig(std::string_view text, std::string_view sourceName) {
   l.crossCheck();
   detail::parseRemoteAccess(checker, root, l.baseDir, l.cfg);
   detail::parseMultipath(checker, root, l.cfg.uplinks, l.cfg.multipath);
+  if (!l.mtuSet) {
+    for (const PeerConfig& peer : l.cfg.peers) {
+      size_t shimPaths = 0;
+      for (const PathConfig& path : peer.paths) {
+        shimPaths += path.manual ? path.manual->braidShim : (peer.ike && peer.ike->braidShim);
+      }
+      if (shimPaths >= 2) {
+        l.cfg.overlay.mtu -= kShimMtuReserve;
+        l.cfg.overlay.shimRoom = kShimMtuReserve;
+        break;
+      }
+    }
+  }
   if (!checker.errors().empty()) {
     std::string all;
     for (auto& e : checker.errors()) all += (all.empty() ? "" : "\n") + e;

@@ -27,6 +27,11 @@ inline constexpr uint32_t kMaxOverlayMtu = 9000;
 inline constexpr uint32_t kDefaultOverlayMtu = 1438;
 // The same over an IPv6 uplink (40-byte outer header): 1500 - 40 - 8 - 8 - 8 - 2 - 16.
 inline constexpr uint32_t kDefaultOverlayMtuIpv6 = 1418;
+// Without overlay.mtu, when some peer has several paths that may speak the braid shim
+// (policy/shim.hpp): room for its largest data header (16 bytes with FEC) plus the 2 bytes
+// a parity adds, so that bonded, duplicated and FEC-protected packets carry it without
+// growing past the uplink's MTU (they would be sent unmarked otherwise).
+inline constexpr uint32_t kShimMtuReserve = 18;
 
 struct UplinkConfig {
   std::string name;
@@ -133,6 +138,7 @@ struct RemoteAccessSection {
 struct OverlayConfig {
   std::string device = "braid0";
   uint32_t mtu = kDefaultOverlayMtu;
+  uint32_t shimRoom = 0;  // bytes of kShimMtuReserve taken off the default mtu (else 0)
   std::optional<IpAddress> address;  // optional address of the TUN device
   uint8_t addressPrefixLength = 32;
   std::vector<IpPrefix> localSubnets;

@@ -252,6 +252,7 @@ int runDaemon(const Config& cfg, const DaemonOptions& options) {
   opts.batchSize = dpc.batchSize;
   opts.poolPackets = dpc.poolPackets;
   opts.mtu = cfg.overlay.mtu;
+  opts.shimRoom = cfg.overlay.shimRoom;
   opts.vnetHdr = tun->vnetHdr();
   opts.tunGro = tun->tso() && dpc.tunGro;
   opts.udpGso = gso;

@@ -27,6 +27,8 @@ struct DataPlaneOptions {
   uint32_t batchSize = 64;
   uint32_t poolPackets = 4096;
   uint32_t mtu = 1438;
+  // Bytes the uplinks carry beyond `mtu` for the braid shim's header (overlay.shimRoom).
+  uint32_t shimRoom = 0;
   bool vnetHdr = false;  // the TUN was opened with IFF_VNET_HDR
   bool tunGro = false;
   bool udpGso = false;

@@ -379,12 +379,13 @@ void TxWorker::processAndSend() {
     uint8_t nh = version == 4 ? ipsec::kNextHeaderIpv4 : ipsec::kNextHeaderIpv6;
     policy::XorFecEncoder* fec = nullptr;
     if (ch.withHeader) {
-      // The copies and FEC need the shim header; a packet it would push past the overlay
-      // MTU is sent once, unmarked (the uplink would otherwise fragment it). A parity is
-      // 2 bytes longer than its longest data packet's payload.
+      // The copies, FEC and bonding need the shim header; a packet it would push past what
+      // the uplinks carry (the overlay MTU plus the room the default MTU leaves for it,
+      // overlay.shimRoom) is sent once, unmarked, rather than fragmented on the uplink. A
+      // parity is 2 bytes longer than its longest data packet's payload.
       const size_t hs = ch.header.size();
       const size_t room = ch.header.fec ? hs + 2 : hs;
-      uint8_t* h = len + room <= opts_.mtu ? p->prepend(hs) : nullptr;
+      uint8_t* h = len + room <= opts_.mtu + opts_.shimRoom ? p->prepend(hs) : nullptr;
       if (h == nullptr) {
         counters_.copiesSkipped += ch.decision.copyCount;
         ch.decision.copyCount = 0;

@@ -12,6 +12,7 @@ PKGS=(
   strongswan-charon strongswan-swanctl strongswan-pki libcharon-extra-plugins
   libstrongswan-standard-plugins libstrongswan-extra-plugins
   wireguard-go wireguard-tools openvpn prometheus python3-prometheus-client linux-perf gnuplot-nox
+  mptcpd  # mptcpize: the kernel MPTCP baseline of lab_bond
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -42,7 +42,8 @@ mp_policy() {
 mp_tunnel() {
   export LAB_BRAIDD_RT=${LAB_BRAIDD_RT:-1}
   export LAB_POLICY=$1 LAB_UPLINK_LTE="metered = true; egress_kbps = 30000"
-  export LAB_UPLINK_FIBER="egress_kbps = 500000" LAB_UPLINK_BROADBAND="egress_kbps = 100000"
+  export LAB_UPLINK_FIBER="egress_kbps = ${MP_FIBER_KBPS:-500000}"
+  export LAB_UPLINK_BROADBAND="egress_kbps = ${MP_BROADBAND_KBPS:-100000}"
   mp_save_logs
   lab tunnel down >/dev/null 2>&1
   if ! lab tunnel up; then
