@@ -117,6 +117,8 @@ class SaManager final : private IkeSaContext {
   // INITIAL_CONTACT flush, or one of two IKE SAs both sides initiated (sa_uniqueness.cpp).
   void settleDuplicates(IkeSa& sa);
   std::vector<uint64_t> settle_;  // IKE SAs that came up while processing a datagram
+  void resolveDuplicates();
+  std::unique_ptr<ScopedTimer> duplicateTimer_;
   LogRateLimiter* unauthenticatedLog() override { return &unauthLog_; }
 
   uint64_t newIkeSpi();

@@ -6,11 +6,12 @@
 //   other IKE SAs with the same identity are stale: deleted (a Delete is sent in case the peer
 //   still has them) and destroyed at once, with their Child SAs.
 // - Both sides initiating at start-up can leave two IKE SAs, one started by each side (each
-//   with its Child SA). Like the rekey collisions (2.8.1, 2.8.2), the one whose IKE_SA_INIT has
-//   the lowest nonce is dropped; both sides compute the same choice. Its Child SAs move to the
-//   kept IKE SA with their ESP SAs unchanged (no traffic key changes), and the side that
-//   started the dropped SA deletes it (it knows it is up on both sides); the other side waits
-//   for that Delete (at most 60 s).
+//   with its Child SA). After a 5 s grace (another implementation may settle it itself), the
+//   one whose IKE_SA_INIT has the lowest nonce is dropped, as in the rekey collisions (2.8.1,
+//   2.8.2); both sides compute the same choice. Its Child SAs move to the kept IKE SA with
+//   their ESP SAs unchanged (no traffic key changes), and the side that started the dropped SA
+//   deletes it (it knows it is up on both sides); the other side waits for that Delete (at
+//   most 60 s).
 #include <algorithm>
 
 #include "core/log.hpp"
@@ -24,6 +25,9 @@ Bytes lowestNonce(const IkeSa& sa) {
   Bytes i = sa.nonceI, r = sa.nonceR;
   return std::lexicographical_compare(i.begin(), i.end(), r.begin(), r.end()) ? i : r;
 }
+
+// Both sides wait this long after two IKE SAs to one peer came up before dropping one.
+constexpr Duration kDuplicateGrace = std::chrono::seconds(5);
 
 bool samePeer(const IkeSa& x, const IkeSa& sa) {
   return &x != &sa && !x.dead() && x.state() == IkeSaState::kEstablished &&
@@ -99,28 +103,57 @@ void SaManager::settleDuplicates(IkeSa& sa) {
     }
     return;
   }
-  for (IkeSa* x : others) {
-    if (x->startedByUs() == sa.startedByUs()) continue;  // not the start-up race
-    const bool saDropped =
-        std::lexicographical_compare(lowestNonce(sa).begin(), lowestNonce(sa).end(),
-                                     lowestNonce(*x).begin(), lowestNonce(*x).end());
-    IkeSa& keep = saDropped ? *x : sa;
-    IkeSa& drop = saDropped ? sa : *x;
-    ++counters_.duplicateIkeSas;
-    BRAID_LOG(kInfo, "ike") << drop.peerName() << ": both sides started an IKE SA; keeping the one "
-                            << (keep.startedByUs() ? "we" : "the peer")
-                            << " started (the other's IKE_SA_INIT has the lowest nonce), its "
-                               "Child SAs move over";
-    std::vector<uint32_t> moved;
-    for (const auto& c : drop.children()) moved.push_back(c->spiIn);
-    keep.adoptChildren(drop);
-    if (!drop.startedByUs()) {
-      drop.retire();  // the peer deletes it
-      return;
+  const bool race = std::any_of(others.begin(), others.end(), [&](const IkeSa* x) {
+    return x->startedByUs() != sa.startedByUs();  // not an operator's second initiate
+  });
+  if (!race) return;
+  // A grace period first: another implementation may settle it on its own (strongSwan's
+  // uniqueids deletes the older IKE SA when the newer comes up), and two rules acting at once
+  // could delete both. Both braid sides wait alike and then choose alike.
+  if (!duplicateTimer_) duplicateTimer_ = std::make_unique<ScopedTimer>(timers_);
+  if (!duplicateTimer_->armed()) {
+    duplicateTimer_->arm(clock_.now() + kDuplicateGrace, [this] {
+      resolveDuplicates();
+      reap();
+    });
+  }
+}
+
+void SaManager::resolveDuplicates() {
+  std::vector<IkeSa*> up;
+  for (auto& [spi, x] : sas_) {
+    if (!x->dead() && x->state() == IkeSaState::kEstablished && x->config() != nullptr) {
+      up.push_back(x.get());
     }
-    drop.deleteIkeSa();
-    collapseChildPairs(keep, moved);
-    return;
+  }
+  for (IkeSa* sa : up) {
+    for (IkeSa* x : up) {
+      if (sa->dead() || x->dead() || sa->startedByUs() || !x->startedByUs() || !samePeer(*x, *sa)) {
+        continue;
+      }
+      // `sa` started by the peer, `x` by us: the one whose IKE_SA_INIT has the lowest nonce
+      // goes.
+      const Bytes ls = lowestNonce(*sa), lx = lowestNonce(*x);
+      const bool saDropped =
+          std::lexicographical_compare(ls.begin(), ls.end(), lx.begin(), lx.end());
+      IkeSa& keep = saDropped ? *x : *sa;
+      IkeSa& drop = saDropped ? *sa : *x;
+      ++counters_.duplicateIkeSas;
+      BRAID_LOG(kInfo, "ike") << drop.peerName()
+                              << ": both sides started an IKE SA; keeping the one "
+                              << (keep.startedByUs() ? "we" : "the peer")
+                              << " started (the other's IKE_SA_INIT has the lowest nonce), its "
+                                 "Child SAs move over";
+      std::vector<uint32_t> moved;
+      for (const auto& c : drop.children()) moved.push_back(c->spiIn);
+      keep.adoptChildren(drop);
+      if (drop.startedByUs()) {
+        drop.deleteIkeSa();
+        collapseChildPairs(keep, moved);
+      } else {
+        drop.retire();  // the peer deletes it
+      }
+    }
   }
 }
 

@@ -216,6 +216,38 @@ TEST_P(BothInitiate, OneIkeSaIsKept) {
   EXPECT_TRUE(log.lines.empty()) << log.lines[0];
 }
 
+// A peer that settles the duplicates its own way within the grace period (strongSwan's
+// uniqueids deletes one as soon as the other is up): braidd then drops nothing more, so the
+// two rules never delete both IKE SAs.
+TEST_P(BothInitiate, PeerSettlingItselfIsLeftAlone) {
+  addPeers();
+  ASSERT_TRUE(t.a.mgr->initiate("to-b", t.a.addr).isOk());
+  if (GetParam().bLater) t.run();
+  ASSERT_TRUE(t.b.mgr->initiate("to-a", t.b.addr).isOk());
+  t.run();
+  ASSERT_EQ(t.a.mgr->ikeSaCount(), 2u);
+  // b deletes the IKE SA it started (whichever the nonces would keep).
+  IkeSa* own = nullptr;
+  for (const auto& e : t.b.events.ikeUp) {
+    IkeSa* sa = t.b.mgr->findBySpi(e.spiI);  // ours as initiator
+    if (sa != nullptr && sa->startedByUs()) own = sa;
+  }
+  ASSERT_NE(own, nullptr);
+  own->deleteIkeSa();
+  for (int i = 0; i < 70; ++i) {
+    t.run();
+    t.advance(1s);
+  }
+  for (Party* p : {&t.a, &t.b}) {
+    EXPECT_EQ(p->mgr->ikeSaCount(), 1u) << p->name;
+    EXPECT_EQ(p->counters().duplicateIkeSas, 0u) << p->name;
+    EXPECT_EQ(p->events.ikeDown.size(), 1u) << p->name;
+    EXPECT_TRUE(p->events.failures.empty()) << p->name;
+  }
+  EXPECT_TRUE(saOf(t.a).initiator());  // what is left is the IKE SA a started
+  EXPECT_EQ(saOf(t.a).children().size(), 1u);
+}
+
 const StartCase kStartCases[] = {
     {"KeepA", 1, 2, true, false},
     {"KeepB", 3, 2, false, false},
