@@ -109,6 +109,18 @@ void LossWindow::forgetResolved() {
   }
 }
 
+void LossWindow::forgetResolved(uint64_t from, uint64_t to) {
+  const uint64_t oldest = last_ >= size_ ? last_ - size_ + 1 : 0;
+  for (uint64_t s = std::max(from, oldest); s < to && s <= last_; ++s) {
+    ProbeOutcome& o = slots_[s % size_];
+    if (o != ProbeOutcome::kPending && o != ProbeOutcome::kNone) {
+      --counts_[idx(o)];
+      o = ProbeOutcome::kNone;
+      ++counts_[idx(o)];
+    }
+  }
+}
+
 double LossWindow::lossRatio() const {
   uint32_t n = resolved();
   return n == 0 ? 0.0 : static_cast<double>(lost()) / n;

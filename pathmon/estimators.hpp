@@ -79,6 +79,8 @@ class LossWindow {
   ProbeOutcome outcome(uint64_t seq) const;
   // Forgets received/lost/late outcomes (keeps pending ones): a fresh start after an outage.
   void forgetResolved();
+  // The same for the numbers in [from, to) only (those still in the window).
+  void forgetResolved(uint64_t from, uint64_t to);
 
   uint32_t size() const { return size_; }
   uint32_t received() const { return counts_[idx(ProbeOutcome::kReceived)]; }

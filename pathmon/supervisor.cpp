@@ -95,6 +95,10 @@ struct PathSupervisor::Path {
   bool settling = false;  // a late timer: input queued meanwhile goes first
   uint32_t missStreak = 0;
   uint32_t goodStreak = 0;
+  // Probes of the last outage: from the first that went unanswered before the path stopped
+  // being usable to the last sent before it was probed back. Only these are forgotten when
+  // it comes back: the loss measured before (a brownout) still counts.
+  uint64_t outageFrom = 0, outageTo = 0;
   TimePoint stateSince{};
   TimePoint upNotBefore{};
   std::array<TimePoint, kDeathHistory> deaths{};
@@ -212,12 +216,20 @@ void PathSupervisor::transition(Path& p, PathState to, PathCause cause, TimePoin
     // An administrative cut is not a flap, but the path must prove itself again.
     p.upNotBefore = now;
   }
+  if (wasUsable && to != PathState::kUp && to != PathState::kDegraded) {
+    // The misses that ended it and the probes still in flight belong to the outage.
+    const uint64_t recent = uint64_t(p.missStreak) + p.loss.pending();
+    p.outageFrom = p.nextSeq > recent ? p.nextSeq - recent : 0;
+  }
+  if (to == PathState::kProbing) p.outageTo = p.nextSeq;
   if (to == PathState::kUp && !wasUsable) {
     // A fresh start: the silence deadline counts from now, and probes lost while the path
-    // was out say nothing about its quality now.
+    // was out say nothing about its quality now. Those from before the outage do: a path
+    // that died of a brownout's losses must not come back looking clean (it would take
+    // SLA-bound traffic back at once, and lose it again).
     p.lastAlive = std::max(p.lastAlive, now);
     p.maxIntervalSinceAlive = Duration::zero();
-    p.loss.forgetResolved();
+    p.loss.forgetResolved(p.outageFrom, std::max(p.outageTo, p.outageFrom));
   }
   p.state = to;
   p.stateSince = now;

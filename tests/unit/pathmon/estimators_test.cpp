@@ -146,6 +146,12 @@ class ReferenceLoss {
     m_[seq] = ProbeOutcome::kLost;
     return true;
   }
+  void forget(uint64_t from, uint64_t to) {
+    for (uint64_t s = from; s < to; ++s) {
+      ProbeOutcome o = outcome(s);
+      if (o != ProbeOutcome::kPending && o != ProbeOutcome::kNone) m_.erase(s);
+    }
+  }
   uint32_t count(ProbeOutcome o) const {
     uint32_t n = 0;
     for (uint64_t s = last_ >= size_ ? last_ - size_ + 1 : 1; s <= last_; ++s) {
@@ -177,8 +183,12 @@ TEST(LossWindow, MatchesSlowReference) {
         ref.onSent(next);
       } else if (r < 65) {
         ASSERT_EQ(w.onReply(target), ref.onReply(target)) << "size " << size << " op " << op;
-      } else {
+      } else if (r < 97) {
         ASSERT_EQ(w.onTimeout(target), ref.onTimeout(target)) << "size " << size;
+      } else {
+        const uint64_t to = target + rng() % (size + 2);
+        w.forgetResolved(target, to);  // the supervisor's "forget the outage"
+        ref.forget(target, to);
       }
       ASSERT_EQ(w.outcome(target), ref.outcome(target));
       if (op % 97 == 0) {

@@ -346,6 +346,38 @@ TEST(PathSupervisor, DegradedOnHighLossWithHysteresis) {
   EXPECT_GT(*up - clean, Duration::zero());
 }
 
+// A path that dies in a brownout (its probes lost at random, then a burst long enough to be
+// silence) comes back with its earlier loss still counted: only the outage is forgotten, so
+// SLA-bound traffic does not return to it at once. After a clean path's blackout, nothing
+// lost remains.
+TEST(PathSupervisor, ComingBackForgetsTheOutageButNotTheLossBeforeIt) {
+  for (bool brownout : {true, false}) {
+    Sim sim(9);
+    PathConfig c = fastConfig();
+    c.holdDown = milliseconds(300);
+    sim.sup.addPath(0, c);
+    sim.sup.setActive(0, true);
+    sim.sup.setKeyed(0, true);
+    sim.runFor(std::chrono::seconds(1));
+    sim.loss = brownout ? 0.12 : 0.0;  // ~22 % round trip
+    sim.runFor(std::chrono::seconds(2));
+    const double before = sim.sup.stats(0).loss;
+    sim.cut = true;
+    ASSERT_TRUE(sim.runUntilState(0, PathState::kDead, std::chrono::seconds(1)));
+    sim.runFor(milliseconds(200));
+    sim.cut = false;
+    ASSERT_TRUE(sim.runUntilState(0, PathState::kUp, std::chrono::seconds(20))) << brownout;
+    const double after = sim.sup.stats(0).loss;
+    if (brownout) {
+      EXPECT_GT(before, 0.1);
+      EXPECT_GT(after, 0.08) << "before the outage " << before;
+    } else {
+      EXPECT_EQ(before, 0.0);
+      EXPECT_EQ(after, 0.0);
+    }
+  }
+}
+
 TEST(PathSupervisor, ProbeRateFollowsUsageAndMetering) {
   auto probesIn10s = [](bool active, bool metered) {
     Sim sim;
