@@ -1,5 +1,7 @@
 #include "edge/config.hpp"
 
+#include <grp.h>
+#include <sys/un.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -164,6 +166,34 @@ struct Loader {
     }
     if (auto v = c.integer(*t, "state", "sequence_block", false, 1024, int64_t(1) << 32)) {
       cfg.state.sequenceBlock = uint64_t(*v);
+    }
+  }
+
+  // [control]: socket = absolute path or "" (off), group = an existing group name.
+  void control(const toml::table& root) {
+    const toml::table* t = c.table(root, "", "control", false, "a table [control]");
+    if (t == nullptr) return;
+    c.allowOnly(*t, "control", {"socket", "group"});
+    cfg.control.configured = true;
+    if (auto s = c.str(*t, "control", "socket", false, "an absolute socket path or \"\"")) {
+      if (!s->empty() && ((*s)[0] != '/' || s->size() >= sizeof(sockaddr_un{}.sun_path))) {
+        c.error(*t->get("socket"),
+                "'control.socket' = \"" + *s +
+                    "\" is not valid; expected an absolute path of at most " +
+                    std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) +
+                    " bytes such as \"/run/braid/braidd.sock\", or \"\" for none");
+      } else {
+        cfg.control.socket = *s;
+      }
+    }
+    if (auto g = c.str(*t, "control", "group", false, "a group name")) {
+      if (g->empty() || getgrnam(g->c_str()) == nullptr) {
+        c.error(*t->get("group"), "'control.group' = \"" + *g +
+                                      "\" is not a group of this system; expected a group "
+                                      "name from /etc/group");
+      } else {
+        cfg.control.group = *g;
+      }
     }
   }
 
@@ -530,12 +560,13 @@ Result<Config> parseConfig(std::string_view text, std::string_view sourceName) {
   }
   checker.allowOnly(root, "",
                     {"log", "overlay", "dataplane", "uplink", "peer", "ike", "state", "metrics",
-                     "pathmon", "policy", "class", "rule", "remote_access"});
+                     "pathmon", "policy", "class", "rule", "remote_access", "control"});
   l.log(root);
   l.overlay(root);
   l.dataplane(root);
   l.state(root);
   l.metrics(root);
+  l.control(root);
   l.uplinks(root);
   // Without overlay.mtu: the inner size that fits a 1500-byte link through every uplink.
   for (const UplinkConfig& u : l.cfg.uplinks) {

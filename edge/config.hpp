@@ -175,6 +175,15 @@ struct MetricsConfig {
   SecretBytes tlsKeyPem;  // read and checked (private) at load time
 };
 
+// [control]: braidctl's unix socket (docs/operations.md). Mode 0660, owner root, group
+// `group` if set; socket = "" turns it off.
+inline constexpr const char* kDefaultControlSocket = "/run/braid/braidd.sock";
+struct ControlConfig {
+  std::string socket = kDefaultControlSocket;
+  std::string group;        // "" = root only
+  bool configured = false;  // [control] present: braidd stops if the socket cannot be opened
+};
+
 // [pathmon], [policy], [[class]], [[rule]] (docs/multipath.md, docs/configuration.md).
 struct ClassConfig {
   policy::ClassPolicy policy;         // `preferred` is filled per peer from preferUplinks
@@ -201,6 +210,7 @@ struct Config {
   IkeGlobalConfig ike;
   StateConfig state;
   std::optional<MetricsConfig> metrics;
+  ControlConfig control;
   MultipathConfig multipath;
   bool hasIkePaths() const {
     for (auto& p : peers) {

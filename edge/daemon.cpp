@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "core/log.hpp"
+#include "edge/control_server.hpp"
 #include "edge/dataplane.hpp"
 #include "edge/ike_driver.hpp"
 #include "edge/metrics_export.hpp"
@@ -140,23 +141,29 @@ bool sameStructure(const Config& a, const Config& b) {
   return true;
 }
 
-void reloadPolicy(const Config& running, const std::string& path, DataPlane& dp) {
-  if (path.empty()) return;
+// SIGHUP or braidctl reload (`who`). Returns what was done, or the config's errors.
+Result<std::string> reloadPolicy(const Config& running, const std::string& path, DataPlane& dp,
+                                 const char* who = "SIGHUP") {
+  if (path.empty()) return errorStatus(ErrorCode::kInvalidArgument, "no configuration file");
   auto next = loadConfigFile(path);
   if (!next) {
-    BRAID_LOG(kError, "edge") << "SIGHUP: " << path << " not reloaded, the running policy stays:\n"
+    BRAID_LOG(kError, "edge") << who << ": " << path << " not reloaded, the running policy stays:\n"
                               << next.status().message();
-    return;
+    return next.status();
   }
+  std::string done;
   if (!sameStructure(running, *next)) {
-    BRAID_LOG(kWarn, "edge") << "SIGHUP: uplinks, peers or paths changed in " << path
-                             << "; they take effect at the next restart (the policy is applied "
-                                "now)";
+    done = "uplinks, peers or paths changed in " + path +
+           "; they take effect at the next restart (the policy is applied now)\n";
+    BRAID_LOG(kWarn, "edge") << who << ": " << done.substr(0, done.size() - 1);
   }
   const size_t classes = next->multipath.classes.size(), rules = next->multipath.rules.size();
   dp.setPolicy(std::move(next->multipath));
-  BRAID_LOG(kInfo, "edge") << "SIGHUP: policy reloaded from " << path << ": " << classes
+  done += "policy reloaded from " + path + ": " + std::to_string(classes) + " class(es), " +
+          std::to_string(rules) + " rule(s)";
+  BRAID_LOG(kInfo, "edge") << who << ": policy reloaded from " << path << ": " << classes
                            << " class(es), " << rules << " rule(s)";
+  return done;
 }
 
 }  // namespace
@@ -343,6 +350,20 @@ int runDaemon(const Config& cfg, const DaemonOptions& options) {
     }
     metricsServer = std::move(*m);
   }
+  std::unique_ptr<ControlServer> controlServer;  // [control]: braidctl's socket
+  if (!cfg.control.socket.empty()) {
+    auto c = startDaemonControl(io, cfg, dp, pathControl, ike.get(), [&] {
+      return reloadPolicy(cfg, options.configPath, dp, "braidctl reload");
+    });
+    if (c) {
+      controlServer = std::move(*c);
+    } else if (cfg.control.configured) {
+      BRAID_LOG(kError, "edge") << c.status().message();
+      return 1;
+    } else {
+      BRAID_LOG(kWarn, "edge") << c.status().message() << "; braidctl cannot reach this braidd";
+    }
+  }
   boost::asio::signal_set stopSignals(io, SIGINT, SIGTERM);
   boost::asio::signal_set usr1(io, SIGUSR1);
   boost::asio::signal_set hup(io, SIGHUP);
@@ -358,7 +379,7 @@ int runDaemon(const Config& cfg, const DaemonOptions& options) {
   std::function<void()> armHup = [&] {
     hup.async_wait([&](const boost::system::error_code& ec, int) {
       if (ec) return;
-      reloadPolicy(cfg, options.configPath, dp);
+      (void)reloadPolicy(cfg, options.configPath, dp);
       armHup();
     });
   };

@@ -114,6 +114,10 @@ void DataPlane::setPolicy(MultipathConfig policy) {
   tx_->commands().post([this, p = std::move(policy)] { tx_->setPolicy(p); });
 }
 
+void DataPlane::inspectSteering(std::function<void(const Steering&)> fn) {
+  tx_->commands().post([this, f = std::move(fn)] { f(tx_->steering()); });
+}
+
 void DataPlane::setPathViews(std::vector<policy::PathView> views) {
   // Per peer, the reorder hold of its bonded classes: over the paths a bond would use
   // (usable, within the default RTT spread of the fastest; a much slower path is left out

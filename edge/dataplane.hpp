@@ -90,6 +90,7 @@ class CommandQueue {
 };
 
 class TxWorker;
+class Steering;
 class RxWorker;
 
 class DataPlane {
@@ -121,6 +122,9 @@ class DataPlane {
   // A new policy (SIGHUP): classes, rules and engine knobs; flows keep their paths where
   // their class and path remain valid.
   void setPolicy(MultipathConfig policy);
+  // braidctl (status, flows): runs `fn` on the TX thread between batches with its steering
+  // (engines, flow tables). `fn` must copy what it needs and return quickly.
+  void inspectSteering(std::function<void(const Steering&)> fn);
   // Path figures and states for the policy engines (index = path id), from pathmon.
   void setPathViews(std::vector<policy::PathView> views);
   // Whether the path's peer speaks the braid shim (both directions).

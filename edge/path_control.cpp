@@ -78,7 +78,9 @@ void PathControl::keyed(size_t path, bool shim, bool waitForPeer) {
   dp_.setPathShim(path, shim);
   if (p.config.probes != shim) {
     p.config.probes = shim;
+    const bool admin = sup_.adminDown(pathmon::PathId(path));
     sup_.addPath(pathmon::PathId(path), p.config);  // replaces: probing on or off
+    if (admin) sup_.setAdminDown(pathmon::PathId(path), true);
     p.keyed = false;
   }
   if (!p.keyed) {
@@ -107,6 +109,12 @@ void PathControl::unkeyed(size_t path) {
   p.fresh = false;
   sup_.setKeyed(pathmon::PathId(path), false);
   publishViews();
+}
+
+void PathControl::setAdminDown(size_t path, bool down) {
+  if (path >= paths_.size()) return;
+  sup_.setAdminDown(pathmon::PathId(path), down);  // onPathEvent republishes the views
+  publishViews();                                  // also when the state did not change
 }
 
 void PathControl::sendProbe(pathmon::PathId path, Bytes shim) {

@@ -41,11 +41,16 @@ class PathControl final : public pathmon::ProbeTransport, public pathmon::PathLi
   // arrives, so probing starts with the first authenticated packet from it (or after 1 s).
   void keyed(size_t path, bool shim, bool waitForPeer = false);
   void unkeyed(size_t path);
+  // braidctl path down|up: the supervisor holds the path Down (pathmon setAdminDown) and the
+  // views are republished in the same turn, so the policy engines move flows off it.
+  void setAdminDown(size_t path, bool down);
+  bool adminDown(size_t path) const { return sup_.adminDown(pathmon::PathId(path)); }
 
   pathmon::PathState state(size_t path) const { return sup_.state(pathmon::PathId(path)); }
   pathmon::PathStats stats(size_t path) const { return sup_.stats(pathmon::PathId(path)); }
   size_t pathCount() const { return paths_.size(); }
   const std::string& pathName(size_t path) const { return paths_[path].name; }
+  size_t pathUplink(size_t path) const { return paths_[path].uplink; }
   // Path state changes by cause, summed over paths (for the stats file and metrics).
   struct Counters {
     uint64_t events = 0;

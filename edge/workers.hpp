@@ -45,6 +45,7 @@ class TxWorker {
     steering_.reload(m);
   }
   void setViews(const std::vector<policy::PathView>& views) { steering_.setViews(views); }
+  const Steering& steering() const { return steering_; }
   void setShim(size_t path, bool on) { steering_.setShim(path, on); }
   // Seals one shim message (probe, reply) with next header 253 and sends it at once.
   void sendShim(size_t path, Bytes message);

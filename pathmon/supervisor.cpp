@@ -61,6 +61,10 @@ const char* pathCauseName(PathCause c) {
       return "external";
     case PathCause::kProbingOff:
       return "probing_off";
+    case PathCause::kAdminDown:
+      return "admin_down";
+    case PathCause::kAdminUp:
+      return "admin_up";
     case PathCause::kCount:
       break;
   }
@@ -77,6 +81,7 @@ struct PathSupervisor::Path {
   PathState state = PathState::kDown;
   bool keyed = false;
   bool linkUp = true;
+  bool adminDown = false;
   bool active = false;
 
   RttEstimator rtt;
@@ -239,7 +244,7 @@ void PathSupervisor::transition(Path& p, PathState to, PathCause cause, TimePoin
 }
 
 void PathSupervisor::restartProbing(Path& p, TimePoint now) {
-  if (!p.keyed || !p.linkUp) return;
+  if (!p.keyed || !p.linkUp || p.adminDown) return;
   if (!p.cfg.probes) {
     transition(p, PathState::kUp, PathCause::kProbingOff, now);
     return;
@@ -276,6 +281,7 @@ void PathSupervisor::setLinkUp(PathId id, bool up) {
     rearm(*p);
     return;
   }
+  if (p->adminDown) return;
   if (p->keyed && p->cfg.probes) {
     p->missStreak = 0;
     p->goodStreak = 0;
@@ -285,6 +291,34 @@ void PathSupervisor::setLinkUp(PathId id, bool up) {
   } else {
     restartProbing(*p, now);
   }
+}
+
+void PathSupervisor::setAdminDown(PathId id, bool down) {
+  Path* p = find(id);
+  if (!p || p->adminDown == down) return;
+  p->adminDown = down;
+  TimePoint now = clock_.now();
+  if (down) {
+    p->nextProbe.reset();
+    transition(*p, PathState::kDown, PathCause::kAdminDown, now);
+    rearm(*p);
+    return;
+  }
+  if (!p->keyed || !p->linkUp) return;
+  if (!p->cfg.probes) {
+    transition(*p, PathState::kUp, PathCause::kAdminUp, now);
+    return;
+  }
+  p->missStreak = 0;
+  p->goodStreak = 0;
+  transition(*p, PathState::kProbing, PathCause::kAdminUp, now);
+  p->nextProbe = now;
+  service(*p);
+}
+
+bool PathSupervisor::adminDown(PathId id) const {
+  const Path* p = find(id);
+  return p != nullptr && p->adminDown;
 }
 
 void PathSupervisor::setActive(PathId id, bool active) {

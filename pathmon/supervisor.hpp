@@ -54,6 +54,8 @@ enum class PathCause : uint8_t {
   kQualityOk,       // loss and RTT back under the thresholds (with hysteresis)
   kExternal,        // markDead(): e.g. IKE liveness failed
   kProbingOff,      // keyed path of a peer without the shim: up on keying
+  kAdminDown,       // setAdminDown(true): an operator took the path out (braidctl)
+  kAdminUp,         // setAdminDown(false): probing again, Up after recoverProbes
   kCount,
 };
 
@@ -166,6 +168,11 @@ class PathSupervisor {
   void setKeyed(PathId id, bool keyed);
   // Netlink: carrier / address. Down takes effect at once.
   void setLinkUp(PathId id, bool up);
+  // Administrative override (braidctl path down|up): while set the path is Down whatever
+  // its keying, link and probes say (peer probes are still answered: the peer judges its
+  // own direction). Cleared, a keyed path probes again and needs recoverProbes answers.
+  void setAdminDown(PathId id, bool down);
+  bool adminDown(PathId id) const;
   // Edge: the path carries traffic (fast probes) or is idle (slow, or metered-slow).
   void setActive(PathId id, bool active);
   // External proof of death (IKE liveness failed). A probing path recovers by probes as

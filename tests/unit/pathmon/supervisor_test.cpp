@@ -267,6 +267,54 @@ TEST(PathSupervisor, UnkeyedAndLinkDownAreImmediateAndStopProbes) {
   EXPECT_EQ(sim.sup.stats(0).counters.deaths, 0u);  // administrative, not flaps
 }
 
+TEST(PathSupervisor, AdminDownOverridesKeyingLinkAndProbes) {
+  Sim sim;
+  sim.sup.addPath(0, fastConfig());
+  sim.sup.addPath(1, fastConfig());
+  sim.sup.setActive(0, true);
+  sim.sup.setKeyed(0, true);
+  sim.sup.setKeyed(1, true);
+  sim.runFor(std::chrono::seconds(1));
+  ASSERT_EQ(sim.sup.state(0), PathState::kUp);
+  // Down in the same call (the listener hears it at once), no probes, no timers, no death.
+  sim.sup.setAdminDown(0, true);
+  EXPECT_TRUE(sim.sup.adminDown(0));
+  EXPECT_EQ(sim.sup.state(0), PathState::kDown);
+  ASSERT_FALSE(sim.events.empty());
+  EXPECT_EQ(sim.events.back().path, 0u);
+  EXPECT_EQ(sim.events.back().to, PathState::kDown);
+  EXPECT_EQ(sim.events.back().cause, PathCause::kAdminDown);
+  const uint64_t sent = sim.sup.stats(0).counters.probesSent;
+  sim.runFor(std::chrono::seconds(2));
+  EXPECT_EQ(sim.sup.state(0), PathState::kDown);
+  EXPECT_EQ(sim.sup.stats(0).counters.probesSent, sent);
+  EXPECT_EQ(sim.sup.stats(0).counters.deaths, 0u);
+  EXPECT_EQ(sim.sup.state(1), PathState::kUp);  // the other path is untouched
+  // Keying and link events meanwhile do not bring it back.
+  sim.sup.setKeyed(0, false);
+  sim.sup.setKeyed(0, true);
+  sim.sup.setLinkUp(0, false);
+  sim.sup.setLinkUp(0, true);
+  sim.runFor(std::chrono::seconds(1));
+  EXPECT_EQ(sim.sup.state(0), PathState::kDown);
+  // Up again: probing at once, Up after recoverProbes answers (a few RTTs, simulated).
+  const TimePoint upAt = sim.clock.now();
+  sim.sup.setAdminDown(0, false);
+  EXPECT_FALSE(sim.sup.adminDown(0));
+  EXPECT_EQ(sim.sup.state(0), PathState::kProbing);
+  EXPECT_EQ(sim.events.back().cause, PathCause::kAdminUp);
+  auto up = sim.runUntilState(0, PathState::kUp, std::chrono::seconds(1));
+  ASSERT_TRUE(up);
+  EXPECT_LE(*up - upAt, milliseconds(20) * 6);
+  // Unkeyed while admin-down, then up: stays Down until keyed.
+  sim.sup.setAdminDown(0, true);
+  sim.sup.setKeyed(0, false);
+  sim.sup.setAdminDown(0, false);
+  EXPECT_EQ(sim.sup.state(0), PathState::kDown);
+  sim.sup.setKeyed(0, true);
+  EXPECT_EQ(sim.sup.state(0), PathState::kProbing);
+}
+
 TEST(PathSupervisor, OneWayOutboundFailureIsFoundDespiteInboundTraffic) {
   Sim sim;
   sim.sup.addPath(0, fastConfig());

@@ -1,0 +1,349 @@
+// braidctl's protocol: request parsing, the JSON responses and their 80-column text views,
+// and the control socket itself (a real unix socket in a temporary directory, a fake
+// handler; no daemon, no namespaces).
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "edge/control_commands.hpp"
+#include "edge/control_server.hpp"
+
+namespace braid::edge {
+namespace {
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream is(text);
+  for (std::string l; std::getline(is, l);) out.push_back(l);
+  return out;
+}
+
+void expectFits(const std::string& text) {
+  for (const std::string& l : lines(text)) {
+    EXPECT_LE(l.size(), kControlColumns) << "'" << l << "'";
+  }
+}
+
+TEST(ControlRequest, ParsesEveryVerb) {
+  struct Case {
+    const char* line;
+    ControlVerb verb;
+    const char* arg;
+  } cases[] = {
+      {"status", ControlVerb::kStatus, ""},
+      {"  sas\r", ControlVerb::kSas, ""},
+      {"flows", ControlVerb::kFlows, ""},
+      {"reload", ControlVerb::kReload, ""},
+      {"path down fiber", ControlVerb::kPathDown, "fiber"},
+      {"path\tup  site-b/broadband ", ControlVerb::kPathUp, "site-b/broadband"},
+  };
+  for (const Case& c : cases) {
+    auto r = parseControlRequest(c.line);
+    ASSERT_TRUE(r) << c.line << ": " << r.status().message();
+    EXPECT_EQ(r->verb, c.verb) << c.line;
+    EXPECT_EQ(r->arg, c.arg) << c.line;
+  }
+}
+
+TEST(ControlRequest, RefusesMalformedRequestsWithAReason) {
+  struct Case {
+    std::string line;
+    const char* says;
+  } cases[] = {
+      {"", "empty request"},
+      {"   ", "empty request"},
+      {"stat", "unknown command 'stat'"},
+      {"status now", "takes no argument"},
+      {"path down", "expected 'path down NAME'"},
+      {"path sideways fiber", "expected 'path down NAME'"},
+      {"path down a b", "expected 'path down NAME'"},
+      {"path down a b c", "too many words"},
+      {std::string("sta\x01tus"), "not printable"},
+      {std::string("status\xff"), "not printable"},
+      {std::string(kMaxControlRequest + 1, 'a'), "longer than"},
+  };
+  for (const Case& c : cases) {
+    auto r = parseControlRequest(c.line);
+    ASSERT_FALSE(r) << c.line;
+    EXPECT_NE(r.status().message().find(c.says), std::string::npos) << r.status().message();
+  }
+  // An unknown word is quoted back at most 64 bytes long.
+  auto r = parseControlRequest(std::string(200, 'x'));
+  ASSERT_FALSE(r);
+  EXPECT_LT(r.status().message().size(), 200u);
+}
+
+ControlStatus sample() {
+  ControlStatus s;
+  s.version = "0.1.0";
+  s.uptimeSeconds = 3725;
+  s.flows = 42;
+  s.uplinks = {{"fiber", "10.0.1.1:4500", false},
+               {"broadband", "10.0.2.1:4500", false},
+               {"lte-backup-with-a-very-long-name", "10.0.3.1:4500", true}};
+  ControlPath a;
+  a.name = "site-b/fiber";
+  a.peer = "site-b";
+  a.uplink = "fiber";
+  a.state = "up";
+  a.keying = "established";
+  a.local = "10.0.1.1:4500";
+  a.remote = "10.0.1.2:4500";
+  a.rttMs = 10.24;
+  a.jitterMs = 0.31;
+  a.loss = 0.002;
+  a.classes = {"voice", "video-conferencing", "interactive", "bulk", "default", "backup"};
+  a.sas = {{0xc1a2b3c4, false, 123456, 98765432, 0}, {0x00000102, true, 99, 12345, 7}};
+  ControlPath b = a;
+  b.name = "site-b/broadband";
+  b.uplink = "broadband";
+  b.state = "down";
+  b.adminDown = true;
+  b.classes.clear();
+  b.sas.clear();
+  ControlPath c = a;
+  c.name = "a-peer-with-a-long-name/lte-backup-with-a-very-long-name";
+  c.uplink = "lte-backup-with-a-very-long-name";
+  c.keying = "manual";
+  c.state = "dead";
+  s.paths = {a, b, c};
+  return s;
+}
+
+TEST(ControlView, StatusShowsUplinksPathsAndSasIn80Columns) {
+  auto text = formatControlResponse(controlStatusResponse("status", sample()));
+  ASSERT_TRUE(text) << text.status().message();
+  std::printf("%s", text->c_str());
+  expectFits(*text);
+  const auto l = lines(*text);
+  ASSERT_GE(l.size(), 8u);
+  EXPECT_NE(l[0].find("up 1h02m"), std::string::npos) << l[0];
+  EXPECT_NE(l[0].find("42 flow(s)"), std::string::npos) << l[0];
+  EXPECT_NE(text->find("uplink fiber (10.0.1.1:4500)"), std::string::npos);
+  EXPECT_NE(text->find(", metered"), std::string::npos);
+  // The fiber path's row: state, keying, RTT, jitter, loss %, first classes.
+  auto row = std::find_if(l.begin(), l.end(),
+                          [](const std::string& s) { return s.starts_with("  site-b/fiber"); });
+  ASSERT_NE(row, l.end());
+  EXPECT_NE(row->find("up"), std::string::npos);
+  EXPECT_NE(row->find("established"), std::string::npos);
+  EXPECT_NE(row->find("10.2"), std::string::npos) << *row;
+  EXPECT_NE(row->find("0.3"), std::string::npos) << *row;
+  EXPECT_NE(row->find("0.2"), std::string::npos) << *row;  // loss in %
+  // Classes that do not fit the row's column get lines of their own.
+  EXPECT_NE(text->find("    classes: voice, video-conferencing, interactive, bulk, default,"),
+            std::string::npos);
+  // Every class is shown, wrapped under the column.
+  for (const char* cls : {"video-conferencing", "interactive", "bulk", "default", "backup"}) {
+    EXPECT_NE(text->find(cls), std::string::npos) << cls;
+  }
+  EXPECT_NE(text->find("SA out c1a2b3c4"), std::string::npos);
+  EXPECT_NE(text->find("SA in  00000102"), std::string::npos);
+  EXPECT_NE(text->find("admin-down"), std::string::npos);
+  // An unmeasured path shows dashes, not zeros.
+  auto bb = std::find_if(l.begin(), l.end(),
+                         [](const std::string& s) { return s.starts_with("  site-b/broadband"); });
+  ASSERT_NE(bb, l.end());
+  EXPECT_NE(bb->find(" -"), std::string::npos) << *bb;
+}
+
+TEST(ControlView, SasListsEveryPathLikeSwanctl) {
+  auto text = formatControlResponse(controlStatusResponse("sas", sample()));
+  ASSERT_TRUE(text) << text.status().message();
+  expectFits(*text);
+  EXPECT_NE(text->find("site-b/fiber: ESTABLISHED, IKEv2, path up"), std::string::npos) << *text;
+  EXPECT_NE(text->find("remote 10.0.1.2:4500"), std::string::npos);
+  EXPECT_NE(text->find("SPIs: c1a2b3c4_o 00000102_i"), std::string::npos) << *text;
+  EXPECT_NE(text->find("in  00000102, 12.3 kB, 99 packets, 7 dropped"), std::string::npos) << *text;
+  EXPECT_NE(text->find("MANUAL, manual keys"), std::string::npos);
+  EXPECT_NE(text->find("no ESP SA installed"), std::string::npos);
+}
+
+TEST(ControlView, FlowsAndMessagesAndErrors) {
+  ControlFlows f;
+  f.total = 3;
+  f.top = {{"udp 10.1.0.10:40000 -> 10.2.0.10:5004 and a long tail", "b", "voice", "site-b/fiber",
+            12345678, 0.2},
+           {"tcp 10.1.0.10:1 -> 10.2.0.10:2", "b", "bulk", "site-b/broadband", 5, 75}};
+  auto text = formatControlResponse(controlFlowsResponse(f));
+  ASSERT_TRUE(text) << text.status().message();
+  expectFits(*text);
+  EXPECT_NE(text->find("3 flow(s), the 2 with most packets"), std::string::npos);
+  EXPECT_NE(text->find("voice"), std::string::npos);
+  EXPECT_NE(text->find("12.3M"), std::string::npos) << *text;
+
+  auto done = formatControlResponse(controlDone("reload", "policy reloaded"));
+  ASSERT_TRUE(done);
+  EXPECT_EQ(*done, "policy reloaded\n");
+  // A refusal carries the config's file:line:col text through JSON escaping intact.
+  const std::string msg = "b.toml:3:7: 'x' = \"y\"\n\tsecond line";
+  auto err = formatControlResponse(controlError(msg));
+  ASSERT_FALSE(err);
+  EXPECT_EQ(err.status().message(), msg);
+  EXPECT_FALSE(formatControlResponse("not json"));
+  EXPECT_FALSE(formatControlResponse("[1,2,3]"));
+  EXPECT_FALSE(formatControlResponse(R"({"ok":true,"command":"nope","data":{}})"));
+  // Wrong types inside a response degrade to blanks, never a crash.
+  auto odd = formatControlResponse(
+      R"({"ok":true,"command":"status","data":{"uplinks":[1,{"name":5}],"paths":[{"uplink":5,"sas":[2]}]}})");
+  EXPECT_TRUE(odd);
+}
+
+// ---- the socket ----------------------------------------------------------------------
+
+class Echo final : public ControlHandler {
+ public:
+  void handle(const ControlRequest& r, Reply reply) override {
+    ++calls;
+    reply(controlDone(controlVerbName(r.verb), r.arg));
+  }
+  int calls = 0;
+};
+
+class Client {
+ public:
+  explicit Client(const std::string& path) {
+    fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
+    connected = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  }
+  ~Client() { ::close(fd_); }
+  void send(const std::string& s) {
+    ASSERT_EQ(::send(fd_, s.data(), s.size(), 0), ssize_t(s.size()));
+  }
+  // One line, or "" at EOF.
+  std::string line() {
+    for (;;) {
+      if (size_t nl = buf_.find('\n'); nl != std::string::npos) {
+        std::string l = buf_.substr(0, nl);
+        buf_.erase(0, nl + 1);
+        return l;
+      }
+      char b[4096];
+      ssize_t n = ::recv(fd_, b, sizeof b, 0);
+      if (n <= 0) return "";
+      buf_.append(b, size_t(n));
+    }
+  }
+  bool connected = false;
+
+ private:
+  int fd_ = -1;
+  std::string buf_;
+};
+
+class ControlSocket : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/braid-ctl-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    path_ = dir_ + "/run/braidd.sock";  // the directory is created
+    ControlServerOptions o;
+    o.path = path_;
+    o.maxSessions = 2;
+    auto s = ControlServer::start(io_, o, handler_);
+    ASSERT_TRUE(s) << s.status().message();
+    server_ = std::move(*s);
+    work_ = std::thread([this] { io_.run(); });
+  }
+  void TearDown() override {
+    io_.stop();
+    if (work_.joinable()) work_.join();
+    server_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  boost::asio::io_context io_;
+  std::shared_ptr<Echo> handler_ = std::make_shared<Echo>();
+  std::unique_ptr<ControlServer> server_;
+  std::thread work_;
+  std::string dir_, path_;
+};
+
+TEST_F(ControlSocket, AnswersRequestsLineByLineAndSurvivesBadOnes) {
+  struct stat st {};
+  ASSERT_EQ(::stat(path_.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0660u);
+  Client c(path_);
+  ASSERT_TRUE(c.connected);
+  c.send("path down fiber\nstatus\n");
+  EXPECT_EQ(c.line(), R"({"ok":true,"command":"path down","message":"fiber"})");
+  EXPECT_EQ(c.line(), R"({"ok":true,"command":"status","message":""})");
+  c.send("bogus\n");
+  EXPECT_NE(c.line().find(R"("ok":false,"error":"unknown command 'bogus')"), std::string::npos);
+  c.send(std::string("\x00\x01\x02\n", 4));
+  EXPECT_NE(c.line().find("not printable"), std::string::npos);
+  c.send("sas\n");  // the session goes on after refusals
+  EXPECT_EQ(c.line(), R"({"ok":true,"command":"sas","message":""})");
+  // Too long: an error, then the connection is closed (no resynchronising a stream).
+  c.send(std::string(kMaxControlRequest + 10, 'a'));
+  EXPECT_NE(c.line().find("longer than"), std::string::npos);
+  EXPECT_EQ(c.line(), "");
+  // Other clients are unaffected.
+  Client d(path_);
+  ASSERT_TRUE(d.connected);
+  d.send("reload\n");
+  EXPECT_EQ(d.line(), R"({"ok":true,"command":"reload","message":""})");
+}
+
+TEST_F(ControlSocket, RefusesSessionsOverTheLimitAndASecondServer) {
+  Client a(path_), b(path_);
+  a.send("status\n");
+  b.send("status\n");
+  EXPECT_NE(a.line(), "");
+  EXPECT_NE(b.line(), "");
+  Client c(path_);
+  EXPECT_NE(c.line().find("too many braidctl connections"), std::string::npos);
+  // A second daemon on the same path is refused while this one answers.
+  boost::asio::io_context io2;
+  ControlServerOptions o;
+  o.path = path_;
+  auto second = ControlServer::start(io2, o, std::make_shared<Echo>());
+  ASSERT_FALSE(second);
+  EXPECT_NE(second.status().message().find("answers on it"), std::string::npos);
+}
+
+TEST(ControlSocketFiles, ReplacesAStaleSocketAndRefusesOtherFiles) {
+  char tmpl[] = "/tmp/braid-ctl-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  boost::asio::io_context io;
+  ControlServerOptions o;
+  o.path = dir + "/file";
+  { std::ofstream(o.path) << "x"; }
+  EXPECT_FALSE(ControlServer::start(io, o, std::make_shared<Echo>()));
+  // A socket file nobody answers on (a daemon that was killed) is replaced.
+  o.path = dir + "/stale.sock";
+  {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, o.path.c_str(), sizeof a.sun_path - 1);
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ::close(fd);
+  }
+  {
+    auto s = ControlServer::start(io, o, std::make_shared<Echo>());
+    ASSERT_TRUE(s) << s.status().message();
+  }
+  EXPECT_FALSE(std::filesystem::exists(o.path));  // removed with the server
+  o.path = "relative.sock";
+  EXPECT_FALSE(ControlServer::start(io, o, std::make_shared<Echo>()));
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace braid::edge
