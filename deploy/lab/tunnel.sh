@@ -21,6 +21,7 @@
 # LAB_UPLINK_LTE="metered = true; egress_kbps = 30000". LAB_BRAIDD_RT=1 runs braidd at
 # SCHED_FIFO 3 (below the emulator's 10 and the probes' 5): to tell braidd's own scheduling
 # stalls on a loaded machine from its behaviour (docs/lab.md "Multipath failover").
+# LAB_CONTROL=1 gives each site's braidd its own braidctl socket, <state>/braidd-SITE.sock.
 
 tunnel_bin() {
   BRAIDD=$(find_bin braidd edge/braidd "${LAB_BRAIDD:-}") ||
@@ -37,6 +38,8 @@ tunnel_head() {  # tunnel_head SITE KEYING UPLINKS...
   printf '[overlay]\ndevice = "braid0"\nlocal_subnets = ["10.10.%d.0/24"]\n\n' "$i"
   # Manual keys' sequence reservations (docs/configuration.md [state]) stay in the lab.
   [ "$keying" = manual ] && printf '[state]\ndirectory = "%s"\n\n' "$LAB_STATE/seq-$site"
+  # LAB_CONTROL=1: braidctl's socket per site in the lab (braidctl --socket <state>/braidd-SITE.sock).
+  [ "${LAB_CONTROL:-0}" = 1 ] && printf '[control]\nsocket = "%s"\n\n' "$LAB_STATE/braidd-$site.sock"
   if [ "$keying" = ike ]; then
     printf '[ike]\nnat_keepalive = %s\n' "${LAB_NAT_KEEPALIVE:-20}"
     [ "${LAB_IKE_KEYLOG:-0}" = 1 ] && printf 'keylog = "%s"\n' "$LAB_STATE/ike-keys-$site.log"
