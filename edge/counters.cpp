@@ -57,6 +57,8 @@ std::string_view rxDropName(RxDrop d) {
       return "shim_old";
     case RxDrop::kShimInvalid:
       return "shim_invalid";
+    case RxDrop::kSpoofedSource:
+      return "spoofed_source";
     case RxDrop::kCount:
       break;
   }

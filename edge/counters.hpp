@@ -67,9 +67,10 @@ enum class RxDrop : uint8_t {
   kPoolExhausted,
   kOversize,  // GRO datagram larger than the receive buffer or bad segment size
   kTunWriteError,
-  kDuplicate,    // a copy of a packet already delivered (shim sequence number, multipath)
-  kShimOld,      // shim sequence number left of the dedup window
-  kShimInvalid,  // next header 253 from a peer without the shim, or a malformed shim message
+  kDuplicate,      // a copy of a packet already delivered (shim sequence number, multipath)
+  kShimOld,        // shim sequence number left of the dedup window
+  kShimInvalid,    // next header 253 from a peer without the shim, or a malformed shim message
+  kSpoofedSource,  // a remote-access client's inner source is not its virtual IP
   kCount,
 };
 inline constexpr size_t kRxDropCount = static_cast<size_t>(RxDrop::kCount);

@@ -21,6 +21,7 @@ struct PathSpec {
   size_t peer = 0;
   size_t uplink = 0;
   SockAddr remote;
+  bool remoteAccess = false;  // a road-warrior client's slot (edge/remote_access.hpp)
 };
 
 struct PeerSpec {

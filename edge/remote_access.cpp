@@ -28,7 +28,7 @@ void appendRemoteAccessSpecs(const Config& cfg, std::vector<PathSpec>& paths,
         const std::string name = slotName(s, cfg.uplinks[u], i);
         peers.push_back(PeerSpec{name, {}, {paths.size()}});
         // The client's endpoint is learnt from IKE (setPathRemote); until then, nowhere.
-        paths.push_back({name, peers.size() - 1, u, SockAddr{}});
+        paths.push_back({name, peers.size() - 1, u, SockAddr{}, true});
       }
     }
   }

@@ -3,7 +3,7 @@
 // own for routing) that is free until a client's Child SA comes up on that uplink. Then the
 // slot carries the client's SAs, its ESP goes to the client's (NAT) endpoint, and the route
 // to the client's virtual IPs points at the slot; the inbound SA's selectors (the VIPs) make
-// the RX thread drop anything else the client sends (rx.drop.policy).
+// the RX thread drop anything else the client sends (rx.drop.spoofed_source).
 #pragma once
 
 #include <functional>

@@ -267,8 +267,13 @@ size_t RxWorker::checkInner(const InboundRoute* route, uint8_t nh, const uint8_t
   // RFC 4301 section 5.2: the inner addresses must match the SA's selectors.
   const SaSelectors* sel = route == nullptr ? nullptr : route->selectors.get();
   if (route == nullptr ||
-      !(sel ? sel->remote : peerSubnets_[paths_[route->path].peer]).contains(ip, ipLen, false) ||
-      !(sel ? sel->local : local_).contains(ip, ipLen, true)) {
+      !(sel ? sel->remote : peerSubnets_[paths_[route->path].peer]).contains(ip, ipLen, false)) {
+    // A road-warrior client sending as another address (another client's) has its own reason.
+    const bool client = route != nullptr && paths_[route->path].remoteAccess;
+    counters_.drop(client ? RxDrop::kSpoofedSource : RxDrop::kPolicy);
+    return 0;
+  }
+  if (!(sel ? sel->local : local_).contains(ip, ipLen, true)) {
     counters_.drop(RxDrop::kPolicy);
     return 0;
   }

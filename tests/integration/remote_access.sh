@@ -188,6 +188,8 @@ for c in alice.lab bob.lab; do
 done
 dp_refresh A
 nn_check "gwA: opened ESP from the clients ($(dp_counter A rx.opened))" test "$(dp_counter A rx.opened)" -gt 10
+nn_check "gwA: no spoofed-source or policy drops of the clients' traffic" \
+  test "$(dp_counter A rx.drop.spoofed_source) $(dp_counter A rx.drop.policy)" = "0 0"
 # alice is connected; bob's lease went offline with his IKE SA, reserved for him.
 nn_check "gwA: 1 client connected ($(dp_counter A ike.remote_access.clients))" \
   test "$(dp_counter A ike.remote_access.clients)" -eq 1

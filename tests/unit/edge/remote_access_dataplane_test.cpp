@@ -1,7 +1,7 @@
 // Road-warrior slots in the data plane: a client's inbound SA carries its virtual IP as the
 // remote selector, so a packet it sends from another address (another client's VIP) is
-// dropped and counted (rx.drop.policy, RFC 4301 5.2); the gateway routes each VIP to its
-// client's slot only.
+// dropped and counted (rx.drop.spoofed_source, RFC 4301 5.2); the gateway routes each VIP
+// to its client's slot only.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -44,8 +44,8 @@ TEST(RemoteAccessDataPlaneTest, ClientCannotSpoofAnotherVirtualIp) {
   o.batchSize = 8;
   o.poolPackets = 64;
   o.localSubnets = {*IpPrefix::parse("10.2.0.0/16")};
-  std::vector<PathSpec> paths = {{"staff#0/lo", 0, 0, SockAddr{}},
-                                 {"staff#1/lo", 1, 0, SockAddr{}}};
+  std::vector<PathSpec> paths = {{"staff#0/lo", 0, 0, SockAddr{}, true},
+                                 {"staff#1/lo", 1, 0, SockAddr{}, true}};
   std::vector<PeerSpec> peers = {{"staff#0/lo", {}, {0}}, {"staff#1/lo", {}, {1}}};
   DataPlane g(o, gw.tun[0], {gw.udp.fd()}, paths, peers);
   // The client: one path to the gateway, the allowed subnet behind it.
@@ -71,7 +71,8 @@ TEST(RemoteAccessDataPlaneTest, ClientCannotSpoofAnotherVirtualIp) {
   // From another client's address, through this client's SA: dropped and counted.
   auto spoofed = ipv4("10.90.0.2", "10.2.0.1", 2);
   ASSERT_EQ(::write(client.tun[1], spoofed.data(), spoofed.size()), ssize_t(spoofed.size()));
-  EXPECT_TRUE(eventually([&] { return g.snapshot().rx.dropped(RxDrop::kPolicy) == 1; }));
+  EXPECT_TRUE(eventually([&] { return g.snapshot().rx.dropped(RxDrop::kSpoofedSource) == 1; }));
+  EXPECT_EQ(g.snapshot().rx.dropped(RxDrop::kPolicy), 0u);
   EXPECT_TRUE(readTun(gw.tun[1], 100).empty());
 
   // Gateway -> client by the VIP's route; the other VIP has no route yet.
