@@ -19,6 +19,7 @@ for d in "${BRAID_INTEROP_DIR:-}" "$DP_SRC/../shared/interop" /work/shared/inter
   if [ -n "$d" ] && [ -r "$d/lib.sh" ]; then IO_SHARED=$d; break; fi
 done
 [ -n "${IO_SHARED:-}" ] || { echo "SKIP: strongSwan lab recipe (lib.sh) not found"; exit 0; }
+# shellcheck disable=SC2034  # read by lib.sh
 LAB_PREFIX=${NN_PREFIX:-}
 # shellcheck source=/dev/null
 . "$IO_SHARED/lib.sh"
