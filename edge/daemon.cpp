@@ -12,6 +12,7 @@
 #include "edge/control_server.hpp"
 #include "edge/dataplane.hpp"
 #include "edge/ike_driver.hpp"
+#include "edge/link_monitor.hpp"
 #include "edge/metrics_export.hpp"
 #include "edge/metrics_server.hpp"
 #include "edge/netlink.hpp"
@@ -397,6 +398,20 @@ int runDaemon(const Config& cfg, const DaemonOptions& options) {
 
   dp.start();
   pathControl.start();
+  // Carrier loss, an interface down or the uplink's address removed: its paths are down at
+  // once, without waiting for missed probes (docs/multipath.md "Link events").
+  std::vector<IpAddress> uplinkAddresses;
+  for (const UplinkConfig& u : cfg.uplinks) uplinkAddresses.push_back(u.localAddress);
+  auto linkMonitor = LinkMonitor::open(io, uplinkAddresses, [&](size_t uplink, bool usable) {
+    BRAID_LOG(kWarn, "path") << "uplink " << cfg.uplinks[uplink].name << ": "
+                             << (usable ? "link and address back" : "link down or address removed")
+                             << " (netlink)";
+    pathControl.setUplinkUsable(uplink, usable);
+  });
+  if (!linkMonitor.isOk()) {
+    BRAID_LOG(kWarn, "edge") << "no link events (" << linkMonitor.status().message()
+                             << "): paths are judged by their probes only";
+  }
   if (ike) ike->start();
   writeStatsFile(options.statsFile, dp.snapshot(), ike.get(), &pathControl);
   BRAID_LOG(kInfo, "edge") << "braidd running: " << tun->name() << " mtu " << cfg.overlay.mtu

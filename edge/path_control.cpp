@@ -117,6 +117,13 @@ void PathControl::setAdminDown(size_t path, bool down) {
   publishViews();                                  // also when the state did not change
 }
 
+void PathControl::setUplinkUsable(size_t uplink, bool usable) {
+  for (size_t path = 0; path < paths_.size(); ++path) {
+    if (paths_[path].uplink == uplink) sup_.setLinkUp(pathmon::PathId(path), usable);
+  }
+  publishViews();
+}
+
 void PathControl::sendProbe(pathmon::PathId path, Bytes shim) {
   if (path < paths_.size() && paths_[path].keyed) {
     dp_.sendShim(path, std::vector<uint8_t>(shim.begin(), shim.end()));

@@ -44,6 +44,8 @@ class PathControl final : public pathmon::ProbeTransport, public pathmon::PathLi
   // braidctl path down|up: the supervisor holds the path Down (pathmon setAdminDown) and the
   // views are republished in the same turn, so the policy engines move flows off it.
   void setAdminDown(size_t path, bool down);
+  // Netlink (edge/link_monitor): the uplink lost its carrier or address, or has them back.
+  void setUplinkUsable(size_t uplink, bool usable);
   bool adminDown(size_t path) const { return sup_.adminDown(pathmon::PathId(path)); }
 
   pathmon::PathState state(size_t path) const { return sup_.state(pathmon::PathId(path)); }

@@ -6,6 +6,7 @@
 #   2. FEC: 3 % random loss on fiber; the class "video" stays on fiber (no SLA) with
 #      fec = "auto" (XOR parity over k packets, k from the measured loss, the parity on
 #      broadband). Delivered loss must stay under 0.5 %; the byte overhead is reported.
+#   3. Carrier loss on A's fiber (netlink link event): voice moves within ~one packet gap.
 # Figures: docs/performance.md "Brownout" and "FEC". Skipped (77) only until edge/braidd
 # is built.
 SRC=${BRAID_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -119,4 +120,32 @@ echo "FEC (fiber 3 % loss, 200 packets/s of 1000 bytes): delivered loss $lost of
 nn_check "FEC kept the delivered loss under 1 % ($loss_pct %, 3 % without)" fcmp "$loss_pct < 1.0"
 nn_check "packets were rebuilt from parities ($recovered)" fcmp "$recovered > 20"
 nn_check "no video packet delivered twice" [ "$(kv dup <<<"$R")" = 0 ]
+
+# 3. Carrier loss: the WAN end of A's fiber access link goes down (a pulled cable: fiber0
+# stays administratively up, loses IFF_LOWER_UP). braidd learns it from netlink and moves
+# voice at once instead of after missed probes; the carrier comes back 2 s later.
+nn_check "fiber: loss off" eval "lab_wanem set fiber loss=0% >/dev/null"
+sleep 2
+(
+  sleep 2
+  t0=$(date +%s%N)
+  lab_exec wan ip link set a-fib down
+  echo "$t0 $(date +%s%N)" >"$LAB_STATE_DIR/cut-times"
+  sleep 2
+  lab_exec wan ip link set a-fib up
+) &
+BROWN=$!
+R=$(mp_voice 5560 300)
+wait "$BROWN"
+BROWN=
+eval "$(mp_timeline "$(mp_dump 5560)")"
+echo "carrier loss on A's fiber: voice gap $failover_gap_ms ms (fiber to broadband $bb_ms ms)," \
+  "lost $(kv lost <<<"$R") of 300; load $(mp_load)"
+nn_check "braidd logged the carrier loss (netlink)" \
+  grep -q "uplink fiber: link down or address removed (netlink)" "$LAB_STATE_DIR/braidd-a.log"
+nn_check "fiber's paths went down by link_down" \
+  grep -q "path site-b/fiber: .*-> down (link_down" "$LAB_STATE_DIR/braidd-a.log"
+# Broadband is 21 ms slower and packets are 20 ms apart: ~41 ms plus scheduling.
+nn_check "voice gap at the carrier loss <= 100 ms ($failover_gap_ms ms)" \
+  fcmp "$failover_gap_ms > 0 && $failover_gap_ms <= 100"
 nn_finish
