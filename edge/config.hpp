@@ -138,7 +138,7 @@ struct RemoteAccessSection {
 struct OverlayConfig {
   std::string device = "braid0";
   uint32_t mtu = kDefaultOverlayMtu;
-  uint32_t shimRoom = 0;  // bytes of kShimMtuReserve taken off the default mtu (else 0)
+  uint32_t shimRoom = 0;             // bytes of kShimMtuReserve taken off the default mtu (else 0)
   std::optional<IpAddress> address;  // optional address of the TUN device
   uint8_t addressPrefixLength = 32;
   std::vector<IpPrefix> localSubnets;
