@@ -1,6 +1,7 @@
 // braidctl's protocol: request parsing, the JSON responses and their 80-column text views,
 // and the control socket itself (a real unix socket in a temporary directory, a fake
 // handler; no daemon, no namespaces).
+#include <grp.h>
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -123,7 +124,6 @@ ControlStatus sample() {
 TEST(ControlView, StatusShowsUplinksPathsAndSasIn80Columns) {
   auto text = formatControlResponse(controlStatusResponse("status", sample()));
   ASSERT_TRUE(text) << text.status().message();
-  std::printf("%s", text->c_str());
   expectFits(*text);
   const auto l = lines(*text);
   ASSERT_GE(l.size(), 8u);
@@ -340,6 +340,19 @@ TEST(ControlSocketFiles, ReplacesAStaleSocketAndRefusesOtherFiles) {
     ASSERT_TRUE(s) << s.status().message();
   }
   EXPECT_FALSE(std::filesystem::exists(o.path));  // removed with the server
+  // [control] group: the socket's group, still mode 0660.
+  if (const group* g = ::getgrnam("nogroup"); g != nullptr) {
+    o.group = "nogroup";
+    auto s = ControlServer::start(io, o, std::make_shared<Echo>());
+    ASSERT_TRUE(s) << s.status().message();
+    struct stat st {};
+    ASSERT_EQ(::stat(o.path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_gid, g->gr_gid);
+    EXPECT_EQ(st.st_mode & 0777, 0660u);
+    o.group = "no-such-group-here";
+    EXPECT_FALSE(ControlServer::start(io, o, std::make_shared<Echo>()));
+    o.group.clear();
+  }
   o.path = "relative.sock";
   EXPECT_FALSE(ControlServer::start(io, o, std::make_shared<Echo>()));
   std::filesystem::remove_all(dir);
