@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <cstdio>
 #include <cstring>
@@ -18,6 +19,7 @@
 
 #include "edge/control_commands.hpp"
 #include "edge/control_server.hpp"
+#include "edge/steering.hpp"
 
 namespace braid::edge {
 namespace {
@@ -197,6 +199,94 @@ TEST(ControlView, FlowsAndMessagesAndErrors) {
   auto odd = formatControlResponse(
       R"({"ok":true,"command":"status","data":{"uplinks":[1,{"name":5}],"paths":[{"uplink":5,"sas":[2]}]}})");
   EXPECT_TRUE(odd);
+}
+
+// ---- the TX thread's side: classes per path and the top flows from the flow tables ----
+
+std::vector<uint8_t> udp(const char* dst, uint16_t dport, uint8_t tos = 0) {
+  std::vector<uint8_t> p(48, 0);
+  p[0] = 0x45;
+  p[1] = tos;
+  storeBe16(&p[2], uint16_t(p.size()));
+  p[8] = 64;
+  p[9] = 17;
+  storeBe32(&p[12], IpAddress::parse("10.1.0.1")->v4HostOrder());
+  storeBe32(&p[16], IpAddress::parse(dst)->v4HostOrder());
+  storeBe16(&p[20], 40000);
+  storeBe16(&p[22], dport);
+  return p;
+}
+
+TEST(ControlPolicy, ClassesPerPathAndTopFlowsFromTheFlowTables) {
+  // Peer p0: paths 0 fiber, 1 broadband, 2 lte; peer p1: path 3 fiber.
+  std::vector<PathSpec> paths = {{"p0/fiber", 0, 0, {}},
+                                 {"p0/broadband", 0, 1, {}},
+                                 {"p0/lte", 0, 2, {}},
+                                 {"p1/fiber", 1, 0, {}}};
+  std::vector<PeerSpec> peers = {{"p0", {*IpPrefix::parse("10.2.0.0/16")}, {0, 1, 2}},
+                                 {"p1", {*IpPrefix::parse("10.3.0.0/16")}, {3}}};
+  MultipathConfig m;
+  ClassConfig voice;
+  voice.policy.name = "voice";
+  voice.preferUplinks = {1, 0};  // broadband first
+  ClassConfig def;
+  def.policy.name = "default";
+  def.pathOrder = true;
+  m.classes = {voice, def};
+  policy::Rule r;
+  r.cls = 0;
+  r.dscp = uint64_t{1} << 46;  // EF
+  m.rules = {r};
+  m.engine.defaultClass = 1;
+  Steering s(m, peers, paths);
+  std::vector<policy::PathView> views;
+  for (uint16_t i = 0; i < 4; ++i) {
+    s.setKeyed(i, true);
+    policy::PathView v;
+    v.id = i;
+    v.health = policy::PathHealth::kUp;
+    v.rttUs = 5000 * (i + 1);
+    views.push_back(v);
+  }
+  s.setViews(views);
+  const TimePoint now{};
+  Steering::Choice c;
+  // Packets per flow: a reference to compare the top-N with.
+  std::vector<std::pair<uint64_t, uint16_t>> sent;  // (packets, port) of peer p0's default
+  auto send = [&](const char* dst, uint16_t port, uint8_t tos, int n) {
+    auto pkt = udp(dst, port, tos);
+    for (int i = 0; i < n; ++i) ASSERT_TRUE(s.choose(pkt.data(), pkt.size(), now, c));
+  };
+  send("10.2.0.9", 5004, 46 << 2, 7);  // voice -> broadband
+  for (uint16_t port = 80; port < 90; ++port) {
+    const int n = 1 + (port * 7) % 11;
+    send("10.2.0.9", port, 0, n);
+    sent.push_back({uint64_t(n), port});
+  }
+  send("10.3.0.9", 443, 0, 2);  // p1's only path
+  PolicyView v = inspectPolicy(s, paths, {"p0", "p1"}, 4, now + std::chrono::seconds(3));
+  EXPECT_EQ(v.flows.total, 12u);
+  ASSERT_EQ(v.classesByPath.size(), 4u);
+  EXPECT_EQ(v.classesByPath[0], (std::vector<std::string>{"default"}));
+  EXPECT_EQ(v.classesByPath[1], (std::vector<std::string>{"voice"}));
+  EXPECT_TRUE(v.classesByPath[2].empty());
+  EXPECT_EQ(v.classesByPath[3], (std::vector<std::string>{"default"}));
+  // The 4 largest, most packets first, against a sort of everything sent.
+  sent.push_back({7, 5004});
+  std::sort(sent.begin(), sent.end(), [](auto& a, auto& b) { return a.first > b.first; });
+  ASSERT_EQ(v.flows.top.size(), 4u);
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(v.flows.top[i].packets, sent[i].first) << i;
+    EXPECT_EQ(v.flows.top[i].peer, "p0");
+    EXPECT_NEAR(v.flows.top[i].idleSeconds, 3.0, 1e-9);
+  }
+  for (const ControlFlow& f : v.flows.top) {
+    const bool isVoice = f.flow.find(":5004") != std::string::npos;
+    EXPECT_EQ(f.cls, isVoice ? "voice" : "default") << f.flow;
+    EXPECT_EQ(f.path, isVoice ? "p0/broadband" : "p0/fiber") << f.flow;
+  }
+  // maxFlows 0: counts and classes only.
+  EXPECT_TRUE(inspectPolicy(s, paths, {"p0", "p1"}, 0, now).flows.top.empty());
 }
 
 // ---- the socket ----------------------------------------------------------------------
