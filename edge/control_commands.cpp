@@ -172,6 +172,26 @@ std::string controlFlowsResponse(const ControlFlows& f) {
   return json::serialize(o);
 }
 
+namespace {
+
+// "udp 10.1.0.1:5004 > 10.2.0.1:5004": short enough for braidctl's 80 columns.
+std::string flowText(const FlowKey& k) {
+  const char* name = k.proto == 6    ? "tcp"
+                     : k.proto == 17 ? "udp"
+                     : k.proto == 1  ? "icmp"
+                     : k.proto == 58 ? "icmp6"
+                                     : nullptr;
+  std::string out = name != nullptr ? name : "proto " + std::to_string(k.proto);
+  const bool ports = k.proto == 6 || k.proto == 17 || k.proto == 132;
+  auto endpoint = [&](const IpAddress& a, uint16_t port) {
+    std::string e = a.isV6() && ports ? "[" + a.toString() + "]" : a.toString();
+    return ports ? e + ":" + std::to_string(port) : e;
+  };
+  return out + " " + endpoint(k.src, k.srcPort) + " > " + endpoint(k.dst, k.dstPort);
+}
+
+}  // namespace
+
 PolicyView inspectPolicy(const Steering& steering, const std::vector<PathSpec>& paths,
                          const std::vector<std::string>& peers, size_t maxFlows, TimePoint now) {
   PolicyView v;
@@ -209,7 +229,7 @@ PolicyView inspectPolicy(const Steering& steering, const std::vector<PathSpec>& 
   for (const Top& t : top) {
     const policy::Engine& e = steering.engine(t.peer);
     ControlFlow f;
-    f.flow = t.e->key.toString();
+    f.flow = flowText(t.e->key);
     f.peer = t.peer < peers.size() ? peers[t.peer] : "";
     f.cls = t.e->cls < e.classCount() ? e.classPolicy(t.e->cls).name : "";
     f.path = t.e->path < paths.size() ? paths[t.e->path].name : "-";

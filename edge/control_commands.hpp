@@ -68,7 +68,7 @@ struct ControlStatus {
 std::string controlStatusResponse(std::string_view command, const ControlStatus& s);
 
 struct ControlFlow {
-  std::string flow;  // FlowKey::toString()
+  std::string flow;  // "udp 10.1.0.1:5004 > 10.2.0.1:5004"
   std::string peer, cls, path;
   uint64_t packets = 0;
   double idleSeconds = 0;

@@ -281,7 +281,8 @@ TEST(ControlPolicy, ClassesPerPathAndTopFlowsFromTheFlowTables) {
     EXPECT_NEAR(v.flows.top[i].idleSeconds, 3.0, 1e-9);
   }
   for (const ControlFlow& f : v.flows.top) {
-    const bool isVoice = f.flow.find(":5004") != std::string::npos;
+    EXPECT_TRUE(f.flow.starts_with("udp 10.1.0.1:40000 > 10.2.0.9:")) << f.flow;
+    const bool isVoice = f.flow.ends_with(":5004");
     EXPECT_EQ(f.cls, isVoice ? "voice" : "default") << f.flow;
     EXPECT_EQ(f.path, isVoice ? "p0/broadband" : "p0/fiber") << f.flow;
   }
