@@ -63,6 +63,8 @@ TEST(RemoteAccessDataPlaneTest, ClientCannotSpoofAnotherVirtualIp) {
   c.installInbound(0, ipsec::EspInboundSa::create(saConfig(0x3001, 4)).value());
   g.start();
   c.start();
+  g.snapshot();  // the SAs and routes above are applied before the first packet
+  c.snapshot();
 
   auto good = ipv4("10.90.0.1", "10.2.0.1", 1);
   ASSERT_EQ(::write(client.tun[1], good.data(), good.size()), ssize_t(good.size()));
@@ -144,6 +146,9 @@ TEST(RemoteAccessDataPlaneTest, SlotsRoutesAndEndpoints) {
     std::vector<PeerSpec> specs;
     ra.appendRoutes(specs);
     g.setRoutes(specs);
+    // The data threads apply posted commands between batches: make sure they did before the
+    // next packet (a loaded CI machine once sent it first, to no route).
+    g.snapshot();
   };
   g.start();
 
@@ -162,6 +167,7 @@ TEST(RemoteAccessDataPlaneTest, SlotsRoutesAndEndpoints) {
   // Alice's NAT rebound: her authenticated ESP now comes from another port.
   EXPECT_TRUE(ra.espSourceChanged(0, 0x2001, loopback(moved.port)));
   EXPECT_FALSE(ra.espSourceChanged(7, 0x2001, loopback(moved.port)));  // not a slot
+  g.snapshot();  // the new endpoint is applied before the next packet
   ASSERT_EQ(::write(gw.tun[1], toAlice.data(), toAlice.size()), ssize_t(toAlice.size()));
   EXPECT_TRUE(datagramArrives(moved.udp.fd(), 10000));
   EXPECT_FALSE(datagramArrives(client.udp.fd(), 100));
