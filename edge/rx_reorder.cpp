@@ -28,7 +28,7 @@ bool ReorderStage::ordered(size_t peer, policy::ClassId cls) const {
   return peer < bufs_.size() && cls < bufs_[peer].size() && bufs_[peer][cls] != nullptr;
 }
 
-void ReorderStage::release(uint64_t, Held&& h) {
+void ReorderStage::release(const Held& h) {
   deliver_(h.ip, h.len);
   if (h.slot >= 0) free_.push_back(uint32_t(h.slot));
 }
@@ -40,7 +40,7 @@ void ReorderStage::push(size_t peer, policy::ClassId cls, uint64_t seq, uint8_t*
     return;
   }
   Buffer& b = buffer(peer, cls);
-  auto sink = [this](uint64_t s, Held&& h) { release(s, std::move(h)); };
+  const Release sink{this};
   if (!b.started() || seq <= b.nextExpected()) {
     // In order (delivered now, from the RX buffer) or late (the gap was given up: deliver
     // it anyway, out of order, rather than make TCP retransmit it; counted as late).
@@ -65,7 +65,7 @@ void ReorderStage::push(size_t peer, policy::ClassId cls, uint64_t seq, uint8_t*
 
 void ReorderStage::restart(size_t peer, policy::ClassId cls) {
   if (!ordered(peer, cls)) return;
-  bufs_[peer][cls]->restart([this](uint64_t s, Held&& h) { release(s, std::move(h)); });
+  bufs_[peer][cls]->restart(Release{this});
 }
 
 void ReorderStage::setHold(size_t peer, Duration hold) {
@@ -87,7 +87,7 @@ std::optional<TimePoint> ReorderStage::nextDeadline() {
 
 void ReorderStage::onTimer(TimePoint now) {
   for (Buffer* b : active_) {
-    b->onTimer(now, [this](uint64_t s, Held&& h) { release(s, std::move(h)); });
+    b->onTimer(now, Release{this});
   }
 }
 

@@ -61,8 +61,13 @@ class ReorderStage {
     int32_t slot = -1;  // pool slot, or -1 for a packet delivered before it needed one
   };
   using Buffer = policy::ReorderBuffer<Held>;
+  // The buffers' sink: writes a released packet and returns its pool slot.
+  struct Release {
+    ReorderStage* stage;
+    void operator()(uint64_t, Held&& h) const { stage->release(h); }
+  };
   Buffer& buffer(size_t peer, policy::ClassId cls);
-  void release(uint64_t seq, Held&& h);
+  void release(const Held& h);
 
   Deliver deliver_;
   std::vector<Duration> holds_;                             // per peer

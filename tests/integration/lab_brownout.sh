@@ -126,18 +126,9 @@ nn_check "no video packet delivered twice" [ "$(kv dup <<<"$R")" = 0 ]
 # voice at once instead of after missed probes; the carrier comes back 2 s later.
 nn_check "fiber: loss off" eval "lab_wanem set fiber loss=0% >/dev/null"
 sleep 2
-(
-  sleep 2
-  t0=$(date +%s%N)
-  lab_exec wan ip link set a-fib down
-  echo "$t0 $(date +%s%N)" >"$LAB_STATE_DIR/cut-times"
-  sleep 2
-  lab_exec wan ip link set a-fib up
-) &
-BROWN=$!
+mp_bg_cut carrier 2 2000
 R=$(mp_voice 5560 300)
-wait "$BROWN"
-BROWN=
+mp_wait_cut
 eval "$(mp_timeline "$(mp_dump 5560)")"
 echo "carrier loss on A's fiber: voice gap $failover_gap_ms ms (fiber to broadband $bb_ms ms)," \
   "lost $(kv lost <<<"$R") of 300; load $(mp_load)"

@@ -174,8 +174,9 @@ mp_stats() {
 # mp_load: the 1-minute load average, reported with every figure.
 mp_load() { cut -d' ' -f1 /proc/loadavg; }
 
-# mp_bg_cut blackout|nft DELAY_S DURATION_MS: cuts fiber in the background DELAY_S from now
-# for DURATION_MS, by a braid-wanem blackout or by mp_nft_cut, and writes the CLOCK_REALTIME
+# mp_bg_cut blackout|nft|carrier DELAY_S DURATION_MS: cuts fiber in the background DELAY_S
+# from now for DURATION_MS, by a braid-wanem blackout, by mp_nft_cut, or by taking the WAN end
+# of A's fiber access link down (carrier loss on fiber0), and writes the CLOCK_REALTIME
 # ns just before and after the cut took effect to $LAB_STATE_DIR/cut-times. mp_wait_cut
 # waits for it; it is killed by PID on every exit path.
 mp_bg_cut() {
@@ -188,10 +189,10 @@ mp_bg_cut() {
       lab_wanem set fiber blackout "${len}ms" >/dev/null
       echo "$t0 $(date +%s%N)" >"$LAB_STATE_DIR/cut-times"
     else
-      mp_nft_cut on
+      if [ "$kind" = carrier ]; then lab_exec wan ip link set a-fib down; else mp_nft_cut on; fi
       echo "$t0 $(date +%s%N)" >"$LAB_STATE_DIR/cut-times"
       sleep "$(awk -v m="$len" 'BEGIN {print m / 1000}')"
-      mp_nft_cut off
+      if [ "$kind" = carrier ]; then lab_exec wan ip link set a-fib up; else mp_nft_cut off; fi
     fi
   ) &
   MP_CUTTER=$!
