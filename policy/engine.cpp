@@ -119,12 +119,18 @@ Engine::Cands Engine::candidates(const ClassPolicy& c, std::span<const PathView>
     if (!usable(p) || all.n == kMaxPaths) continue;
     if (c.mode == Mode::kPin && preferenceRank(c, p.id) == c.preferred.size()) continue;
     if (p.metered && c.metered == MeteredUse::kNever) continue;
+    if (p.budget == BudgetUse::kBlocked) continue;
     all.v[all.n++] = &p;
     if (!p.metered) unmetered.v[unmetered.n++] = &p;
   }
   // Last resort: metered paths only while no unmetered one is usable.
-  if (c.metered == MeteredUse::kLastResort && unmetered.n > 0) return unmetered;
-  return all;
+  const Cands& chosen = c.metered == MeteredUse::kLastResort && unmetered.n > 0 ? unmetered : all;
+  // A used-up budget makes its paths a last resort for every class, copies and FEC included.
+  Cands within;
+  for (size_t i = 0; i < chosen.n; ++i) {
+    if (chosen.v[i]->budget == BudgetUse::kOk) within.v[within.n++] = chosen.v[i];
+  }
+  return within.n > 0 ? within : chosen;
 }
 
 // Strict order for choosing a class's path: SLA met first, then the configured preference,

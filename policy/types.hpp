@@ -18,6 +18,14 @@ using ClassId = uint16_t;
 // Edge maps pathmon's PathState: kUp -> kUp, kDegraded -> kDegraded, the rest -> kDown.
 enum class PathHealth : uint8_t { kDown, kUp, kDegraded };
 
+// A metered uplink's byte budget (policy/budget.hpp) as edge applies it to the uplink's
+// paths once the budget is used up (`budget_exhausted` in the config).
+enum class BudgetUse : uint8_t {
+  kOk,
+  kLastResort,  // used up: only when no path within its budget is usable, for any class
+  kBlocked,     // used up: no data at all (probes go on)
+};
+
 struct PathView {
   PathId id = kNoPath;
   bool keyed = false;  // outbound SA installed
@@ -27,6 +35,7 @@ struct PathView {
   float loss = 0;  // 0..1, probe loss over pathmon's window
   bool metered = false;
   uint32_t capacityKbps = 0;  // configured egress rate (or measured); bond/balance weight
+  BudgetUse budget = BudgetUse::kOk;
 };
 
 // What the classifier sees besides the 5-tuple.

@@ -218,6 +218,43 @@ TEST(Engine, MeteredIsLastResort) {
   }
 }
 
+TEST(Engine, UsedUpBudgetIsLastResortOrBlocked) {
+  // A class allowed on LTE takes it like any path, duplicates onto it, and loses it to the
+  // budget: no copies there while other paths work, primary only when nothing else is up.
+  EngineConfig cfg;
+  cfg.classes.resize(1);
+  cfg.classes[0].metered = MeteredUse::kAllowed;
+  cfg.classes[0].preferred = {kLte, kFiber, kBroadband};
+  cfg.classes[0].duplicate = DuplicateWhen::kAlways;
+  Engine e(cfg);
+  auto paths = referencePaths();
+  TimePoint now{};
+  Decision d = e.decide(udp(1), now, paths);
+  EXPECT_EQ(d.primary, kLte);
+  ASSERT_EQ(d.copyCount, 1);
+  EXPECT_EQ(d.copies[0], kFiber);
+
+  paths[kLte].budget = BudgetUse::kLastResort;
+  d = e.decide(udp(1), now, paths);
+  EXPECT_EQ(d.primary, kFiber);
+  ASSERT_EQ(d.copyCount, 1);
+  EXPECT_EQ(d.copies[0], kBroadband);
+  paths[kBroadband].health = PathHealth::kDown;
+  d = e.decide(udp(1), now, paths);
+  EXPECT_EQ(d.primary, kFiber);
+  EXPECT_EQ(d.copyCount, 0);  // the only other path is out of budget
+  paths[kFiber].keyed = false;
+  d = e.decide(udp(1), now, paths);
+  EXPECT_EQ(d.primary, kLte);  // the last resort still carries the class
+
+  paths[kLte].budget = BudgetUse::kBlocked;
+  d = e.decide(udp(1), now, paths);
+  EXPECT_FALSE(d.ok());
+  EXPECT_EQ(d.cause, DecisionCause::kNoPath);
+  paths[kLte].budget = BudgetUse::kOk;  // a new billing period
+  EXPECT_EQ(e.decide(udp(1), now, paths).primary, kLte);
+}
+
 TEST(Engine, BondWeighsByCapacityAndDropsDraggingPaths) {
   auto share = [](std::vector<PathView> paths) {
     Engine e(referenceConfig());
