@@ -385,6 +385,8 @@ constexpr std::string_view kFailHelp =
     "IKE negotiations that failed on our side, by reason (notify sent or timeout).";
 constexpr std::string_view kPeerFailHelp = "IKE error notifies received from the peer, by reason.";
 constexpr std::string_view kIkeDropHelp = "IKE datagrams dropped, by reason.";
+constexpr std::string_view kFragHelp =
+    "IKE fragments (RFC 7383 SKF) sent and verified on receipt, and messages reassembled.";
 constexpr std::string_view kCookieHelp = "IKE_SA_INIT cookie handling (RFC 7296 2.6), by result.";
 
 constexpr m::Field<I> ike(std::string_view name, std::string_view help, uint64_t I::*member,
@@ -486,6 +488,20 @@ constexpr auto kIkeFields = std::to_array<m::Field<I>>({
     ike("braid_ike_log_suppressed_total",
         "Log lines caused by unauthenticated input that the rate limit held back.",
         &I::logSuppressed),
+    ike("braid_ike_fragments_total", kFragHelp, &I::fragmentsSent, {"event", "sent"}),
+    ike("braid_ike_fragments_total", kFragHelp, &I::fragmentsReceived, {"event", "received"}),
+    ike("braid_ike_fragments_total", kFragHelp, &I::messagesReassembled,
+        {"event", "message_reassembled"}),
+    ike("braid_ike_drops_total", kIkeDropHelp, &I::dropsFragmentInvalid,
+        {"reason", "fragment_invalid"}),
+    ike("braid_ike_drops_total", kIkeDropHelp, &I::dropsFragmentDuplicate,
+        {"reason", "fragment_duplicate"}),
+    ike("braid_ike_drops_total", kIkeDropHelp, &I::dropsFragmentStale,
+        {"reason", "fragment_stale"}),
+    ike("braid_ike_drops_total", kIkeDropHelp, &I::dropsFragmentLimit,
+        {"reason", "fragment_limit"}),
+    ike("braid_ike_drops_total", kIkeDropHelp, &I::dropsFragmentTimeout,
+        {"reason", "fragment_timeout"}),
 });
 static_assert(kIkeFields.size() * sizeof(uint64_t) == sizeof(I),
               "every ike::IkeCounters field needs a descriptor in kIkeFields");

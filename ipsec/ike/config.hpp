@@ -114,6 +114,10 @@ struct PeerConfig {
   // the clients' TSi to their virtual IPs (remote_access.hpp). Initiator: ask for one.
   std::shared_ptr<const RemoteAccessConfig> remoteAccess;
   bool requestVirtualIp = false;
+  // RFC 7383: offer IKE fragmentation in IKE_SA_INIT (used when the peer offers it too), and
+  // the largest IP datagram of one fragment (strongSwan's fragment_size, 1280 by default).
+  bool fragmentation = true;
+  size_t fragmentSize = 1280;
   RetransmitConfig retransmit;
   Lifetime ikeLifetime = defaultIkeLifetime();  // bytes/packets not used for the IKE SA
   // Make-before-break (RFC 7296 2.8): after a Child SA rekey we initiated, the old SA keeps

@@ -178,6 +178,13 @@ struct IkeCounters {
   uint64_t dropsHalfOpenCap = 0, dropsHalfOpenPerSource = 0, dropsInitRate = 0;
   uint64_t halfOpenExpired = 0;
   uint64_t logSuppressed = 0;  // log lines caused by unauthenticated input, over the limit
+  // RFC 7383 fragmentation (fragmentation.hpp): SKF datagrams sent and verified on receipt,
+  // messages reassembled; fragments dropped: bad numbering or not negotiated, a duplicate,
+  // of an older split (lower Total Fragments), over the count/byte bound, or left in an
+  // incomplete set that timed out.
+  uint64_t fragmentsSent = 0, fragmentsReceived = 0, messagesReassembled = 0;
+  uint64_t dropsFragmentInvalid = 0, dropsFragmentDuplicate = 0, dropsFragmentStale = 0;
+  uint64_t dropsFragmentLimit = 0, dropsFragmentTimeout = 0;
 };
 
 }  // namespace braid::ike

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "core/log.hpp"
+#include "ipsec/ike/fragmentation.hpp"
 #include "ipsec/ike/tasks.hpp"
 
 namespace braid::ike {
@@ -312,6 +313,7 @@ void IkeSa::takeOver(IkeSa& old) {
   peerId = old.peerId;
   remoteAccess = old.remoteAccess;
   peerSignatureHashes = old.peerSignatureHashes;
+  peerFragmentation = old.peerFragmentation;  // RFC 7383 2.3: a rekeyed IKE SA inherits it
   shim_ = old.shim_;
   startedByUs_ = old.startedByUs_;
   authVerified_ = true;
@@ -624,6 +626,14 @@ void IkeSa::destroy(bool failed) {
     ctx_.listener().onIkeSaDown(eventBase());
   }
   ctx_.ikeSaEnded(*this, failed);
+}
+
+size_t IkeSa::fragmentLimit() const {
+  if (!peerFragmentation || config_ == nullptr || !config_->fragmentation) return 0;
+  // On the NAT-T port every IKE message carries the non-ESP marker (RFC 3948 2.2).
+  bool marker = local_.port == kNattPort || remote_.port == kNattPort;
+  return std::max<size_t>(ikeMessageLimit(config_->fragmentSize, remote_.address.isV6(), marker),
+                          1);
 }
 
 void IkeSa::send(Bytes datagram, const Endpoint& local, const Endpoint& remote) {

@@ -184,6 +184,10 @@ class IkeSa {
   // The peer's IKE_AUTH carried INITIAL_CONTACT (RFC 7296 3.10.1): its other IKE SAs with
   // this identity are stale and go when this one is up (sa_uniqueness.cpp).
   bool peerInitialContact = false;
+  // The peer sent IKEV2_FRAGMENTATION_SUPPORTED in IKE_SA_INIT (RFC 7383 2.3).
+  bool peerFragmentation = false;
+  // The largest IKE message we send unfragmented, 0 = fragmentation not negotiated.
+  size_t fragmentLimit() const;
   // Virtual IPs settled by CP in IKE_AUTH (null: none); shared with a rekeyed IKE SA.
   std::shared_ptr<RemoteAccessState> remoteAccess;
   Status installKeys(const Suite& s, Bytes sharedSecret);

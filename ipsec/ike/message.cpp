@@ -13,13 +13,6 @@ DecodeError syntax(std::string reason) {
   return DecodeError{notify::kInvalidSyntax, std::move(reason), {}};
 }
 
-bool writeHeader(ByteWriter& w, const IkeHeader& h, PayloadType next) {
-  return w.writeU64(h.spiI) && w.writeU64(h.spiR) && w.writeU8(static_cast<uint8_t>(next)) &&
-         w.writeU8(static_cast<uint8_t>(h.majorVersion << 4 | (h.minorVersion & 0x0F))) &&
-         w.writeU8(static_cast<uint8_t>(h.exchange)) && w.writeU8(h.flags) &&
-         w.writeU32(h.messageId) && w.writeU32(0);
-}
-
 bool writeChain(ByteWriter& w, const std::vector<Payload>& list) {
   for (size_t i = 0; i < list.size(); ++i) {
     const Payload& p = list[i];
@@ -38,6 +31,13 @@ bool writeChain(ByteWriter& w, const std::vector<Payload>& list) {
 }
 
 }  // namespace
+
+bool writeIkeHeader(ByteWriter& w, const IkeHeader& h, PayloadType next) {
+  return w.writeU64(h.spiI) && w.writeU64(h.spiR) && w.writeU8(static_cast<uint8_t>(next)) &&
+         w.writeU8(static_cast<uint8_t>(h.majorVersion << 4 | (h.minorVersion & 0x0F))) &&
+         w.writeU8(static_cast<uint8_t>(h.exchange)) && w.writeU8(h.flags) &&
+         w.writeU32(h.messageId) && w.writeU32(0);
+}
 
 bool parseIkeHeader(Bytes d, IkeHeader& h) {
   ByteReader r(d);
@@ -64,6 +64,8 @@ std::optional<DecodeError> Message::parse(Bytes datagram) {
   payloads.clear();
   skOffset_ = 0;
   decrypted_ = false;
+  fragment_ = false;
+  fragNumber_ = fragTotal_ = 0;
   if (!parseIkeHeader(datagram, header)) return DecodeError{0, "shorter than IKE header", {}};
   // RFC 7296 2.5: a higher major version gets INVALID_MAJOR_VERSION (only to requests).
   if (header.majorVersion != kIkeMajorVersion) {
@@ -106,6 +108,17 @@ std::optional<DecodeError> Message::parseChain(Bytes chain, PayloadType next, bo
       skInner_ = next;
       return std::nullopt;
     }
+    if (type == PayloadType::kSkf) {
+      // RFC 7383 2.5: like SK, the last payload; Fragment Number and Total Fragments first.
+      ByteReader f(body);
+      if (encrypted) return syntax("SKF payload inside SK");
+      if (!r.empty()) return syntax("payloads after SKF");
+      if (!f.readU16(fragNumber_) || !f.readU16(fragTotal_)) return syntax("SKF too short");
+      skOffset_ = offset;
+      skInner_ = next;
+      fragment_ = true;
+      return std::nullopt;
+    }
     bool critical = flags & kCriticalBit;
     if (!isKnownPayload(type) && critical) {
       // RFC 7296 2.5: reject the whole message, naming the payload type.
@@ -124,6 +137,7 @@ std::optional<DecodeError> Message::parseChain(Bytes chain, PayloadType next, bo
 
 std::optional<DecodeError> Message::decrypt(const IkeCipher& cipher) {
   if (!hasSk() || decrypted_) return std::nullopt;
+  if (fragment_) return DecodeError{0, "SKF fragment not reassembled", {}};
   size_t bodyOffset = skOffset_ + kPayloadHeaderLength;
   Bytes all(raw_);
   // RFC 7296 2.21.2: a message failing the integrity check is dropped without a reply; so is
@@ -132,6 +146,17 @@ std::optional<DecodeError> Message::decrypt(const IkeCipher& cipher) {
   if (!plain) return DecodeError{0, "SK payload: " + plain.status().message(), {}};
   decrypted_ = true;
   inner_ = std::move(plain.value());
+  return parseChain(inner_, skInner_, true, 0);
+}
+
+std::optional<DecodeError> Message::adoptReassembled(PayloadType first, ByteVec inner,
+                                                     ByteVec raw) {
+  raw_ = std::move(raw);
+  inner_ = std::move(inner);
+  skInner_ = first;
+  fragment_ = false;
+  decrypted_ = true;
+  payloads.clear();
   return parseChain(inner_, skInner_, true, 0);
 }
 
@@ -157,7 +182,7 @@ Result<ByteVec> Message::encode(IkeCipher* cipher) const {
   ByteWriter w(buf);
   PayloadType first =
       protect ? PayloadType::kSk : (payloads.empty() ? PayloadType::kNone : payloads[0].type);
-  if (!writeHeader(w, header, first)) return errorStatus(ErrorCode::kInternal, "header");
+  if (!writeIkeHeader(w, header, first)) return errorStatus(ErrorCode::kInternal, "header");
   if (!protect) {
     if (!writeChain(w, payloads)) {
       return errorStatus(ErrorCode::kInvalidArgument, "payload does not serialize");
@@ -177,6 +202,16 @@ Result<ByteVec> Message::encode(IkeCipher* cipher) const {
   auto sealed = sealMessage(*cipher, buf, static_cast<uint8_t>(innerFirst), inner);
   if (!sealed) return sealed.status();
   return std::move(sealed.value());
+}
+
+Result<ByteVec> Message::encodeChain() const {
+  ByteVec inner(kMaxMessage);
+  ByteWriter iw(inner);
+  if (!writeChain(iw, payloads)) {
+    return errorStatus(ErrorCode::kInvalidArgument, "payload does not serialize");
+  }
+  inner.resize(iw.position());
+  return inner;
 }
 
 void Message::addNotify(uint16_t type, ByteVec data, ProtocolId protocol, ByteVec spi) {
@@ -212,6 +247,7 @@ std::string Message::summary() const {
   std::ostringstream out;
   out << exchangeName(header.exchange) << (header.response() ? " response " : " request ")
       << header.messageId << " [";
+  if (fragment_) out << " SKF(" << fragNumber_ << "/" << fragTotal_ << ")";
   for (const auto& p : payloads) out << " " << payloadSummary(p);
   out << " ]";
   return out.str();

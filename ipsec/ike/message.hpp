@@ -35,6 +35,8 @@ struct IkeHeader {
 
 // Reads the fixed 28-byte header only (no checks beyond size).
 bool parseIkeHeader(Bytes datagram, IkeHeader& out);
+// Writes the 28-byte header with `next` as first payload and Length 0 (set it afterwards).
+[[nodiscard]] bool writeIkeHeader(ByteWriter& w, const IkeHeader& h, PayloadType next);
 
 struct DecodeError {
   uint16_t notify = 0;  // what to tell the peer; 0 = nothing (drop)
@@ -52,7 +54,18 @@ class Message {
 
   // ---- decoding -------------------------------------------------------------------------
   std::optional<DecodeError> parse(Bytes datagram);
+  // SK or SKF (RFC 7383 2.5): the message is protected.
   bool hasSk() const { return skOffset_ != 0; }
+  // One Encrypted Fragment (SKF) not yet reassembled (fragmentation.hpp).
+  bool isFragment() const { return fragment_; }
+  uint16_t fragmentNumber() const { return fragNumber_; }
+  uint16_t fragmentTotal() const { return fragTotal_; }
+  // Offset of the SK/SKF generic payload header in raw(); the SK/SKF Next Payload field.
+  size_t protectedOffset() const { return skOffset_; }
+  PayloadType firstInner() const { return skInner_; }
+  // The whole message from its fragments: `inner` is the decrypted inner chain, `raw` the
+  // first fragment as received (what a retransmission is compared with, RFC 7383 2.6.1).
+  std::optional<DecodeError> adoptReassembled(PayloadType first, ByteVec inner, ByteVec raw);
   std::optional<DecodeError> decrypt(const IkeCipher& cipher);
   std::optional<DecodeError> verify() const;
   // parse() + (decrypt() when there is SK) + verify().
@@ -63,6 +76,8 @@ class Message {
   // ---- encoding ---------------------------------------------------------------------------
   // Every exchange but IKE_SA_INIT puts all payloads inside SK (needs `cipher`).
   Result<ByteVec> encode(IkeCipher* cipher) const;
+  // The payload chain alone (the plaintext of SK, or of the SKF fragments).
+  Result<ByteVec> encodeChain() const;
 
   // ---- building and reading --------------------------------------------------------------
   template <typename T>
@@ -101,6 +116,8 @@ class Message {
   size_t skOffset_ = 0;  // offset of the SK generic header in raw_, 0 = none
   PayloadType skInner_ = PayloadType::kNone;
   bool decrypted_ = false;
+  bool fragment_ = false;
+  uint16_t fragNumber_ = 0, fragTotal_ = 0;
   ByteVec inner_;  // decrypted inner chain
 };
 

@@ -69,6 +69,7 @@ class IkeInitTask final : public Task {
     m.add(PayloadType::kNonce, NoncePayload{sa_.nonceI});
     addNatD(m, sa_.local(), sa_.remote());
     addSignatureHashes(m);
+    if (pc.fragmentation) m.addNotify(notify::kIkev2FragmentationSupported);
     return TaskResult::kNeedMore;
   }
 
@@ -131,6 +132,7 @@ class IkeInitTask final : public Task {
     if (!finishKeys(*suite, ke->data)) return TaskResult::kFailed;
     processNatD(m, sa_.local(), sa_.remote());
     readSignatureHashes(m);
+    sa_.peerFragmentation = m.notify(notify::kIkev2FragmentationSupported) != nullptr;
     sa_.floatPorts();
     return TaskResult::kDone;
   }
@@ -181,6 +183,7 @@ class IkeInitTask final : public Task {
     }
     processNatD(m, sa_.local(), sa_.remote());
     readSignatureHashes(m);
+    sa_.peerFragmentation = m.notify(notify::kIkev2FragmentationSupported) != nullptr;
     sa_.setState(IkeSaState::kConnecting);
     return TaskResult::kDone;
   }
@@ -203,6 +206,10 @@ class IkeInitTask final : public Task {
             CertReqPayload{kCertX509Signature, pc.remoteAuth.cas->certReqData()});
     }
     addSignatureHashes(m);
+    // RFC 7383 2.3: the responder answers the initiator's offer only.
+    if (pc.fragmentation && sa_.peerFragmentation) {
+      m.addNotify(notify::kIkev2FragmentationSupported);
+    }
     return TaskResult::kDone;
   }
 

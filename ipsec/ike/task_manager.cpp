@@ -61,7 +61,7 @@ bool TaskManager::sendRequest() {
     active_.reset();
     return false;
   }
-  auto bytes = req.encode(sa_.outCipher());
+  auto bytes = encode(req);
   if (!bytes) {
     BRAID_LOG(kError, "ike") << sa_.peerName() << ": cannot encode " << req.summary() << ": "
                              << bytes.status().message();
@@ -69,12 +69,12 @@ bool TaskManager::sendRequest() {
     sa_.destroy(true);
     return false;
   }
-  active_->onEncoded(*bytes);
+  active_->onEncoded(bytes->front());
   lastRequest_ = std::move(bytes.value());
   BRAID_LOG(kDebug, "ike") << sa_.peerName() << ": sending " << req.summary();
   retransmits_ = 0;
   firstSent_ = sa_.ctx().clock().now();
-  sa_.send(lastRequest_);
+  sendAll(lastRequest_, sa_.local(), sa_.remote());
   armRetransmit();
   return true;
 }
@@ -107,7 +107,7 @@ void TaskManager::onRetransmitTimer() {
   ++sa_.ctx().counterRef().retransmits;
   BRAID_LOG(kDebug, "ike") << sa_.peerName() << ": retransmit " << retransmits_ << " of "
                            << exchangeName(active_->exchange()) << " request " << requestId_;
-  sa_.send(lastRequest_);
+  sendAll(lastRequest_, sa_.local(), sa_.remote());  // RFC 7383 2.6.1: every fragment
   armRetransmit();
 }
 
@@ -134,6 +134,14 @@ void TaskManager::handleResponse(Message& m, const Endpoint& to, const Endpoint&
     return;
   }
   if (!admit(m)) return;
+  if (std::optional<DecodeError> e; m.isFragment()) {
+    if (!reassemble(m, e)) return;
+    if (e) {
+      ++c.dropsMalformed;
+      BRAID_LOG(kInfo, "ike") << sa_.peerName() << ": dropped malformed response: " << e->reason;
+      return;
+    }
+  }
   if (m.hasSk()) {
     if (sa_.inCipher() == nullptr) {
       ++c.dropsIntegrity;
@@ -205,7 +213,7 @@ void TaskManager::handleRequest(Message& m, const Endpoint& to, const Endpoint& 
       ++c.responsesReplayed;
       BRAID_LOG(kDebug, "ike") << sa_.peerName() << ": retransmitted request " << id
                                << ", replaying the response";
-      sa_.send(cachedResponse_, to, from);
+      sendAll(cachedResponse_, to, from);
       return;
     }
   }
@@ -217,6 +225,13 @@ void TaskManager::handleRequest(Message& m, const Endpoint& to, const Endpoint& 
     BRAID_LOG(kDebug, "ike") << sa_.peerName() << ": dropped request " << id << " (expected "
                              << peerId_ << ")";
     return;
+  }
+  if (std::optional<DecodeError> e; m.isFragment()) {
+    if (!reassemble(m, e)) return;
+    if (e) {
+      sendErrorResponse(m, *e, to, from);
+      return;
+    }
   }
   if (m.hasSk()) {
     if (sa_.inCipher() == nullptr) {
@@ -255,19 +270,19 @@ void TaskManager::handleRequest(Message& m, const Endpoint& to, const Endpoint& 
   resp.header.spiR = sa_.spiR();
   if (sa_.initiator()) resp.header.flags |= kFlagInitiator;
   TaskResult r2 = task->buildResponse(resp);
-  auto bytes = resp.encode(sa_.outCipher());
+  auto bytes = encode(resp);
   if (!bytes) {
     BRAID_LOG(kError, "ike") << sa_.peerName() << ": cannot encode " << resp.summary() << ": "
                              << bytes.status().message();
     sa_.destroy(true);
     return;
   }
-  task->onEncoded(*bytes);
+  task->onEncoded(bytes->front());
   cachedRequest_.assign(m.raw().begin(), m.raw().end());
   cachedResponse_ = std::move(bytes.value());
   ++peerId_;
   BRAID_LOG(kDebug, "ike") << sa_.peerName() << ": sending " << resp.summary();
-  sa_.send(cachedResponse_, to, from);
+  sendAll(cachedResponse_, to, from);
   if (r1 == TaskResult::kFailed || r2 == TaskResult::kFailed) {
     sa_.destroy(true);
     return;
@@ -337,14 +352,57 @@ void TaskManager::sendErrorResponse(const Message& request, const DecodeError& e
   resp.header.spiR = sa_.spiR();
   if (sa_.initiator()) resp.header.flags |= kFlagInitiator;
   resp.addNotify(e.notify, e.notifyData);
-  auto bytes = resp.encode(sa_.outCipher());
+  auto bytes = encode(resp);
   if (!bytes) return;
   cachedRequest_.assign(request.raw().begin(), request.raw().end());
   cachedResponse_ = std::move(bytes.value());
   ++peerId_;
-  sa_.send(cachedResponse_, to, from);
+  sendAll(cachedResponse_, to, from);
   // RFC 7296 2.21.2: INVALID_SYNTAX in an IKE_AUTH exchange ends the IKE SA.
   if (request.header.exchange == ExchangeType::kIkeAuth) sa_.destroy(true);
+}
+
+Result<std::vector<ByteVec>> TaskManager::encode(const Message& m) {
+  const size_t limit = m.header.exchange == ExchangeType::kIkeSaInit ? 0 : sa_.fragmentLimit();
+  if (limit == 0 || sa_.outCipher() == nullptr) {
+    auto one = m.encode(sa_.outCipher());
+    if (!one) return one.status();
+    return std::vector<ByteVec>{std::move(one.value())};
+  }
+  auto list = fragmentMessage(m, *sa_.outCipher(), limit);
+  if (list && list->size() > 1) {
+    sa_.ctx().counterRef().fragmentsSent += list->size();
+    size_t bytes = 0;
+    for (const auto& d : *list) bytes += d.size();
+    BRAID_LOG(kInfo, "ike") << sa_.peerName() << ": " << exchangeName(m.header.exchange)
+                            << (m.header.response() ? " response " : " request ")
+                            << m.header.messageId << " in " << list->size()
+                            << " fragments (RFC 7383) of at most " << limit << " bytes, " << bytes
+                            << " in all";
+  }
+  return list;
+}
+
+void TaskManager::sendAll(const std::vector<ByteVec>& datagrams, const Endpoint& to,
+                          const Endpoint& from) {
+  for (const auto& d : datagrams) sa_.send(d, to, from);
+}
+
+bool TaskManager::reassemble(Message& m, std::optional<DecodeError>& error) {
+  IkeCounters& c = sa_.ctx().counterRef();
+  // RFC 7383 2.3: only when both sides offered it; the keys must be there to verify.
+  if (sa_.fragmentLimit() == 0 || sa_.inCipher() == nullptr) {
+    ++c.dropsFragmentInvalid;
+    return false;
+  }
+  auto v = reassembler_.offer(m, *sa_.inCipher(), sa_.ctx().clock().now(), c, error);
+  if (v == Reassembler::Verdict::kComplete) {
+    BRAID_LOG(kDebug, "ike") << sa_.peerName() << ": reassembled "
+                             << exchangeName(m.header.exchange)
+                             << (m.header.response() ? " response " : " request ")
+                             << m.header.messageId << " from fragments";
+  }
+  return v == Reassembler::Verdict::kComplete;
 }
 
 void TaskManager::shutdown() {

@@ -1,7 +1,9 @@
 // One per IKE SA: queues initiator tasks and runs one exchange at a time (window size 1,
 // RFC 7296 2.3), owns both message ID counters, the retransmission timer (2.1, exponential
 // backoff with jitter), and the responder's cached last response (2.1/2.2: a retransmitted
-// request is answered from the cache, never processed twice).
+// request is answered from the cache, never processed twice). With RFC 7383 fragmentation a
+// message is a list of datagrams (all resent on retransmission) and inbound fragments are
+// reassembled before the message is processed.
 #pragma once
 
 #include <deque>
@@ -10,6 +12,7 @@
 
 #include "core/timer.hpp"
 #include "ipsec/ike/config.hpp"
+#include "ipsec/ike/fragmentation.hpp"
 #include "ipsec/ike/task.hpp"
 
 namespace braid::ike {
@@ -45,6 +48,12 @@ class TaskManager {
   void onRetransmitTimer();
   void finishActive();
   std::unique_ptr<Task> responderTaskFor(const Message& request);
+  // The message as datagrams: one, or SKF fragments when negotiated and too big.
+  Result<std::vector<ByteVec>> encode(const Message& m);
+  void sendAll(const std::vector<ByteVec>& datagrams, const Endpoint& to, const Endpoint& from);
+  // An SKF fragment: true when it completed the message (`m` is then the whole message and
+  // `error` set if its payloads do not parse); false when stored or dropped (counted).
+  bool reassemble(Message& m, std::optional<DecodeError>& error);
   // exchange_rules.hpp: false (counted) when the SA does not take `m` in its state.
   bool admit(const Message& m);
   void sendErrorResponse(const Message& request, const DecodeError& e, const Endpoint& to,
@@ -55,15 +64,16 @@ class TaskManager {
   IkeSa& sa_;
   std::deque<std::unique_ptr<Task>> queue_;
   std::unique_ptr<Task> active_;
-  uint32_t requestId_ = 0;  // our next request's ID
-  uint32_t peerId_ = 0;     // the ID we expect in the peer's next request
-  ByteVec lastRequest_;     // our request in flight, as encoded
+  uint32_t requestId_ = 0;            // our next request's ID
+  uint32_t peerId_ = 0;               // the ID we expect in the peer's next request
+  std::vector<ByteVec> lastRequest_;  // our request in flight, as encoded (fragments)
   uint32_t retransmits_ = 0;
   TimePoint firstSent_{};
   ScopedTimer timer_;
   // Responder cache (RFC 7296 2.1): the last request we answered and our answer.
   ByteVec cachedRequest_;
-  ByteVec cachedResponse_;
+  std::vector<ByteVec> cachedResponse_;
+  Reassembler reassembler_;
 };
 
 }  // namespace braid::ike
