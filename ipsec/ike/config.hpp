@@ -1,6 +1,7 @@
 // Peer and Child SA configuration as the IKE core sees it (edge builds it from TOML).
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -17,6 +18,7 @@
 namespace braid::ike {
 
 struct RemoteAccessConfig;  // remote_access.hpp
+class EapUserTable;         // eap_auth.hpp
 
 inline constexpr uint16_t kIkePort = 500;
 inline constexpr uint16_t kNattPort = 4500;  // RFC 3948 / RFC 7296 2.23
@@ -38,7 +40,8 @@ struct RetransmitConfig {
   Duration limit = std::chrono::seconds(600);  // cap for one timeout
 };
 
-enum class AuthKind : uint8_t { kPsk, kPubkey };
+// kEap: initiator only, EAP-MSCHAPv2 as a road-warrior client (RFC 7296 2.16).
+enum class AuthKind : uint8_t { kPsk, kPubkey, kEap };
 
 struct LocalAuth {
   AuthKind kind = AuthKind::kPsk;
@@ -46,13 +49,21 @@ struct LocalAuth {
   PrivateKey key;                  // kPubkey
   std::vector<Certificate> certs;  // kPubkey: leaf first, then intermediates
   bool preferPss = false;
+  // kEap: the EAP identity, the NT hash of the password, the EAP types we take (a Nak
+  // names them when the gateway proposes another).
+  std::string eapIdentity;
+  std::array<uint8_t, 16> eapNtHash{};
+  std::vector<uint8_t> eapMethods{26};
 };
 
 struct RemoteAuth {
   AuthKind kind = AuthKind::kPsk;
   SecretBytes psk;                        // usually the same as LocalAuth::psk
   std::shared_ptr<const TrustStore> cas;  // kPubkey
-  std::optional<int64_t> verifyTime;      // tests: Unix time for certificate validity
+  // Responder: a client whose first IKE_AUTH request has no AUTH authenticates with
+  // EAP-MSCHAPv2 against these users (RFC 7296 2.16); null: EAP refused.
+  std::shared_ptr<const EapUserTable> eapUsers;
+  std::optional<int64_t> verifyTime;  // tests: Unix time for certificate validity
 };
 
 // RFC 7296 2.8 lifetimes, with strongSwan's names: the soft limit (rekey_*) starts a rekey,

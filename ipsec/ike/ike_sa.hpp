@@ -21,6 +21,7 @@ namespace braid::ike {
 
 class IkeSa;
 struct RemoteAccessState;  // remote_access.hpp
+struct EapResponderState;  // ike_auth_eap.hpp
 
 // What an IKE SA needs from its owner (the SaManager).
 class IkeSaContext {
@@ -190,6 +191,8 @@ class IkeSa {
   size_t fragmentLimit() const;
   // Virtual IPs settled by CP in IKE_AUTH (null: none); shared with a rekeyed IKE SA.
   std::shared_ptr<RemoteAccessState> remoteAccess;
+  // Responder: a client authenticating with EAP between IKE_AUTH exchanges (RFC 7296 2.16).
+  std::shared_ptr<EapResponderState> eapResponder;
   Status installKeys(const Suite& s, Bytes sharedSecret);
   // Keys already derived (a rekeyed IKE SA, RFC 7296 2.18).
   Status installDerivedKeys(const Suite& s, IkeSaKeys k);

@@ -308,6 +308,18 @@ bool CpPayload::serialize(ByteWriter& w) const {
   return true;
 }
 
+bool EapPayload::parse(ByteReader& r) {
+  // RFC 7296 3.16: at least the EAP header; its own Length is checked by eap.hpp.
+  if (r.remaining() < 4) return false;
+  Bytes b;
+  r.readRest(b);
+  message.assign(b.begin(), b.end());
+  return true;
+}
+bool EapPayload::serialize(ByteWriter& w) const {
+  return w.writeBytes(message);
+}
+
 bool UnknownPayload::parse(ByteReader& r) {
   return readRest(r, body);
 }
@@ -331,6 +343,7 @@ bool isKnownPayload(PayloadType type) {
     case PayloadType::kTsi:
     case PayloadType::kTsr:
     case PayloadType::kCp:
+    case PayloadType::kEap:
       return true;
     default:
       return false;
@@ -375,6 +388,8 @@ std::optional<PayloadBody> parsePayloadBody(PayloadType type, Bytes body) {
       return parseAs<TsPayload>(body);
     case PayloadType::kCp:
       return parseAs<CpPayload>(body);
+    case PayloadType::kEap:
+      return parseAs<EapPayload>(body);
     default:
       return parseAs<UnknownPayload>(body);
   }

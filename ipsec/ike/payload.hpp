@@ -152,6 +152,16 @@ class CpPayload {
   bool operator==(const CpPayload&) const = default;
 };
 
+// RFC 7296 3.16: one EAP packet (RFC 3748), decoded by eap.hpp.
+class EapPayload {
+ public:
+  static constexpr PayloadType kType = PayloadType::kEap;
+  ByteVec message;
+  bool parse(ByteReader& r);
+  bool serialize(ByteWriter& w) const;
+  bool operator==(const EapPayload&) const = default;
+};
+
 // Any payload type braid does not know (kept raw so it can be skipped or re-sent).
 class UnknownPayload {
  public:
@@ -163,7 +173,7 @@ class UnknownPayload {
 
 using PayloadBody = std::variant<SaPayload, KePayload, IdPayload, CertPayload, CertReqPayload,
                                  AuthPayload, NoncePayload, NotifyPayload, DeletePayload,
-                                 VendorIdPayload, TsPayload, CpPayload, UnknownPayload>;
+                                 VendorIdPayload, TsPayload, CpPayload, EapPayload, UnknownPayload>;
 
 struct Payload {
   PayloadType type = PayloadType::kNone;

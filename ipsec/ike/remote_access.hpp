@@ -32,6 +32,7 @@ struct RemoteAccessConfig {
 struct RemoteAccessState {
   std::vector<std::unique_ptr<AddressLease>> leases;  // responder: the client's addresses
   std::optional<ConfigPayload> received;              // initiator: the gateway's CFG_REPLY
+  std::string group;  // responder: the client's group (EAP credentials), empty if none
   // The peer's virtual IPs (responder) or ours (initiator).
   std::vector<IpAddress> virtualIps() const;
 };

@@ -24,21 +24,24 @@ constexpr std::array kInitResponse = {
     PayloadRule{P::kCertReq, 0, kMany, false}, PayloadRule{P::kVendorId, 0, kMany, false},
 };
 // RFC 7296 1.2: SK {IDi, [CERT,] [CERTREQ,] [IDr,] AUTH, SAi2, TSi, TSr}; SA/TS optional
-// for childless IKE SAs (RFC 6023).
+// for childless IKE SAs (RFC 6023). With EAP (2.16) the first request has no AUTH and the
+// later ones carry SK {EAP} or SK {AUTH} alone: checkRules asks for IDi, AUTH or EAP, and
+// the IKE_AUTH task for what its step needs.
 constexpr std::array kAuthRequest = {
-    PayloadRule{P::kNotify, 0, kMany, true},   PayloadRule{P::kIdi, 1, 1, true},
-    PayloadRule{P::kCert, 0, 4, true},         PayloadRule{P::kCertReq, 0, kMany, true},
-    PayloadRule{P::kIdr, 0, 1, true},          PayloadRule{P::kAuth, 1, 1, true},
-    PayloadRule{P::kCp, 0, 1, true},           PayloadRule{P::kSa, 0, 1, true},
-    PayloadRule{P::kTsi, 0, 1, true},          PayloadRule{P::kTsr, 0, 1, true},
-    PayloadRule{P::kVendorId, 0, kMany, true},
+    PayloadRule{P::kNotify, 0, kMany, true}, PayloadRule{P::kIdi, 0, 1, true},
+    PayloadRule{P::kCert, 0, 4, true},       PayloadRule{P::kCertReq, 0, kMany, true},
+    PayloadRule{P::kIdr, 0, 1, true},        PayloadRule{P::kAuth, 0, 1, true},
+    PayloadRule{P::kEap, 0, 1, true},        PayloadRule{P::kCp, 0, 1, true},
+    PayloadRule{P::kSa, 0, 1, true},         PayloadRule{P::kTsi, 0, 1, true},
+    PayloadRule{P::kTsr, 0, 1, true},        PayloadRule{P::kVendorId, 0, kMany, true},
 };
+// The same for the responses: SK {EAP} alone, or the final SK {AUTH, ...} (2.16).
 constexpr std::array kAuthResponse = {
-    PayloadRule{P::kNotify, 0, kMany, true},   PayloadRule{P::kIdr, 1, 1, true},
-    PayloadRule{P::kCert, 0, 4, true},         PayloadRule{P::kAuth, 1, 1, true},
-    PayloadRule{P::kCp, 0, 1, true},           PayloadRule{P::kSa, 0, 1, true},
-    PayloadRule{P::kTsi, 0, 1, true},          PayloadRule{P::kTsr, 0, 1, true},
-    PayloadRule{P::kVendorId, 0, kMany, true},
+    PayloadRule{P::kNotify, 0, kMany, true}, PayloadRule{P::kIdr, 0, 1, true},
+    PayloadRule{P::kCert, 0, 4, true},       PayloadRule{P::kAuth, 0, 1, true},
+    PayloadRule{P::kEap, 0, 1, true},        PayloadRule{P::kCp, 0, 1, true},
+    PayloadRule{P::kSa, 0, 1, true},         PayloadRule{P::kTsi, 0, 1, true},
+    PayloadRule{P::kTsr, 0, 1, true},        PayloadRule{P::kVendorId, 0, kMany, true},
 };
 // RFC 7296 1.3: SK {[N(REKEY_SA)], SA, Ni, [KEi], [TSi, TSr]} (no TS when rekeying IKE).
 constexpr std::array kCreateChild = {
@@ -125,6 +128,10 @@ std::optional<DecodeError> checkRules(const Message& m, bool hadSk) {
                          std::string(payloadName(r.type)) + " payload missing in " + where,
                          {}};
     }
+  }
+  if (m.header.exchange == ExchangeType::kIkeAuth && !m.header.response() &&
+      m.count(P::kIdi) + m.count(P::kAuth) + m.count(P::kEap) == 0) {
+    return DecodeError{notify::kInvalidSyntax, "IDi payload missing in " + where, {}};
   }
   return std::nullopt;
 }

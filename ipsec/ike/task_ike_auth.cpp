@@ -1,8 +1,10 @@
 // IKE_AUTH (RFC 7296 1.2, 2.15): identities, certificates and CERTREQ, AUTH by PSK or
-// signature (RFC 7296 3.8, RFC 4754, RFC 7427), and the first Child SA. An authentication
+// signature (RFC 7296 3.8, RFC 4754, RFC 7427), EAP-MSCHAPv2 clients (2.16: several
+// IKE_AUTH exchanges, then AUTH over the MSK), and the first Child SA. An authentication
 // failure ends the IKE SA; a Child SA failure does not (RFC 7296 2.21.2).
 #include "core/log.hpp"
 #include "ipsec/ike/child_negotiation.hpp"
+#include "ipsec/ike/ike_auth_eap.hpp"
 #include "ipsec/ike/ike_sa.hpp"
 #include "ipsec/ike/remote_access.hpp"
 #include "ipsec/ike/tasks.hpp"
@@ -124,6 +126,19 @@ class IkeAuthTask final : public Task {
 
   TaskResult buildRequest(Message& m) override {
     const PeerConfig& pc = *sa_.config();
+    if (eapPhase_ == EapPhase::kEap) {  // RFC 7296 2.16: SK {EAP}
+      m.add(PayloadType::kEap, EapPayload{eapReply_});
+      return TaskResult::kNeedMore;
+    }
+    if (eapPhase_ == EapPhase::kFinalAuth) {  // SK {AUTH} with the MSK as the shared key
+      auto auth = mskAuth(sa_, eapPeer_->msk().bytes(), pc.localId.payloadBody());
+      if (!auth) {
+        sa_.fail(FailureKind::kOther, false, "cannot compute our AUTH: " + auth.status().message());
+        return TaskResult::kFailed;
+      }
+      m.add(PayloadType::kAuth, std::move(auth.value()));
+      return TaskResult::kNeedMore;
+    }
     m.add(PayloadType::kIdi, pc.localId.toPayload());
     addCredentials(sa_, m);
     if (pc.remoteAuth.kind == AuthKind::kPubkey && pc.remoteAuth.cas && pc.sendCertReq) {
@@ -135,12 +150,19 @@ class IkeAuthTask final : public Task {
     shimOffered_ = pc.offerShim;
     if (shimOffered_) addShimNotify(m);
     if (!pc.remoteId.any()) m.add(PayloadType::kIdr, pc.remoteId.toPayload());
-    auto auth = buildAuth(sa_, pc.localId);
-    if (!auth) {
-      sa_.fail(FailureKind::kOther, false, "cannot compute our AUTH: " + auth.status().message());
-      return TaskResult::kFailed;
+    if (pc.localAuth.kind == AuthKind::kEap) {
+      // RFC 7296 2.16: no AUTH payload asks the responder for EAP.
+      const LocalAuth& la = pc.localAuth;
+      eapPeer_ = std::make_unique<EapPeer>(la.eapIdentity, la.eapNtHash, sa_.ctx().random(),
+                                           la.eapMethods);
+    } else {
+      auto auth = buildAuth(sa_, pc.localId);
+      if (!auth) {
+        sa_.fail(FailureKind::kOther, false, "cannot compute our AUTH: " + auth.status().message());
+        return TaskResult::kFailed;
+      }
+      m.add(PayloadType::kAuth, std::move(auth.value()));
     }
-    m.add(PayloadType::kAuth, std::move(auth.value()));
     if (pc.requestVirtualIp) m.add(PayloadType::kCp, virtualIpRequest().toPayload());
     if (!pc.children.empty()) {
       child_ = std::make_unique<ChildNegotiation>(sa_, &pc.children[0], true);
@@ -151,9 +173,33 @@ class IkeAuthTask final : public Task {
 
   TaskResult processResponse(const Message& m) override {
     const PeerConfig& pc = *sa_.config();
+    if (eapPhase_ != EapPhase::kNone) return continueEapAsClient(m);
     const auto* idr = m.get<IdPayload>(PayloadType::kIdr);
     const auto* auth = m.get<AuthPayload>(PayloadType::kAuth);
-    if (idr == nullptr || auth == nullptr) {
+    if (idr == nullptr || auth == nullptr) return refusedByPeer(m);
+    sa_.peerId = Identity::fromPayload(*idr);
+    if (!pc.remoteId.matches(sa_.peerId)) {
+      return authFailedAsInitiator(FailureKind::kUnknownIdentity,
+                                   "peer identity " + sa_.peerId.toString() +
+                                       " is not the expected " + pc.remoteId.toString());
+    }
+    if (Status s = verifyAuth(sa_, m, *idr, *auth); !s) {
+      return authFailedAsInitiator(
+          FailureKind::kAuthFailed,
+          "authentication of " + sa_.peerId.toString() + " failed: " + s.message());
+    }
+    if (pc.localAuth.kind == AuthKind::kEap) {
+      // The gateway proved itself; now we do, with EAP (RFC 7296 2.16).
+      idrBody_ = Identity::fromPayload(*idr).payloadBody();
+      eapPhase_ = EapPhase::kEap;
+      return continueEapAsClient(m);
+    }
+    return finishAsInitiator(m);
+  }
+
+  TaskResult refusedByPeer(const Message& m) {
+    const PeerConfig& pc = *sa_.config();
+    {
       const NotifyPayload* n = m.errorNotify();
       uint16_t type = n ? n->notifyType : notify::kInvalidSyntax;
       FailureKind kind = type == notify::kAuthenticationFailed ? FailureKind::kAuthFailed
@@ -167,17 +213,40 @@ class IkeAuthTask final : public Task {
                    : ""));
       return TaskResult::kFailed;
     }
-    sa_.peerId = Identity::fromPayload(*idr);
-    if (!pc.remoteId.matches(sa_.peerId)) {
-      return authFailedAsInitiator(FailureKind::kUnknownIdentity,
-                                   "peer identity " + sa_.peerId.toString() +
-                                       " is not the expected " + pc.remoteId.toString());
+  }
+
+  // EAP client (RFC 7296 2.16): each response carries the gateway's next EAP packet; after
+  // EAP-Success our AUTH over the MSK, and the gateway's AUTH over it ends the exchange.
+  TaskResult continueEapAsClient(const Message& m) {
+    const PeerConfig& pc = *sa_.config();
+    if (eapPhase_ == EapPhase::kEap) {
+      const auto* eap = m.get<EapPayload>(PayloadType::kEap);
+      if (eap == nullptr) {
+        if (m.errorNotify() != nullptr) return refusedByPeer(m);
+        return authFailedAsInitiator(FailureKind::kAuthFailed, "gateway sent no EAP request");
+      }
+      EapStep step = eapPeer_->process(eap->message);
+      if (step.outcome == EapOutcome::kFailure) {
+        sa_.fail(FailureKind::kAuthFailed, true,
+                 "EAP-MSCHAPv2 as '" + pc.localAuth.eapIdentity + "' failed: " + step.reason);
+        return TaskResult::kFailed;
+      }
+      if (step.outcome == EapOutcome::kSuccess) eapPhase_ = EapPhase::kFinalAuth;
+      eapReply_ = std::move(step.reply);
+      return TaskResult::kNeedMore;
     }
-    if (Status s = verifyAuth(sa_, m, *idr, *auth); !s) {
+    const auto* auth = m.get<AuthPayload>(PayloadType::kAuth);
+    if (auth == nullptr) return refusedByPeer(m);
+    if (Status s = verifyMskAuth(sa_, eapPeer_->msk().bytes(), idrBody_, *auth); !s) {
       return authFailedAsInitiator(
           FailureKind::kAuthFailed,
           "authentication of " + sa_.peerId.toString() + " failed: " + s.message());
     }
+    return finishAsInitiator(m);
+  }
+
+  TaskResult finishAsInitiator(const Message& m) {
+    const PeerConfig& pc = *sa_.config();
     // The responder answers only an offer; an unasked answer does not count.
     sa_.setShimNegotiated(shimOffered_ && peerOffersShim(m));
     if (pc.requestVirtualIp) takeConfigReply(m);
@@ -190,8 +259,15 @@ class IkeAuthTask final : public Task {
   }
 
   TaskResult processRequest(const Message& m) override {
+    if (sa_.eapResponder) return continueEapAsGateway(m);
     const auto* idi = m.get<IdPayload>(PayloadType::kIdi);
     const auto* auth = m.get<AuthPayload>(PayloadType::kAuth);
+    if (idi == nullptr) {  // an EAP or AUTH payload before any EAP started
+      authFailed_ = true;
+      sa_.fail(FailureKind::kAuthFailed, false,
+               "first IKE_AUTH request without IDi; sending AUTHENTICATION_FAILED");
+      return TaskResult::kFailed;
+    }
     sa_.peerId = Identity::fromPayload(*idi);
     if (!sa_.config()->remoteId.matches(sa_.peerId)) {
       const PeerConfig* other = sa_.ctx().findPeerConfig(sa_.remote(), sa_.peerId);
@@ -204,6 +280,7 @@ class IkeAuthTask final : public Task {
       }
       sa_.setConfig(other);
     }
+    if (auth == nullptr) return startEap(m, *idi);
     if (Status s = verifyAuth(sa_, m, *idi, *auth); !s) {
       authFailed_ = true;
       sa_.fail(FailureKind::kAuthFailed, false,
@@ -211,6 +288,11 @@ class IkeAuthTask final : public Task {
                    "; sending AUTHENTICATION_FAILED");
       return TaskResult::kFailed;
     }
+    return finishAsResponder(m);
+  }
+
+  // `m`: the request with the Child SA's payloads (the first one, for an EAP client).
+  TaskResult finishAsResponder(const Message& m) {
     sa_.peerAuthVerified();  // from here on its failures (e.g. the Child SA) are its own
     sa_.peerInitialContact = m.notify(notify::kInitialContact) != nullptr;
     // After setConfig: the config that authenticated the peer decides.
@@ -221,20 +303,105 @@ class IkeAuthTask final : public Task {
     return TaskResult::kDone;
   }
 
+  // RFC 7296 2.16: a request without AUTH asks for EAP. The gateway answers with its own
+  // IDr, certificate and AUTH and the EAP-Request/Identity.
+  TaskResult startEap(const Message& m, const IdPayload& idi) {
+    const auto& users = sa_.config()->remoteAuth.eapUsers;
+    if (users == nullptr) {
+      authFailed_ = true;
+      sa_.fail(FailureKind::kAuthFailed, false,
+               sa_.peerId.toString() +
+                   " sent no AUTH (asks for EAP), which this config does not offer; sending "
+                   "AUTHENTICATION_FAILED");
+      return TaskResult::kFailed;
+    }
+    auto st = std::make_shared<EapResponderState>();
+    st->authenticator = std::make_unique<EapAuthenticator>(users, sa_.config()->localId.toString(),
+                                                           sa_.ctx().random());
+    st->first = keepForFinalExchange(m);
+    st->idiBody = Identity::fromPayload(idi).payloadBody();
+    eapOut_ = st->authenticator->start();
+    eapFirst_ = true;
+    sa_.eapResponder = std::move(st);
+    return TaskResult::kDone;
+  }
+
+  TaskResult continueEapAsGateway(const Message& m) {
+    EapResponderState& st = *sa_.eapResponder;
+    if (!st.awaitingAuth) {
+      const auto* eap = m.get<EapPayload>(PayloadType::kEap);
+      EapStep step = eap != nullptr
+                         ? st.authenticator->process(eap->message)
+                         : EapStep{EapOutcome::kFailure, {}, "no EAP payload in an EAP exchange"};
+      eapOut_ = std::move(step.reply);
+      if (step.outcome == EapOutcome::kFailure) {
+        // No lease was taken: the CP request is answered only after the final AUTH.
+        eapFailed_ = true;
+        sa_.fail(FailureKind::kAuthFailed, false,
+                 "EAP-MSCHAPv2 of " + sa_.peerId.toString() + " failed: " + step.reason +
+                     "; sending EAP-Failure and AUTHENTICATION_FAILED");
+        return TaskResult::kFailed;
+      }
+      if (step.outcome == EapOutcome::kSuccess) {
+        st.awaitingAuth = true;
+        BRAID_LOG(kInfo, "ike") << sa_.peerName() << ": EAP-MSCHAPv2 user '"
+                                << st.authenticator->identity() << "'"
+                                << (st.authenticator->group().empty()
+                                        ? std::string()
+                                        : " (group " + st.authenticator->group() + ")")
+                                << " authenticated";
+      }
+      return TaskResult::kDone;
+    }
+    const auto* auth = m.get<AuthPayload>(PayloadType::kAuth);
+    Status s = auth != nullptr
+                   ? verifyMskAuth(sa_, st.authenticator->msk().bytes(), st.idiBody, *auth)
+                   : errorStatus(ErrorCode::kPermissionDenied, "no AUTH after EAP-Success");
+    if (!s) {
+      authFailed_ = true;
+      sa_.fail(FailureKind::kAuthFailed, false,
+               "authentication of " + sa_.peerId.toString() + " failed: " + s.message() +
+                   "; sending AUTHENTICATION_FAILED");
+      return TaskResult::kFailed;
+    }
+    mskFinal_ = true;
+    // The EAP name is who the client is from now on (leases, logs): IDi of a Windows client
+    // is just its address.
+    sa_.peerId = eapPeerIdentity(st.authenticator->identity());
+    group_ = st.authenticator->group();
+    return finishAsResponder(st.first);
+  }
+
   TaskResult buildResponse(Message& m) override {
     if (authFailed_) {
       m.addNotify(notify::kAuthenticationFailed);
       return TaskResult::kFailed;
     }
+    if (eapFailed_) {
+      if (!eapOut_.empty()) m.add(PayloadType::kEap, EapPayload{eapOut_});
+      m.addNotify(notify::kAuthenticationFailed);
+      return TaskResult::kFailed;
+    }
     const PeerConfig& pc = *sa_.config();
-    m.add(PayloadType::kIdr, pc.localId.toPayload());
-    addCredentials(sa_, m);
-    auto auth = buildAuth(sa_, pc.localId);
+    Result<AuthPayload> auth = AuthPayload{};
+    if (mskFinal_) {
+      // RFC 7296 2.16: the last response's AUTH uses the MSK; IDr was in the first one.
+      auth = mskAuth(sa_, sa_.eapResponder->authenticator->msk().bytes(), pc.localId.payloadBody());
+    } else if (eapOut_.empty() || eapFirst_) {
+      m.add(PayloadType::kIdr, pc.localId.toPayload());
+      addCredentials(sa_, m);
+      auth = buildAuth(sa_, pc.localId);
+    }
     if (!auth) {
       sa_.fail(FailureKind::kOther, false, "cannot compute our AUTH: " + auth.status().message());
       m.payloads.clear();
       m.addNotify(notify::kAuthenticationFailed);
       return TaskResult::kFailed;
+    }
+    if (!eapOut_.empty()) {  // an EAP round: SK {[IDr, CERT, AUTH,] EAP}
+      if (eapFirst_) m.add(PayloadType::kAuth, std::move(auth.value()));
+      m.add(PayloadType::kEap, EapPayload{eapOut_});
+      return TaskResult::kDone;
     }
     m.add(PayloadType::kAuth, std::move(auth.value()));
     if (config_.reply) m.add(PayloadType::kCp, config_.reply->toPayload());
@@ -262,6 +429,7 @@ class IkeAuthTask final : public Task {
                               << ", no Child SA";
       return false;
     }
+    config_.state->group = group_;
     sa_.remoteAccess = config_.state;
     std::string vips;
     for (const auto& a : config_.state->virtualIps()) vips += " " + a.toString();
@@ -296,6 +464,19 @@ class IkeAuthTask final : public Task {
   std::unique_ptr<ChildNegotiation> child_;
   bool authFailed_ = false;
   bool shimOffered_ = false;
+  // EAP client (RFC 7296 2.16).
+  enum class EapPhase : uint8_t { kNone, kEap, kFinalAuth };
+  EapPhase eapPhase_ = EapPhase::kNone;
+  std::unique_ptr<EapPeer> eapPeer_;
+  ByteVec eapReply_;
+  ByteVec idrBody_;  // the gateway's IDr: its final AUTH covers it
+  // EAP gateway: this exchange's EAP packet, whether it is the first (with our IDr and
+  // AUTH), whether it failed, or whether this is the final AUTH over the MSK.
+  ByteVec eapOut_;
+  bool eapFirst_ = false;
+  bool eapFailed_ = false;
+  bool mskFinal_ = false;
+  std::string group_;  // the EAP user's group, for the remote-access state
 };
 
 }  // namespace

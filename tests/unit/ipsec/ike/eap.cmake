@@ -6,5 +6,7 @@ braid_add_test(ike_eap_test
   LABELS unit asan
   SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/eap_crypto_test.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/eap_codec_test.cpp)
+    ${CMAKE_CURRENT_LIST_DIR}/eap_codec_test.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/ike_harness.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/ike_eap_exchange_test.cpp)
 target_include_directories(ike_eap_test PRIVATE ${BRAID_ROOT})

@@ -226,18 +226,18 @@ TEST_F(IkeExchange, RetransmitJitterShortensTimeout) {
 TEST_F(IkeExchange, MalformedProtectedRequestGetsInvalidSyntax) {
   start();
   roundTrip();  // keys exist now
-  // A forged IKE_AUTH request without AUTH, protected with a's real keys.
+  // A forged IKE_AUTH request without IDi, AUTH or EAP, protected with a's real keys.
   IkeSa* sa = t.a.mgr->findByPeer("to-b");
   Message bad(ExchangeType::kIkeAuth, false, 1);
   bad.header.spiI = sa->spiI();
   bad.header.spiR = sa->spiR();
   bad.header.flags |= kFlagInitiator;
-  bad.add(PayloadType::kIdi, Identity::fqdn("a.example").toPayload());
+  bad.addNotify(notify::kInitialContact);
   auto bytes = bad.encode(sa->outCipher());
   ASSERT_TRUE(bytes.isOk());
   t.b.mgr->receive(t.b.addr, t.a.addr, *bytes);
   EXPECT_EQ(t.b.counters().invalidSyntaxSent, 1u);
-  EXPECT_EQ(log.count("INVALID_SYNTAX in reply to IKE_AUTH request 1: AUTH payload missing"), 1u);
+  EXPECT_EQ(log.count("INVALID_SYNTAX in reply to IKE_AUTH request 1: IDi payload missing"), 1u);
   t.drop(t.a);     // a's real IKE_AUTH request never arrives
   t.deliver(t.b);  // a gets the INVALID_SYNTAX response to its ID 1
   EXPECT_EQ(t.a.counters().invalidSyntaxReceived, 1u);
