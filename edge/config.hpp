@@ -101,6 +101,10 @@ struct PeerIkeConfig {
   uint32_t replayWindow = 1024;
   bool signatureHashNotify = true;
   bool braidShim = true;  // offer the braid shim in IKE_AUTH (used if the peer offers it too)
+  // RFC 7383 IKE fragmentation (used if the peer offers it too) and the largest IP datagram
+  // of one fragment, strongSwan's fragment_size.
+  bool fragmentation = true;
+  uint32_t fragmentSize = 1280;
   // Child SA lifetimes (rekey_time, life_time, rand_time, rekey_bytes, ...; strongSwan's).
   ike::Lifetime childLifetime = ike::defaultChildLifetime();
   ike::Lifetime ikeLifetime = ike::defaultIkeLifetime();  // ike_rekey_time, ...

@@ -421,7 +421,9 @@ std::optional<PeerIkeConfig> parsePeerIke(Checker& c, const toml::table& t, cons
                "ike_life_time",
                "ike_rand_time",
                "dpd_delay",
-               "dpd_action"});
+               "dpd_action",
+               "fragmentation",
+               "fragment_size"});
   const size_t errorsBefore = c.errors().size();
   PeerIkeConfig k;
   k.proposals = proposalList(c, t, path, "proposals", ike::ProtocolId::kIke,
@@ -583,6 +585,11 @@ std::optional<PeerIkeConfig> parsePeerIke(Checker& c, const toml::table& t, cons
   if (auto v = c.boolean(t, path, "force_encap")) k.forceEncap = *v;
   if (auto v = c.boolean(t, path, "signature_hash_notify")) k.signatureHashNotify = *v;
   if (auto v = c.boolean(t, path, "braid_shim")) k.braidShim = *v;
+  if (auto v = c.boolean(t, path, "fragmentation")) k.fragmentation = *v;
+  // RFC 791: every IPv4 path carries 576-byte datagrams; IKE's own limit is 64 KiB.
+  if (auto v = c.integer(t, path, "fragment_size", false, 576, 65535)) {
+    k.fragmentSize = uint32_t(*v);
+  }
   auto dur = [](double s) {
     return std::chrono::duration_cast<Duration>(std::chrono::duration<double>(s));
   };

@@ -254,6 +254,8 @@ ike::PeerConfig ikePeerConfig(const PeerConfig& peer, const PathConfig& path,
   pc.sendCertReq = k.auth == ike::AuthKind::kPubkey;
   pc.signatureHashNotify = k.signatureHashNotify;
   pc.offerShim = k.braidShim;
+  pc.fragmentation = k.fragmentation;
+  pc.fragmentSize = k.fragmentSize;
   pc.retransmit = k.retransmit;
   pc.retryInitial = k.retryInitial;
   pc.retryMax = k.retryMax;

@@ -517,5 +517,21 @@ inbound = { spi = 0x2001, key = "2122232425262728292a2b2c2d2e2f30b1b2b3b4" }
   EXPECT_TRUE(r->peers[0].paths[1].manual);
 }
 
+TEST(ConfigIkeTest, Fragmentation) {
+  auto d = parseConfig(ikeConfig(kPsk), "t.toml");
+  ASSERT_TRUE(d.isOk()) << d.status().message();
+  EXPECT_TRUE(d->peers[0].ike->fragmentation);
+  EXPECT_EQ(d->peers[0].ike->fragmentSize, 1280u);
+  auto r = parseConfig(ikeConfig(std::string(kPsk) + "fragmentation = false\nfragment_size = 576"),
+                       "t.toml");
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  EXPECT_FALSE(r->peers[0].ike->fragmentation);
+  EXPECT_EQ(r->peers[0].ike->fragmentSize, 576u);
+  std::string t = ikeConfig(std::string(kPsk) + "fragment_size = 500");
+  EXPECT_CONFIG_ERROR(t, at(t, "500"), "'peer[0].ike.fragment_size' = 500 is out of range");
+  t = ikeConfig(std::string(kPsk) + "fragmentation = \"yes\"");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"yes\""), "'peer[0].ike.fragmentation'");
+}
+
 }  // namespace
 }  // namespace braid::edge
