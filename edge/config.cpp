@@ -258,6 +258,41 @@ struct Loader {
     cfg.metrics = std::move(m);
   }
 
+  // A plan's byte budget in MB (10^6 bytes, as carriers count). Without a limit the other
+  // budget keys mean nothing: an error rather than a budget silently off.
+  void budget(const toml::table& t, const std::string& p, UplinkConfig& u) {
+    constexpr int64_t kMaxMb = 1'000'000'000;  // 1 PB
+    if (auto v = c.integer(t, p, "budget_day_mb", false, 1, kMaxMb)) {
+      u.budget.dayBytes = uint64_t(*v) * 1'000'000;
+    }
+    if (auto v = c.integer(t, p, "budget_month_mb", false, 1, kMaxMb)) {
+      u.budget.monthBytes = uint64_t(*v) * 1'000'000;
+    }
+    // 1..28: every month has the billing day.
+    if (auto v = c.integer(t, p, "budget_reset_day", false, 1, 28))
+      u.budget.resetDay = unsigned(*v);
+    if (auto v = c.integer(t, p, "budget_warn_percent", false, 1, 99)) {
+      u.budget.warnPercent = unsigned(*v);
+    }
+    if (auto s = c.str(t, p, "budget_exhausted", false, "\"last_resort\" or \"block\"")) {
+      if (*s == "block") {
+        u.budgetExhausted = policy::BudgetUse::kBlocked;
+      } else if (*s != "last_resort") {
+        c.error(*t.get("budget_exhausted"),
+                "'" + p + ".budget_exhausted' = \"" + *s +
+                    "\" is unknown; expected \"last_resort\" or \"block\"");
+      }
+    }
+    if (u.budget.enabled()) return;
+    for (const char* key : {"budget_reset_day", "budget_warn_percent", "budget_exhausted"}) {
+      if (const toml::node* n = t.get(key)) {
+        c.error(*n, "'" + p + "." + key +
+                        "' without a budget; expected budget_day_mb or budget_month_mb in the "
+                        "same [[uplink]]");
+      }
+    }
+  }
+
   void uplinks(const toml::table& root) {
     const toml::array* arr = c.array(root, "", "uplink", true, "one or more [[uplink]] tables");
     if (arr == nullptr) return;
@@ -271,7 +306,8 @@ struct Loader {
       const toml::table& t = *n.as_table();
       c.allowOnly(t, p,
                   {"name", "local_address", "port", "metered", "egress_kbps", "shape",
-                   "probe_interval_ms"});
+                   "probe_interval_ms", "budget_day_mb", "budget_month_mb", "budget_reset_day",
+                   "budget_warn_percent", "budget_exhausted"});
       UplinkConfig u;
       auto name = c.str(t, p, "name", true, "a unique uplink name");
       auto addr = c.address(t, p, "local_address", true);
@@ -291,6 +327,7 @@ struct Loader {
       if (auto v = c.integer(t, p, "probe_interval_ms", false, 5, 10'000)) {
         u.probeIntervalMs = uint32_t(*v);
       }
+      budget(t, p, u);
       if (!name || !addr) continue;
       u.name = *name;
       u.localAddress = *addr;

@@ -16,6 +16,7 @@
 #include "ipsec/esp.hpp"
 #include "ipsec/ike/config.hpp"
 #include "pathmon/supervisor.hpp"
+#include "policy/budget.hpp"
 #include "policy/engine.hpp"
 
 namespace braid::edge {
@@ -41,6 +42,10 @@ struct UplinkConfig {
   uint32_t egressKbps = 0;  // configured egress rate: balance/bond weight (0 = unknown)
   bool shape = false;       // shape sending to 95 % of egressKbps, by class priority
   std::optional<uint32_t> probeIntervalMs;  // overrides [pathmon] probe_interval_ms
+  // budget_day_mb / budget_month_mb / budget_reset_day / budget_warn_percent: the plan's byte
+  // budget (edge/budgets.hpp); budget_exhausted: what a used-up budget does to the paths.
+  policy::BudgetConfig budget;
+  policy::BudgetUse budgetExhausted = policy::BudgetUse::kLastResort;
 };
 
 // One direction of a manually keyed SA.

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "core/log.hpp"
+#include "edge/budgets.hpp"
 #include "edge/control_server.hpp"
 #include "edge/dataplane.hpp"
 #include "edge/ike_driver.hpp"
@@ -99,7 +100,7 @@ Result<std::vector<SeqReservation>> reserveSequences(const Config& cfg) {
 }
 
 void writeStatsFile(const std::string& path, const DataPlaneStats& stats, const IkeDriver* ike,
-                    const PathControl* paths) {
+                    const PathControl* paths, const UplinkBudgets* budgets) {
   if (path.empty()) return;
   const std::string tmp = path + ".tmp";
   {
@@ -107,6 +108,7 @@ void writeStatsFile(const std::string& path, const DataPlaneStats& stats, const 
     f << formatStats(stats);
     if (ike != nullptr) f << ike->formatStats();
     if (paths != nullptr) f << paths->formatStats();
+    if (budgets != nullptr) f << budgets->formatStats();
     if (!f) {
       BRAID_LOG(kWarn, "edge") << "cannot write " << tmp;
       return;
@@ -122,7 +124,10 @@ bool sameStructure(const Config& a, const Config& b) {
   for (size_t i = 0; i < a.uplinks.size(); ++i) {
     const UplinkConfig &x = a.uplinks[i], &y = b.uplinks[i];
     if (x.name != y.name || !(x.localAddress == y.localAddress) || x.port != y.port ||
-        x.metered != y.metered || x.egressKbps != y.egressKbps || x.shape != y.shape) {
+        x.metered != y.metered || x.egressKbps != y.egressKbps || x.shape != y.shape ||
+        x.budget.dayBytes != y.budget.dayBytes || x.budget.monthBytes != y.budget.monthBytes ||
+        x.budget.resetDay != y.budget.resetDay || x.budget.warnPercent != y.budget.warnPercent ||
+        x.budgetExhausted != y.budgetExhausted) {
       return false;
     }
   }
@@ -290,6 +295,14 @@ int runDaemon(const Config& cfg, const DaemonOptions& options) {
     dp.setSequenceLimit(i, r.limit, r.start + (r.limit - r.start) / 2);
   }
 
+  // Metered budgets: their saved counts are read (and the directory proven writable) before
+  // anything is sent.
+  auto budgetsOpened = UplinkBudgets::open(cfg, dp.paths());
+  if (!budgetsOpened) {
+    BRAID_LOG(kError, "edge") << budgetsOpened.status().message();
+    return 1;
+  }
+  std::unique_ptr<UplinkBudgets> budgets = std::move(*budgetsOpened);
   boost::asio::io_context io;
   PathControl pathControl(io, cfg, dp);
   std::vector<std::unique_ptr<boost::asio::steady_timer>> retry(seq->size());  // after io
@@ -390,7 +403,7 @@ int runDaemon(const Config& cfg, const DaemonOptions& options) {
       if (ec) return;
       DataPlaneStats s = dp.snapshot();
       BRAID_LOG(kInfo, "stats") << summarizeStats(s);
-      writeStatsFile(options.statsFile, s, ike.get(), &pathControl);
+      writeStatsFile(options.statsFile, s, ike.get(), &pathControl, budgets.get());
       armUsr1();
     });
   };
@@ -398,6 +411,9 @@ int runDaemon(const Config& cfg, const DaemonOptions& options) {
 
   dp.start();
   pathControl.start();
+  budgets->start(io, dp.activity(), [&pathControl](size_t uplink, policy::BudgetUse use) {
+    pathControl.setUplinkBudget(uplink, use);
+  });
   // Carrier loss, an interface down or the uplink's address removed: its paths are down at
   // once, without waiting for missed probes (docs/multipath.md "Link events").
   std::vector<IpAddress> uplinkAddresses;
@@ -413,7 +429,7 @@ int runDaemon(const Config& cfg, const DaemonOptions& options) {
                              << "): paths are judged by their probes only";
   }
   if (ike) ike->start();
-  writeStatsFile(options.statsFile, dp.snapshot(), ike.get(), &pathControl);
+  writeStatsFile(options.statsFile, dp.snapshot(), ike.get(), &pathControl, budgets.get());
   BRAID_LOG(kInfo, "edge") << "braidd running: " << tun->name() << " mtu " << cfg.overlay.mtu
                            << ", " << paths.size() << " path(s)";
   io.run();
@@ -421,9 +437,10 @@ int runDaemon(const Config& cfg, const DaemonOptions& options) {
   if (ike) ike->shutdown();  // Delete to the peers while the sockets still work
   pathControl.stop();
   dp.stop();
+  budgets->stop();  // after the data threads: their last bytes count
   DataPlaneStats final = dp.snapshot();
   BRAID_LOG(kInfo, "stats") << summarizeStats(final);
-  writeStatsFile(options.statsFile, final, ike.get(), &pathControl);
+  writeStatsFile(options.statsFile, final, ike.get(), &pathControl, budgets.get());
   overlay.undo();
   return 0;
 }

@@ -45,11 +45,21 @@ struct DataPlaneOptions {
 // Per path figures written by one data thread and read by the control thread (relaxed
 // atomics: figures, not synchronisation; one writer each).
 struct PathActivity {
-  explicit PathActivity(size_t paths) : txPackets(paths), rxLastNs(paths) {}
+  explicit PathActivity(size_t paths)
+      : txPackets(paths), rxLastNs(paths), txWireBytes(paths), rxWireBytes(paths) {}
   std::vector<std::atomic<uint64_t>> txPackets;  // TX thread: packets sealed on the path
   std::vector<std::atomic<int64_t>> rxLastNs;    // RX thread: steady-clock ns of the newest
                                                  // authenticated packet (0 = none yet)
+  // What a carrier bills (metered budgets): every ESP packet sent (data, copies, parity,
+  // probes) or received authenticated, with its IP and UDP headers.
+  std::vector<std::atomic<uint64_t>> txWireBytes;
+  std::vector<std::atomic<uint64_t>> rxWireBytes;
 };
+
+// The IP and UDP headers in front of an ESP-in-UDP packet (RFC 3948) on a path to `remote`.
+inline uint32_t wireOverhead(const SockAddr& remote) {
+  return remote.storage.ss_family == AF_INET6 ? 48 : 28;
+}
 
 // Called on the RX thread for each shim probe or probe reply (pathmon/probe.hpp) that
 // arrived authenticated on `path` at `rxTime`. It must copy what it keeps and return quickly.

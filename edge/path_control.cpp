@@ -31,7 +31,8 @@ PathControl::PathControl(asio::io_context& io, const Config& config, DataPlane& 
       dp_(dp),
       timers_(io),
       sup_(clock_, timers_, *this, *this),
-      pollTimer_(io) {
+      pollTimer_(io),
+      uplinkBudget_(config.uplinks.size(), policy::BudgetUse::kOk) {
   for (size_t i = 0; i < dp.paths().size(); ++i) {
     const PathSpec& spec = dp.paths()[i];
     Path p;
@@ -124,6 +125,12 @@ void PathControl::setUplinkUsable(size_t uplink, bool usable) {
   publishViews();
 }
 
+void PathControl::setUplinkBudget(size_t uplink, policy::BudgetUse use) {
+  if (uplink >= uplinkBudget_.size() || uplinkBudget_[uplink] == use) return;
+  uplinkBudget_[uplink] = use;
+  publishViews();  // the engines move flows off (or back) in the same turn
+}
+
 void PathControl::sendProbe(pathmon::PathId path, Bytes shim) {
   if (path < paths_.size() && paths_[path].keyed) {
     dp_.sendShim(path, std::vector<uint8_t>(shim.begin(), shim.end()));
@@ -190,6 +197,7 @@ policy::PathView PathControl::view(size_t path) const {
   const UplinkConfig& u = cfg_.uplinks[p.uplink];
   v.metered = u.metered;
   v.capacityKbps = u.egressKbps;
+  v.budget = uplinkBudget_[p.uplink];
   return v;
 }
 

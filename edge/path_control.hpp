@@ -46,6 +46,8 @@ class PathControl final : public pathmon::ProbeTransport, public pathmon::PathLi
   void setAdminDown(size_t path, bool down);
   // Netlink (edge/link_monitor): the uplink lost its carrier or address, or has them back.
   void setUplinkUsable(size_t uplink, bool usable);
+  // edge/budgets: the uplink's budget is used up (a last resort, or blocked) or fine again.
+  void setUplinkBudget(size_t uplink, policy::BudgetUse use);
   bool adminDown(size_t path) const { return sup_.adminDown(pathmon::PathId(path)); }
 
   pathmon::PathState state(size_t path) const { return sup_.state(pathmon::PathId(path)); }
@@ -94,6 +96,7 @@ class PathControl final : public pathmon::ProbeTransport, public pathmon::PathLi
   pathmon::PathSupervisor sup_;
   boost::asio::steady_timer pollTimer_;
   std::vector<Path> paths_;
+  std::vector<policy::BudgetUse> uplinkBudget_;  // by uplink index
   Counters counters_;
   TimePoint lastViews_{};
   bool running_ = false;

@@ -221,9 +221,13 @@ void RxWorker::handleSegment(size_t uplink, uint8_t* base, size_t off, size_t le
   if (it != spiPath_.end()) {
     noteSource(it->second, spi, seq, names_[msg]);
     // Proof of life for the path monitor (passive liveness).
-    activity_->rxLastNs[it->second.path].store(
+    const size_t path = it->second.path;
+    activity_->rxLastNs[path].store(
         std::chrono::duration_cast<std::chrono::nanoseconds>(rxTime_.time_since_epoch()).count(),
         std::memory_order_relaxed);
+    std::atomic<uint64_t>& wire = activity_->rxWireBytes[path];
+    wire.store(wire.load(std::memory_order_relaxed) + len + wireOverhead(paths_[path].remote),
+               std::memory_order_relaxed);  // one writer
   }
   if (nh == ipsec::kNextHeaderDummy) {
     ++counters_.dummy;

@@ -227,6 +227,9 @@ bool TxWorker::sealAndQueue(PacketBuffer& b, size_t path, uint8_t nh, bool data)
     std::atomic<uint64_t>& n = activity_->txPackets[path];
     n.store(n.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);  // one writer
   }
+  std::atomic<uint64_t>& wire = activity_->txWireBytes[path];
+  wire.store(wire.load(std::memory_order_relaxed) + b.size() + wireOverhead(paths_[path].remote),
+             std::memory_order_relaxed);
   enqueue(batches_[paths_[path].uplink], int(path), b.data(), b.size());
   return true;
 }

@@ -129,6 +129,23 @@ dst = ["10.98.2.0/25"]
   EXPECT_EQ(m.rules[1].cls, 1);
 }
 
+TEST(ConfigMultipathTest, UplinkBudgetLoadsInMegabytes) {
+  auto r = parseConfig(config("",
+                              "metered = true\nbudget_day_mb = 500\nbudget_month_mb = 20000\n"
+                              "budget_reset_day = 15\nbudget_warn_percent = 90\n"
+                              "budget_exhausted = \"block\"\n"),
+                       "t.toml");
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  const UplinkConfig& u = r->uplinks[0];
+  EXPECT_EQ(u.budget.dayBytes, 500'000'000u);
+  EXPECT_EQ(u.budget.monthBytes, 20'000'000'000u);
+  EXPECT_EQ(u.budget.resetDay, 15u);
+  EXPECT_EQ(u.budget.warnPercent, 90u);
+  EXPECT_EQ(u.budgetExhausted, policy::BudgetUse::kBlocked);
+  EXPECT_FALSE(r->uplinks[1].budget.enabled());
+  EXPECT_EQ(r->uplinks[1].budgetExhausted, policy::BudgetUse::kLastResort);
+}
+
 TEST(ConfigMultipathTest, ErrorsSayWhereAndWhatIsExpected) {
   std::string t = config("[[class]]\nname = \"voice\"\nprefer = [\"fibre\"]\n");
   EXPECT_CONFIG_ERROR(t, at(t, "\"fibre\""), "is not an uplink; expected one of: fiber, lte");
@@ -165,6 +182,16 @@ TEST(ConfigMultipathTest, ErrorsSayWhereAndWhatIsExpected) {
 
   t = config("[pathmon]\nprobe_intervall_ms = 20\n");
   EXPECT_CONFIG_ERROR(t, at(t, "probe_intervall_ms"), "unknown key 'pathmon.probe_intervall_ms'");
+
+  t = config("", "budget_month_mb = 100\nbudget_reset_day = 31\n");
+  EXPECT_CONFIG_ERROR(t, at(t, "31\n"), "is out of range; expected an integer in 1..28");
+
+  t = config("", "budget_day_mb = 100\nbudget_exhausted = \"stop\"\n");
+  EXPECT_CONFIG_ERROR(t, at(t, "\"stop\""), "expected \"last_resort\" or \"block\"");
+
+  t = config("", "budget_reset_day = 5\n");
+  EXPECT_CONFIG_ERROR(t, at(t, "5\n"),
+                      "without a budget; expected budget_day_mb or budget_month_mb");
 
   t = config("[[class]]\nname = \"default\"\n[class.sla]\nmax_loss = 2\n");
   EXPECT_CONFIG_ERROR(t, at(t, "2\n"), "is out of range; expected a number in 0..1");
