@@ -17,6 +17,7 @@
 
 #include "edge/config.hpp"
 #include "edge/control_commands.hpp"
+#include "edge/credentials_file.hpp"
 
 namespace {
 
@@ -38,6 +39,9 @@ void usage(std::ostream& os) {
         "  reload             apply the configuration file again (as SIGHUP); an invalid\n"
         "                     file is refused and the running configuration stays\n"
         "  check CONFIG       validate CONFIG without a daemon (as braidd --check)\n"
+        "  user add FILE NAME [--group G]\n"
+        "                     add or change an EAP user in a credentials file (password\n"
+        "                     from the terminal without echo, or one line on stdin)\n"
         "  --socket PATH      braidd's control socket (default "
      << braid::edge::kDefaultControlSocket
      << ")\n"
@@ -154,6 +158,9 @@ int main(int argc, char** argv) {
   bool json = false;
   long count = -1;
   std::vector<std::string> words;
+  if (argc >= 2 && std::string_view(argv[1]) == "user") {  // needs no daemon
+    return braid::edge::braidctlUserCommand(std::vector<std::string>(argv + 1, argv + argc));
+  }
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--socket" && i + 1 < argc) {

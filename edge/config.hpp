@@ -142,6 +142,9 @@ struct RemoteAccessSection {
   std::vector<IpPrefix> allowedSubnets;  // default overlay.local_subnets
   uint32_t maxClients = 16;
   PeerIkeConfig ike;  // auth = pubkey; initiate = false
+  // `credentials`: EAP-MSCHAPv2 users (edge/credentials_file.hpp), loaded; null if none.
+  std::string credentials;
+  std::shared_ptr<const ike::EapUserTable> eapUsers;
 };
 
 struct OverlayConfig {

@@ -7,6 +7,7 @@
 
 #include "edge/config.hpp"
 #include "edge/config_checker.hpp"
+#include "edge/credentials_file.hpp"
 
 namespace braid::edge::detail {
 namespace {
@@ -30,6 +31,11 @@ void collect(const toml::node* arrayNode, const std::string& path, const std::st
       out.push_back({*p, &n, path + "[" + std::to_string(i) + "]", what});
     }
   }
+}
+
+std::string resolvePath(const std::string& baseDir, const std::string& file) {
+  if (file.empty() || file[0] == '/' || baseDir.empty()) return file;
+  return baseDir + "/" + file;
 }
 
 std::vector<IpAddress> addresses(Checker& c, const toml::table& t, const std::string& path,
@@ -77,7 +83,7 @@ void parseRemoteAccess(Checker& c, const toml::table& root, const std::string& b
     const std::string p = "remote_access[" + std::to_string(i) + "]";
     c.allowOnly(t, p,
                 {"name", "uplinks", "pools", "dns", "split_subnets", "allowed_subnets",
-                 "max_clients", "ike"});
+                 "max_clients", "credentials", "ike"});
     RemoteAccessSection ra;
     if (auto name = c.str(t, p, "name", true, "a unique name")) {
       bool dup = false;
@@ -154,6 +160,15 @@ void parseRemoteAccess(Checker& c, const toml::table& root, const std::string& b
     if (auto n = c.integer(t, p, "max_clients", false, 1, 4096)) {
       ra.maxClients = static_cast<uint32_t>(*n);
     }
+    // EAP-MSCHAPv2 users (RFC 7296 2.16); their file's errors at its own line and column.
+    if (auto file = c.str(t, p, "credentials", false, "the path of a credentials file")) {
+      ra.credentials = resolvePath(baseDir, *file);
+      CredentialsFile creds = loadCredentials(ra.credentials);
+      for (const auto& e : creds.errors)
+        c.errorAt(e.substr(0, e.find(": ")), e.substr(e.find(": ") + 2));
+      for (const auto& w : creds.warnings) BRAID_LOG(kWarn, "config") << w;
+      if (creds.errors.empty()) ra.eapUsers = std::move(creds.users);
+    }
     if (const toml::table* ike = c.table(t, p, "ike", true,
                                          "a table [remote_access.ike] with the gateway's "
                                          "certificate, key and the clients' CA")) {
@@ -164,7 +179,8 @@ void parseRemoteAccess(Checker& c, const toml::table& root, const std::string& b
           c.error(*ike, "'" + p +
                             ".ike' authenticates with a pre-shared key; expected "
                             "certificate, private_key and ca_certificates (clients "
-                            "authenticate with certificates)");
+                            "authenticate with certificates or EAP; the gateway with its "
+                            "certificate)");
         }
         if (initiateSet && k->initiate) {
           c.error(*ike->get("initiate"),

@@ -50,6 +50,7 @@ ike::PeerConfig remoteAccessPeerConfig(const RemoteAccessSection& section,
   ike::PeerConfig pc = ikePeerConfig(peer, path, uplink);
   pc.remoteAny = true;
   pc.remoteAccess = std::move(ra);
+  pc.remoteAuth.eapUsers = section.eapUsers;  // clients without AUTH: EAP (RFC 7296 2.16)
   return pc;
 }
 

@@ -1,6 +1,7 @@
 // [[remote_access]]: a section loads with its defaults; pools that overlap the site's subnets,
 // a peer's remote subnets or each other are errors at file:line:col; clients authenticate with
-// certificates only; the IKE core config and the data-plane slots built from a section.
+// certificates or EAP (credentials files: their errors at file:line:col, braidctl user add);
+// the IKE core config and the data-plane slots built from a section.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <string>
 
 #include "edge/config.hpp"
+#include "edge/credentials_file.hpp"
 #include "edge/remote_access.hpp"
 #include "ipsec/ike/remote_access.hpp"
 #include "tests/unit/edge/config_test_support.hpp"
@@ -182,6 +184,129 @@ TEST(ConfigRemoteAccessTest, CoreConfigAndDataPlaneSlots) {
   EXPECT_EQ(pc.children[0].localTs[0].toString(), "10.98.1.0/24");
   EXPECT_EQ(pc.children[0].remoteTs[0].toString(), "10.90.0.0/24");
   EXPECT_EQ(pc.localAuth.kind, ike::AuthKind::kPubkey);
+}
+
+// ---- EAP credentials (edge/credentials_file.hpp) -------------------------------------------
+
+struct TempFile {
+  std::string path;
+  explicit TempFile(const std::string& name)
+      : path((std::filesystem::path(::testing::TempDir()) /
+              (name + "-" + std::to_string(::getpid())))
+                 .string()) {
+    std::filesystem::remove(path);
+  }
+  ~TempFile() {
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+  }
+  void write(const std::string& text, std::filesystem::perms mode) const {
+    FILE* f = std::fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs(text.c_str(), f);
+    std::fclose(f);
+    std::filesystem::permissions(path, mode);
+  }
+};
+
+constexpr const char* kClientPassHash = "44ebba8d5312b8d611474411f56989ae";  // "clientPass"
+
+TEST(CredentialsFileTest, ParsesUsersGroupsAndComments) {
+  auto c = parseCredentials(std::string("# users\n\nalice staff ") + kClientPassHash +
+                                "\r\n  bob - " + kClientPassHash + "  # no group\n",
+                            "users");
+  // A trailing comment is a fourth field: an error at its column.
+  ASSERT_EQ(c.errors.size(), 1u);
+  EXPECT_EQ(c.errors[0], "users:4:3: 6 fields; expected 'name group nthash' (group '-' for none)");
+  c = parseCredentials(
+      std::string("alice staff ") + kClientPassHash + "\nbob - " + kClientPassHash + "\n", "users");
+  ASSERT_TRUE(c.errors.empty()) << c.errors[0];
+  ASSERT_EQ(c.users->size(), 2u);
+  const ike::EapUser* a = c.users->find("alice");
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->group, "staff");
+  EXPECT_EQ(a->ntHash, *ike::mschapv2::ntPasswordHash("clientPass"));
+  EXPECT_EQ(c.users->find("bob")->group, "");
+  EXPECT_NE(c.users->find("CORP\\bob"), nullptr);  // a Windows domain prefix
+}
+
+TEST(CredentialsFileTest, ErrorsAtLineAndColumn) {
+  auto c =
+      parseCredentials(std::string("alice staff secret123\n") + "bob staff " + kClientPassHash +
+                           "\n" + "bob x " + kClientPassHash + "\n" + "carol\n",
+                       "/etc/braid/users");
+  ASSERT_EQ(c.errors.size(), 3u);
+  // The bad hash is not echoed: it may be a password.
+  EXPECT_EQ(c.errors[0],
+            "/etc/braid/users:1:13: the NT hash is not 32 hex digits; expected the hash that "
+            "'braidctl user add' writes, not a password");
+  EXPECT_EQ(c.errors[1], "/etc/braid/users:3:1: user 'bob' is a duplicate of line 2");
+  EXPECT_EQ(c.errors[2],
+            "/etc/braid/users:4:1: 1 fields; expected 'name group nthash' (group '-' for none)");
+}
+
+TEST(CredentialsFileTest, UserAddWritesHashesAndReplaces) {
+  TempFile f("braid-users");
+  auto h1 = *ike::mschapv2::ntPasswordHash("one");
+  auto h2 = *ike::mschapv2::ntPasswordHash("two");
+  ASSERT_TRUE(addCredentialsUser(f.path, "alice", "staff", h1).isOk());
+  ASSERT_TRUE(addCredentialsUser(f.path, "bob", "", h1).isOk());
+  ASSERT_TRUE(addCredentialsUser(f.path, "alice", "admins", h2).isOk());  // replaced
+  EXPECT_FALSE(addCredentialsUser(f.path, "bad name", "", h1).isOk());
+  auto st = std::filesystem::status(f.path);
+  EXPECT_EQ(st.permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  auto c = loadCredentials(f.path);
+  ASSERT_TRUE(c.errors.empty()) << c.errors[0];
+  EXPECT_TRUE(c.warnings.empty());
+  ASSERT_EQ(c.users->size(), 2u);
+  EXPECT_EQ(c.users->find("alice")->group, "admins");
+  EXPECT_EQ(c.users->find("alice")->ntHash, h2);
+  EXPECT_EQ(c.users->find("bob")->ntHash, h1);
+  // No password in the file, only hashes.
+  FILE* in = std::fopen(f.path.c_str(), "r");
+  ASSERT_NE(in, nullptr);
+  char buf[512] = {};
+  size_t n = std::fread(buf, 1, sizeof buf - 1, in);
+  std::fclose(in);
+  EXPECT_EQ(std::string(buf, n), "alice admins " + ike::mschapv2::toHex(h2, false) + "\nbob - " +
+                                     ike::mschapv2::toHex(h1, false) + "\n");
+}
+
+TEST(CredentialsFileTest, SectionLoadsUsersAndReportsTheFile) {
+  TempFile f("braid-ra-users");
+  f.write(std::string("alice staff ") + kClientPassHash + "\n",
+          std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
+              std::filesystem::perms::others_read);
+  auto w = loadCredentials(f.path);
+  ASSERT_EQ(w.warnings.size(), 1u);
+  EXPECT_NE(w.warnings[0].find("world-readable"), std::string::npos);
+  auto r = parseConfig(
+      config(section("pools = [\"10.90.0.0/24\"]\ncredentials = \"" + f.path + "\"\n"), false),
+      "t.toml");
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  ASSERT_NE(r->remoteAccess[0].eapUsers, nullptr);
+  EXPECT_EQ(r->remoteAccess[0].eapUsers->size(), 1u);
+  ike::PeerConfig pc = remoteAccessPeerConfig(r->remoteAccess[0], r->uplinks[0],
+                                              std::make_shared<ike::RemoteAccessConfig>());
+  EXPECT_EQ(pc.remoteAuth.eapUsers, r->remoteAccess[0].eapUsers);
+  // A bad line: braidd --check reports the credentials file's own position.
+  f.write("alice staff nothex\n",
+          std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  r = parseConfig(
+      config(section("pools = [\"10.90.0.0/24\"]\ncredentials = \"" + f.path + "\"\n"), false),
+      "t.toml");
+  ASSERT_FALSE(r.isOk());
+  EXPECT_NE(r.status().message().find(f.path + ":1:13: the NT hash is not 32 hex digits"),
+            std::string::npos)
+      << r.status().message();
+  r = parseConfig(
+      config(section("pools = [\"10.90.0.0/24\"]\ncredentials = \"/nonexistent/users\"\n"), false),
+      "t.toml");
+  ASSERT_FALSE(r.isOk());
+  EXPECT_NE(r.status().message().find("/nonexistent/users: cannot read the credentials file"),
+            std::string::npos)
+      << r.status().message();
 }
 
 }  // namespace
