@@ -3,6 +3,10 @@
 #include <cstdio>
 #include <sstream>
 
+#include "edge/metrics_dataplane.hpp"
+#include "edge/metrics_export_class.hpp"
+#include "metrics/registry.hpp"
+
 namespace braid::edge {
 
 std::string_view txDropName(TxDrop d) {
@@ -65,28 +69,6 @@ std::string_view rxDropName(RxDrop d) {
   return "unknown";
 }
 
-namespace {
-// Our own stable names for the ESP layer's reasons, so the stats file does not change if the
-// ESP layer rewords its log names.
-std::string_view espDropKey(size_t i) {
-  switch (static_cast<ipsec::EspDrop>(i)) {
-    case ipsec::EspDrop::kTooShort:
-      return "too_short";
-    case ipsec::EspDrop::kBadSpi:
-      return "bad_spi";
-    case ipsec::EspDrop::kReplay:
-      return "replay";
-    case ipsec::EspDrop::kIcv:
-      return "icv";
-    case ipsec::EspDrop::kPadding:
-      return "padding";
-    case ipsec::EspDrop::kCount:
-      break;
-  }
-  return "unknown";
-}
-}  // namespace
-
 std::array<uint64_t, ipsec::kEspDropCount> DataPlaneStats::espDrops() const {
   auto out = inboundTable.drops;
   for (auto& sa : sas) {
@@ -97,67 +79,22 @@ std::array<uint64_t, ipsec::kEspDropCount> DataPlaneStats::espDrops() const {
 }
 
 std::string formatStats(const DataPlaneStats& s) {
-  std::ostringstream os;
-  auto line = [&](std::string_view name, uint64_t v) { os << name << ' ' << v << '\n'; };
-  const TxCounters& t = s.tx;
-  line("tx.tun_reads", t.tunReads);
-  line("tx.tun_packets", t.tunPackets);
-  line("tx.tun_bytes", t.tunBytes);
-  line("tx.gso_super_packets", t.gsoSuperPackets);
-  line("tx.csum_completed", t.csumCompleted);
-  line("tx.sealed", t.sealed);
-  line("tx.send_calls", t.sendCalls);
-  line("tx.datagrams_sent", t.datagramsSent);
-  line("tx.bytes_sent", t.bytesSent);
-  line("tx.gso_sends", t.gsoSends);
-  line("tx.udp_gso_disabled", t.udpGsoDisabled);
-  line("tx.commands", t.commands);
-  line("tx.copies", t.copiesSent);
-  line("tx.copies_skipped", t.copiesSkipped);
-  line("tx.shim_data", t.shimData);
-  line("tx.probes", t.probesSent);
-  line("tx.fec_parity", t.fecParity);
-  static const char* const kPrio[3] = {"realtime", "business", "bulk"};
-  for (size_t i = 0; i < 3; ++i) {
-    line(std::string("tx.shaper.") + kPrio[i] + ".queued", t.shaperQueued[i]);
-    line(std::string("tx.shaper.") + kPrio[i] + ".sent", t.shaperSent[i]);
-  }
-  for (size_t i = 0; i < kTxDropCount; ++i) {
-    os << "tx.drop." << txDropName(static_cast<TxDrop>(i)) << ' ' << t.drops[i] << '\n';
-  }
-  const RxCounters& r = s.rx;
-  line("rx.recv_calls", r.recvCalls);
-  line("rx.datagrams", r.datagrams);
-  line("rx.bytes", r.bytes);
-  line("rx.gro_datagrams", r.groDatagrams);
-  line("rx.keepalives", r.keepalives);
-  line("rx.ike_messages", r.ikeMessages);
-  line("rx.esp_packets", r.espPackets);
-  line("rx.opened", r.opened);
-  line("rx.dummy", r.dummy);
-  line("rx.tun_writes", r.tunWrites);
-  line("rx.tun_packets", r.tunPackets);
-  line("rx.tun_bytes", r.tunBytes);
-  line("rx.gro_coalesced", r.groCoalesced);
-  line("rx.tun_gro_disabled", r.tunGroDisabled);
-  line("rx.commands", r.commands);
-  line("rx.shim_data", r.shimData);
-  line("rx.probes", r.probesReceived);
-  line("rx.shim_resyncs", r.shimResyncs);
-  line("rx.fec_parity", r.fecParity);
-  line("rx.fec_recovered", r.fecRecovered);
-  line("rx.reorder_buffered", r.reorderBuffered);
-  line("rx.reorder_late", r.reorderLate);
-  line("rx.reorder_gaps", r.reorderGaps);
-  line("rx.reorder_timeouts", r.reorderTimeouts);
-  line("rx.reorder_overflows", r.reorderOverflows);
-  for (size_t i = 0; i < kRxDropCount; ++i) {
-    os << "rx.drop." << rxDropName(static_cast<RxDrop>(i)) << ' ' << r.drops[i] << '\n';
-  }
-  auto esp = s.espDrops();
-  for (size_t i = 0; i < esp.size(); ++i) {
-    os << "rx.drop.esp_" << espDropKey(i) << ' ' << esp[i] << '\n';
-  }
+  // The counters' lines come from the same descriptor tables as the scrape (tx.*, rx.*,
+  // rx.drop.esp_*, class.*); only the per-SA lines are written here (SPIs are no labels).
+  metrics::Registry r;
+  auto tx = metrics::StructMetrics<TxCounters>::add(r, txFields());
+  auto rx = metrics::StructMetrics<RxCounters>::add(r, rxFields());
+  auto esp = metrics::StructMetrics<EspDropTotals>::add(r, espDropFields());
+  if (!tx || !rx || !esp) return "";  // the tables are fixed: a unit test registers them
+  tx->update(r, s.tx);
+  rx->update(r, s.rx);
+  esp->update(r, EspDropTotals{s.espDrops()});
+  ClassMetrics classes;
+  (void)classes.update(r, s.classes);  // only fails past 1024 classes
+  std::string out = r.statsFile();
+  auto line = [&](const std::string& name, uint64_t v) {
+    out += name + ' ' + std::to_string(v) + '\n';
+  };
   for (auto& sa : s.sas) {
     char spi[16];
     std::snprintf(spi, sizeof spi, "0x%08x", sa.spi);
@@ -166,7 +103,7 @@ std::string formatStats(const DataPlaneStats& s) {
       line(p + "packets", sa.esp.packetsOpened);
       line(p + "bytes", sa.esp.bytesOpened);
       for (size_t i = 0; i < ipsec::kEspDropCount; ++i) {
-        os << p << "drop." << espDropKey(i) << ' ' << sa.esp.drops[i] << '\n';
+        line(p + "drop." + std::string(kEspDropReasons[i]), sa.esp.drops[i]);
       }
     } else {
       line(p + "packets", sa.esp.packetsSealed);
@@ -174,7 +111,7 @@ std::string formatStats(const DataPlaneStats& s) {
       line(p + "sequence_exhausted", sa.esp.sequenceExhausted);
     }
   }
-  return os.str();
+  return out;
 }
 
 std::string summarizeStats(const DataPlaneStats& s) {
@@ -195,7 +132,7 @@ std::string summarizeStats(const DataPlaneStats& s) {
   }
   auto esp = s.espDrops();
   for (size_t i = 0; i < esp.size(); ++i) {
-    if (esp[i] != 0) os << " esp_" << espDropKey(i) << "=" << esp[i];
+    if (esp[i] != 0) os << " esp_" << kEspDropReasons[i] << "=" << esp[i];
   }
   return os.str();
 }

@@ -108,6 +108,20 @@ struct RxCounters {
   uint64_t dropped(RxDrop d) const { return drops[static_cast<size_t>(d)]; }
 };
 
+// Per application class (docs/metrics.md "braid_class_*"): inner packets and bytes the TX
+// thread handed to a path (copies and parities not counted), and those the RX thread took
+// in with a shim data header naming the class (the sender's class id: only duplicated,
+// FEC-protected and bonded traffic carries one; other received packets have no class).
+struct ClassCounters {
+  uint64_t txPackets = 0, txBytes = 0;
+  uint64_t rxPackets = 0, rxBytes = 0;
+};
+struct ClassStats {
+  std::string name;
+  ClassCounters counters;
+  std::vector<std::string> paths;  // what the class uses now: its best path at each peer
+};
+
 struct SaStats {
   uint32_t spi = 0;
   bool inbound = false;
@@ -122,6 +136,7 @@ struct DataPlaneStats {
   ipsec::EspCounters inboundTable;  // unknown SPI, too short (counted by the table)
   std::vector<SaStats> sas;
   std::vector<policy::EngineCounters> engines;  // per peer: path decisions by cause, copies
+  std::vector<ClassStats> classes;              // by class id (the configuration's order)
   // ESP drops summed over the table and every inbound SA.
   std::array<uint64_t, ipsec::kEspDropCount> espDrops() const;
 };

@@ -178,10 +178,12 @@ void DataPlane::publishTx() {
   TxCounters c;
   std::vector<SaStats> sas;
   std::vector<policy::EngineCounters> engines;
-  tx_->publish(c, sas, engines);
+  std::vector<ClassStats> classes;
+  tx_->publish(c, sas, engines, classes);
   std::lock_guard<std::mutex> lock(statsMu_);
   published_.tx = c;
   published_.engines = std::move(engines);
+  published_.classes = std::move(classes);
   txSas_ = std::move(sas);
   ++txGen_;
   statsCv_.notify_all();
@@ -191,8 +193,10 @@ void DataPlane::publishRx() {
   RxCounters c;
   ipsec::EspCounters table;
   std::vector<SaStats> sas;
-  rx_->publish(c, table, sas);
+  std::vector<ClassCounters> classes;
+  rx_->publish(c, table, sas, classes);
   std::lock_guard<std::mutex> lock(statsMu_);
+  rxClasses_ = std::move(classes);
   published_.rx = c;
   published_.inboundTable = table;
   rxSas_ = std::move(sas);
@@ -226,6 +230,10 @@ DataPlaneStats DataPlane::snapshot() {
   DataPlaneStats out = published_;
   out.sas = txSas_;
   out.sas.insert(out.sas.end(), rxSas_.begin(), rxSas_.end());
+  for (size_t c = 0; c < out.classes.size() && c < rxClasses_.size(); ++c) {
+    out.classes[c].counters.rxPackets = rxClasses_[c].rxPackets;
+    out.classes[c].counters.rxBytes = rxClasses_[c].rxBytes;
+  }
   return out;
 }
 

@@ -172,6 +172,7 @@ class DataPlane {
   uint64_t txGen_ = 0, rxGen_ = 0;
   DataPlaneStats published_;
   std::vector<SaStats> txSas_, rxSas_;
+  std::vector<ClassCounters> rxClasses_;  // by the sender's class id
 };
 
 }  // namespace braid::edge

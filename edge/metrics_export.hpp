@@ -18,17 +18,13 @@
 #include "edge/config.hpp"
 #include "edge/counters.hpp"
 #include "edge/ike_driver.hpp"
+#include "edge/metrics_dataplane.hpp"
 #include "edge/metrics_server.hpp"
 #include "metrics/registry.hpp"
 #include "pathmon/supervisor.hpp"
 
 namespace braid::edge {
 
-// Label values of the drop reasons, in enum order (equal to txDropName/rxDropName and the
-// stats file's names; a unit test checks it).
-extern const std::array<std::string_view, kTxDropCount> kTxDropReasons;
-extern const std::array<std::string_view, kRxDropCount> kRxDropReasons;
-extern const std::array<std::string_view, ipsec::kEspDropCount> kEspDropReasons;
 // Values of braid_ike_path_state's `state` label (IkePathStats::state).
 extern const std::array<std::string_view, 4> kIkePathStates;
 

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/log.hpp"
+#include "edge/steering.hpp"
 
 namespace braid::edge {
 namespace {
@@ -24,6 +25,19 @@ double ms(Duration d) {
 }
 
 }  // namespace
+
+std::string failoverLine(std::string_view path, pathmon::PathState to, pathmon::PathCause cause,
+                         size_t flows) {
+  return "failover from " + std::string(path) + " (" + pathmon::pathStateName(to) + ", " +
+         pathmon::pathCauseName(cause) + "): " + std::to_string(flows) +
+         (flows == 1 ? " flow moved" : " flows moved");
+}
+
+bool isFailover(pathmon::PathState from, pathmon::PathState to) {
+  using S = pathmon::PathState;
+  const bool carrying = from == S::kUp || from == S::kDegraded || from == S::kProbing;
+  return carrying && (to == S::kDead || to == S::kDown);
+}
 
 PathControl::PathControl(asio::io_context& io, const Config& config, DataPlane& dp)
     : io_(io),
@@ -163,6 +177,16 @@ void PathControl::onPathEvent(const pathmon::PathEvent& e) {
     LogLine(level, "path") << "path " << p.name << ": " << pathmon::pathStateName(e.from) << " -> "
                            << pathmon::pathStateName(e.to) << " ("
                            << pathmon::pathCauseName(e.cause) << "; " << figures << hold << ")";
+  }
+  if (isFailover(e.from, e.to)) {
+    // Counted on the TX thread before the new views reach it (posted first): the flows
+    // pinned to the path, each moved by its next packet. Logged back on this thread.
+    dp_.inspectSteering(
+        [&io = io_, path = e.path, name = p.name, to = e.to, cause = e.cause](const Steering& s) {
+          asio::post(io, [line = failoverLine(name, to, cause, s.flowsOn(path))] {
+            BRAID_LOG(kWarn, "path") << line;
+          });
+        });
   }
   publishViews();  // in the same turn: the next packet already avoids a dead path
 }

@@ -25,6 +25,14 @@
 
 namespace braid::edge {
 
+// The failover log line of a path that turned unusable (Dead or Down) with `flows` flows
+// pinned to it, each of which moves at its next packet (Steering::flowsOn):
+// "failover from site-b/fiber (dead, probes_lost): 3 flows moved".
+std::string failoverLine(std::string_view path, pathmon::PathState to, pathmon::PathCause cause,
+                         size_t flows);
+// A transition that takes a carrying path out of use.
+bool isFailover(pathmon::PathState from, pathmon::PathState to);
+
 class PathControl final : public pathmon::ProbeTransport, public pathmon::PathListener {
  public:
   PathControl(boost::asio::io_context& io, const Config& config, DataPlane& dp);

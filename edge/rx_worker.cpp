@@ -98,9 +98,10 @@ void RxWorker::removeSa(uint32_t spi) {
   spiPath_.erase(spi);
 }
 
-void RxWorker::publish(RxCounters& counters, ipsec::EspCounters& table,
-                       std::vector<SaStats>& sas) const {
+void RxWorker::publish(RxCounters& counters, ipsec::EspCounters& table, std::vector<SaStats>& sas,
+                       std::vector<ClassCounters>& classes) const {
   counters = counters_;
+  classes = classes_;
   reorder_.addTo(counters);
   table = table_.counters();
   sas.clear();
@@ -317,6 +318,7 @@ bool RxWorker::handleShim(InboundRoute& route, PacketBuffer& pkt, uint8_t& nh) {
   }
   uint64_t seq64 = 0;
   if (!acceptShimSequence(peer, h.cls, h.seq, seq64)) return false;
+  countClass(h.cls, pkt.size() - h.size());
   if (h.fec && h.k > 0) {
     auto r = fecDecoder(peer, h.cls)
                  .onData({h.group, h.index, h.k}, m.subspan(policy::kShimFecPayloadOffset),
@@ -352,6 +354,7 @@ void RxWorker::deliverRecovered(InboundRoute& route, policy::ClassId cls, size_t
   uint64_t seq64 = 0;
   if (!acceptShimSequence(peer, cls, loadBe32(out), seq64)) return;
   ++counters_.fecRecovered;
+  countClass(cls, length - 4);
   uint8_t* ip = out + 4;
   const uint8_t nh = innerNextHeader(ip, length - 4);
   if (!reorder_.ordered(peer, cls)) {

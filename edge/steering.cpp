@@ -100,6 +100,14 @@ bool Steering::peerKeyed(size_t peer) const {
   return false;
 }
 
+size_t Steering::flowsOn(size_t path) const {
+  size_t n = 0;
+  for (const Peer& p : peers_) {
+    p.engine->flows().forEach([&](const policy::FlowEntry& f) { n += f.path == path; });
+  }
+  return n;
+}
+
 void Steering::setShim(size_t path, bool on) {
   if (path < shim_.size()) shim_[path] = on;
 }

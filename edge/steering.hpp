@@ -66,6 +66,9 @@ class Steering {
     return peers_[peer].engine->classPolicy(cls).priority;
   }
   size_t peerCount() const { return peers_.size(); }
+  // Flows pinned to `path` now (every peer's flow table). When the path turns unusable,
+  // each of them moves at its next packet: the failover log line counts them.
+  size_t flowsOn(size_t path) const;
 
  private:
   struct Peer {

@@ -46,6 +46,7 @@ TxWorker::TxWorker(const DataPlaneOptions& opts, int tunFd, std::vector<int> upl
     }
   }
   released_.reserve(opts.poolPackets);
+  classes_.resize(steering_.peerCount() > 0 ? steering_.engine(0).classCount() : 0);
   for (SendBatch& b : batches_) {
     b.msgs.resize(maxPkts);
     b.iovs.resize(maxPkts);
@@ -94,9 +95,39 @@ void TxWorker::removeSa(size_t path) {
   installSa(path, nullptr);
 }
 
+void TxWorker::setPolicy(const MultipathConfig& m) {
+  ++counters_.commands;
+  std::vector<std::pair<std::string, ClassCounters>> old;
+  for (size_t c = 0; c < classes_.size(); ++c) {
+    old.emplace_back(steering_.engine(0).classPolicy(policy::ClassId(c)).name, classes_[c]);
+  }
+  steering_.reload(m);
+  classes_.assign(steering_.peerCount() > 0 ? steering_.engine(0).classCount() : 0, {});
+  for (size_t c = 0; c < classes_.size(); ++c) {
+    const std::string& name = steering_.engine(0).classPolicy(policy::ClassId(c)).name;
+    for (auto& [n, counts] : old) {
+      if (n == name) classes_[c] = counts;
+    }
+  }
+}
+
 void TxWorker::publish(TxCounters& counters, std::vector<SaStats>& sas,
-                       std::vector<policy::EngineCounters>& engines) const {
+                       std::vector<policy::EngineCounters>& engines,
+                       std::vector<ClassStats>& classes) const {
   counters = counters_;
+  classes.resize(classes_.size());
+  for (size_t c = 0; c < classes_.size(); ++c) {
+    const auto id = policy::ClassId(c);
+    classes[c].name = steering_.engine(0).classPolicy(id).name;
+    classes[c].counters = classes_[c];
+    classes[c].paths.clear();
+    for (size_t i = 0; i < steering_.peerCount(); ++i) {
+      const policy::Engine& e = steering_.engine(i);
+      if (c < e.classCount() && e.classBest(id) < paths_.size()) {
+        classes[c].paths.push_back(paths_[e.classBest(id)].name);
+      }
+    }
+  }
   engines.clear();
   for (size_t i = 0; i < steering_.peerCount(); ++i) {
     engines.push_back(steering_.engine(i).counters());
@@ -378,6 +409,10 @@ void TxWorker::processAndSend() {
     if (!ch.decision.ok()) {
       counters_.drop(steering_.peerKeyed(ch.peer) ? TxDrop::kNoPath : TxDrop::kNoSa);
       continue;
+    }
+    if (ch.decision.cls < classes_.size()) {
+      ++classes_[ch.decision.cls].txPackets;
+      classes_[ch.decision.cls].txBytes += len;
     }
     uint8_t nh = version == 4 ? ipsec::kNextHeaderIpv4 : ipsec::kNextHeaderIpv6;
     policy::XorFecEncoder* fec = nullptr;

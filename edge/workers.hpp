@@ -40,10 +40,8 @@ class TxWorker {
   void removeSa(size_t path);
   void setRemote(size_t path, const SockAddr& remote);
   void setRoutes(const std::vector<PeerSpec>& peers) { steering_.setRoutes(peers); }
-  void setPolicy(const MultipathConfig& m) {
-    ++counters_.commands;
-    steering_.reload(m);
-  }
+  // A reload; per-class counters follow their class by name.
+  void setPolicy(const MultipathConfig& m);
   void setViews(const std::vector<policy::PathView>& views) { steering_.setViews(views); }
   const Steering& steering() const { return steering_; }
   void setShim(size_t path, bool on) { steering_.setShim(path, on); }
@@ -52,7 +50,8 @@ class TxWorker {
   void setSequenceLimit(size_t path, uint64_t limit, uint64_t requestAt);
   void setSeqReserveHandler(SeqReserveHandler h) { seqReserve_ = std::move(h); }
   void publish(TxCounters& counters, std::vector<SaStats>& sas,
-               std::vector<policy::EngineCounters>& engines) const;
+               std::vector<policy::EngineCounters>& engines,
+               std::vector<ClassStats>& classes) const;
 
  private:
   struct SendBatch {
@@ -118,6 +117,7 @@ class TxWorker {
   std::vector<SendBatch> batches_;
   bool udpGso_;
   TxCounters counters_;
+  std::vector<ClassCounters> classes_;  // by class id (tx fields only)
   CommandQueue commands_;
 };
 
@@ -147,7 +147,8 @@ class RxWorker {
   }
   // Bonded classes of this peer: how long an early packet waits for the gap before it.
   void setReorderHold(size_t peer, Duration hold) { reorder_.setHold(peer, hold); }
-  void publish(RxCounters& counters, ipsec::EspCounters& table, std::vector<SaStats>& sas) const;
+  void publish(RxCounters& counters, ipsec::EspCounters& table, std::vector<SaStats>& sas,
+               std::vector<ClassCounters>& classes) const;
 
  private:
   struct InboundRoute;
@@ -210,6 +211,12 @@ class RxWorker {
   std::vector<SockAddr> names_;
   std::vector<std::array<uint8_t, 64>> cmsgs_;
   RxCounters counters_;
+  // By the sender's class id from the shim data header (rx fields only).
+  std::vector<ClassCounters> classes_ = std::vector<ClassCounters>(kMaxShimClasses);
+  void countClass(policy::ClassId cls, size_t bytes) {
+    ++classes_[cls].rxPackets;  // cls < kMaxShimClasses: checked by the shim decoder's caller
+    classes_[cls].rxBytes += bytes;
+  }
   TunWriter writer_;
   ReorderStage reorder_;  // after writer_: it delivers into it
   CommandQueue commands_;

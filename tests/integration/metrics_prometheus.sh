@@ -12,7 +12,10 @@
 # so that the failover panels have events. Then, through the HTTP API:
 #   - each path's braid_path_rtt_seconds (5 s average) is 2 x the emulated one-way delay
 #     within +-30 % or +-5 ms, whichever is larger, on both sites;
-#   - the blackout shows as a dead fiber path, a failover (cause path_down) and recovery;
+#   - class voice's traffic (braid_class_packets_total) at its 50 packets/s, on fiber
+#     (braid_class_path), and on broadband during the blackout;
+#   - the blackout shows as a dead fiber path, a failover (cause path_down), braidd's
+#     "failover from site-b/fiber (...): N flows moved" log line and recovery;
 #   - every PromQL expression of deploy/grafana/braid-dashboard.json (per site, Grafana
 #     variables substituted) returns series, and so does every alert rule Prometheus loaded
 #     once its threshold comparisons are removed (an alert's own expression is empty while
@@ -130,6 +133,8 @@ PING_PID=$NN_LAST_PID
 nn_check "both edges scraped (up == 1)" pq wait "$PROM" 'up{job="braid"} == 1' 2 20
 nn_check "all four paths up with an RTT, in Prometheus" \
   pq wait "$PROM" 'braid_path_state{state="up"} == 1 and on(site, path) braid_path_rtt_seconds > 0' 4 20
+nn_check "site a: traffic per class (voice 50 packets/s sent, on fiber)" pq wait "$PROM" \
+  'rate(braid_class_packets_total{site="a",class="voice",direction="tx"}[5s]) > 40 and on(site) braid_class_path{site="a",class="voice",path="site-b/fiber"} == 1' 1 20
 T_START=$(date +%s)
 sleep 6  # 5 s of samples for the averages below
 nn_check "RTT per path = 2 x emulated delay (+-30 % or 5 ms)" \
@@ -143,6 +148,11 @@ nn_check "site a: fiber seen dead" pq wait "$PROM" \
   'max_over_time(braid_path_state{site="a",path="site-b/fiber",state="dead"}[20s]) == 1' 1 10
 nn_check "site a: failover counted (policy decisions, cause path_down)" pq wait "$PROM" \
   'increase(braid_policy_decisions_total{site="a",cause="path_down"}[30s]) > 0' 1 10
+nn_check "site a: voice's class path was broadband meanwhile" pq wait "$PROM" \
+  'max_over_time(braid_class_path{site="a",class="voice",path="site-b/broadband"}[20s]) == 1' 1 10
+nn_check "site a: braidd logged the failover with the flows moved" \
+  grep -qE 'failover from site-b/fiber \(dead, [a-z_]+\): [1-9][0-9]* flows? moved' "$LAB_STATE_DIR/braidd-a.log"
+grep -hE '\[path\] (path site-b/fiber: up -> dead|failover from)' "$LAB_STATE_DIR/braidd-a.log" | head -n 2
 nn_check "site a: fiber up again" pq wait "$PROM" \
   'braid_path_state{site="a",path="site-b/fiber",state="up"} == 1' 1 15
 if [ -n "${RENDER_PNG:-}" ]; then

@@ -211,6 +211,35 @@ TEST(MetricsExportTest, DataPlaneCountersBecomeLabelledFamilies) {
   EXPECT_EQ(text.find("uplink=\"wan0\""), std::string::npos);  // manual path: no IKE
 }
 
+// braid_class_*: traffic per class and direction, and the path(s) each class uses now.
+TEST(MetricsExportTest, ClassTrafficAndCurrentPaths) {
+  auto e = MetricsExporter::create(twoPaths());
+  ASSERT_TRUE(e.isOk());
+  DataPlaneStats s;
+  s.classes = {{"voice", {10, 1000, 4, 400}, {"hq/lte"}}, {"default", {1, 84, 0, 0}, {}}};
+  std::string text = (*e)->render(metrics::Format::kPrometheus, s, nullptr);
+  EXPECT_TRUE(hasLine(text, "braid_class_packets_total{class=\"voice\",direction=\"tx\"} 10"))
+      << text;
+  EXPECT_TRUE(hasLine(text, "braid_class_bytes_total{class=\"voice\",direction=\"tx\"} 1000"));
+  EXPECT_TRUE(hasLine(text, "braid_class_packets_total{class=\"voice\",direction=\"rx\"} 4"));
+  EXPECT_TRUE(hasLine(text, "braid_class_bytes_total{class=\"voice\",direction=\"rx\"} 400"));
+  EXPECT_TRUE(hasLine(text, "braid_class_path{class=\"voice\",path=\"hq/lte\"} 1"));
+  EXPECT_TRUE(hasLine(text, "braid_class_path{class=\"voice\",path=\"hq/wan0\"} 0"));
+  EXPECT_TRUE(hasLine(text, "braid_class_path{class=\"default\",path=\"hq/wan0\"} 0"));
+  EXPECT_TRUE(hasLine(text, "braid_class_packets_total{class=\"default\",direction=\"tx\"} 1"));
+  EXPECT_EQ(text.find("# HELP braid_class_packets_total"),
+            text.rfind("# HELP braid_class_packets_total"));
+  // A class a reload adds appears at the next scrape; one it removes keeps its figures.
+  s.classes = {{"bulk", {5, 7000, 0, 0}, {"hq/wan0"}}};
+  text = (*e)->render(metrics::Format::kPrometheus, s, nullptr);
+  EXPECT_TRUE(hasLine(text, "braid_class_packets_total{class=\"bulk\",direction=\"tx\"} 5"));
+  EXPECT_TRUE(hasLine(text, "braid_class_path{class=\"bulk\",path=\"hq/wan0\"} 1"));
+  EXPECT_TRUE(hasLine(text, "braid_class_packets_total{class=\"voice\",direction=\"tx\"} 10"));
+  const std::string stats = (*e)->registry().statsFile();
+  EXPECT_TRUE(hasLine(stats, "class.voice.tx_packets 10")) << stats;
+  EXPECT_TRUE(hasLine(stats, "class.bulk.path.hq/wan0 1"));
+}
+
 // The tables keep the stats file's names: the registry's tx.* and rx.* lines are exactly the
 // lines formatStats writes.
 TEST(MetricsExportTest, StatsKeysEqualTheStatsFile) {
@@ -237,6 +266,22 @@ TEST(MetricsExportTest, StatsKeysEqualTheStatsFile) {
   auto fromStats = pick(formatStats(s));
   EXPECT_EQ(fromTables, fromStats);
   EXPECT_GT(fromStats.size(), 40u);
+  // formatStats is generated from the tables now: the names that scripts and tests read
+  // are the ones it wrote by hand before, and the per-SA lines stay.
+  s.sas.push_back(sa(0x2001, true, "hq/wan0", 5, 500));
+  s.sas.push_back(sa(0x3001, false, "hq/wan0", 6, 600));
+  s.classes = {{"voice", {1, 2, 3, 4}, {}}};
+  const std::string stats = formatStats(s);
+  for (const char* line :
+       {"tx.tun_reads 1", "tx.udp_gso_disabled 2", "rx.tun_gro_disabled 3", "tx.drop.malformed 100",
+        "tx.drop.no_route 101", "rx.drop.invalid 200", "rx.drop.spoofed_source 210",
+        "rx.drop.esp_bad_spi 9", "tx.shaper.bulk.sent 0", "rx.reorder_overflows 0", "rx.opened 0",
+        "sa.in.0x00002001.packets 5", "sa.in.0x00002001.bytes 500",
+        "sa.in.0x00002001.drop.replay 0", "sa.out.0x00003001.packets 6",
+        "sa.out.0x00003001.sequence_exhausted 0", "class.voice.tx_packets 1",
+        "class.voice.rx_bytes 4"}) {
+    EXPECT_TRUE(hasLine(stats, line)) << line << "\n" << stats;
+  }
 }
 
 // Per-path sums stay monotonic when a rekey replaces an SA.

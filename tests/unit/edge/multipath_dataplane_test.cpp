@@ -214,12 +214,30 @@ TEST_F(MultipathDataPlaneTest, DuplicatesWithTheShimAndTheReceiverDeliversEachPa
   EXPECT_EQ(sealedOn(s, 0x1000), 1u + kPackets);
   EXPECT_EQ(sealedOn(s, 0x1001), uint64_t(kPackets));
   EXPECT_EQ(pb->snapshot().rx.shimData, uint64_t(kPackets));
+  // Per class: each voice packet once on the sender (copies are not traffic of their own)
+  // and once on the receiver, which knows the class from the shim header (duplicates and
+  // the first, unmarked packet not counted).
+  ASSERT_EQ(s.classes.size(), 4u);
+  EXPECT_EQ(s.classes[0].name, "voice");
+  EXPECT_EQ(s.classes[0].counters.txPackets, 1u + kPackets);
+  EXPECT_EQ(s.classes[0].counters.txBytes, (1u + kPackets) * p.size());
+  EXPECT_EQ(s.classes[0].paths, std::vector<std::string>{"peer/fiber"});  // lowest RTT
+  EXPECT_EQ(s.classes[1].counters.txPackets, 0u);
+  DataPlaneStats sb = pb->snapshot();
+  ASSERT_EQ(sb.classes.size(), 4u);
+  EXPECT_EQ(sb.classes[0].counters.rxPackets, uint64_t(kPackets));
+  EXPECT_EQ(sb.classes[0].counters.rxBytes, kPackets * p.size());
+  EXPECT_EQ(sb.classes[0].counters.txPackets, 0u);
 
   // Other traffic is not duplicated and carries no shim header.
   p = udpTo(8080, 99);
   send(p);
   EXPECT_EQ(readTun(b.s.tun[1], 10000), p);
-  EXPECT_EQ(pa->snapshot().tx.copiesSent, uint64_t(kPackets));
+  s = pa->snapshot();
+  EXPECT_EQ(s.tx.copiesSent, uint64_t(kPackets));
+  EXPECT_EQ(s.classes[1].name, "default");
+  EXPECT_EQ(s.classes[1].counters.txPackets, 1u);
+  EXPECT_EQ(pb->snapshot().classes[1].counters.rxPackets, 0u);  // no shim: no class known
 }
 
 TEST_F(MultipathDataPlaneTest, ShimProbesReachTheProbeHookOnlyWhenTheShimIsOn) {

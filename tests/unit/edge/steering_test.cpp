@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "edge/path_control.hpp"
+
 #include <cstring>
 
 namespace braid::edge {
@@ -178,6 +180,54 @@ TEST(SteeringTest, ReloadKeepsFlowsAndAppliesNewClasses) {
   EXPECT_EQ(s.engine(0).counters().reloadMoved, 1u);
   // The shaper's priority follows the new classes.
   EXPECT_EQ(s.priority(0, 0), policy::Priority::kBusiness);
+}
+
+}  // namespace
+}  // namespace braid::edge
+
+namespace braid::edge {
+namespace {
+
+// The failover log line counts the flows pinned to a path when it dies: each of them moves
+// at its next packet, so the count equals the moves that follow.
+TEST(SteeringTest, FailoverCountsTheFlowsThatMove) {
+  World w;
+  Steering s(w.config(), w.peers, w.paths);
+  for (size_t i = 0; i < 4; ++i) s.setKeyed(i, true);
+  s.setViews({up(0, 5000), up(1, 30000), up(2, 90000), up(3, 5000)});
+  Steering::Choice c;
+  TimePoint now{};
+  std::vector<std::vector<uint8_t>> flows;
+  for (uint16_t port = 1000; port < 1005; ++port) flows.push_back(udp("10.2.0.9", port));
+  flows.push_back(udp("10.3.0.9", 80));  // another peer's fiber: not on path 0
+  for (auto& f : flows) {
+    ASSERT_TRUE(s.choose(f.data(), f.size(), now, c));
+  }
+  EXPECT_EQ(s.flowsOn(0), 5u);
+  EXPECT_EQ(s.flowsOn(3), 1u);
+  EXPECT_EQ(s.flowsOn(1), 0u);
+  // Fiber dies: the count is taken before the flows' next packets move them.
+  policy::PathView dead = up(0, 5000);
+  dead.health = policy::PathHealth::kDown;
+  s.setViews({dead, up(1, 30000), up(2, 90000), up(3, 5000)});
+  const size_t moved = s.flowsOn(0);
+  EXPECT_EQ(moved, 5u);
+  EXPECT_EQ(
+      failoverLine("p0/fiber", pathmon::PathState::kDead, pathmon::PathCause::kMissedProbes, moved),
+      "failover from p0/fiber (dead, missed_probes): 5 flows moved");
+  now += std::chrono::milliseconds(1);
+  for (auto& f : flows) {
+    ASSERT_TRUE(s.choose(f.data(), f.size(), now, c));
+  }
+  EXPECT_EQ(s.flowsOn(0), 0u);
+  EXPECT_EQ(s.flowsOn(1), moved);  // all to broadband, the next in config order
+  EXPECT_EQ(s.engine(0).counters().decisions[size_t(policy::DecisionCause::kPathDown)], moved);
+  EXPECT_EQ(failoverLine("p0/lte", pathmon::PathState::kDown, pathmon::PathCause::kAdminDown, 1),
+            "failover from p0/lte (down, admin_down): 1 flow moved");
+  EXPECT_TRUE(isFailover(pathmon::PathState::kUp, pathmon::PathState::kDead));
+  EXPECT_TRUE(isFailover(pathmon::PathState::kDegraded, pathmon::PathState::kDown));
+  EXPECT_FALSE(isFailover(pathmon::PathState::kDead, pathmon::PathState::kDown));
+  EXPECT_FALSE(isFailover(pathmon::PathState::kUp, pathmon::PathState::kDegraded));
 }
 
 }  // namespace
