@@ -10,6 +10,7 @@ PKGS=(
   # lab, tests and oracles
   iproute2 iputils-ping nftables conntrack tcpdump tshark iperf3 ethtool python3 openssl
   strongswan-charon strongswan-swanctl strongswan-pki libcharon-extra-plugins
+  libcharon-extauth-plugins  # eap-mschapv2 for the EAP road-warrior test
   libstrongswan-standard-plugins libstrongswan-extra-plugins
   wireguard-go wireguard-tools openvpn prometheus python3-prometheus-client linux-perf gnuplot-nox
   mptcpd  # mptcpize: the kernel MPTCP baseline of lab_bond

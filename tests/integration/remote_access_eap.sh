@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# strongSwan road-warrior clients with EAP-MSCHAPv2 against braidd (RFC 7296 2.16):
+#   lanA 10.98.1.2 --+
+#                    gwA (braidd) 10.99.0.1 -- wan -- 10.99.0.2 gwB (alice: charon)
+#   lanC 10.97.1.2 --+                                     |  NAT (masquerade)
+#                                                       lanB 10.98.2.2 (bob: charon)
+# The gateway authenticates with its certificate, the clients with user name and password
+# against a credentials file that braidctl user add wrote (NT hashes only). Checks: alice gets
+# a virtual IP, reaches lanA (allowed_subnets) and not lanC; bob behind the NAT gets another
+# address; a wrong password and an unknown user get EAP-Failure / AUTHENTICATION_FAILED and no
+# lease; braidd logs the EAP users with their group and exits 0.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../support/netns.sh"
+. "$HERE/dataplane_lib.sh"
+. "$HERE/ike_lib.sh"
+for d in "${BRAID_INTEROP_DIR:-}" "$DP_SRC/../shared/interop" /work/shared/interop; do
+  if [ -n "$d" ] && [ -r "$d/lib.sh" ]; then IO_SHARED=$d; break; fi
+done
+[ -n "${IO_SHARED:-}" ] || { echo "SKIP: strongSwan lab recipe (lib.sh) not found"; exit 0; }
+# shellcheck disable=SC2034  # read by lib.sh
+LAB_PREFIX=${NN_PREFIX:-}
+# shellcheck source=/dev/null
+. "$IO_SHARED/lib.sh"
+[ -r /usr/lib/ipsec/plugins/libstrongswan-eap-mschapv2.so ] ||
+  { echo "SKIP: strongSwan eap-mschapv2 plugin missing (apt-get install libcharon-extauth-plugins)"; exit 0; }
+# MD4 and DES for MS-CHAPv2: the openssl plugin's legacy provider, or gcrypt.
+SS_PLUGINS="$SS_PLUGINS eap-identity eap-mschapv2 gcrypt"
+BRAIDCTL=${BRAIDCTL:-$DP_BUILD/edge/braidctl}
+
+nn_init
+[ -x "$BRAIDD" ] || nn_die "braidd not built: $BRAIDD"
+[ -x "$BRAIDCTL" ] || nn_die "braidctl not built: $BRAIDCTL"
+ss_check_deps
+dp_topology
+nn_add lanC
+nn_veth gwA lan1 10.97.1.1/24 lanC eth0 10.97.1.2/24
+nn_exec lanC ip route add default via 10.97.1.1
+nn_exec gwB nft -f - <<'NFT' || nn_die "cannot set up the NAT on gwB"
+table ip rwnat {
+  chain post {
+    type nat hook postrouting priority 100;
+    oifname "wan0" ip saddr 10.98.2.0/24 masquerade
+  }
+}
+NFT
+
+P=$NN_TMP/pki
+ike_pki "$P" || nn_die "cannot make the test PKI"
+chmod 600 "$P"/*.key
+
+# ---- users: braidctl user add writes NT hashes, never the passwords ---------------------------
+U=$NN_TMP/users
+nn_check "braidctl user add alice (group staff)" \
+  bash -c "printf 'alice pass 1\n' | '$BRAIDCTL' user add '$U' alice --group staff"
+nn_check "braidctl user add bob" bash -c "printf 'b0b-p\xc3\xa4ss\n' | '$BRAIDCTL' user add '$U' bob"
+nn_check "credentials file: mode 600" test "$(stat -c %a "$U")" = 600
+nn_check "credentials file: no password in it" bash -c "! grep -q 'pass 1' '$U'"
+nn_check "credentials file: alice's NT hash" \
+  grep -Eq '^alice staff [0-9a-f]{32}$' "$U"
+
+cat >"$NN_TMP/a.toml" <<CFG
+[log]
+level = "info"
+
+[overlay]
+device = "braid0"
+local_subnets = ["10.98.1.0/24", "10.97.1.0/24"]
+
+[[uplink]]
+name = "wan0"
+local_address = "10.99.0.1"
+
+[[remote_access]]
+name = "staff"
+pools = ["10.90.0.0/24"]
+dns = ["10.98.1.53"]
+allowed_subnets = ["10.98.1.0/24"]
+max_clients = 4
+credentials = "$U"
+
+[remote_access.ike]
+certificate = "$P/gwA.pem"
+private_key = "$P/gwA.key"
+ca_certificates = "$P/ca.pem"
+local_id = "gwA.lab"
+proposals = "aes256gcm16-prfsha256-x25519"
+esp_proposals = "aes256gcm16"
+CFG
+nn_check "config is valid" "$BRAIDD" --check --config "$NN_TMP/a.toml"
+dp_start A "$NN_TMP/a.toml"
+
+# client DIR NS USER PASSWORD ADDR: a charon in NS whose connection "rw" uses EAP-MSCHAPv2.
+client() {
+  local name=$1 ns=$2 user=$3 pw=$4 addr=$5 d=$NN_TMP/$1
+  ss_conf "$d" 2
+  cp "$P/ca.pem" "$d/swanctl/x509ca/ca.pem"
+  cat >"$d/swanctl/swanctl.conf" <<SW
+connections {
+  rw {
+    version = 2
+    local_addrs = $addr
+    remote_addrs = 10.99.0.1
+    encap = yes
+    mobike = no
+    vips = 0.0.0.0
+    proposals = aes256gcm16-prfsha256-x25519
+    dpd_delay = 0
+    local {
+      auth = eap-mschapv2
+      id = $user
+      eap_id = $user
+    }
+    remote {
+      auth = pubkey
+      id = gwA.lab
+      cacerts = ca.pem
+    }
+    children {
+      rw {
+        remote_ts = 10.98.1.0/24,10.97.1.0/24
+        esp_proposals = aes256gcm16
+        start_action = none
+      }
+    }
+  }
+}
+secrets {
+  eap-$name {
+    id = $user
+    secret = "$pw"
+  }
+}
+SW
+  ss_start "$(nn "$ns")" "$d"
+  NN_PIDS+=("$LAB_LAST_PID")
+  ss_load "$d" >/dev/null
+}
+up() { ss_swanctl "$NN_TMP/$1" --initiate --child rw --timeout 15 >"$NN_TMP/$1-initiate.out" 2>&1; }
+vip() { grep -o 'installing new virtual IP [0-9.]*' "$NN_TMP/$1/charon.log" | tail -1 | awk '{print $NF}'; }
+refused() { ! up "$1"; }
+
+client alice gwB alice "alice pass 1" 10.99.0.2
+nn_check "alice: IKE and Child SA up with EAP-MSCHAPv2" up alice
+nn_check "alice: EAP-MSCHAPv2 succeeded with an MSK" \
+  grep -q "EAP method EAP_MSCHAPV2 succeeded, MSK established" "$NN_TMP/alice/charon.log"
+nn_check "alice: the gateway's AUTH over the MSK verified" \
+  grep -q "authentication of 'gwA.lab' with EAP successful" "$NN_TMP/alice/charon.log"
+VIP1=$(vip alice)
+nn_check "alice: virtual IP from the pool ($VIP1)" bash -c "[[ '$VIP1' == 10.90.0.* ]]"
+nn_check "alice: TSr narrowed to the allowed subnet" \
+  grep -q "CHILD_SA rw{[0-9]*} established .* $VIP1/32 === 10.98.1.0/24\$" "$NN_TMP/alice/charon.log"
+nn_check "alice pings lanA from its virtual IP" nn_exec gwB ping -q -c 3 -i 0.2 -W 2 10.98.1.2
+nn_check "lanA pings alice's virtual IP" nn_exec lanA ping -q -c 3 -i 0.2 -W 2 "$VIP1"
+nn_check "alice cannot reach lanC (not allowed)" \
+  bash -c "! ip netns exec $(nn gwB) ping -q -c 2 -i 0.2 -W 1 10.97.1.2 >/dev/null 2>&1"
+nn_check "gwA: EAP user alice of group staff" \
+  grep -q "EAP-MSCHAPv2 user 'alice' (group staff) authenticated" "$NN_TMP/braiddA.log"
+nn_check "gwA: alice's lease is keyed by her EAP name" grep -q "alice gets virtual IP $VIP1" "$NN_TMP/braiddA.log"
+
+client bob lanB bob "b0b-päss" 10.98.2.2
+nn_check "bob (behind NAT, non-ASCII password): up" up bob
+VIP2=$(vip bob)
+nn_check "bob: another virtual IP ($VIP2)" bash -c "[[ '$VIP2' == 10.90.0.* && '$VIP2' != '$VIP1' ]]"
+nn_check "bob pings lanA" nn_exec lanB ping -q -c 3 -i 0.2 -W 2 10.98.1.2
+ss_swanctl "$NN_TMP/bob" --terminate --ike rw --timeout 10 >/dev/null 2>&1
+nn_check "gwA: bob's client gone" nn_wait_for 5 grep -q "client $VIP2 (staff#1/wan0) gone" "$NN_TMP/braiddA.log"
+
+# A wrong password and an unknown user: EAP-Failure, AUTHENTICATION_FAILED, no lease.
+client eve lanC bob "not bob's password" 10.97.1.2
+nn_check "wrong password: refused" refused eve
+nn_check "wrong password: EAP-Failure and AUTHENTICATION_FAILED to the client" \
+  grep -q "parsed IKE_AUTH response 3 \[ EAP/FAIL N(AUTH_FAILED) \]" "$NN_TMP/eve/charon.log"
+nn_check "gwA: wrong password for 'bob'" grep -q "wrong password for 'bob'" "$NN_TMP/braiddA.log"
+client mallory lanA mallory "alice pass 1" 10.98.1.2
+nn_check "unknown user: refused" refused mallory
+nn_check "gwA: unknown EAP identity 'mallory'" grep -q "unknown EAP identity 'mallory'" "$NN_TMP/braiddA.log"
+
+echo "figure: alice EAP-MSCHAPv2 connection set-up $(ss_log_setup_ms "$NN_TMP/alice/charon.log" rw 1) ms"
+echo "figure: bob EAP-MSCHAPv2 connection set-up $(ss_log_setup_ms "$NN_TMP/bob/charon.log" rw 1) ms"
+dp_refresh A
+nn_check "gwA: 1 client connected ($(dp_counter A ike.remote_access.clients))" \
+  test "$(dp_counter A ike.remote_access.clients)" -eq 1
+# alice online, bob's lease offline (reserved); the refused clients took none.
+nn_check "gwA: pool 1 online, 1 offline lease" \
+  test "$(dp_counter A ike.remote_access.staff.pool.10.90.0.0/24.online) $(dp_counter A ike.remote_access.staff.pool.10.90.0.0/24.offline)" = "1 1"
+nn_check "braidd exits 0 on SIGTERM" dp_stop A
+nn_finish
