@@ -110,6 +110,55 @@ std::string controlDone(std::string_view command, std::string_view message) {
   return json::serialize(o);
 }
 
+namespace {
+
+json::array strings(const std::vector<std::string>& v) {
+  json::array out;
+  for (const std::string& x : v) out.push_back(json::string(x));
+  return out;
+}
+
+json::array ikeSasJson(const std::vector<ControlIkeSa>& list) {
+  json::array out;
+  for (const ControlIkeSa& sa : list) {
+    json::array children;
+    for (const ControlChildSa& c : sa.children) {
+      children.push_back(json::object{{"name", c.name},
+                                      {"state", c.state},
+                                      {"spi_in", c.spiIn},
+                                      {"spi_out", c.spiOut},
+                                      {"proposal", c.proposal},
+                                      {"installed_seconds_ago", c.installedAgo},
+                                      {"rekey_in_seconds", c.rekeyIn},
+                                      {"expire_in_seconds", c.expireIn},
+                                      {"bytes_in", c.bytesIn},
+                                      {"packets_in", c.packetsIn},
+                                      {"bytes_out", c.bytesOut},
+                                      {"packets_out", c.packetsOut},
+                                      {"local_ts", strings(c.localTs)},
+                                      {"remote_ts", strings(c.remoteTs)}});
+    }
+    out.push_back(json::object{{"state", sa.state},
+                               {"initiator", sa.initiator},
+                               {"spi_i", sa.spiI},
+                               {"spi_r", sa.spiR},
+                               {"proposal", sa.proposal},
+                               {"local", sa.local},
+                               {"remote", sa.remote},
+                               {"local_id", sa.localId},
+                               {"remote_id", sa.remoteId},
+                               {"established_seconds_ago", sa.establishedAgo},
+                               {"rekey_in_seconds", sa.rekeyIn},
+                               {"expire_in_seconds", sa.expireIn},
+                               {"nat_local", sa.natLocal},
+                               {"nat_remote", sa.natRemote},
+                               {"child_sas", std::move(children)}});
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string controlStatusResponse(std::string_view command, const ControlStatus& s) {
   json::object data;
   data["version"] = s.version;
@@ -145,6 +194,7 @@ std::string controlStatusResponse(std::string_view command, const ControlStatus&
                                  {"drops", sa.drops}});
     }
     o["sas"] = std::move(sas);
+    if (!p.ikeSas.empty()) o["ike_sas"] = ikeSasJson(p.ikeSas);
     paths.push_back(std::move(o));
   }
   data["paths"] = std::move(paths);
@@ -384,12 +434,95 @@ std::string formatStatus(const json::object& d) {
   return out;
 }
 
+std::string upper(std::string s) {
+  for (char& c : s) c = char(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// "established 12s ago, rekeying in 3h59m, expires in 4h19m"
+std::string times(const char* what, const json::object& o, const char* ago, const char* rekey,
+                  const char* expire) {
+  std::string out = std::string(what) + " " + duration(num(o.if_contains(ago))) + " ago";
+  if (const double r = num(o.if_contains(rekey)); r >= 0) out += ", rekeying in " + duration(r);
+  if (const double e = num(o.if_contains(expire)); e >= 0) out += ", expires in " + duration(e);
+  return out;
+}
+
+// One IKE SA of a path with its Child SAs, as swanctl --list-sas shows them (our SPI *).
+std::string formatIkeSa(const json::object& p, const json::object& sa) {
+  std::string out;
+  const bool initiator = flag(sa.if_contains("initiator"));
+  out += fit(str(p.if_contains("name")) + ": " + upper(str(sa.if_contains("state"))) +
+                 ", IKEv2, path " + pathState(p),
+             kControlColumns) +
+         "\n";
+  out += sprint("  SPIs %016llx_i%s %016llx_r%s\n",
+                (unsigned long long)unum(sa.if_contains("spi_i")), initiator ? "*" : "",
+                (unsigned long long)unum(sa.if_contains("spi_r")), initiator ? "" : "*");
+  out +=
+      fit("  local  '" + str(sa.if_contains("local_id")) + "' @ " + str(sa.if_contains("local")) +
+              (flag(sa.if_contains("nat_local")) ? " (behind NAT)" : ""),
+          kControlColumns) +
+      "\n";
+  out +=
+      fit("  remote '" + str(sa.if_contains("remote_id")) + "' @ " + str(sa.if_contains("remote")) +
+              (flag(sa.if_contains("nat_remote")) ? " (behind NAT)" : ""),
+          kControlColumns) +
+      "\n";
+  out += fit("  " + str(sa.if_contains("proposal")), kControlColumns) + "\n";
+  out += fit("  " + times("established", sa, "established_seconds_ago", "rekey_in_seconds",
+                          "expire_in_seconds"),
+             kControlColumns) +
+         "\n";
+  for (const json::value& cv : arr(sa, "child_sas")) {
+    if (!cv.is_object()) continue;
+    const json::object& c = cv.get_object();
+    out += fit("  " + str(c.if_contains("name")) + ": " + upper(str(c.if_contains("state"))) +
+                   ", ESP in UDP, " + str(c.if_contains("proposal")),
+               kControlColumns) +
+           "\n";
+    out += fit("    " + times("installed", c, "installed_seconds_ago", "rekey_in_seconds",
+                              "expire_in_seconds"),
+               kControlColumns) +
+           "\n";
+    out += sprint("    in  %08llx, %s, %s packets\n",
+                  (unsigned long long)unum(c.if_contains("spi_in")),
+                  bytes(unum(c.if_contains("bytes_in"))).c_str(),
+                  count(unum(c.if_contains("packets_in"))).c_str());
+    out += sprint("    out %08llx, %s, %s packets\n",
+                  (unsigned long long)unum(c.if_contains("spi_out")),
+                  bytes(unum(c.if_contains("bytes_out"))).c_str(),
+                  count(unum(c.if_contains("packets_out"))).c_str());
+    for (const char* side : {"local", "remote"}) {
+      std::string row = std::string("    ") + (side[0] == 'l' ? "local " : "remote");
+      const size_t indent = row.size();
+      for (const json::value& t : arr(c, std::string(side) + "_ts")) {
+        const std::string ts = fit(str(&t), kControlColumns - indent - 1);
+        if (row.size() + 1 + ts.size() > kControlColumns) {
+          out += row + "\n";
+          row = std::string(indent, ' ');
+        }
+        row += " " + ts;
+      }
+      out += row + "\n";
+    }
+  }
+  return out;
+}
+
 // sas: in the manner of swanctl --list-sas, one block per path.
 std::string formatSas(const json::object& d) {
   std::string out;
   for (const json::value& pv : arr(d, "paths")) {
     if (!pv.is_object()) continue;
     const json::object& p = pv.get_object();
+    const json::array& ikeSas = arr(p, "ike_sas");
+    if (!ikeSas.empty()) {
+      for (const json::value& sv : ikeSas) {
+        if (sv.is_object()) out += formatIkeSa(p, sv.get_object());
+      }
+      continue;
+    }
     std::string keying = str(p.if_contains("keying"));
     std::string state = keying;
     for (char& c : state) c = char(std::toupper(static_cast<unsigned char>(c)));

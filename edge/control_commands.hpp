@@ -42,6 +42,28 @@ struct ControlSa {
   bool inbound = false;
   uint64_t packets = 0, bytes = 0, drops = 0;
 };
+// sas: an IKE SA of the path and its Child SAs, in the manner of swanctl --list-sas.
+// Times are seconds from now: ago for `established`/`installed`, ahead for rekey/expire
+// (negative: none scheduled).
+struct ControlChildSa {
+  std::string name, state;  // the Child SA config's name; INSTALLED, REKEYING, ...
+  uint32_t spiIn = 0, spiOut = 0;
+  std::string proposal;  // "aes256gcm16" (with "-x25519" when PFS)
+  double installedAgo = 0, rekeyIn = -1, expireIn = -1;
+  uint64_t bytesIn = 0, packetsIn = 0, bytesOut = 0, packetsOut = 0;
+  std::vector<std::string> localTs, remoteTs;
+};
+struct ControlIkeSa {
+  std::string state;  // ESTABLISHED, CONNECTING, ...
+  bool initiator = false;
+  uint64_t spiI = 0, spiR = 0;
+  std::string proposal;  // "aes256gcm16-prfsha256-x25519": encr(-integ)-prf-dh
+  std::string local, remote, localId, remoteId;
+  double establishedAgo = 0, rekeyIn = -1, expireIn = -1;
+  bool natLocal = false, natRemote = false;
+  std::vector<ControlChildSa> children;
+};
+
 struct ControlPath {
   std::string name;  // "peer/uplink"
   std::string peer, uplink;
@@ -52,6 +74,7 @@ struct ControlPath {
   double rttMs = 0, jitterMs = 0, loss = 0;
   std::vector<std::string> classes;  // classes with flows on the path, or preferring it now
   std::vector<ControlSa> sas;
+  std::vector<ControlIkeSa> ikeSas;  // sas only: the path's newest IKE SA, if any
 };
 struct ControlUplink {
   std::string name, local;

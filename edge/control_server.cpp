@@ -323,6 +323,23 @@ class DaemonControl final : public ControlHandler {
         for (uint64_t d : sa.esp.drops) c.drops += d;
         p.sas.push_back(c);
       }
+      if (verb == ControlVerb::kSas && ike_ != nullptr) {
+        p.ikeSas = ike_->describeSas(spec.name);
+        // The data plane's counts are newer than the IKE core's (polled every second).
+        for (ControlIkeSa& sa : p.ikeSas) {
+          for (ControlChildSa& c : sa.children) {
+            for (const SaStats& d : dps.sas) {
+              if (d.inbound && d.spi == c.spiIn) {
+                c.bytesIn = d.esp.bytesOpened;
+                c.packetsIn = d.esp.packetsOpened;
+              } else if (!d.inbound && d.spi == c.spiOut) {
+                c.bytesOut = d.esp.bytesSealed;
+                c.packetsOut = d.esp.packetsSealed;
+              }
+            }
+          }
+        }
+      }
       s.paths.push_back(std::move(p));
     }
     reply(controlStatusResponse(controlVerbName(verb), s));

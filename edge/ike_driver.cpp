@@ -825,6 +825,57 @@ void IkeDriver::setKeyingHandler(KeyingHandler h) {
   impl_->keying = std::move(h);
 }
 
+std::vector<ControlIkeSa> IkeDriver::describeSas(std::string_view path) const {
+  std::vector<ControlIkeSa> out;
+  for (auto& p : impl_->paths) {
+    if (p->name != path) continue;
+    const ike::IkeSa* sa = p->uplink->manager->findByPeer(p->peer->name);
+    if (sa == nullptr) break;
+    const TimePoint now = impl_->clock.now();
+    auto ago = [&](TimePoint t) { return std::chrono::duration<double>(now - t).count(); };
+    auto in = [&](TimePoint t) {
+      return t == TimePoint{} ? -1.0
+                              : std::max(0.0, std::chrono::duration<double>(t - now).count());
+    };
+    ControlIkeSa x;
+    x.state = std::string(ike::ikeSaStateName(sa->state()));
+    x.initiator = sa->initiator();
+    x.spiI = sa->spiI();
+    x.spiR = sa->spiR();
+    x.proposal = ike::formatProposal(ike::proposalOf(sa->suite));
+    x.local = sa->local().toString();
+    x.remote = sa->remote().toString();
+    x.localId = sa->config() != nullptr ? sa->config()->localId.toString() : "";
+    x.remoteId = sa->peerId.toString();
+    x.establishedAgo = sa->establishedAt() == TimePoint{} ? 0 : ago(sa->establishedAt());
+    x.rekeyIn = in(sa->ikeRekeyAt());
+    x.expireIn = in(sa->ikeExpireAt());
+    x.natLocal = sa->natLocal();
+    x.natRemote = sa->natRemote();
+    for (const auto& c : sa->children()) {
+      ControlChildSa y;
+      y.name = c->config != nullptr ? c->config->name : "";
+      y.state = std::string(ike::childSaStateName(c->state));
+      y.spiIn = c->spiIn;
+      y.spiOut = c->spiOut;
+      y.proposal = ike::formatProposal(ike::proposalOf(c->suite));
+      y.installedAgo = ago(c->installedAt);
+      y.rekeyIn = in(c->softAt);
+      y.expireIn = in(c->hardAt);
+      y.bytesIn = c->bytesIn;
+      y.packetsIn = c->packetsIn;
+      y.bytesOut = c->bytesOut;
+      y.packetsOut = c->packetsOut;
+      for (const auto& ts : c->localTs) y.localTs.push_back(ts.toString());
+      for (const auto& ts : c->remoteTs) y.remoteTs.push_back(ts.toString());
+      x.children.push_back(std::move(y));
+    }
+    out.push_back(std::move(x));
+    break;
+  }
+  return out;
+}
+
 IkeStats IkeDriver::stats() const {
   IkeStats s;
   for (auto& u : impl_->uplinks) {

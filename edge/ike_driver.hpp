@@ -19,6 +19,7 @@
 
 #include "core/result.hpp"
 #include "edge/config.hpp"
+#include "edge/control_commands.hpp"
 #include "edge/dataplane.hpp"
 #include "ipsec/ike/events.hpp"
 
@@ -80,6 +81,9 @@ class IkeDriver {
   std::string formatStats() const;
   // The same figures as values, on the Asio thread (the scrape endpoint's source).
   IkeStats stats() const;
+  // braidctl sas: the path's ("peer/uplink") newest IKE SA and its Child SAs, empty if it
+  // has none. Bytes and packets are the core's (the data plane's, polled every second).
+  std::vector<ControlIkeSa> describeSas(std::string_view path) const;
 
   struct Impl;
 

@@ -266,19 +266,23 @@ void IkeSa::armIkeTimers() {
   if (config_ == nullptr) return;
   const Lifetime& l = config_->ikeLifetime;
   const TimePoint now = ctx_.clock().now();
+  establishedAt_ = now;
+  ikeRekeyAt_ = ikeExpireAt_ = TimePoint{};
   if (l.rekeyTime.count() > 0) {
     Duration jitter{};
     if (l.randTime.count() > 0) {
       const uint64_t range = static_cast<uint64_t>(std::min(l.randTime, l.rekeyTime / 2).count());
       jitter = Duration(static_cast<Duration::rep>(ctx_.random().u64() % (range + 1)));
     }
-    ikeSoftTimer_.arm(now + l.rekeyTime - jitter, [this] {
+    ikeRekeyAt_ = now + l.rekeyTime - jitter;
+    ikeSoftTimer_.arm(ikeRekeyAt_, [this] {
       ++ctx_.counterRef().ikeSoftExpired;
       rekeyIke();
     });
   }
   if (l.lifeTime.count() > 0) {
-    ikeHardTimer_.arm(now + l.lifeTime, [this] {
+    ikeExpireAt_ = now + l.lifeTime;
+    ikeHardTimer_.arm(ikeExpireAt_, [this] {
       ++ctx_.counterRef().ikeHardExpired;
       BRAID_LOG(kInfo, "ike") << peerName() << ": IKE SA reached its hard lifetime, deleting";
       deleteIkeSa();

@@ -167,6 +167,11 @@ class IkeSa {
   ChildSa* findChildByOutbound(uint32_t spi);
   TaskManager& tasks() { return tasks_; }
   IkeSaContext& ctx() { return ctx_; }
+  // When the SA came up (IKE_AUTH or the rekey that made it) and its IKE rekey and hard
+  // lifetime deadlines (zero: none), for braidctl sas.
+  TimePoint establishedAt() const { return establishedAt_; }
+  TimePoint ikeRekeyAt() const { return ikeRekeyAt_; }
+  TimePoint ikeExpireAt() const { return ikeExpireAt_; }
   bool natDetected() const { return natLocal_ || natRemote_ || forcedEncap_; }
   bool natLocal() const { return natLocal_; }
   bool natRemote() const { return natRemote_; }
@@ -247,6 +252,7 @@ class IkeSa {
   bool authVerified_ = false;
   bool shim_ = false;
   TimePoint lastActivity_{};  // the peer's last authenticated message or inbound ESP
+  TimePoint establishedAt_{}, ikeRekeyAt_{}, ikeExpireAt_{};
 
  public:
   void noteActivity() { lastActivity_ = ctx_.clock().now(); }

@@ -61,8 +61,19 @@ nn_check "status: every path up and IKE established" \
   [ "$(grep -cE '^  site-b/(fiber|broadband|lte) +up +established' "$NN_TMP/status.txt")" = 3 ]
 ctl sas >"$NN_TMP/sas.txt" 2>&1
 sed 's/^/  | /' "$NN_TMP/sas.txt" | head -12
-nn_check "sas: swanctl-like blocks with SPIs" grep -q 'site-b/fiber: ESTABLISHED, IKEv2, path up' "$NN_TMP/sas.txt"
+nn_check "sas: swanctl-like blocks" grep -q '^site-b/fiber: ESTABLISHED, IKEv2, path up' "$NN_TMP/sas.txt"
+nn_check "sas: IKE SPIs (ours starred)" grep -qE \
+  '^  SPIs [0-9a-f]{16}_i(\* [0-9a-f]{16}_r| [0-9a-f]{16}_r\*)$' "$NN_TMP/sas.txt"
+nn_check "sas: IKE proposal, times, identities; Child SA proposal, traffic, selectors" \
+  has "$NN_TMP/sas.txt" '^  aes256gcm16-prfsha256-x25519$' '^  established [0-9].* ago, rekeying in ' \
+  "^  remote '" ': INSTALLED, ESP in UDP, aes256gcm16$' '^    installed .* ago, rekeying in ' \
+  '^    in  [0-9a-f]\{8\}, .* packets$' '^    out [0-9a-f]\{8\}, ' '^    local  10\.10\.1\.0/24' \
+  '^    remote 10\.10\.2\.0/24'
 nn_check "sas fits 80 columns" fits80 <"$NN_TMP/sas.txt"
+ctl --json sas >"$NN_TMP/sas.json"
+nn_check "sas --json: each path's IKE SA, its Child SA's SPIs match the data plane's" \
+  jq -e '[.data.paths[] | (.ike_sas[0].child_sas[0] | [.spi_in, .spi_out] | sort) == ([.sas[].spi] | sort)
+         and (.ike_sas[0].child_sas[0].remote_ts | length) >= 1] | all and length == 3' "$NN_TMP/sas.json"
 ctl --json status >"$NN_TMP/status.json"
 nn_check "--json status is one JSON document with 3 paths" \
   jq -e '.ok and .command == "status" and (.data.paths | length) == 3' "$NN_TMP/status.json"

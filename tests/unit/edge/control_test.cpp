@@ -171,6 +171,70 @@ TEST(ControlView, SasListsEveryPathLikeSwanctl) {
   EXPECT_NE(text->find("no ESP SA installed"), std::string::npos);
 }
 
+// An IKE path's SA in detail, as swanctl --list-sas: SPIs (ours starred), proposal, times,
+// endpoints and identities, each Child SA's SPIs, proposal, traffic, times and selectors.
+TEST(ControlView, SasShowsIkeAndChildSaDetails) {
+  ControlStatus s = sample();
+  ControlIkeSa ike;
+  ike.state = "ESTABLISHED";
+  ike.initiator = true;
+  ike.spiI = 0x1a2b3c4d5e6f7081;
+  ike.spiR = 0x9f8e7d6c5b4a3921;
+  ike.proposal = "aes256gcm16-prfsha256-x25519";
+  ike.local = "10.0.1.1[4500]";
+  ike.remote = "10.0.1.2[4500]";
+  ike.localId = "gwA.lab";
+  ike.remoteId = "gwB.lab";
+  ike.establishedAgo = 75;
+  ike.rekeyIn = 14325;
+  ike.expireIn = -1;
+  ike.natRemote = true;
+  ControlChildSa child;
+  child.name = "site-b";
+  child.state = "INSTALLED";
+  child.spiIn = 0x532750cc;
+  child.spiOut = 0x1abc55ad;
+  child.proposal = "aes256gcm16";
+  child.installedAgo = 75;
+  child.rekeyIn = 3125;
+  child.expireIn = 3525;
+  child.bytesIn = 1344;
+  child.packetsIn = 48;
+  child.bytesOut = 27000;
+  child.packetsOut = 392;
+  child.localTs = {"10.10.1.0/24", "fd00:a::/64"};
+  for (int i = 0; i < 8; ++i) child.remoteTs.push_back("10.20." + std::to_string(i) + ".0/24");
+  ike.children = {child};
+  s.paths[0].ikeSas = {ike};
+  const std::string response = controlStatusResponse("sas", s);
+  EXPECT_NE(response.find(R"("ike_sas":[{"state":"ESTABLISHED","initiator":true)"),
+            std::string::npos)
+      << response;
+  EXPECT_NE(response.find(R"("spi_in":1395085516,"spi_out":448550317)"), std::string::npos);
+  EXPECT_NE(response.find(R"("expire_in_seconds":-1)"), std::string::npos);
+  auto text = formatControlResponse(response);
+  ASSERT_TRUE(text) << text.status().message();
+  expectFits(*text);
+  for (const char* line :
+       {"site-b/fiber: ESTABLISHED, IKEv2, path up",
+        "  SPIs 1a2b3c4d5e6f7081_i* 9f8e7d6c5b4a3921_r", "  local  'gwA.lab' @ 10.0.1.1[4500]",
+        "  remote 'gwB.lab' @ 10.0.1.2[4500] (behind NAT)", "  aes256gcm16-prfsha256-x25519",
+        "  established 1m15s ago, rekeying in 3h58m",
+        "  site-b: INSTALLED, ESP in UDP, aes256gcm16",
+        "    installed 1m15s ago, rekeying in 52m05s, expires in 58m45s",
+        "    in  532750cc, 1344 B, 48 packets", "    out 1abc55ad, 27.0 kB, 392 packets",
+        "    local  10.10.1.0/24 fd00:a::/64"}) {
+    EXPECT_NE(text->find(std::string(line) + "\n"), std::string::npos) << line << "\n" << *text;
+  }
+  // Eight remote selectors wrap under their column; every one is shown.
+  for (int i = 0; i < 8; ++i) {
+    EXPECT_NE(text->find("10.20." + std::to_string(i) + ".0/24"), std::string::npos) << i;
+  }
+  EXPECT_NE(text->find("\n           10.20."), std::string::npos) << *text;
+  // Paths without an IKE SA keep the plain view.
+  EXPECT_NE(text->find("MANUAL, manual keys"), std::string::npos);
+}
+
 TEST(ControlView, FlowsAndMessagesAndErrors) {
   ControlFlows f;
   f.total = 3;
