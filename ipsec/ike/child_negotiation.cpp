@@ -296,7 +296,7 @@ void ChildNegotiation::processRequest(const Message& m) {
   Result<Suite> suite = errorStatus(ErrorCode::kNotFound, "none");
   for (const ChildConfig* cp : candidates) {
     const ChildConfig& c = *cp;
-    auto local = narrowSelectors(tsr->selectors, c.localTs);
+    auto local = narrowSelectors(tsr->selectors, ourSelectors(sa_, c));
     auto remote = narrowSelectors(tsi->selectors, peerSelectors(sa_, c));
     if (local.empty() || remote.empty()) continue;
     if (tsMatch == nullptr) tsMatch = &c;

@@ -16,8 +16,14 @@ std::vector<IpAddress> RemoteAccessState::virtualIps() const {
   return out;
 }
 
+const std::vector<IpPrefix>* RemoteAccessConfig::subnetsOf(std::string_view group) const {
+  if (group.empty()) return nullptr;
+  auto it = groupSubnets.find(group);
+  return it == groupSubnets.end() ? nullptr : &it->second;
+}
+
 ConfigAnswer answerConfigRequest(const RemoteAccessConfig& config, const std::string& identity,
-                                 const Message& request) {
+                                 const Message& request, std::string_view group) {
   ConfigAnswer answer;
   const CpPayload* cp = request.get<CpPayload>(PayloadType::kCp);
   std::optional<ConfigPayload> req;
@@ -69,7 +75,8 @@ ConfigAnswer answerConfigRequest(const RemoteAccessConfig& config, const std::st
     if (d.isV4() && got4) reply.ip4Dns.push_back(d);
     if (d.isV6() && got6) reply.ip6Dns.push_back(d);
   }
-  for (const auto& s : config.splitSubnets) {
+  const std::vector<IpPrefix>* groupNets = config.subnetsOf(group);
+  for (const auto& s : groupNets != nullptr ? *groupNets : config.splitSubnets) {
     if (s.family() == IpFamily::kV4 && got4) reply.ip4Subnets.push_back(s);
     if (s.family() == IpFamily::kV6 && got6) reply.ip6Subnets.push_back(s);
   }
@@ -90,6 +97,16 @@ std::vector<TrafficSelector> peerSelectors(const IkeSa& sa, const ChildConfig& c
   if (sa.remoteAccess == nullptr || sa.remoteAccess->leases.empty()) return child.remoteTs;
   std::vector<TrafficSelector> out;
   for (const auto& l : sa.remoteAccess->leases) out.push_back(TrafficSelector::host(l->address()));
+  return out;
+}
+
+std::vector<TrafficSelector> ourSelectors(const IkeSa& sa, const ChildConfig& child) {
+  const RemoteAccessConfig* ra = sa.config() ? sa.config()->remoteAccess.get() : nullptr;
+  if (ra == nullptr || sa.remoteAccess == nullptr) return child.localTs;
+  const std::vector<IpPrefix>* nets = ra->subnetsOf(sa.remoteAccess->group);
+  if (nets == nullptr) return child.localTs;
+  std::vector<TrafficSelector> out;
+  for (const auto& p : *nets) out.push_back(TrafficSelector::fromPrefix(p));
   return out;
 }
 

@@ -3,6 +3,7 @@
 // Child SAs are narrowed to its virtual IPs (TSi); an initiator may ask for a virtual IP.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +25,10 @@ struct RemoteAccessConfig {
   std::vector<std::shared_ptr<AddressPool>> pools;  // at most one per address family
   std::vector<IpAddress> dns;                       // INTERNAL_IP4/6_DNS
   std::vector<IpPrefix> splitSubnets;               // INTERNAL_IP4/6_SUBNET
+  // Per-group policy: what the clients of a group (EAP credentials) may reach, instead of
+  // the child config's local selectors (their TSr) and of splitSubnets.
+  std::map<std::string, std::vector<IpPrefix>, std::less<>> groupSubnets;
+  const std::vector<IpPrefix>* subnetsOf(std::string_view group) const;
 };
 
 // IkeSa::remoteAccess: what the CP exchange of this IKE SA settled. Kept across IKE SA
@@ -46,8 +51,9 @@ struct ConfigAnswer {
 
 // Responder: leases an address per requested family the pools serve (the identity's
 // previous one when still reserved) and builds the CFG_REPLY with DNS and split subnets.
+// `group`: the client's group (per-group split subnets), empty if none.
 ConfigAnswer answerConfigRequest(const RemoteAccessConfig& config, const std::string& identity,
-                                 const Message& request);
+                                 const Message& request, std::string_view group = {});
 
 // Initiator: the CFG_REQUEST (IPv4 and IPv6 address and DNS).
 ConfigPayload virtualIpRequest();
@@ -55,5 +61,8 @@ ConfigPayload virtualIpRequest();
 // The selectors a peer may use as its side of a Child SA: its virtual IPs (host selectors)
 // once it has leases, else the child config's remote selectors.
 std::vector<TrafficSelector> peerSelectors(const IkeSa& sa, const ChildConfig& child);
+// Our side (TSr of a client's Child SA): its group's subnets when its group has a policy,
+// else the child config's local selectors.
+std::vector<TrafficSelector> ourSelectors(const IkeSa& sa, const ChildConfig& child);
 
 }  // namespace braid::ike

@@ -422,7 +422,7 @@ class IkeAuthTask final : public Task {
   // is negotiated (its TSi is narrowed to them). False when no address could be assigned:
   // the IKE SA comes up, the Child SA does not (the error notify says why).
   bool answerConfig(const Message& m) {
-    config_ = answerConfigRequest(*sa_.config()->remoteAccess, sa_.peerId.toString(), m);
+    config_ = answerConfigRequest(*sa_.config()->remoteAccess, sa_.peerId.toString(), m, group_);
     if (config_.error != 0) {
       BRAID_LOG(kWarn, "ike") << sa_.peerName() << ": " << sa_.peerId.toString() << ": "
                               << config_.reason << "; sending " << notifyName(config_.error)

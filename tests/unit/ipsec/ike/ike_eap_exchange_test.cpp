@@ -118,6 +118,35 @@ TEST_F(IkeEap, Mschapv2ClientGetsVirtualIpAndChildSa) {
   EXPECT_EQ(pool4->addressOf("alice"), vip);
 }
 
+TEST_F(IkeEap, GroupPolicyNarrowsTsrAndSplitSubnets) {
+  // staff may reach 10.2.1.0/24 only; bob has no group and gets the section's 10.2.0.0/16.
+  ra->groupSubnets["staff"] = {*IpPrefix::parse("10.2.1.0/24")};
+  ra->splitSubnets = {*IpPrefix::parse("10.2.0.0/16")};
+  ASSERT_TRUE(t.b.mgr->addPeer(gw).isOk());
+  PeerConfig alice = client("alice", "alice pw");
+  PeerConfig bob = client("bob", "bob pw");
+  bob.name = "vpn-bob";
+  ASSERT_TRUE(t.a.mgr->addPeer(alice).isOk());
+  ASSERT_TRUE(t.a.mgr->addPeer(bob).isOk());
+  ASSERT_TRUE(t.a.mgr->initiate("vpn", t.a.addr).isOk());
+  t.run();
+  ASSERT_TRUE(t.a.mgr->initiate("vpn-bob", t.a.addr).isOk());
+  t.run();
+  ASSERT_EQ(t.b.events.childUp.size(), 2u);
+  EXPECT_EQ(t.b.events.childUp[0].localTs, std::vector{ts("10.2.1.0/24")});
+  EXPECT_EQ(t.b.events.childUp[1].localTs, std::vector{ts("10.2.0.0/16")});
+  ASSERT_EQ(t.a.events.childUp.size(), 2u);
+  EXPECT_EQ(t.a.events.childUp[0].remoteTs, std::vector{ts("10.2.1.0/24")});
+  const RemoteAccessState* s = t.a.mgr->findByPeer("vpn")->remoteAccess.get();
+  ASSERT_TRUE(s && s->received);
+  ASSERT_EQ(s->received->ip4Subnets.size(), 1u);
+  EXPECT_EQ(s->received->ip4Subnets[0].toString(), "10.2.1.0/24");
+  s = t.a.mgr->findByPeer("vpn-bob")->remoteAccess.get();
+  ASSERT_TRUE(s && s->received);
+  ASSERT_EQ(s->received->ip4Subnets.size(), 1u);
+  EXPECT_EQ(s->received->ip4Subnets[0].toString(), "10.2.0.0/16");
+}
+
 TEST_F(IkeEap, WrongPasswordGetsEapFailureAndNoLease) {
   start(client("alice", "wrong"));
   t.run();
