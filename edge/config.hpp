@@ -145,6 +145,8 @@ struct RemoteAccessSection {
   // `credentials`: EAP-MSCHAPv2 users (edge/credentials_file.hpp), loaded; null if none.
   std::string credentials;
   std::shared_ptr<const ike::EapUserTable> eapUsers;
+  // [[remote_access.group]]: name -> allowed_subnets for the clients of that group.
+  std::vector<std::pair<std::string, std::vector<IpPrefix>>> groups;
 };
 
 struct OverlayConfig {

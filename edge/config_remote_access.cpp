@@ -83,7 +83,7 @@ void parseRemoteAccess(Checker& c, const toml::table& root, const std::string& b
     const std::string p = "remote_access[" + std::to_string(i) + "]";
     c.allowOnly(t, p,
                 {"name", "uplinks", "pools", "dns", "split_subnets", "allowed_subnets",
-                 "max_clients", "credentials", "ike"});
+                 "max_clients", "credentials", "group", "ike"});
     RemoteAccessSection ra;
     if (auto name = c.str(t, p, "name", true, "a unique name")) {
       bool dup = false;
@@ -168,6 +168,32 @@ void parseRemoteAccess(Checker& c, const toml::table& root, const std::string& b
         c.errorAt(e.substr(0, e.find(": ")), e.substr(e.find(": ") + 2));
       for (const auto& w : creds.warnings) BRAID_LOG(kWarn, "config") << w;
       if (creds.errors.empty()) ra.eapUsers = std::move(creds.users);
+    }
+    // Per-group policy: a group's clients reach its allowed_subnets (TSr, split subnets).
+    if (const toml::node* g = t.get("group")) {
+      if (!g->is_array_of_tables()) {
+        c.error(*g, "'" + p + ".group' is " + typeName(g->type()) +
+                        "; expected [[remote_access.group]] tables");
+      } else {
+        const toml::array& ga = *g->as_array();
+        for (size_t k = 0; k < ga.size(); ++k) {
+          const toml::table& gt = *ga.get(k)->as_table();
+          const std::string gp = p + ".group[" + std::to_string(k) + "]";
+          c.allowOnly(gt, gp, {"name", "allowed_subnets"});
+          auto gname = c.str(gt, gp, "name", true, "a group name of the credentials file");
+          std::vector<IpPrefix> nets;
+          for (const auto& a : c.prefixes(gt, gp, "allowed_subnets", true))
+            nets.push_back(a.prefix);
+          if (!gname) continue;
+          bool dup = false;
+          for (const auto& other : ra.groups) dup = dup || other.first == *gname;
+          if (dup) {
+            c.error(*gt.get("name"), "'" + gp + ".name' = \"" + *gname + "\" is a duplicate");
+            continue;
+          }
+          ra.groups.emplace_back(*gname, std::move(nets));
+        }
+      }
     }
     if (const toml::table* ike = c.table(t, p, "ike", true,
                                          "a table [remote_access.ike] with the gateway's "

@@ -67,6 +67,7 @@ RoadWarriors::RoadWarriors(const Config& cfg, DataPlane& dp, size_t firstPath, s
     }
     ra->dns = s.dns;
     ra->splitSubnets = s.splitSubnets;
+    for (const auto& [group, nets] : s.groups) ra->groupSubnets[group] = nets;
     core_.push_back(std::move(ra));
     for (size_t u : s.uplinks) {
       for (size_t i = 0; i < s.maxClients; ++i) {

@@ -5,9 +5,10 @@
 #   lanC 10.97.1.2 --+                                     |  NAT (masquerade)
 #                                                       lanB 10.98.2.2 (bob: charon)
 # The gateway authenticates with its certificate, the clients with user name and password
-# against a credentials file that braidctl user add wrote (NT hashes only). Checks: alice gets
-# a virtual IP, reaches lanA (allowed_subnets) and not lanC; bob behind the NAT gets another
-# address; a wrong password and an unknown user get EAP-Failure / AUTHENTICATION_FAILED and no
+# against a credentials file that braidctl user add wrote (NT hashes only). Checks: alice
+# (group staff) gets a virtual IP, reaches lanA (the section's allowed_subnets) and not lanC;
+# bob (group lab, [[remote_access.group]]) behind the NAT gets another address and sees lanC
+# only; a wrong password and an unknown user get EAP-Failure / AUTHENTICATION_FAILED and no
 # lease; braidd logs the EAP users with their group and exits 0.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -53,7 +54,8 @@ chmod 600 "$P"/*.key
 U=$NN_TMP/users
 nn_check "braidctl user add alice (group staff)" \
   bash -c "printf 'alice pass 1\n' | '$BRAIDCTL' user add '$U' alice --group staff"
-nn_check "braidctl user add bob" bash -c "printf 'b0b-p\xc3\xa4ss\n' | '$BRAIDCTL' user add '$U' bob"
+nn_check "braidctl user add bob (group lab)" \
+  bash -c "printf 'b0b-p\xc3\xa4ss\n' | '$BRAIDCTL' user add '$U' bob --group lab"
 nn_check "credentials file: mode 600" test "$(stat -c %a "$U")" = 600
 nn_check "credentials file: no password in it" bash -c "! grep -q 'pass 1' '$U'"
 nn_check "credentials file: alice's NT hash" \
@@ -78,6 +80,10 @@ dns = ["10.98.1.53"]
 allowed_subnets = ["10.98.1.0/24"]
 max_clients = 4
 credentials = "$U"
+
+[[remote_access.group]]
+name = "lab"
+allowed_subnets = ["10.97.1.0/24"]
 
 [remote_access.ike]
 certificate = "$P/gwA.pem"
@@ -162,7 +168,16 @@ client bob lanB bob "b0b-päss" 10.98.2.2
 nn_check "bob (behind NAT, non-ASCII password): up" up bob
 VIP2=$(vip bob)
 nn_check "bob: another virtual IP ($VIP2)" bash -c "[[ '$VIP2' == 10.90.0.* && '$VIP2' != '$VIP1' ]]"
-nn_check "bob pings lanA" nn_exec lanB ping -q -c 3 -i 0.2 -W 2 10.98.1.2
+nn_check "bob: TSr narrowed to his group's subnet" \
+  grep -q "CHILD_SA rw{[0-9]*} established .* $VIP2/32 === 10.97.1.0/24\$" "$NN_TMP/bob/charon.log"
+nn_check "gwA: EAP user bob of group lab" \
+  grep -q "EAP-MSCHAPv2 user 'bob' (group lab) authenticated" "$NN_TMP/braiddA.log"
+nn_check "bob pings lanC (his group's subnet)" nn_exec lanB ping -q -c 3 -i 0.2 -W 2 10.97.1.2
+nn_check "lanC pings bob's virtual IP" nn_exec lanC ping -q -c 2 -i 0.2 -W 2 "$VIP2"
+nn_check "bob cannot reach lanA (not his group's)" \
+  bash -c "! ip netns exec $(nn lanB) ping -q -c 2 -i 0.2 -W 1 10.98.1.2 >/dev/null 2>&1"
+nn_check "alice still cannot reach lanC" \
+  bash -c "! ip netns exec $(nn gwB) ping -q -c 2 -i 0.2 -W 1 10.97.1.2 >/dev/null 2>&1"
 ss_swanctl "$NN_TMP/bob" --terminate --ike rw --timeout 10 >/dev/null 2>&1
 nn_check "gwA: bob's client gone" nn_wait_for 5 grep -q "client $VIP2 (staff#1/wan0) gone" "$NN_TMP/braiddA.log"
 

@@ -290,6 +290,32 @@ TEST(CredentialsFileTest, SectionLoadsUsersAndReportsTheFile) {
   ike::PeerConfig pc = remoteAccessPeerConfig(r->remoteAccess[0], r->uplinks[0],
                                               std::make_shared<ike::RemoteAccessConfig>());
   EXPECT_EQ(pc.remoteAuth.eapUsers, r->remoteAccess[0].eapUsers);
+  // Groups: each with its allowed subnets; a duplicate and a missing list are errors.
+  r = parseConfig(config(section("pools = [\"10.90.0.0/24\"]\ncredentials = \"" + f.path +
+                                 "\"\n[[remote_access.group]]\nname = \"staff\"\n"
+                                 "allowed_subnets = [\"10.98.1.0/25\"]\n"
+                                 "[[remote_access.group]]\nname = \"lab\"\n"
+                                 "allowed_subnets = [\"10.97.1.0/24\", \"10.98.1.128/25\"]\n"),
+                         false),
+                  "t.toml");
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  ASSERT_EQ(r->remoteAccess[0].groups.size(), 2u);
+  EXPECT_EQ(r->remoteAccess[0].groups[1].first, "lab");
+  EXPECT_EQ(r->remoteAccess[0].groups[1].second.size(), 2u);
+  r = parseConfig(config(section("pools = [\"10.90.0.0/24\"]\n"
+                                 "[[remote_access.group]]\nname = \"staff\"\n"
+                                 "allowed_subnets = [\"10.98.1.0/25\"]\n"
+                                 "[[remote_access.group]]\nname = \"staff\"\n"),
+                         false),
+                  "t.toml");
+  ASSERT_FALSE(r.isOk());
+  EXPECT_NE(
+      r.status().message().find("'remote_access[0].group[1].name' = \"staff\" is a duplicate"),
+      std::string::npos)
+      << r.status().message();
+  EXPECT_NE(r.status().message().find("remote_access[0].group[1].allowed_subnets"),
+            std::string::npos)
+      << r.status().message();
   // A bad line: braidd --check reports the credentials file's own position.
   f.write("alice staff nothex\n",
           std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
