@@ -16,8 +16,10 @@
 
 #include "core/log.hpp"
 #include "edge/ike_support.hpp"
+#include "edge/metrics_ike.hpp"
 #include "edge/remote_access.hpp"
 #include "ipsec/ike/sa_manager.hpp"
+#include "metrics/registry.hpp"
 
 namespace braid::edge {
 
@@ -685,73 +687,20 @@ void IkeDriver::Impl::shutdown() {
 }
 
 std::string IkeDriver::Impl::formatStats() const {
-  // Core counters (ike::IkeCounters) summed over the uplinks' SA managers.
-  static constexpr std::pair<std::string_view, uint64_t ike::IkeCounters::*> kCoreCounters[] = {
-      {"ike_sa_up", &ike::IkeCounters::ikeSaUp},
-      {"ike_sa_down", &ike::IkeCounters::ikeSaDown},
-      {"child_sa_up", &ike::IkeCounters::childSaUp},
-      {"child_sa_down", &ike::IkeCounters::childSaDown},
-      {"child_rekeys_initiated", &ike::IkeCounters::childRekeysInitiated},
-      {"child_rekeys_responded", &ike::IkeCounters::childRekeysResponded},
-      {"child_rekey_failures", &ike::IkeCounters::childRekeyFailures},
-      {"child_rekey_collisions", &ike::IkeCounters::childRekeyCollisions},
-      {"child_rekey_collisions_lost", &ike::IkeCounters::childRekeyCollisionsLost},
-      {"child_soft_expired", &ike::IkeCounters::childSoftExpired},
-      {"child_hard_expired", &ike::IkeCounters::childHardExpired},
-      {"child_seq_limit", &ike::IkeCounters::childSeqLimit},
-      {"ike_rekeys_initiated", &ike::IkeCounters::ikeRekeysInitiated},
-      {"ike_rekeys_responded", &ike::IkeCounters::ikeRekeysResponded},
-      {"ike_rekey_failures", &ike::IkeCounters::ikeRekeyFailures},
-      {"ike_rekey_collisions", &ike::IkeCounters::ikeRekeyCollisions},
-      {"ike_rekey_collisions_lost", &ike::IkeCounters::ikeRekeyCollisionsLost},
-      {"initial_contact_flushed", &ike::IkeCounters::initialContactFlushed},
-      {"duplicate_ike_sas", &ike::IkeCounters::duplicateIkeSas},
-      {"ike_soft_expired", &ike::IkeCounters::ikeSoftExpired},
-      {"ike_hard_expired", &ike::IkeCounters::ikeHardExpired},
-      {"dpd_checks", &ike::IkeCounters::dpdChecks},
-      {"auth_failed", &ike::IkeCounters::authFailed},
-      {"auth_failed_by_peer", &ike::IkeCounters::authFailedByPeer},
-      {"no_proposal", &ike::IkeCounters::noProposal},
-      {"no_proposal_by_peer", &ike::IkeCounters::noProposalByPeer},
-      {"unknown_identity", &ike::IkeCounters::unknownIdentity},
-      {"ts_unacceptable", &ike::IkeCounters::tsUnacceptable},
-      {"ts_unacceptable_by_peer", &ike::IkeCounters::tsUnacceptableByPeer},
-      {"refused_child_deletes", &ike::IkeCounters::refusedChildDeletes},
-      {"invalid_ke_sent", &ike::IkeCounters::invalidKeSent},
-      {"invalid_ke_received", &ike::IkeCounters::invalidKeReceived},
-      {"invalid_syntax_sent", &ike::IkeCounters::invalidSyntaxSent},
-      {"invalid_syntax_received", &ike::IkeCounters::invalidSyntaxReceived},
-      {"unsupported_critical", &ike::IkeCounters::unsupportedCritical},
-      {"peer_not_answering", &ike::IkeCounters::peerNotAnswering},
-      {"retransmits", &ike::IkeCounters::retransmits},
-      {"responses_replayed", &ike::IkeCounters::responsesReplayed},
-      {"requests_processed", &ike::IkeCounters::requestsProcessed},
-      {"responses_processed", &ike::IkeCounters::responsesProcessed},
-      {"drop.malformed", &ike::IkeCounters::dropsMalformed},
-      {"drop.unknown_spi", &ike::IkeCounters::dropsUnknownSpi},
-      {"drop.integrity", &ike::IkeCounters::dropsIntegrity},
-      {"drop.message_id", &ike::IkeCounters::dropsMessageId},
-      {"drop.no_config", &ike::IkeCounters::dropsNoConfig},
-      {"drop.state", &ike::IkeCounters::dropsState},
-      {"drop.unprotected", &ike::IkeCounters::dropsUnprotected},
-      {"initiate_retries", &ike::IkeCounters::initiateRetries},
-      {"peer_endpoint_changes", &ike::IkeCounters::peerEndpointChanges},
-      {"cookies_sent", &ike::IkeCounters::cookiesSent},
-      {"cookies_valid", &ike::IkeCounters::cookiesValid},
-      {"cookies_invalid", &ike::IkeCounters::cookiesInvalid},
-      {"drop.half_open_cap", &ike::IkeCounters::dropsHalfOpenCap},
-      {"drop.half_open_per_source", &ike::IkeCounters::dropsHalfOpenPerSource},
-      {"drop.init_rate", &ike::IkeCounters::dropsInitRate},
-      {"half_open_expired", &ike::IkeCounters::halfOpenExpired},
-      {"log_suppressed", &ike::IkeCounters::logSuppressed},
-  };
-  std::ostringstream os;
-  auto line = [&](std::string_view name, uint64_t v) { os << "ike." << name << ' ' << v << '\n'; };
-  for (const auto& [name, field] : kCoreCounters) {
-    uint64_t v = 0;
-    for (auto& u : uplinks) v += u->manager->counters().*field;
-    line(name, v);
+  // Core counters (ike::IkeCounters) summed over the uplinks' SA managers, written from the
+  // descriptor table the scrape uses (each field's statsKey).
+  ike::IkeCounters sum;
+  for (const metrics::Field<ike::IkeCounters>& f : ikeFields()) {
+    for (auto& u : uplinks) sum.*f.member += u->manager->counters().*f.member;
   }
+  metrics::Registry r;
+  auto table = metrics::StructMetrics<ike::IkeCounters>::add(r, ikeFields());
+  std::ostringstream os;
+  if (table) {  // the table is fixed: a unit test registers it
+    table->update(r, sum);
+    os << r.statsFile();
+  }
+  auto line = [&](std::string_view name, uint64_t v) { os << "ike." << name << ' ' << v << '\n'; };
   size_t halfOpen = 0, ikeSas = 0;
   for (auto& u : uplinks) {
     halfOpen += u->manager->halfOpenCount();

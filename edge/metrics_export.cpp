@@ -6,8 +6,8 @@
 
 #include "edge/dataplane.hpp"
 #include "edge/metrics_dataplane.hpp"
-#include "edge/metrics_budget.hpp"
 #include "edge/metrics_export_class.hpp"
+#include "edge/metrics_ike.hpp"
 #include "edge/metrics_server.hpp"
 #include "edge/path_control.hpp"
 #include "metrics/descriptor.hpp"
@@ -221,131 +221,6 @@ static_assert(sizeof(PC) == (12 + kPathCauseCount) * sizeof(uint64_t),
 // ---- IKE (edge/ike_driver.hpp): per uplink, per IKE path, and the driver's own ----
 
 using I = ike::IkeCounters;
-constexpr std::string_view kSaEventsHelp = "IKE and Child SAs established or ended.";
-constexpr std::string_view kFailHelp =
-    "IKE negotiations that failed on our side, by reason (notify sent or timeout).";
-constexpr std::string_view kPeerFailHelp = "IKE error notifies received from the peer, by reason.";
-constexpr std::string_view kIkeDropHelp = "IKE datagrams dropped, by reason.";
-constexpr std::string_view kFragHelp =
-    "IKE fragments (RFC 7383 SKF) sent and verified on receipt, and messages reassembled.";
-constexpr std::string_view kCookieHelp = "IKE_SA_INIT cookie handling (RFC 7296 2.6), by result.";
-
-constexpr m::Field<I> ike(std::string_view name, std::string_view help, uint64_t I::*member,
-                          m::FixedLabel label = {}) {
-  return {.name = name, .help = help, .type = m::Type::kCounter, .member = member, .label = label};
-}
-
-constexpr auto kIkeFields = std::to_array<m::Field<I>>({
-    ike("braid_ike_sa_events_total", kSaEventsHelp, &I::ikeSaUp, {"event", "ike_sa_up"}),
-    ike("braid_ike_sa_events_total", kSaEventsHelp, &I::ikeSaDown, {"event", "ike_sa_down"}),
-    ike("braid_ike_sa_events_total", kSaEventsHelp, &I::childSaUp, {"event", "child_sa_up"}),
-    ike("braid_ike_sa_events_total", kSaEventsHelp, &I::childSaDown, {"event", "child_sa_down"}),
-    ike("braid_ike_sa_events_total", kSaEventsHelp, &I::childRekeysInitiated,
-        {"event", "child_rekey_initiated"}),
-    ike("braid_ike_sa_events_total", kSaEventsHelp, &I::childRekeysResponded,
-        {"event", "child_rekey_responded"}),
-    ike("braid_ike_sa_events_total", kSaEventsHelp, &I::childRekeyFailures,
-        {"event", "child_rekey_failed"}),
-    ike("braid_ike_sa_events_total", kSaEventsHelp, &I::childRekeyCollisions,
-        {"event", "child_rekey_collision"}),
-    ike("braid_ike_sa_events_total", kSaEventsHelp, &I::childRekeyCollisionsLost,
-        {"event", "child_rekey_collision_lost"}),
-    ike("braid_ike_sa_events_total", kSaEventsHelp, &I::childSoftExpired,
-        {"event", "child_soft_expired"}),
-    ike("braid_ike_sa_events_total", kSaEventsHelp, &I::childHardExpired,
-        {"event", "child_hard_expired"}),
-    ike("braid_ike_sa_events_total", kSaEventsHelp, &I::childSeqLimit,
-        {"event", "child_seq_limit"}),
-    ike("braid_ike_sa_events_total", kSaEventsHelp, &I::ikeRekeysInitiated,
-        {"event", "ike_rekey_initiated"}),
-    ike("braid_ike_sa_events_total", kSaEventsHelp, &I::ikeRekeysResponded,
-        {"event", "ike_rekey_responded"}),
-    ike("braid_ike_sa_events_total", kSaEventsHelp, &I::ikeRekeyFailures,
-        {"event", "ike_rekey_failed"}),
-    ike("braid_ike_sa_events_total", kSaEventsHelp, &I::ikeRekeyCollisions,
-        {"event", "ike_rekey_collision"}),
-    ike("braid_ike_sa_events_total", kSaEventsHelp, &I::ikeRekeyCollisionsLost,
-        {"event", "ike_rekey_collision_lost"}),
-    ike("braid_ike_sa_events_total", kSaEventsHelp, &I::ikeSoftExpired,
-        {"event", "ike_soft_expired"}),
-    ike("braid_ike_sa_events_total", kSaEventsHelp, &I::ikeHardExpired,
-        {"event", "ike_hard_expired"}),
-    ike("braid_ike_sa_events_total", kSaEventsHelp, &I::initialContactFlushed,
-        {"event", "initial_contact_flushed"}),
-    ike("braid_ike_sa_events_total", kSaEventsHelp, &I::duplicateIkeSas,
-        {"event", "duplicate_ike_sa"}),
-    ike("braid_ike_dpd_checks_total",
-        "Liveness checks (empty INFORMATIONAL) sent after dpd_delay without a word from the peer "
-        "(RFC 7296 2.4).",
-        &I::dpdChecks),
-    ike("braid_ike_failures_total", kFailHelp, &I::authFailed, {"reason", "auth_failed"}),
-    ike("braid_ike_failures_total", kFailHelp, &I::noProposal, {"reason", "no_proposal"}),
-    ike("braid_ike_failures_total", kFailHelp, &I::unknownIdentity, {"reason", "unknown_identity"}),
-    ike("braid_ike_failures_total", kFailHelp, &I::tsUnacceptable, {"reason", "ts_unacceptable"}),
-    ike("braid_ike_failures_total", kFailHelp, &I::invalidKeSent, {"reason", "invalid_ke"}),
-    ike("braid_ike_failures_total", kFailHelp, &I::invalidSyntaxSent, {"reason", "invalid_syntax"}),
-    ike("braid_ike_failures_total", kFailHelp, &I::unsupportedCritical,
-        {"reason", "unsupported_critical"}),
-    ike("braid_ike_failures_total", kFailHelp, &I::peerNotAnswering,
-        {"reason", "peer_not_answering"}),
-    ike("braid_ike_peer_failures_total", kPeerFailHelp, &I::authFailedByPeer,
-        {"reason", "auth_failed"}),
-    ike("braid_ike_peer_failures_total", kPeerFailHelp, &I::noProposalByPeer,
-        {"reason", "no_proposal"}),
-    ike("braid_ike_peer_failures_total", kPeerFailHelp, &I::tsUnacceptableByPeer,
-        {"reason", "ts_unacceptable"}),
-    ike("braid_ike_peer_failures_total", kPeerFailHelp, &I::invalidKeReceived,
-        {"reason", "invalid_ke"}),
-    ike("braid_ike_peer_failures_total", kPeerFailHelp, &I::invalidSyntaxReceived,
-        {"reason", "invalid_syntax"}),
-    ike("braid_ike_refused_child_deletes_total",
-        "Child SAs the peer installed that we refused and deleted (RFC 7296 2.9).",
-        &I::refusedChildDeletes),
-    ike("braid_ike_retransmits_total", "IKE requests retransmitted.", &I::retransmits),
-    ike("braid_ike_responses_replayed_total",
-        "Cached IKE responses sent again for retransmitted requests.", &I::responsesReplayed),
-    ike("braid_ike_requests_processed_total", "IKE requests processed.", &I::requestsProcessed),
-    ike("braid_ike_responses_processed_total", "IKE responses processed.", &I::responsesProcessed),
-    ike("braid_ike_drops_total", kIkeDropHelp, &I::dropsMalformed, {"reason", "malformed"}),
-    ike("braid_ike_drops_total", kIkeDropHelp, &I::dropsUnknownSpi, {"reason", "unknown_spi"}),
-    ike("braid_ike_drops_total", kIkeDropHelp, &I::dropsIntegrity, {"reason", "integrity"}),
-    ike("braid_ike_drops_total", kIkeDropHelp, &I::dropsMessageId, {"reason", "message_id"}),
-    ike("braid_ike_drops_total", kIkeDropHelp, &I::dropsNoConfig, {"reason", "no_config"}),
-    ike("braid_ike_drops_total", kIkeDropHelp, &I::dropsState, {"reason", "state"}),
-    ike("braid_ike_drops_total", kIkeDropHelp, &I::dropsUnprotected, {"reason", "unprotected"}),
-    ike("braid_ike_drops_total", kIkeDropHelp, &I::dropsHalfOpenCap, {"reason", "half_open_cap"}),
-    ike("braid_ike_drops_total", kIkeDropHelp, &I::dropsHalfOpenPerSource,
-        {"reason", "half_open_per_source"}),
-    ike("braid_ike_drops_total", kIkeDropHelp, &I::dropsInitRate, {"reason", "init_rate"}),
-    ike("braid_ike_initiate_retries_total", "IKE SA initiations retried after a failure.",
-        &I::initiateRetries),
-    ike("braid_ike_peer_endpoint_changes_total", "NAT rebindings followed (RFC 7296 2.23).",
-        &I::peerEndpointChanges),
-    ike("braid_ike_cookies_total", kCookieHelp, &I::cookiesSent, {"result", "sent"}),
-    ike("braid_ike_cookies_total", kCookieHelp, &I::cookiesValid, {"result", "valid"}),
-    ike("braid_ike_cookies_total", kCookieHelp, &I::cookiesInvalid, {"result", "invalid"}),
-    ike("braid_ike_half_open_expired_total", "Half-open IKE SAs removed after half_open_timeout.",
-        &I::halfOpenExpired),
-    ike("braid_ike_log_suppressed_total",
-        "Log lines caused by unauthenticated input that the rate limit held back.",
-        &I::logSuppressed),
-    ike("braid_ike_fragments_total", kFragHelp, &I::fragmentsSent, {"event", "sent"}),
-    ike("braid_ike_fragments_total", kFragHelp, &I::fragmentsReceived, {"event", "received"}),
-    ike("braid_ike_fragments_total", kFragHelp, &I::messagesReassembled,
-        {"event", "message_reassembled"}),
-    ike("braid_ike_drops_total", kIkeDropHelp, &I::dropsFragmentInvalid,
-        {"reason", "fragment_invalid"}),
-    ike("braid_ike_drops_total", kIkeDropHelp, &I::dropsFragmentDuplicate,
-        {"reason", "fragment_duplicate"}),
-    ike("braid_ike_drops_total", kIkeDropHelp, &I::dropsFragmentStale,
-        {"reason", "fragment_stale"}),
-    ike("braid_ike_drops_total", kIkeDropHelp, &I::dropsFragmentLimit,
-        {"reason", "fragment_limit"}),
-    ike("braid_ike_drops_total", kIkeDropHelp, &I::dropsFragmentTimeout,
-        {"reason", "fragment_timeout"}),
-});
-static_assert(kIkeFields.size() * sizeof(uint64_t) == sizeof(I),
-              "every ike::IkeCounters field needs a descriptor in kIkeFields");
 
 const auto kIkeUplinkFields = std::to_array<m::Field<IkeUplinkStats>>({
     {.name = "braid_ike_half_open_sas",
@@ -474,8 +349,6 @@ struct MetricsExporter::Impl {
   std::map<std::string, m::StructMetrics<IkePathStats>, std::less<>> ikePaths;
   std::optional<m::StructMetrics<IkeStats>> ikeDriver;
   ClassMetrics classes;  // braid_class_* (metrics_export_class.cpp)
-  BudgetMetrics budgets;  // braid_uplink_budget_* (metrics_budget.cpp)
-  const UplinkBudgets* budgetSource = nullptr;
 
   // Monotonic per-path sums: the last figures of each live SA, and what retired SAs (rekeyed
   // away, removed) had when last seen. Counts between the last scrape and a removal are lost.
@@ -584,13 +457,13 @@ Result<std::unique_ptr<MetricsExporter>> MetricsExporter::create(const Config& c
   std::vector<std::string> pathNames(impl->paths.size());
   for (auto& [name, i] : impl->pathIndex) pathNames[i] = name;
   impl->classes = ClassMetrics(std::move(pathNames));
-  auto budgets = BudgetMetrics::create(r, cfg);
-  if (!budgets) return budgets.status();
-  impl->budgets = std::move(*budgets);
   impl->current.resize(impl->paths.size());
+  // Per uplink, without the stats file's keys: its ike.* lines are the uplinks' sums.
+  std::vector<m::Field<I>> ikeTable(ikeFields().begin(), ikeFields().end());
+  for (m::Field<I>& f : ikeTable) f.statsKey = {};
   for (const std::string& u : ikeUplinks) {
     const m::InstanceLabels label{{"uplink", u}};
-    auto c = m::StructMetrics<I>::add(r, kIkeFields, label);
+    auto c = m::StructMetrics<I>::add(r, ikeTable, label);
     if (!c) return c.status();
     impl->ikeUplinks.emplace(u, std::move(*c));
     auto g = m::StructMetrics<IkeUplinkStats>::add(r, kIkeUplinkFields, label);
@@ -630,7 +503,6 @@ std::string MetricsExporter::render(m::Format format, const DataPlaneStats& dp, 
   }
   // Only a registry full of classes fails here (1024 series a family): those go unexported.
   (void)x.classes.update(r, dp.classes);
-  if (x.budgetSource != nullptr) x.budgets.update(r, x.budgetSource->stats());
   if (ike != nullptr) {
     for (const IkeUplinkStats& u : ike->uplinks) {
       if (auto it = x.ikeUplinks.find(u.uplink); it != x.ikeUplinks.end()) {
@@ -659,10 +531,6 @@ const std::vector<PathEspStats>& MetricsExporter::pathEsp() const {
   return impl_->current;
 }
 
-void MetricsExporter::setBudgets(const UplinkBudgets* budgets) {
-  impl_->budgetSource = budgets;
-}
-
 const m::Registry& MetricsExporter::registry() const {
   return impl_->registry;
 }
@@ -670,13 +538,11 @@ const m::Registry& MetricsExporter::registry() const {
 Result<std::unique_ptr<MetricsServer>> startMetricsEndpoint(boost::asio::io_context& io,
                                                             const Config& cfg, DataPlane& dp,
                                                             const IkeDriver* ike,
-                                                            const PathControl* paths,
-                                                            const UplinkBudgets* budgets) {
+                                                            const PathControl* paths) {
   auto exporter = MetricsExporter::create(cfg);
   if (!exporter) {
     return errorStatus(exporter.status().code(), "metrics: " + exporter.status().message());
   }
-  (*exporter)->setBudgets(budgets);
   const MetricsConfig& mc = *cfg.metrics;
   MetricsServerOptions o;
   o.address = mc.address;

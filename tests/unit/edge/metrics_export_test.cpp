@@ -1,6 +1,7 @@
 // braidd's metrics: the [metrics] configuration table and the exporter that fills a registry
 // from DataPlaneStats and IkeStats (edge/metrics_export.hpp).
 #include "edge/metrics_export.hpp"
+#include "edge/metrics_ike.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -282,6 +283,35 @@ TEST(MetricsExportTest, StatsKeysEqualTheStatsFile) {
         "class.voice.rx_bytes 4"}) {
     EXPECT_TRUE(hasLine(stats, line)) << line << "\n" << stats;
   }
+}
+
+// The stats file's ike.* lines come from the scrape's IKE table: every field has its own
+// key, the names scripts read are the ones the driver wrote before, and the per-uplink
+// registration (no keys) still works with two IKE uplinks.
+TEST(MetricsExportTest, IkeTableCarriesTheStatsFileKeys) {
+  metrics::Registry r;
+  auto t = metrics::StructMetrics<ike::IkeCounters>::add(r, ikeFields());
+  ASSERT_TRUE(t.isOk()) << t.status().message();
+  ike::IkeCounters c;
+  c.ikeSaUp = 1;
+  c.childRekeysInitiated = 2;
+  c.authFailedByPeer = 3;
+  c.dropsInitRate = 4;
+  c.cookiesValid = 5;
+  c.fragmentsSent = 6;
+  t->update(r, c);
+  const std::string stats = r.statsFile();
+  for (const char* line :
+       {"ike.ike_sa_up 1", "ike.child_rekeys_initiated 2", "ike.auth_failed_by_peer 3",
+        "ike.drop.init_rate 4", "ike.cookies_valid 5", "ike.fragments_sent 6",
+        "ike.log_suppressed 0", "ike.dpd_checks 0", "ike.ts_unacceptable_by_peer 0"}) {
+    EXPECT_TRUE(hasLine(stats, line)) << line << "\n" << stats;
+  }
+  for (const auto& f : ikeFields()) EXPECT_TRUE(f.statsKey.starts_with("ike.")) << f.name;
+  Config cfg = twoPaths();
+  cfg.peers[0].paths[0].manual.reset();  // both paths IKE: two IKE uplinks
+  auto e = MetricsExporter::create(cfg);
+  ASSERT_TRUE(e.isOk()) << e.status().message();
 }
 
 // Per-path sums stay monotonic when a rekey replaces an SA.
