@@ -1,5 +1,5 @@
 // UplinkBudgets: the metered uplinks' byte budgets (policy::MeteredBudget) on the control
-// thread. Once a second it adds what the data threads counted on each budgeted uplink's
+// thread. Every 200 ms it adds what the data threads counted on each budgeted uplink's
 // paths (PathActivity's wire bytes, both directions), logs the 80 % and 100 % crossings,
 // and tells PathControl when a budget is used up or a new period starts, so the policy
 // engines treat the uplink's paths as a last resort or leave them (`budget_exhausted`).
@@ -49,7 +49,7 @@ class UplinkBudgets {
   UplinkBudgets& operator=(const UplinkBudgets&) = delete;
 
   bool empty() const { return uplinks_.empty(); }
-  // Applies the loaded state (a budget already used up stays so) and samples every second.
+  // Applies the loaded state (a budget already used up stays so) and samples every 200 ms.
   void start(boost::asio::io_context& io, const PathActivity& activity, Apply apply);
   // Saves the counts (braidd's shutdown).
   void stop();

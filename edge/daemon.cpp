@@ -357,7 +357,7 @@ int runDaemon(const Config& cfg, const DaemonOptions& options) {
   }
   std::unique_ptr<MetricsServer> metricsServer;  // [metrics]: the Prometheus endpoint
   if (cfg.metrics) {
-    auto m = startMetricsEndpoint(io, cfg, dp, ike.get(), &pathControl);
+    auto m = startMetricsEndpoint(io, cfg, dp, ike.get(), &pathControl, budgets.get());
     if (!m) {
       BRAID_LOG(kError, "edge") << m.status().message();
       return 1;

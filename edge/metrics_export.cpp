@@ -6,6 +6,7 @@
 
 #include "edge/dataplane.hpp"
 #include "edge/metrics_dataplane.hpp"
+#include "edge/metrics_budget.hpp"
 #include "edge/metrics_export_class.hpp"
 #include "edge/metrics_ike.hpp"
 #include "edge/metrics_server.hpp"
@@ -349,6 +350,8 @@ struct MetricsExporter::Impl {
   std::map<std::string, m::StructMetrics<IkePathStats>, std::less<>> ikePaths;
   std::optional<m::StructMetrics<IkeStats>> ikeDriver;
   ClassMetrics classes;  // braid_class_* (metrics_export_class.cpp)
+  BudgetMetrics budgets;  // braid_uplink_budget_* (metrics_budget.cpp)
+  const UplinkBudgets* budgetSource = nullptr;
 
   // Monotonic per-path sums: the last figures of each live SA, and what retired SAs (rekeyed
   // away, removed) had when last seen. Counts between the last scrape and a removal are lost.
@@ -457,6 +460,9 @@ Result<std::unique_ptr<MetricsExporter>> MetricsExporter::create(const Config& c
   std::vector<std::string> pathNames(impl->paths.size());
   for (auto& [name, i] : impl->pathIndex) pathNames[i] = name;
   impl->classes = ClassMetrics(std::move(pathNames));
+  auto budgets = BudgetMetrics::create(r, cfg);
+  if (!budgets) return budgets.status();
+  impl->budgets = std::move(*budgets);
   impl->current.resize(impl->paths.size());
   // Per uplink, without the stats file's keys: its ike.* lines are the uplinks' sums.
   std::vector<m::Field<I>> ikeTable(ikeFields().begin(), ikeFields().end());
@@ -503,6 +509,7 @@ std::string MetricsExporter::render(m::Format format, const DataPlaneStats& dp, 
   }
   // Only a registry full of classes fails here (1024 series a family): those go unexported.
   (void)x.classes.update(r, dp.classes);
+  if (x.budgetSource != nullptr) x.budgets.update(r, x.budgetSource->stats());
   if (ike != nullptr) {
     for (const IkeUplinkStats& u : ike->uplinks) {
       if (auto it = x.ikeUplinks.find(u.uplink); it != x.ikeUplinks.end()) {
@@ -531,6 +538,10 @@ const std::vector<PathEspStats>& MetricsExporter::pathEsp() const {
   return impl_->current;
 }
 
+void MetricsExporter::setBudgets(const UplinkBudgets* budgets) {
+  impl_->budgetSource = budgets;
+}
+
 const m::Registry& MetricsExporter::registry() const {
   return impl_->registry;
 }
@@ -538,11 +549,13 @@ const m::Registry& MetricsExporter::registry() const {
 Result<std::unique_ptr<MetricsServer>> startMetricsEndpoint(boost::asio::io_context& io,
                                                             const Config& cfg, DataPlane& dp,
                                                             const IkeDriver* ike,
-                                                            const PathControl* paths) {
+                                                            const PathControl* paths,
+                                                            const UplinkBudgets* budgets) {
   auto exporter = MetricsExporter::create(cfg);
   if (!exporter) {
     return errorStatus(exporter.status().code(), "metrics: " + exporter.status().message());
   }
+  (*exporter)->setBudgets(budgets);
   const MetricsConfig& mc = *cfg.metrics;
   MetricsServerOptions o;
   o.address = mc.address;

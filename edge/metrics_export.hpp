@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/result.hpp"
+#include "edge/budgets.hpp"
 #include "edge/config.hpp"
 #include "edge/counters.hpp"
 #include "edge/ike_driver.hpp"
@@ -51,6 +52,9 @@ class MetricsExporter {
                      const MetricsServerCounters* http = nullptr,
                      const std::vector<pathmon::PathStats>* monitor = nullptr);
 
+  // Metered budgets (braid_uplink_budget_*), read at each render; null: none exported.
+  void setBudgets(const UplinkBudgets* budgets);
+
   // How long the caller waited for `dp` (data-plane snapshot) before this render: exported
   // with it, next to the previous render's own duration (docs/metrics.md, "Cost").
   void setSnapshotSeconds(double seconds);
@@ -70,11 +74,12 @@ class PathControl;
 
 // braidd's scrape endpoint for config.metrics (which must be set): an exporter built from the
 // configuration, served on `io`. Each scrape takes dp.snapshot() (as SIGUSR1 does),
-// ike->stats() and the path monitor's figures on the Asio thread. `ike` and `paths` may be
-// null; what is given must outlive the server.
+// ike->stats(), the path monitor's figures and the budgets on the Asio thread. `ike`,
+// `paths` and `budgets` may be null; what is given must outlive the server.
 Result<std::unique_ptr<MetricsServer>> startMetricsEndpoint(boost::asio::io_context& io,
                                                             const Config& config, DataPlane& dp,
                                                             const IkeDriver* ike,
-                                                            const PathControl* paths = nullptr);
+                                                            const PathControl* paths = nullptr,
+                                                            const UplinkBudgets* budgets = nullptr);
 
 }  // namespace braid::edge

@@ -2,7 +2,9 @@
 # Multipath acceptance, last resort (issue 12): lte is metered (metered = true) and the
 # voice class uses metered paths only as a last resort. While fiber or broadband is up lte
 # carries no voice (its relaxed probes are reported); with both down it carries the voice;
-# once they are back (after the hold-down) it carries none again.
+# once they are back (after the hold-down) it carries none again. With a daily budget that
+# blocks it when used up, lte stops carrying anything once the budget is spent, and a
+# restarted braidd remembers.
 # Skipped (77) only until edge/braidd is built; a braidd without multipath fails.
 SRC=${BRAID_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$SRC/tests/support/netns.sh"
@@ -84,5 +86,34 @@ counts
 report "both back" 100
 nn_check "voice back off lte ($LTE) onto fiber ($F)" fcmp "$LTE <= 2 && $F >= 90"
 mp_stats a
+
+# 4. A daily budget of 1 MB on lte, `budget_exhausted = "block"`: with fiber and broadband
+# down, 500 packets/s of 1200 bytes go to lte until its budget is used up (~1.6 s of them,
+# noticed at the next 200 ms sample), then nothing goes; a restarted braidd keeps the count.
+MP_LTE_EXTRA='budget_day_mb = 1; budget_exhausted = "block"' \
+  mp_up "braidd up, lte with a 1 MB daily budget that blocks it when used up" "$P" || nn_finish
+lb0=$(lab_get lte:ab fwd_bytes)
+printf 't=0.3s fiber blackout 10s\nt=0.3s broadband blackout 10s\n' >"$LAB_STATE_DIR/cut.scn"
+lab_wanem run "$LAB_STATE_DIR/cut.scn" >/dev/null
+R=$(mp_voice 5543 4000 --pps 500 --size 1200)
+lb=$(( $(lab_get lte:ab fwd_bytes) - lb0 ))
+echo "budget: unique $(kv unique <<<"$R") of 4000 (8 s at 500/s, 1200 B), lte A->B $lb bytes" \
+  "(5.2 MB unblocked); load $(mp_load)"
+nn_check "lte carried the stream until its budget was used up ($lb bytes >= 900000)" \
+  fcmp "$lb >= 900000"
+nn_check "then nothing more ($lb bytes <= 2000000, ~1.1 MB expected)" fcmp "$lb <= 2000000"
+nn_check "fewer than half delivered ($(kv unique <<<"$R") of 4000)" \
+  fcmp "$(kv unique <<<"$R") <= 2000 && $(kv unique <<<"$R") >= 200"
+nn_check "braidd logged the used-up budget" \
+  grep -q "uplink lte: metered budget used up (day" "$LAB_STATE_DIR/braidd-a.log"
+sleep 2.5  # the blackouts end
+MP_LTE_EXTRA='budget_day_mb = 1; budget_exhausted = "block"' \
+  mp_up "braidd restarted with the same budget" "$P" || nn_finish
+bash "$LAB_SH" tunnel status >/dev/null 2>&1
+grep '^uplink\.lte\.budget' "$LAB_STATE_DIR/braidd-a.stats"
+used=$(awk '$1 == "uplink.lte.budget_day_used_bytes" {print $2}' "$LAB_STATE_DIR/braidd-a.stats")
+nn_check "the restarted braidd kept today's count (${used:-none} >= 1000000)" \
+  fcmp "${used:-0} >= 1000000"
+nn_check "and still blocks lte" grep -qx "uplink.lte.budget_exhausted 1" "$LAB_STATE_DIR/braidd-a.stats"
 nn_check "tunnel down" lab tunnel down
 nn_finish

@@ -93,9 +93,11 @@ protocol = "udp"
 dst_ports = ["5500-5600"]
 EOF
 # Shaped uplinks (as the multipath lab tests): the shaper's per-priority counters feed the
-# dashboard's "Traffic per class priority".
+# dashboard's "Traffic per class priority". A monthly budget on broadband feeds the budget
+# alert's braid_uplink_budget_* series.
 export LAB_POLICY=$POLICY LAB_BRAIDD_RT=${LAB_BRAIDD_RT:-1}
-export LAB_UPLINK_FIBER="egress_kbps = 500000" LAB_UPLINK_BROADBAND="egress_kbps = 100000"
+export LAB_UPLINK_FIBER="egress_kbps = 500000"
+export LAB_UPLINK_BROADBAND="egress_kbps = 100000; budget_month_mb = 1000"
 if ! lab tunnel up fiber broadband; then
   nn_fail "braidd up on both sites, IKE over fiber and broadband"
   exit 1

@@ -12,6 +12,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "edge/metrics_export.hpp"
+
 namespace braid::edge {
 namespace {
 
@@ -139,6 +141,29 @@ TEST_F(UplinkBudgetsTest, MalformedStateStartsFromZeroAndAnUnwritableDirectoryIs
   ASSERT_FALSE(bad.isOk());
   EXPECT_NE(bad.status().message().find("state.directory: uplink lte budget"), std::string::npos)
       << bad.status().message();
+}
+
+TEST_F(UplinkBudgetsTest, ExportedAsGaugesOfThePeriodsWithALimit) {
+  Config cfg = config("budget_day_mb = 1");
+  auto b = UplinkBudgets::open(cfg, paths(), at(6));
+  ASSERT_TRUE(b.isOk());
+  PathActivity a(2);
+  (*b)->start(io_, a, nullptr);
+  bump(a, 1, 400'000, 300'000);
+  (*b)->sample(a, at(6));
+  auto e = MetricsExporter::create(cfg);
+  ASSERT_TRUE(e.isOk()) << e.status().message();
+  (*e)->setBudgets(b->get());
+  const std::string text = (*e)->render(metrics::Format::kPrometheus, DataPlaneStats{}, nullptr);
+  EXPECT_NE(text.find("braid_uplink_budget_used_bytes{uplink=\"lte\",period=\"day\"} 700000\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("braid_uplink_budget_limit_bytes{uplink=\"lte\",period=\"day\"} 1000000\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("braid_uplink_budget_exhausted{uplink=\"lte\"} 0\n"), std::string::npos);
+  // No monthly limit: no month series (used / limit would divide by zero in a query).
+  EXPECT_EQ(text.find("period=\"month\""), std::string::npos);
+  EXPECT_EQ(text.find("uplink=\"fiber\",period"), std::string::npos);
 }
 
 TEST_F(UplinkBudgetsTest, NoBudgetNoFiles) {
