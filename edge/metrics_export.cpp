@@ -5,8 +5,8 @@
 #include <set>
 
 #include "edge/dataplane.hpp"
-#include "edge/metrics_dataplane.hpp"
 #include "edge/metrics_budget.hpp"
+#include "edge/metrics_dataplane.hpp"
 #include "edge/metrics_export_class.hpp"
 #include "edge/metrics_ike.hpp"
 #include "edge/metrics_server.hpp"
@@ -349,7 +349,7 @@ struct MetricsExporter::Impl {
   std::map<std::string, m::StructMetrics<IkeUplinkStats>, std::less<>> ikeUplinkGauges;
   std::map<std::string, m::StructMetrics<IkePathStats>, std::less<>> ikePaths;
   std::optional<m::StructMetrics<IkeStats>> ikeDriver;
-  ClassMetrics classes;  // braid_class_* (metrics_export_class.cpp)
+  ClassMetrics classes;   // braid_class_* (metrics_export_class.cpp)
   BudgetMetrics budgets;  // braid_uplink_budget_* (metrics_budget.cpp)
   const UplinkBudgets* budgetSource = nullptr;
 
