@@ -189,6 +189,10 @@ const auto kMonitorFields = m::concat(
                       "ratio"),
             pathGauge("braid_path_probe_interval_seconds", "Current probe interval.",
                       &seconds<&PS::probeInterval>),
+            pathGauge("braid_path_last_failover_detection_seconds",
+                      "Silence before the path's last death while it carried traffic: when its "
+                      "flows' failover began after the last proof of life (0: never died).",
+                      &seconds<&PS::lastDetection>),
             pathCounter("braid_path_probes_sent_total", "Probes sent.",
                         &probeCounter<&PC::probesSent>),
             pathCounter("braid_path_probe_replies_total", kRepliesHelp,

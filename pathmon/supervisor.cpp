@@ -108,6 +108,7 @@ struct PathSupervisor::Path {
   TimePoint upNotBefore{};
   std::array<TimePoint, kDeathHistory> deaths{};
   size_t deathCount = 0;
+  Duration lastDetection{0};
 
   std::optional<TimePoint> nextProbe;
   uint64_t rng;
@@ -214,6 +215,7 @@ void PathSupervisor::transition(Path& p, PathState to, PathCause cause, TimePoin
     p.deaths[p.deathCount % kDeathHistory] = now;
     ++p.deathCount;
     ++p.counters.deaths;
+    p.lastDetection = e.silence;
     e.holdDown = currentHoldDown(p, now);
     p.upNotBefore = now + e.holdDown;
   }
@@ -594,6 +596,7 @@ PathStats PathSupervisor::stats(PathId id) const {
   s.missStreak = p->missStreak;
   s.probeInterval = interval(*p);
   s.deadline = deadline(*p);
+  s.lastDetection = p->lastDetection;
   s.counters = p->counters;
   return s;
 }

@@ -134,6 +134,9 @@ struct PathStats {
   uint32_t missStreak = 0;
   Duration probeInterval{0};
   Duration deadline{0};  // current silence deadline
+  // The silence when the path was last declared Dead while carrying traffic (Up or
+  // Degraded): how long after its last proof of life the failover began. 0: never died.
+  Duration lastDetection{0};
   PathCounters counters;
 };
 

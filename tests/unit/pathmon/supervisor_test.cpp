@@ -143,6 +143,7 @@ TEST(PathSupervisor, CutDetectedWithinBound) {
       sim.sup.setKeyed(0, true);
       sim.runFor(std::chrono::seconds(2) + Duration(static_cast<int64_t>(run * 1'234'567)));
       ASSERT_EQ(sim.sup.state(0), PathState::kUp);
+      EXPECT_EQ(sim.sup.stats(0).lastDetection, Duration::zero());
       TimePoint cutAt = sim.clock.now();
       sim.cut = true;
       auto dead = sim.runUntilState(0, PathState::kDead, std::chrono::seconds(2));
@@ -151,6 +152,11 @@ TEST(PathSupervisor, CutDetectedWithinBound) {
       worst = std::max(worst, detect);
       EXPECT_LE(detect, 3 * interval + c.lossTimeoutFloor) << "run " << run;
       EXPECT_EQ(sim.events.back().cause, PathCause::kSilence);
+      // Exported as braid_path_last_failover_detection_seconds: the silence at the death,
+      // counted from the last proof of life (a reply in flight at the cut may be later).
+      EXPECT_EQ(sim.sup.stats(0).lastDetection, sim.events.back().silence);
+      EXPECT_GT(sim.sup.stats(0).lastDetection, Duration::zero());
+      EXPECT_LE(sim.sup.stats(0).lastDetection, detect + interval + c.lossTimeoutFloor);
       EXPECT_GT(sim.events.back().holdDown, Duration::zero());
     }
     EXPECT_LT(worst, milliseconds(300));
