@@ -11,35 +11,12 @@
 # another address; a client with a certificate from another CA is refused; a client that
 # reconnects gets its address back; braidd logs the clients and exits 0.
 set -u
-HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/../support/netns.sh"
-. "$HERE/dataplane_lib.sh"
-. "$HERE/ike_lib.sh"
-for d in "${BRAID_INTEROP_DIR:-}" "$DP_SRC/../shared/interop" /work/shared/interop; do
-  if [ -n "$d" ] && [ -r "$d/lib.sh" ]; then IO_SHARED=$d; break; fi
-done
-[ -n "${IO_SHARED:-}" ] || { echo "SKIP: strongSwan lab recipe (lib.sh) not found"; exit 0; }
-# shellcheck disable=SC2034  # read by lib.sh
-LAB_PREFIX=${NN_PREFIX:-}
-# shellcheck source=/dev/null
-. "$IO_SHARED/lib.sh"
+. "$(cd "$(dirname "$0")" && pwd)/remote_access_lib.sh"
 
 nn_init
 [ -x "$BRAIDD" ] || nn_die "braidd not built: $BRAIDD"
 ss_check_deps
-dp_topology
-nn_add lanC
-nn_veth gwA lan1 10.97.1.1/24 lanC eth0 10.97.1.2/24
-nn_exec lanC ip route add default via 10.97.1.1
-# Client 2 sits behind gwB's NAT (10.99.0.2), as laptops behind a home router do.
-nn_exec gwB nft -f - <<'NFT' || nn_die "cannot set up the NAT on gwB"
-table ip rwnat {
-  chain post {
-    type nat hook postrouting priority 100;
-    oifname "wan0" ip saddr 10.98.2.0/24 masquerade
-  }
-}
-NFT
+ra_topology  # lanC, and the NAT client 2 sits behind
 
 # ---- PKI: the lab CA (gateway and clients) and a rogue CA ------------------------------------
 P=$NN_TMP/pki

@@ -11,18 +11,7 @@
 # only; a wrong password and an unknown user get EAP-Failure / AUTHENTICATION_FAILED and no
 # lease; braidd logs the EAP users with their group and exits 0.
 set -u
-HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/../support/netns.sh"
-. "$HERE/dataplane_lib.sh"
-. "$HERE/ike_lib.sh"
-for d in "${BRAID_INTEROP_DIR:-}" "$DP_SRC/../shared/interop" /work/shared/interop; do
-  if [ -n "$d" ] && [ -r "$d/lib.sh" ]; then IO_SHARED=$d; break; fi
-done
-[ -n "${IO_SHARED:-}" ] || { echo "SKIP: strongSwan lab recipe (lib.sh) not found"; exit 0; }
-# shellcheck disable=SC2034  # read by lib.sh
-LAB_PREFIX=${NN_PREFIX:-}
-# shellcheck source=/dev/null
-. "$IO_SHARED/lib.sh"
+. "$(cd "$(dirname "$0")" && pwd)/remote_access_lib.sh"
 [ -r /usr/lib/ipsec/plugins/libstrongswan-eap-mschapv2.so ] ||
   { echo "SKIP: strongSwan eap-mschapv2 plugin missing (apt-get install libcharon-extauth-plugins)"; exit 0; }
 # MD4 and DES for MS-CHAPv2: the openssl plugin's legacy provider, or gcrypt.
@@ -33,18 +22,7 @@ nn_init
 [ -x "$BRAIDD" ] || nn_die "braidd not built: $BRAIDD"
 [ -x "$BRAIDCTL" ] || nn_die "braidctl not built: $BRAIDCTL"
 ss_check_deps
-dp_topology
-nn_add lanC
-nn_veth gwA lan1 10.97.1.1/24 lanC eth0 10.97.1.2/24
-nn_exec lanC ip route add default via 10.97.1.1
-nn_exec gwB nft -f - <<'NFT' || nn_die "cannot set up the NAT on gwB"
-table ip rwnat {
-  chain post {
-    type nat hook postrouting priority 100;
-    oifname "wan0" ip saddr 10.98.2.0/24 masquerade
-  }
-}
-NFT
+ra_topology
 
 P=$NN_TMP/pki
 ike_pki "$P" || nn_die "cannot make the test PKI"

@@ -26,8 +26,8 @@ policy::LocalSeconds at(unsigned d, int h = 12) {
 class UplinkBudgetsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/braid-budget-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    std::string tmpl = ::testing::TempDir() + "/braid-budget-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
