@@ -10,7 +10,6 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "core/log.hpp"
 
@@ -234,19 +233,6 @@ std::vector<UplinkBudgetStats> UplinkBudgets::stats() const {
     out.push_back(std::move(s));
   }
   return out;
-}
-
-std::string UplinkBudgets::formatStats() const {
-  std::ostringstream os;
-  for (const UplinkBudgetStats& s : stats()) {
-    const std::string base = "uplink." + s.uplink + ".budget_";
-    os << base << "day_used_bytes " << s.dayUsed << '\n';
-    os << base << "day_limit_bytes " << s.dayLimit << '\n';
-    os << base << "month_used_bytes " << s.monthUsed << '\n';
-    os << base << "month_limit_bytes " << s.monthLimit << '\n';
-    os << base << "exhausted " << (s.exhausted ? 1 : 0) << '\n';
-  }
-  return os.str();
 }
 
 }  // namespace braid::edge

@@ -56,9 +56,8 @@ class UplinkBudgets {
   // One sample at local time `now` (the timer's job; tests call it directly).
   void sample(const PathActivity& activity, policy::LocalSeconds now);
 
+  // What the metrics and the stats file show (edge/metrics_budget.hpp).
   std::vector<UplinkBudgetStats> stats() const;
-  // "uplink.<name>.budget_* value" lines for the stats file.
-  std::string formatStats() const;
   // The state file of uplink `name` under `directory`.
   static std::string statePath(const std::string& directory, const std::string& name);
 

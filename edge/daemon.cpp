@@ -14,6 +14,7 @@
 #include "edge/dataplane.hpp"
 #include "edge/ike_driver.hpp"
 #include "edge/link_monitor.hpp"
+#include "edge/metrics_budget.hpp"
 #include "edge/metrics_export.hpp"
 #include "edge/metrics_server.hpp"
 #include "edge/netlink.hpp"
@@ -108,7 +109,7 @@ void writeStatsFile(const std::string& path, const DataPlaneStats& stats, const 
     f << formatStats(stats);
     if (ike != nullptr) f << ike->formatStats();
     if (paths != nullptr) f << paths->formatStats();
-    if (budgets != nullptr) f << budgets->formatStats();
+    if (budgets != nullptr) f << budgetStatsFile(budgets->stats());
     if (!f) {
       BRAID_LOG(kWarn, "edge") << "cannot write " << tmp;
       return;

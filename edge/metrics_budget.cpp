@@ -47,22 +47,32 @@ const auto kStateFields = std::to_array<m::Field<B>>({
 }  // namespace
 
 Result<BudgetMetrics> BudgetMetrics::create(m::Registry& r, const Config& config) {
-  BudgetMetrics out;
+  std::vector<UplinkBudgetStats> budgets;
   for (const UplinkConfig& u : config.uplinks) {
     if (!u.budget.enabled()) continue;
+    budgets.push_back(
+        {.uplink = u.name, .dayLimit = u.budget.dayBytes, .monthLimit = u.budget.monthBytes});
+  }
+  return create(r, budgets);
+}
+
+Result<BudgetMetrics> BudgetMetrics::create(m::Registry& r,
+                                            const std::vector<UplinkBudgetStats>& budgets) {
+  BudgetMetrics out;
+  for (const UplinkBudgetStats& u : budgets) {
     Series s;
-    s.uplink = u.name;
-    const m::InstanceLabels label{{"uplink", u.name}};
+    s.uplink = u.uplink;
+    const m::InstanceLabels label{{"uplink", u.uplink}};
     auto add = [&](std::span<const m::Field<B>> fields) -> Status {
       auto t = m::StructMetrics<B>::add(r, fields, label);
       if (!t) return t.status();
       s.tables.push_back(std::move(*t));
       return Status::ok();
     };
-    if (u.budget.dayBytes != 0) {
+    if (u.dayLimit != 0) {
       if (Status st = add(kDayFields); !st) return st;
     }
-    if (u.budget.monthBytes != 0) {
+    if (u.monthLimit != 0) {
       if (Status st = add(kMonthFields); !st) return st;
     }
     if (Status st = add(kStateFields); !st) return st;
@@ -78,6 +88,14 @@ void BudgetMetrics::update(m::Registry& r, const std::vector<UplinkBudgetStats>&
       for (auto& t : s.tables) t.update(r, b);
     }
   }
+}
+
+std::string budgetStatsFile(const std::vector<UplinkBudgetStats>& budgets) {
+  m::Registry r;
+  auto table = BudgetMetrics::create(r, budgets);
+  if (!table) return "";  // fixed tables, configured uplink names: a unit test renders them
+  table->update(r, budgets);
+  return r.statsFile();
 }
 
 }  // namespace braid::edge

@@ -15,8 +15,11 @@ namespace braid::edge {
 
 class BudgetMetrics {
  public:
-  // Registers the series of every uplink with a budget in `config`.
+  // Registers the series of every uplink with a budget in `config` (or in `budgets`, whose
+  // limits say which periods have series).
   static Result<BudgetMetrics> create(metrics::Registry& r, const Config& config);
+  static Result<BudgetMetrics> create(metrics::Registry& r,
+                                      const std::vector<UplinkBudgetStats>& budgets);
   BudgetMetrics() = default;
 
   void update(metrics::Registry& r, const std::vector<UplinkBudgetStats>& budgets);
@@ -28,5 +31,8 @@ class BudgetMetrics {
   };
   std::vector<Series> uplinks_;
 };
+
+// The stats file's `uplink.<name>.budget_*` lines, from the same descriptor table.
+std::string budgetStatsFile(const std::vector<UplinkBudgetStats>& budgets);
 
 }  // namespace braid::edge

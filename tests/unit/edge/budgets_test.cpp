@@ -12,6 +12,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "edge/metrics_budget.hpp"
 #include "edge/metrics_export.hpp"
 
 namespace braid::edge {
@@ -98,7 +99,8 @@ TEST_F(UplinkBudgetsTest, UsedUpBudgetMakesTheUplinkALastResortUntilTheNextDay) 
   ASSERT_EQ(applied.size(), 1u);
   EXPECT_EQ(applied[0], std::make_pair(size_t{1}, policy::BudgetUse::kLastResort));
   EXPECT_EQ(read(), "day 2026-12-06 1000000\nmonth 2026-12-01 1000000\n");  // saved at the event
-  EXPECT_NE((*b)->formatStats().find("uplink.lte.budget_exhausted 1\n"), std::string::npos);
+  EXPECT_NE(budgetStatsFile((*b)->stats()).find("uplink.lte.budget_exhausted 1\n"),
+            std::string::npos);
 
   (*b)->sample(a, at(7, 0));  // local midnight
   ASSERT_EQ(applied.size(), 2u);
