@@ -218,9 +218,13 @@ const auto kMonitorFields = m::concat(
             pathCounter("braid_path_monitor_stalls_total",
                         "Late timers whose verdict waited for queued input.",
                         &probeCounter<&PC::stalls>),
+            pathCounter("braid_path_liveness_checks_total",
+                        "IKE liveness checks asked on a path without probes (standard peer) "
+                        "after inbound ESP silence while sending, or while dead.",
+                        &probeCounter<&PC::livenessChecks>),
         })),
     transitionFields(std::make_index_sequence<kPathCauseCount>{}));
-static_assert(sizeof(PC) == (12 + kPathCauseCount) * sizeof(uint64_t),
+static_assert(sizeof(PC) == (13 + kPathCauseCount) * sizeof(uint64_t),
               "a pathmon::PathCounters field without a descriptor in kMonitorFields");
 
 // ---- IKE (edge/ike_driver.hpp): per uplink, per IKE path, and the driver's own ----

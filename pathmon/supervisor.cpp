@@ -65,6 +65,10 @@ const char* pathCauseName(PathCause c) {
       return "admin_down";
     case PathCause::kAdminUp:
       return "admin_up";
+    case PathCause::kLivenessLost:
+      return "liveness_lost";
+    case PathCause::kLivenessAnswered:
+      return "liveness_answered";
     case PathCause::kCount:
       break;
   }
@@ -111,6 +115,10 @@ struct PathSupervisor::Path {
   Duration lastDetection{0};
 
   std::optional<TimePoint> nextProbe;
+  // Paths without probes (cfg.espSilence): the outstanding liveness check, and while Dead
+  // when the next one goes.
+  std::optional<TimePoint> checkSentAt;
+  TimePoint nextCheck{};
   uint64_t rng;
   ScopedTimer timer;
   std::optional<TimePoint> armedAt;
@@ -328,6 +336,7 @@ void PathSupervisor::setActive(PathId id, bool active) {
   if (!p || p->active == active) return;
   p->active = active;
   if (active) p->silenceFrom = clock_.now();
+  if (checksLiveness(*p)) rearm(*p);
   if (p->nextProbe) {
     // Probe at once when the path becomes busy (its silence now counts, from here); a
     // slower rate applies from the next.
@@ -343,6 +352,7 @@ void PathSupervisor::markDead(PathId id) {
   TimePoint now = clock_.now();
   transition(*p, PathState::kDead, PathCause::kExternal, now);
   if (p->cfg.probes && !p->nextProbe) p->nextProbe = now + interval(*p);
+  p->nextCheck = now + p->cfg.deadLivenessInterval;
   rearm(*p);
 }
 
@@ -453,8 +463,64 @@ void PathSupervisor::service(Path& p) {
     processTimeouts(p, now);
     evaluate(p, now);
     if (p.nextProbe && *p.nextProbe <= now) sendProbe(p, now);
+  } else if (checksLiveness(p)) {
+    serviceLiveness(p, now);
   }
   rearm(p);
+}
+
+bool PathSupervisor::checksLiveness(const Path& p) {
+  return !p.cfg.probes && p.cfg.espSilence > Duration::zero() && p.state != PathState::kDown;
+}
+
+// A path to a standard IKEv2 peer has no probes: the peer's ESP proves it alive, and when
+// that falls silent while we send, an IKE liveness check decides. A unidirectional cut of
+// our direction goes unseen while the peer's ESP still arrives (docs/multipath.md).
+void PathSupervisor::serviceLiveness(Path& p, TimePoint now) {
+  const PathConfig& c = p.cfg;
+  if (p.state == PathState::kDead) {
+    p.checkSentAt.reset();
+    if (p.lastAlive > p.stateSince && now >= p.upNotBefore) {
+      transition(p, PathState::kUp, PathCause::kLivenessAnswered, now);
+      p.silenceFrom = now;
+      return;
+    }
+    if (now >= p.nextCheck) {
+      p.nextCheck = now + c.deadLivenessInterval;
+      ++p.counters.livenessChecks;
+      transport_.checkLiveness(p.id);
+    }
+    return;
+  }
+  if (p.state != PathState::kUp && p.state != PathState::kDegraded) return;
+  if (p.checkSentAt) {
+    if (p.lastAlive >= *p.checkSentAt) {
+      p.checkSentAt.reset();  // answered (or ESP came back meanwhile)
+    } else if (now - *p.checkSentAt >= c.livenessTimeout) {
+      p.checkSentAt.reset();
+      transition(p, PathState::kDead, PathCause::kLivenessLost, now);
+      p.nextCheck = now + c.deadLivenessInterval;
+      return;
+    } else {
+      return;
+    }
+  }
+  if (p.active && now - std::max(p.lastAlive, p.silenceFrom) >= c.espSilence) {
+    p.checkSentAt = now;
+    ++p.counters.livenessChecks;
+    transport_.checkLiveness(p.id);
+  }
+}
+
+std::optional<TimePoint> PathSupervisor::livenessDeadline(const Path& p) const {
+  if (p.state == PathState::kDead) {
+    if (p.lastAlive > p.stateSince) return std::max(p.upNotBefore, clock_.now());
+    return p.nextCheck;
+  }
+  if (p.state != PathState::kUp && p.state != PathState::kDegraded) return std::nullopt;
+  if (p.checkSentAt) return *p.checkSentAt + p.cfg.livenessTimeout;
+  if (p.active) return std::max(p.lastAlive, p.silenceFrom) + p.cfg.espSilence;
+  return std::nullopt;
 }
 
 void PathSupervisor::rearm(Path& p) {
@@ -475,6 +541,8 @@ void PathSupervisor::rearm(Path& p) {
     if (p.state == PathState::kProbing && p.goodStreak >= p.cfg.recoverProbes) {
       consider(p.upNotBefore);
     }
+  } else if (checksLiveness(p)) {
+    if (auto t = livenessDeadline(p)) consider(*t);
   }
   if (!next) {
     p.timer.cancel();
@@ -573,7 +641,9 @@ void PathSupervisor::onTraffic(PathId id, TimePoint rxTime) {
     p->lastAlive = rxTime;
     p->maxIntervalSinceAlive = Duration::zero();
   }
-  // No rearm: the silence deadline only moves later, the armed timer re-checks then.
+  // No rearm: the silence deadline only moves later, the armed timer re-checks then. But a
+  // path without probes acts on it: an answered check, or a dead path's proof of life.
+  if (checksLiveness(*p) && (p->checkSentAt || p->state == PathState::kDead)) service(*p);
 }
 
 PathStats PathSupervisor::stats(PathId id) const {

@@ -41,21 +41,23 @@ namespace braid::pathmon {
 enum class PathState : uint8_t { kDown, kProbing, kUp, kDegraded, kDead };
 
 enum class PathCause : uint8_t {
-  kKeyed,           // IKE installed the path's SAs
-  kUnkeyed,         // IKE removed them
-  kLinkDown,        // carrier loss / address removed (netlink)
-  kLinkUp,          // link back (and keyed)
-  kProbesAnswered,  // recoverProbes answered in a row (and hold-down over)
-  kReplyReceived,   // a dead path answered again: probing for recovery
-  kSilence,         // no proof of life within the deadline
-  kMissedProbes,    // K probes in a row unanswered
-  kLossHigh,        // windowed probe loss >= degradeLoss
-  kRttHigh,         // srtt >= degradeRtt
-  kQualityOk,       // loss and RTT back under the thresholds (with hysteresis)
-  kExternal,        // markDead(): e.g. IKE liveness failed
-  kProbingOff,      // keyed path of a peer without the shim: up on keying
-  kAdminDown,       // setAdminDown(true): an operator took the path out (braidctl)
-  kAdminUp,         // setAdminDown(false): probing again, Up after recoverProbes
+  kKeyed,             // IKE installed the path's SAs
+  kUnkeyed,           // IKE removed them
+  kLinkDown,          // carrier loss / address removed (netlink)
+  kLinkUp,            // link back (and keyed)
+  kProbesAnswered,    // recoverProbes answered in a row (and hold-down over)
+  kReplyReceived,     // a dead path answered again: probing for recovery
+  kSilence,           // no proof of life within the deadline
+  kMissedProbes,      // K probes in a row unanswered
+  kLossHigh,          // windowed probe loss >= degradeLoss
+  kRttHigh,           // srtt >= degradeRtt
+  kQualityOk,         // loss and RTT back under the thresholds (with hysteresis)
+  kExternal,          // markDead(): e.g. IKE liveness failed
+  kProbingOff,        // keyed path of a peer without the shim: up on keying
+  kAdminDown,         // setAdminDown(true): an operator took the path out (braidctl)
+  kAdminUp,           // setAdminDown(false): probing again, Up after recoverProbes
+  kLivenessLost,      // path without probes: its IKE liveness check went unanswered
+  kLivenessAnswered,  // path without probes: proof of life after its death (hold-down over)
   kCount,
 };
 
@@ -92,6 +94,14 @@ struct PathConfig {
   // queued meanwhile (counted as `stalls`).
   Duration stallTolerance = std::chrono::milliseconds(15);
   Duration stallSettle = std::chrono::milliseconds(5);
+  // Paths without probes (a standard IKEv2 peer): inbound ESP silence while we send asks
+  // for a liveness check (an empty INFORMATIONAL on the path's IKE SA, RFC 7296 1.4, in the
+  // spirit of RFC 3706's traffic-driven DPD); no proof of life (ESP or IKE from the peer)
+  // within `livenessTimeout` of it: Dead. While Dead a check goes every
+  // `deadLivenessInterval`; proof of life after the hold-down brings it back Up. 0: off.
+  Duration espSilence{0};
+  Duration livenessTimeout = std::chrono::milliseconds(500);
+  Duration deadLivenessInterval = std::chrono::seconds(1);
 };
 
 struct PathEvent {
@@ -120,7 +130,8 @@ struct PathCounters {
   uint64_t malformed = 0;
   uint64_t wrongPath = 0;  // message names another path than the one it arrived on
   uint64_t deaths = 0;
-  uint64_t stalls = 0;  // late timers whose verdict waited for queued input
+  uint64_t stalls = 0;          // late timers whose verdict waited for queued input
+  uint64_t livenessChecks = 0;  // liveness checks asked of IKE (paths without probes)
   std::array<uint64_t, static_cast<size_t>(PathCause::kCount)> transitions{};
 };
 
@@ -146,6 +157,10 @@ class ProbeTransport {
   // Send shim bytes (a probe or a reply) on `path`. Must not call back into the
   // supervisor synchronously.
   virtual void sendProbe(PathId path, Bytes shim) = 0;
+  // A path without probes: check the peer's liveness on this path (IKE, RFC 7296 1.4); its
+  // answer comes back as onTraffic(). At most one in flight is enough: the transport may
+  // ignore a request while one is outstanding. Must not call back synchronously.
+  virtual void checkLiveness(PathId /*path*/) {}
 };
 
 class PathListener {
@@ -179,7 +194,8 @@ class PathSupervisor {
   // Edge: the path carries traffic (fast probes) or is idle (slow, or metered-slow).
   void setActive(PathId id, bool active);
   // External proof of death (IKE liveness failed). A probing path recovers by probes as
-  // usual; a path without probes (peer without the shim) only by being keyed again.
+  // usual; a path without probes (peer without the shim) by a liveness check answered after
+  // the hold-down (espSilence set), or else only by being keyed again.
   void markDead(PathId id);
 
   // Shim bytes of a probe or reply received on `id` at rxTime (the reply's hold time is
@@ -208,6 +224,9 @@ class PathSupervisor {
   Duration silenceDeadline(const Path& p) const;
   Duration currentHoldDown(const Path& p, TimePoint now) const;
   void restartProbing(Path& p, TimePoint now);
+  void serviceLiveness(Path& p, TimePoint now);
+  std::optional<TimePoint> livenessDeadline(const Path& p) const;
+  static bool checksLiveness(const Path& p);
 
   const Clock& clock_;
   TimerScheduler& timers_;
