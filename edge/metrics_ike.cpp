@@ -163,6 +163,8 @@ constexpr auto kIkeFields = std::to_array<m::Field<I>>({
         "ike.drop.fragment_limit"),
     ike("braid_ike_drops_total", kIkeDropHelp, &I::dropsFragmentTimeout,
         {"reason", "fragment_timeout"}, "ike.drop.fragment_timeout"),
+    ike("braid_ike_drops_total", kIkeDropHelp, &I::dropsEapTlsOversize,
+        {"reason", "eap_tls_oversize"}, "ike.drop.eap_tls_oversize"),
 });
 static_assert(kIkeFields.size() * sizeof(uint64_t) == sizeof(I),
               "every ike::IkeCounters field needs a descriptor in kIkeFields");

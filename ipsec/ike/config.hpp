@@ -50,7 +50,7 @@ struct LocalAuth {
   std::vector<Certificate> certs;  // kPubkey: leaf first, then intermediates
   bool preferPss = false;
   // kEap: the EAP identity, the NT hash of the password, the EAP types we take (a Nak
-  // names them when the gateway proposes another).
+  // names them when the gateway proposes another). EAP-TLS (13) uses `key` and `certs`.
   std::string eapIdentity;
   std::array<uint8_t, 16> eapNtHash{};
   std::vector<uint8_t> eapMethods{26};
@@ -63,6 +63,10 @@ struct RemoteAuth {
   // Responder: a client whose first IKE_AUTH request has no AUTH authenticates with
   // EAP-MSCHAPv2 against these users (RFC 7296 2.16); null: EAP refused.
   std::shared_ptr<const EapUserTable> eapUsers;
+  // Responder: the EAP methods offered, in order (26 MSCHAPv2 needs eapUsers; 13 EAP-TLS
+  // verifies the client's certificate against `cas`, the TLS server being our
+  // LocalAuth certificate). Empty: MSCHAPv2 when eapUsers is set.
+  std::vector<uint8_t> eapMethods;
   std::optional<int64_t> verifyTime;  // tests: Unix time for certificate validity
 };
 

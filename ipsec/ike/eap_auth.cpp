@@ -43,9 +43,28 @@ ByteVec simple(EapCode code, uint8_t id) {
 
 }  // namespace
 
+std::string eapMethodName(uint8_t type) {
+  switch (type) {
+    case eap_type::kMschapv2:
+      return "EAP-MSCHAPv2";
+    case eap_type::kTls:
+      return "EAP-TLS";
+    default:
+      return "EAP type " + std::to_string(type);
+  }
+}
+
 EapAuthenticator::EapAuthenticator(std::shared_ptr<const EapUserTable> users,
-                                   std::string serverName, Random& random)
-    : users_(std::move(users)), serverName_(std::move(serverName)), random_(random) {
+                                   std::string serverName, Random& random,
+                                   std::vector<uint8_t> methods,
+                                   std::shared_ptr<const EapTlsConfig> tls)
+    : users_(std::move(users)),
+      serverName_(std::move(serverName)),
+      random_(random),
+      methods_(std::move(methods)),
+      tlsConfig_(std::move(tls)) {
+  if (methods_.empty()) methods_ = {eap_type::kMschapv2};
+  method_ = methods_.front();
   uint8_t b[2];
   random_.fill(b);
   id_ = b[0];  // RFC 3748 4: identifiers start anywhere
@@ -72,9 +91,22 @@ EapStep EapAuthenticator::process(Bytes bytes) {
   // in order, so another one is an error here rather than a stray to drop.
   if (p->identifier != id_) return fail("EAP response identifier does not match the request");
   if (p->type == eap_type::kNak) {
+    // RFC 3748 5.3.1: a Nak answers the method's first request only; it may name another
+    // method we offer, once.
+    const bool firstRequest =
+        state_ == State::kChallenge ||
+        (state_ == State::kTls && tls_ && !tls_->handshakeDone() && firstTlsRound_);
+    if (firstRequest && !switched_) {
+      for (uint8_t t : p->data) {
+        if (t == method_ || std::find(methods_.begin(), methods_.end(), t) == methods_.end())
+          continue;
+        switched_ = true;
+        return startMethod(t);
+      }
+    }
     std::string wants;
     for (uint8_t t : p->data) wants += (wants.empty() ? "" : ",") + std::to_string(t);
-    return fail("client refuses EAP-MSCHAPv2 (Nak, proposes type " +
+    return fail("client refuses " + eapMethodName(method_) + " (Nak, proposes type " +
                 (wants.empty() ? std::string("none") : wants) + ")");
   }
   switch (state_) {
@@ -82,14 +114,10 @@ EapStep EapAuthenticator::process(Bytes bytes) {
       if (p->type != eap_type::kIdentity) return fail("expected EAP-Response/Identity");
       if (p->data.empty() || p->data.size() > 255) return fail("bad EAP identity length");
       identity_ = printable(p->data);
-      if (const EapUser* u = users_ ? users_->find(identity_) : nullptr) user_ = *u;
-      random_.fill(challenge_);
-      ChallengeData c{challenge_, serverName_};
-      Message m{OpCode::kChallenge, msId_, c.encode()};
-      state_ = State::kChallenge;
-      return {
-          EapOutcome::kContinue, mschapv2::makePacket(EapCode::kRequest, ++id_, m).encode(), {}};
+      return startMethod(method_);
     }
+    case State::kTls:
+      return continueTls(*p);
     case State::kChallenge: {
       if (p->type != eap_type::kMschapv2) return fail("expected EAP-Response/MSCHAPv2");
       auto m = Message::decode(p->data);
@@ -129,8 +157,67 @@ EapStep EapAuthenticator::process(Bytes bytes) {
   return fail("EAP response after the method ended");
 }
 
-EapPeer::EapPeer(std::string identity, NtHash hash, Random& random, std::vector<uint8_t> methods)
-    : identity_(std::move(identity)), hash_(hash), random_(random), methods_(std::move(methods)) {}
+EapStep EapAuthenticator::startMethod(uint8_t type) {
+  method_ = type;
+  if (type == eap_type::kTls) {
+    if (!tlsConfig_) return fail("EAP-TLS offered without a TLS configuration");
+    auto session = EapTlsSession::create(EapTlsSession::Role::kServer, *tlsConfig_);
+    if (!session) return fail("cannot start EAP-TLS: " + session.status().message());
+    tls_ = std::move(session.value());
+    state_ = State::kTls;
+    firstTlsRound_ = true;
+    EapPacket r;
+    r.code = EapCode::kRequest;
+    r.identifier = ++id_;
+    r.type = eap_type::kTls;
+    r.data = tls_->start();
+    return {EapOutcome::kContinue, r.encode(), {}};
+  }
+  if (const EapUser* u = users_ ? users_->find(identity_) : nullptr) user_ = *u;
+  random_.fill(challenge_);
+  ChallengeData c{challenge_, serverName_};
+  Message m{OpCode::kChallenge, msId_, c.encode()};
+  state_ = State::kChallenge;
+  return {EapOutcome::kContinue, mschapv2::makePacket(EapCode::kRequest, ++id_, m).encode(), {}};
+}
+
+// RFC 5216 2.1: the TLS handshake in EAP-TLS packets, then EAP-Success once the client
+// acknowledged our last flight; the certificate must name the EAP identity.
+EapStep EapAuthenticator::continueTls(const EapPacket& p) {
+  if (p.type != eap_type::kTls) return fail("expected EAP-Response/TLS");
+  firstTlsRound_ = false;
+  EapTlsSession::Step step = tls_->process(p.data);
+  if (step.outcome == EapTlsSession::Outcome::kFailure) {
+    EapStep out = fail("EAP-TLS: " + step.reason);
+    out.oversize = tls_->failureCause() == EapTlsSession::FailureCause::kOversize;
+    return out;
+  }
+  if (step.outcome == EapTlsSession::Outcome::kContinue) {
+    EapPacket r;
+    r.code = EapCode::kRequest;
+    r.identifier = ++id_;
+    r.type = eap_type::kTls;
+    r.data = std::move(step.typeData);
+    return {EapOutcome::kContinue, r.encode(), {}};
+  }
+  const Certificate& cert = tls_->peerCertificate();
+  if (!certificateMatchesEapIdentity(cert, identity_)) {
+    return fail("EAP-TLS: certificate '" + cert.subjectText() + "' does not name EAP identity '" +
+                identity_ + "'");
+  }
+  msk_ = tls_->msk();
+  group_ = certificateOu(cert);
+  state_ = State::kDone;
+  return {EapOutcome::kSuccess, simple(EapCode::kSuccess, id_), {}};
+}
+
+EapPeer::EapPeer(std::string identity, NtHash hash, Random& random, std::vector<uint8_t> methods,
+                 std::shared_ptr<const EapTlsConfig> tls)
+    : identity_(std::move(identity)),
+      hash_(hash),
+      random_(random),
+      methods_(std::move(methods)),
+      tlsConfig_(std::move(tls)) {}
 
 EapStep EapPeer::fail(std::string reason) {
   return {EapOutcome::kFailure, {}, std::move(reason)};
@@ -141,6 +228,11 @@ EapStep EapPeer::process(Bytes bytes) {
   if (!p) return fail("malformed EAP packet from the gateway");
   if (p->code == EapCode::kFailure) return fail("gateway sent EAP-Failure");
   if (p->code == EapCode::kSuccess) {
+    if (tls_) {
+      if (!tls_->handshakeDone()) return fail("EAP-Success before the TLS handshake finished");
+      msk_ = tls_->msk();
+      return {EapOutcome::kSuccess, {}, {}};
+    }
     if (!serverVerified_) return fail("EAP-Success before the gateway proved the password");
     return {EapOutcome::kSuccess, {}, {}};
   }
@@ -156,6 +248,19 @@ EapStep EapPeer::process(Bytes bytes) {
   if (std::find(methods_.begin(), methods_.end(), p->type) == methods_.end()) {
     resp.type = eap_type::kNak;  // RFC 3748 5.3.1: the types we would take instead
     resp.data = methods_;
+    return {EapOutcome::kContinue, resp.encode(), {}};
+  }
+  if (p->type == eap_type::kTls) {
+    if (!tlsConfig_) return fail("EAP-TLS without a certificate");
+    if (!tls_) {
+      auto session = EapTlsSession::create(EapTlsSession::Role::kClient, *tlsConfig_);
+      if (!session) return fail("cannot start EAP-TLS: " + session.status().message());
+      tls_ = std::move(session.value());
+    }
+    EapTlsSession::Step step = tls_->process(p->data);
+    if (step.outcome == EapTlsSession::Outcome::kFailure) return fail("EAP-TLS: " + step.reason);
+    resp.type = eap_type::kTls;
+    resp.data = std::move(step.typeData);
     return {EapOutcome::kContinue, resp.encode(), {}};
   }
   if (p->type != eap_type::kMschapv2) return fail("unsupported " + p->summary());

@@ -12,6 +12,7 @@
 #include "core/secure.hpp"
 #include "ipsec/ike/eap.hpp"
 #include "ipsec/ike/eap_mschapv2.hpp"
+#include "ipsec/ike/eap_tls.hpp"
 
 namespace braid::ike {
 
@@ -41,17 +42,26 @@ enum class EapOutcome : uint8_t { kContinue, kSuccess, kFailure };
 
 struct EapStep {
   EapOutcome outcome = EapOutcome::kContinue;
-  ByteVec reply;       // the EAP packet to send (Request, Success or Failure / a Response)
-  std::string reason;  // kFailure: for the log line
+  ByteVec reply;          // the EAP packet to send (Request, Success or Failure / a Response)
+  std::string reason;     // kFailure: for the log line
+  bool oversize = false;  // kFailure: an EAP-TLS message over the reassembly bound
 };
+
+// "EAP-MSCHAPv2", "EAP-TLS", or "EAP type N".
+std::string eapMethodName(uint8_t type);
 
 // Authenticator: EAP-Request/Identity, then the MS-CHAPv2 challenge, the Success-Request
 // with the authenticator response, EAP-Success. An unknown user gets the same challenge as
 // a known one and fails on its response (no hint which names exist).
+// With several `methods` (in order of preference) the first is proposed after Identity and
+// a Nak naming another of them switches to it once (RFC 3748 5.3.1). EAP-TLS (`tls`):
+// the client's certificate must chain to the CAs and vouch for its EAP identity; its
+// subject's OU is the client's group.
 class EapAuthenticator {
  public:
   EapAuthenticator(std::shared_ptr<const EapUserTable> users, std::string serverName,
-                   Random& random);
+                   Random& random, std::vector<uint8_t> methods = {eap_type::kMschapv2},
+                   std::shared_ptr<const EapTlsConfig> tls = nullptr);
   ByteVec start();  // the first request: Identity
   EapStep process(Bytes response);
 
@@ -59,11 +69,16 @@ class EapAuthenticator {
   const SecretBytes& msk() const { return msk_; }
   const std::string& identity() const { return identity_; }
   const std::string& group() const { return group_; }
+  uint8_t method() const { return method_; }  // the method being run (after Identity)
+  std::string methodName() const { return eapMethodName(method_); }
+  const EapTlsSession* tlsSession() const { return tls_.get(); }
 
  private:
-  enum class State : uint8_t { kIdentity, kChallenge, kSuccessSent, kDone };
+  enum class State : uint8_t { kIdentity, kChallenge, kSuccessSent, kTls, kDone };
   EapStep fail(std::string reason);
   EapStep request(ByteVec packetWithoutId);
+  EapStep startMethod(uint8_t type);
+  EapStep continueTls(const EapPacket& p);
 
   std::shared_ptr<const EapUserTable> users_;
   std::string serverName_;
@@ -76,6 +91,12 @@ class EapAuthenticator {
   std::string group_;
   std::optional<EapUser> user_;
   SecretBytes msk_;
+  std::vector<uint8_t> methods_;
+  std::shared_ptr<const EapTlsConfig> tlsConfig_;
+  std::unique_ptr<EapTlsSession> tls_;
+  uint8_t method_ = 0;
+  bool switched_ = false;       // a Nak moved us to another method already
+  bool firstTlsRound_ = false;  // EAP-TLS Start sent, no answer yet (a Nak may come)
 };
 
 // Peer: answers Identity, the challenge (or Naks a method it lacks), checks the
@@ -83,10 +104,13 @@ class EapAuthenticator {
 class EapPeer {
  public:
   // `methods`: the EAP types it supports, in order of preference (a Nak names them).
+  // `tls`: our certificate, key and the gateway's CAs for EAP-TLS (type 13 in `methods`).
   EapPeer(std::string identity, NtHash hash, Random& random,
-          std::vector<uint8_t> methods = {eap_type::kMschapv2});
+          std::vector<uint8_t> methods = {eap_type::kMschapv2},
+          std::shared_ptr<const EapTlsConfig> tls = nullptr);
   EapStep process(Bytes request);
   const SecretBytes& msk() const { return msk_; }
+  std::string methodName() const { return tls_ ? "EAP-TLS" : "EAP-MSCHAPv2"; }
 
  private:
   EapStep fail(std::string reason);
@@ -98,6 +122,8 @@ class EapPeer {
   std::string expectedAuthResponse_;
   bool serverVerified_ = false;
   SecretBytes msk_;
+  std::shared_ptr<const EapTlsConfig> tlsConfig_;
+  std::unique_ptr<EapTlsSession> tls_;
 };
 
 }  // namespace braid::ike

@@ -185,6 +185,8 @@ struct IkeCounters {
   uint64_t fragmentsSent = 0, fragmentsReceived = 0, messagesReassembled = 0;
   uint64_t dropsFragmentInvalid = 0, dropsFragmentDuplicate = 0, dropsFragmentStale = 0;
   uint64_t dropsFragmentLimit = 0, dropsFragmentTimeout = 0;
+  // EAP-TLS (RFC 5216 2.1.5): a client's TLS message over the reassembly bound (64 KiB).
+  uint64_t dropsEapTlsOversize = 0;
 };
 
 }  // namespace braid::ike

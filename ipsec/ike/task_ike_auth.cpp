@@ -1,7 +1,9 @@
 // IKE_AUTH (RFC 7296 1.2, 2.15): identities, certificates and CERTREQ, AUTH by PSK or
-// signature (RFC 7296 3.8, RFC 4754, RFC 7427), EAP-MSCHAPv2 clients (2.16: several
+// signature (RFC 7296 3.8, RFC 4754, RFC 7427), EAP-MSCHAPv2 and EAP-TLS clients (2.16: several
 // IKE_AUTH exchanges, then AUTH over the MSK), and the first Child SA. An authentication
 // failure ends the IKE SA; a Child SA failure does not (RFC 7296 2.21.2).
+#include <algorithm>
+
 #include "core/log.hpp"
 #include "ipsec/ike/child_negotiation.hpp"
 #include "ipsec/ike/ike_auth_eap.hpp"
@@ -153,8 +155,16 @@ class IkeAuthTask final : public Task {
     if (pc.localAuth.kind == AuthKind::kEap) {
       // RFC 7296 2.16: no AUTH payload asks the responder for EAP.
       const LocalAuth& la = pc.localAuth;
+      std::shared_ptr<EapTlsConfig> tls;
+      if (la.key.valid() && !la.certs.empty()) {  // EAP-TLS with our certificate
+        tls = std::make_shared<EapTlsConfig>();
+        tls->key = la.key;
+        tls->certs = la.certs;
+        tls->cas = pc.remoteAuth.cas;
+        tls->verifyTime = pc.remoteAuth.verifyTime;
+      }
       eapPeer_ = std::make_unique<EapPeer>(la.eapIdentity, la.eapNtHash, sa_.ctx().random(),
-                                           la.eapMethods);
+                                           la.eapMethods, std::move(tls));
     } else {
       auto auth = buildAuth(sa_, pc.localId);
       if (!auth) {
@@ -228,7 +238,8 @@ class IkeAuthTask final : public Task {
       EapStep step = eapPeer_->process(eap->message);
       if (step.outcome == EapOutcome::kFailure) {
         sa_.fail(FailureKind::kAuthFailed, true,
-                 "EAP-MSCHAPv2 as '" + pc.localAuth.eapIdentity + "' failed: " + step.reason);
+                 eapPeer_->methodName() + " as '" + pc.localAuth.eapIdentity +
+                     "' failed: " + step.reason);
         return TaskResult::kFailed;
       }
       if (step.outcome == EapOutcome::kSuccess) eapPhase_ = EapPhase::kFinalAuth;
@@ -306,8 +317,16 @@ class IkeAuthTask final : public Task {
   // RFC 7296 2.16: a request without AUTH asks for EAP. The gateway answers with its own
   // IDr, certificate and AUTH and the EAP-Request/Identity.
   TaskResult startEap(const Message& m, const IdPayload& idi) {
-    const auto& users = sa_.config()->remoteAuth.eapUsers;
-    if (users == nullptr) {
+    const RemoteAuth& ra = sa_.config()->remoteAuth;
+    // The methods on offer: MSCHAPv2 needs users, EAP-TLS our certificate and the CAs.
+    std::vector<uint8_t> methods;
+    for (uint8_t t :
+         ra.eapMethods.empty() ? std::vector<uint8_t>{eap_type::kMschapv2} : ra.eapMethods) {
+      if (t == eap_type::kMschapv2 && ra.eapUsers) methods.push_back(t);
+      if (t == eap_type::kTls && ra.cas && !sa_.config()->localAuth.certs.empty())
+        methods.push_back(t);
+    }
+    if (methods.empty()) {
       authFailed_ = true;
       sa_.fail(FailureKind::kAuthFailed, false,
                sa_.peerId.toString() +
@@ -316,8 +335,17 @@ class IkeAuthTask final : public Task {
       return TaskResult::kFailed;
     }
     auto st = std::make_shared<EapResponderState>();
-    st->authenticator = std::make_unique<EapAuthenticator>(users, sa_.config()->localId.toString(),
-                                                           sa_.ctx().random());
+    std::shared_ptr<EapTlsConfig> tls;
+    if (std::find(methods.begin(), methods.end(), eap_type::kTls) != methods.end()) {
+      tls = std::make_shared<EapTlsConfig>();
+      tls->key = sa_.config()->localAuth.key;
+      tls->certs = sa_.config()->localAuth.certs;
+      tls->cas = ra.cas;
+      tls->verifyTime = ra.verifyTime;
+    }
+    st->authenticator =
+        std::make_unique<EapAuthenticator>(ra.eapUsers, sa_.config()->localId.toString(),
+                                           sa_.ctx().random(), std::move(methods), std::move(tls));
     st->first = keepForFinalExchange(m);
     st->idiBody = Identity::fromPayload(idi).payloadBody();
     eapOut_ = st->authenticator->start();
@@ -337,15 +365,20 @@ class IkeAuthTask final : public Task {
       if (step.outcome == EapOutcome::kFailure) {
         // No lease was taken: the CP request is answered only after the final AUTH.
         eapFailed_ = true;
+        if (step.oversize) ++sa_.ctx().counterRef().dropsEapTlsOversize;
         sa_.fail(FailureKind::kAuthFailed, false,
-                 "EAP-MSCHAPv2 of " + sa_.peerId.toString() + " failed: " + step.reason +
-                     "; sending EAP-Failure and AUTHENTICATION_FAILED");
+                 st.authenticator->methodName() + " of " + sa_.peerId.toString() +
+                     " failed: " + step.reason + "; sending EAP-Failure and AUTHENTICATION_FAILED");
         return TaskResult::kFailed;
       }
       if (step.outcome == EapOutcome::kSuccess) {
         st.awaitingAuth = true;
-        BRAID_LOG(kInfo, "ike") << sa_.peerName() << ": EAP-MSCHAPv2 user '"
-                                << st.authenticator->identity() << "'"
+        const EapTlsSession* tls = st.authenticator->tlsSession();
+        BRAID_LOG(kInfo, "ike") << sa_.peerName() << ": " << st.authenticator->methodName()
+                                << " user '" << st.authenticator->identity() << "'"
+                                << (tls ? " (certificate '" + tls->peerCertificate().subjectText() +
+                                              "', " + tls->version() + ")"
+                                        : std::string())
                                 << (st.authenticator->group().empty()
                                         ? std::string()
                                         : " (group " + st.authenticator->group() + ")")
