@@ -145,6 +145,9 @@ struct RemoteAccessSection {
   // `credentials`: EAP-MSCHAPv2 users (edge/credentials_file.hpp), loaded; null if none.
   std::string credentials;
   std::shared_ptr<const ike::EapUserTable> eapUsers;
+  // `eap`: the EAP methods offered, in order (ike::eap_type: 26 MSCHAPv2, 13 EAP-TLS);
+  // default MSCHAPv2 when `credentials` is set.
+  std::vector<uint8_t> eapMethods;
   // [[remote_access.group]]: name -> allowed_subnets for the clients of that group.
   std::vector<std::pair<std::string, std::vector<IpPrefix>>> groups;
 };

@@ -2,6 +2,7 @@
 // at its file:line:col; pools must be disjoint from the site's subnets, from every peer's
 // remote subnets and from each other, since the data plane routes a client's virtual IP to
 // that client alone.
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -83,7 +84,7 @@ void parseRemoteAccess(Checker& c, const toml::table& root, const std::string& b
     const std::string p = "remote_access[" + std::to_string(i) + "]";
     c.allowOnly(t, p,
                 {"name", "uplinks", "pools", "dns", "split_subnets", "allowed_subnets",
-                 "max_clients", "credentials", "group", "ike"});
+                 "max_clients", "credentials", "eap", "group", "ike"});
     RemoteAccessSection ra;
     if (auto name = c.str(t, p, "name", true, "a unique name")) {
       bool dup = false;
@@ -169,6 +170,41 @@ void parseRemoteAccess(Checker& c, const toml::table& root, const std::string& b
       for (const auto& w : creds.warnings) BRAID_LOG(kWarn, "config") << w;
       if (creds.errors.empty()) ra.eapUsers = std::move(creds.users);
     }
+    // EAP methods for clients without AUTH (RFC 7296 2.16), in order; a Nak may pick a later
+    // one (RFC 3748 5.3.1). "mschapv2" checks the credentials file, "tls" the client's
+    // certificate against ike.ca_certificates (RFC 5216).
+    const toml::node* eapNode = t.get("eap");
+    bool wantsTls = false;
+    for (const auto& m : c.stringList(t, p, "eap", "\"mschapv2\", \"tls\" or an array of them")) {
+      uint8_t type = m.text == "mschapv2" ? ike::eap_type::kMschapv2
+                     : m.text == "tls"    ? ike::eap_type::kTls
+                                          : 0;
+      if (type == 0) {
+        c.error(*m.node, "'" + m.path + "' = \"" + m.text +
+                             "\" is no EAP method; expected \"mschapv2\" or \"tls\"");
+        continue;
+      }
+      if (std::find(ra.eapMethods.begin(), ra.eapMethods.end(), type) != ra.eapMethods.end()) {
+        c.error(*m.node, "'" + m.path + "' = \"" + m.text + "\" is a duplicate");
+        continue;
+      }
+      if (type == ike::eap_type::kMschapv2 && t.get("credentials") == nullptr) {
+        c.error(*m.node, "'" + m.path +
+                             "' = \"mschapv2\" needs the users' credentials file; expected "
+                             "credentials = \"/path\" in the section, or eap = \"tls\"");
+      }
+      wantsTls = wantsTls || type == ike::eap_type::kTls;
+      ra.eapMethods.push_back(type);
+    }
+    if (eapNode != nullptr && t.get("credentials") != nullptr &&
+        std::find(ra.eapMethods.begin(), ra.eapMethods.end(), ike::eap_type::kMschapv2) ==
+            ra.eapMethods.end()) {
+      c.error(*eapNode, "'" + p +
+                            ".eap' leaves out \"mschapv2\" although the section has "
+                            "credentials; expected \"mschapv2\" in the list, or no credentials");
+    }
+    if (eapNode == nullptr && t.get("credentials") != nullptr)
+      ra.eapMethods = {ike::eap_type::kMschapv2};
     // Per-group policy: a group's clients reach its allowed_subnets (TSr, split subnets).
     if (const toml::node* g = t.get("group")) {
       if (!g->is_array_of_tables()) {
@@ -214,6 +250,11 @@ void parseRemoteAccess(Checker& c, const toml::table& root, const std::string& b
         }
         k->initiate = false;
         k->forceEncap = false;
+        if (wantsTls && (k->cas == nullptr || k->cas->size() == 0)) {
+          c.error(*eapNode, "'" + p + ".eap' offers \"tls\" but '" + p +
+                                ".ike' has no ca_certificates; expected the CA that issues "
+                                "the clients' certificates");
+        }
         ra.ike = std::move(*k);
       }
     }

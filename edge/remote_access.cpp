@@ -51,6 +51,7 @@ ike::PeerConfig remoteAccessPeerConfig(const RemoteAccessSection& section,
   pc.remoteAny = true;
   pc.remoteAccess = std::move(ra);
   pc.remoteAuth.eapUsers = section.eapUsers;  // clients without AUTH: EAP (RFC 7296 2.16)
+  pc.remoteAuth.eapMethods = section.eapMethods;
   return pc;
 }
 

@@ -335,5 +335,53 @@ TEST(CredentialsFileTest, SectionLoadsUsersAndReportsTheFile) {
       << r.status().message();
 }
 
+// ---- eap = [...] (EAP-TLS, RFC 5216) ---------------------------------------------------------
+
+TEST(ConfigEapMethodsTest, TlsAloneAndInOrderWithMschapv2) {
+  auto r =
+      parseConfig(config(section("pools = [\"10.90.0.0/24\"]\neap = \"tls\"\n"), false), "t.toml");
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  EXPECT_EQ(r->remoteAccess[0].eapMethods, std::vector<uint8_t>{ike::eap_type::kTls});
+  ike::PeerConfig pc = remoteAccessPeerConfig(r->remoteAccess[0], r->uplinks[0],
+                                              std::make_shared<ike::RemoteAccessConfig>());
+  EXPECT_EQ(pc.remoteAuth.eapMethods, std::vector<uint8_t>{ike::eap_type::kTls});
+  EXPECT_EQ(pc.remoteAuth.eapUsers, nullptr);
+
+  TempFile f("braid-ra-users-tls");
+  f.write(std::string("alice staff ") + kClientPassHash + "\n",
+          std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  r = parseConfig(config(section("pools = [\"10.90.0.0/24\"]\ncredentials = \"" + f.path +
+                                 "\"\neap = [\"tls\", \"mschapv2\"]\n"),
+                         false),
+                  "t.toml");
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  EXPECT_EQ(r->remoteAccess[0].eapMethods,
+            (std::vector<uint8_t>{ike::eap_type::kTls, ike::eap_type::kMschapv2}));
+  // Credentials without eap: MSCHAPv2, as before.
+  r = parseConfig(
+      config(section("pools = [\"10.90.0.0/24\"]\ncredentials = \"" + f.path + "\"\n"), false),
+      "t.toml");
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  EXPECT_EQ(r->remoteAccess[0].eapMethods, std::vector<uint8_t>{ike::eap_type::kMschapv2});
+}
+
+TEST(ConfigEapMethodsTest, InvalidCombinationsAreErrorsAtTheirPosition) {
+  std::string t = config(section("pools = [\"10.90.0.0/24\"]\neap = [\"tls\", \"peap\"]\n"), false);
+  EXPECT_CONFIG_ERROR(t, at(t, "\"peap\""), "is no EAP method; expected \"mschapv2\" or \"tls\"");
+  t = config(section("pools = [\"10.90.0.0/24\"]\neap = [\"tls\", \"tls\"]\n"), false);
+  EXPECT_CONFIG_ERROR(t, at(t, "\"tls\"]"), "'remote_access[0].eap[1]' = \"tls\" is a duplicate");
+  t = config(section("pools = [\"10.90.0.0/24\"]\neap = \"mschapv2\"\n"), false);
+  EXPECT_CONFIG_ERROR(t, at(t, "\"mschapv2\""), "needs the users' credentials file");
+  t = config(section("pools = [\"10.90.0.0/24\"]\neap = 13\n"), false);
+  EXPECT_CONFIG_ERROR(t, at(t, "eap = 13", 6), "remote_access[0].eap");
+  TempFile f("braid-ra-users-tls2");
+  f.write(std::string("alice staff ") + kClientPassHash + "\n",
+          std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  t = config(
+      section("pools = [\"10.90.0.0/24\"]\ncredentials = \"" + f.path + "\"\neap = [\"tls\"]\n"),
+      false);
+  EXPECT_CONFIG_ERROR(t, at(t, "[\"tls\"]"), "leaves out \"mschapv2\"");
+}
+
 }  // namespace
 }  // namespace braid::edge
