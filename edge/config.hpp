@@ -208,7 +208,13 @@ struct ClassConfig {
   bool pathOrder = false;             // the implicit class: prefer the peer's paths in order
 };
 struct MultipathConfig {
-  pathmon::PathConfig pathmon;  // defaults of every path
+  // Defaults of every path. Paths to a standard IKEv2 peer (no shim) check liveness over
+  // IKE after 300 ms of inbound ESP silence while sending ([pathmon] esp_silence_ms).
+  pathmon::PathConfig pathmon = [] {
+    pathmon::PathConfig c;
+    c.espSilence = std::chrono::milliseconds(300);
+    return c;
+  }();
   // Without [[class]]: one class "default", steer, preferring the paths in config order
   // (the first path that is up carries everything, as before multipath).
   std::vector<ClassConfig> classes;
@@ -234,6 +240,15 @@ struct Config {
       if (p.hasIkePaths()) return true;
     }
     return !remoteAccess.empty();
+  }
+  // The data-plane path `index` (site peers' paths in order) is a site path keyed by IKE;
+  // false for manual keys and road-warrior slots (after the site paths).
+  bool ikePathAt(size_t index) const {
+    for (auto& p : peers) {
+      if (index < p.paths.size()) return !p.paths[index].manual.has_value();
+      index -= p.paths.size();
+    }
+    return false;
   }
 };
 

@@ -64,7 +64,7 @@ void pathmonTable(Checker& c, const toml::table& root, pathmon::PathConfig& pc) 
               {"probe_interval_ms", "idle_interval_ms", "metered_idle_interval_ms",
                "dead_interval_ms", "detect_multiplier", "silence_floor_ms", "loss_timeout_floor_ms",
                "loss_window", "recover_probes", "hold_down_ms", "max_hold_down_ms", "flap_window_s",
-               "degrade_loss", "degrade_rtt_ms"});
+               "degrade_loss", "degrade_rtt_ms", "esp_silence_ms", "liveness_timeout_ms"});
   auto ms = [&](std::string_view key, int64_t lo, int64_t hi, Duration& out) {
     if (auto v = c.integer(*t, p, key, false, lo, hi)) out = milliseconds(*v);
   };
@@ -78,6 +78,9 @@ void pathmonTable(Checker& c, const toml::table& root, pathmon::PathConfig& pc) 
   ms("hold_down_ms", 0, 3'600'000, pc.holdDown);
   ms("max_hold_down_ms", 0, 3'600'000, pc.maxHoldDown);
   ms("degrade_rtt_ms", 0, 60'000, pc.degradeRtt);
+  // A standard peer's path (no shim): 0 turns the IKE liveness check off (Up while keyed).
+  ms("esp_silence_ms", 0, 60'000, pc.espSilence);
+  ms("liveness_timeout_ms", 10, 60'000, pc.livenessTimeout);
   if (auto v = c.integer(*t, p, "detect_multiplier", false, 1, 255))
     pc.detectMultiplier = uint32_t(*v);
   if (auto v = c.integer(*t, p, "loss_window", false, 10, 10'000)) pc.lossWindow = uint32_t(*v);

@@ -338,6 +338,10 @@ int runDaemon(const Config& cfg, const DaemonOptions& options) {
       BRAID_LOG(kError, "edge") << "IKE: " << s.message();
       return 1;
     }
+    pathControl.setLivenessHooks(
+        {[&cfg](size_t path) { return cfg.ikePathAt(path); },
+         [i = ike.get()](size_t path) { i->checkLiveness(path); },
+         [i = ike.get()](size_t path) { return i->lastPeerMessage(path); }});
     ike->setKeyingHandler([&pathControl](size_t path, bool keyed, bool shim, bool responder) {
       if (keyed) {
         pathControl.keyed(path, shim, responder);

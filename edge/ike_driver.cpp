@@ -774,6 +774,25 @@ void IkeDriver::setKeyingHandler(KeyingHandler h) {
   impl_->keying = std::move(h);
 }
 
+void IkeDriver::checkLiveness(size_t path) {
+  for (auto& p : impl_->paths) {
+    if (p->index != path) continue;
+    if (ike::IkeSa* sa = p->uplink->manager->findByPeer(p->peer->name)) {
+      (void)sa->checkLivenessIfIdle();
+    }
+    return;
+  }
+}
+
+TimePoint IkeDriver::lastPeerMessage(size_t path) const {
+  for (auto& p : impl_->paths) {
+    if (p->index != path) continue;
+    const ike::IkeSa* sa = p->uplink->manager->findByPeer(p->peer->name);
+    return sa != nullptr ? sa->lastMessage() : TimePoint{};
+  }
+  return TimePoint{};
+}
+
 std::vector<ControlIkeSa> IkeDriver::describeSas(std::string_view path) const {
   std::vector<ControlIkeSa> out;
   for (auto& p : impl_->paths) {

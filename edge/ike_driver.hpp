@@ -84,6 +84,11 @@ class IkeDriver {
   // braidctl sas: the path's ("peer/uplink") newest IKE SA and its Child SAs, empty if it
   // has none. Bytes and packets are the core's (the data plane's, polled every second).
   std::vector<ControlIkeSa> describeSas(std::string_view path) const;
+  // Multipath liveness of a path to a standard peer (pathmon's checkLiveness): an empty
+  // INFORMATIONAL on the path's IKE SA unless an exchange is in flight there already.
+  void checkLiveness(size_t path);
+  // When the path's IKE SA last received an authenticated message (zero: none, no SA).
+  TimePoint lastPeerMessage(size_t path) const;
 
   struct Impl;
 

@@ -91,8 +91,14 @@ void PathControl::keyed(size_t path, bool shim, bool waitForPeer) {
   Path& p = paths_[path];
   p.shim = shim;
   dp_.setPathShim(path, shim);
-  if (p.config.probes != shim) {
+  // Without the shim there are no probes: an IKE SA to check with makes the path's death
+  // visible from ESP silence (pathmon espSilence); manual keys and road warriors have none.
+  const Duration silence = !shim && liveness_.covers && liveness_.covers(path)
+                               ? cfg_.multipath.pathmon.espSilence
+                               : Duration::zero();
+  if (p.config.probes != shim || p.config.espSilence != silence) {
     p.config.probes = shim;
+    p.config.espSilence = silence;
     const bool admin = sup_.adminDown(pathmon::PathId(path));
     sup_.addPath(pathmon::PathId(path), p.config);  // replaces: probing on or off
     if (admin) sup_.setAdminDown(pathmon::PathId(path), true);
@@ -148,6 +154,15 @@ void PathControl::setUplinkBudget(size_t uplink, policy::BudgetUse use) {
 void PathControl::sendProbe(pathmon::PathId path, Bytes shim) {
   if (path < paths_.size() && paths_[path].keyed) {
     dp_.sendShim(path, std::vector<uint8_t>(shim.begin(), shim.end()));
+  }
+}
+
+void PathControl::checkLiveness(pathmon::PathId path) {
+  // Posted: the IKE core may report events (keying) that reach the supervisor.
+  if (path < paths_.size() && paths_[path].keyed && liveness_.check) {
+    asio::post(io_, [this, path] {
+      if (running_) liveness_.check(path);
+    });
   }
 }
 
@@ -257,6 +272,13 @@ void PathControl::poll() {
       p.lastRxNs = rx;
       if (p.keyed && !p.waiting) {
         sup_.onTraffic(pathmon::PathId(i), TimePoint(std::chrono::nanoseconds(rx)));
+      }
+    }
+    if (p.keyed && !p.shim && p.config.espSilence > Duration::zero() && liveness_.lastMessage) {
+      const TimePoint ike = liveness_.lastMessage(i);
+      if (ike != p.lastIke) {
+        p.lastIke = ike;
+        sup_.onTraffic(pathmon::PathId(i), ike);
       }
     }
     const uint64_t tx = a.txPackets[i].load(std::memory_order_relaxed);

@@ -13,6 +13,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,6 +40,17 @@ class PathControl final : public pathmon::ProbeTransport, public pathmon::PathLi
   ~PathControl() override;
   PathControl(const PathControl&) = delete;
   PathControl& operator=(const PathControl&) = delete;
+
+  // IKE's side of the liveness of paths to a standard peer (no shim, no probes): `covers`
+  // says whether a path has an IKE SA to check with (not manual keys, not road warriors),
+  // `check` sends an empty INFORMATIONAL there, `lastMessage` is when its IKE SA last heard
+  // from the peer (proof of life, like its ESP). Set before keying starts.
+  struct LivenessHooks {
+    std::function<bool(size_t)> covers;
+    std::function<void(size_t)> check;
+    std::function<TimePoint(size_t)> lastMessage;
+  };
+  void setLivenessHooks(LivenessHooks h) { liveness_ = std::move(h); }
 
   // Installs the probe hook and starts polling (after dp.start()).
   void start();
@@ -86,10 +98,12 @@ class PathControl final : public pathmon::ProbeTransport, public pathmon::PathLi
     bool active = false;
     uint64_t lastTx = 0;
     int64_t lastRxNs = 0;
+    TimePoint lastIke{};  // the IKE SA's last message from the peer (liveness hooks)
     TimePoint lastActive{};
     pathmon::PathConfig config;
   };
   void sendProbe(pathmon::PathId path, Bytes shim) override;
+  void checkLiveness(pathmon::PathId path) override;
   void onPathEvent(const pathmon::PathEvent& e) override;
   void poll();
   void armPoll();
@@ -105,6 +119,7 @@ class PathControl final : public pathmon::ProbeTransport, public pathmon::PathLi
   boost::asio::steady_timer pollTimer_;
   std::vector<Path> paths_;
   std::vector<policy::BudgetUse> uplinkBudget_;  // by uplink index
+  LivenessHooks liveness_;
   Counters counters_;
   TimePoint lastViews_{};
   bool running_ = false;

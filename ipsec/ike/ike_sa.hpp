@@ -252,10 +252,22 @@ class IkeSa {
   bool authVerified_ = false;
   bool shim_ = false;
   TimePoint lastActivity_{};  // the peer's last authenticated message or inbound ESP
+  TimePoint lastMessage_{};   // the peer's last authenticated IKE message only
   TimePoint establishedAt_{}, ikeRekeyAt_{}, ikeExpireAt_{};
 
  public:
-  void noteActivity() { lastActivity_ = ctx_.clock().now(); }
+  // An authenticated IKE message from the peer (request or response).
+  void noteActivity() { lastActivity_ = lastMessage_ = ctx_.clock().now(); }
+  TimePoint lastMessage() const { return lastMessage_; }
+  // Multipath liveness (edge): an empty INFORMATIONAL unless an exchange is already in
+  // flight or queued (its answer proves liveness as well). False if none was sent.
+  bool checkLivenessIfIdle() {
+    if (state_ != IkeSaState::kEstablished || !tasks_.idle() || tasks_.queued() != 0) {
+      return false;
+    }
+    sendLivenessCheck();
+    return true;
+  }
 
  private:
   void armLifetime(ChildSa& c);
