@@ -164,7 +164,7 @@ struct IkeDriver::Impl {
   Status open();
   void start();
   void shutdown();
-  std::string formatStats() const;
+  std::string formatStats(const IkeStats& stats) const;
 
   void receiveNext(Uplink& u);
   void deliver(Uplink& u, const ike::Endpoint& local, const SockAddr& from, Bytes data);
@@ -686,41 +686,35 @@ void IkeDriver::Impl::shutdown() {
   }
 }
 
-std::string IkeDriver::Impl::formatStats() const {
-  // Core counters (ike::IkeCounters) summed over the uplinks' SA managers, written from the
-  // descriptor table the scrape uses (each field's statsKey).
-  ike::IkeCounters sum;
-  for (const metrics::Field<ike::IkeCounters>& f : ikeFields()) {
-    for (auto& u : uplinks) sum.*f.member += u->manager->counters().*f.member;
-  }
+std::string IkeDriver::Impl::formatStats(const IkeStats& st) const {
+  // Every number comes from the scrape's descriptor tables (edge/metrics_ike.hpp), each
+  // field with its stats key: the core's counters and the gauges summed over the uplinks,
+  // the driver's counters, and per path; only the words below are written here.
   metrics::Registry r;
-  auto table = metrics::StructMetrics<ike::IkeCounters>::add(r, ikeFields());
+  ike::IkeCounters sum;
+  IkeUplinkStats gauges;
+  for (const IkeUplinkStats& u : st.uplinks) {
+    for (const metrics::Field<ike::IkeCounters>& f : ikeFields()) sum.*f.member += u.core.*f.member;
+    gauges.halfOpen += u.halfOpen;
+    gauges.ikeSas += u.ikeSas;
+  }
+  // The tables are fixed and path names follow the label rules (MetricsExporter::create
+  // refuses others): a unit test registers them all.
+  if (auto t = metrics::StructMetrics<ike::IkeCounters>::add(r, ikeFields())) t->update(r, sum);
+  if (auto t = metrics::StructMetrics<IkeUplinkStats>::add(r, ikeUplinkFields())) {
+    t->update(r, gauges);
+  }
+  if (auto t = metrics::StructMetrics<IkeStats>::add(r, ikeDriverFields())) t->update(r, st);
+  for (const IkePathStats& p : st.paths) {
+    auto t = metrics::StructMetrics<IkePathStats>::add(r, ikePathFields(), {{"path", p.name}});
+    if (t) t->update(r, p);
+  }
   std::ostringstream os;
-  if (table) {  // the table is fixed: a unit test registers it
-    table->update(r, sum);
-    os << r.statsFile();
-  }
-  auto line = [&](std::string_view name, uint64_t v) { os << "ike." << name << ' ' << v << '\n'; };
-  size_t halfOpen = 0, ikeSas = 0;
-  for (auto& u : uplinks) {
-    halfOpen += u->manager->halfOpenCount();
-    ikeSas += u->manager->ikeSaCount();
-  }
-  line("half_open", halfOpen);  // gauges
-  line("ike_sas", ikeSas);
-  line("child_retries", counters.childRetries);
-  line("datagrams_received", counters.datagramsReceived);
-  line("datagrams_sent", counters.datagramsSent);
-  line("send_errors", counters.sendErrors);
-  line("keepalives_sent", counters.keepalivesSent);
-  line("install_errors", counters.installErrors);
-  line("esp_endpoint_updates", espEndpointUpdates);
+  os << r.statsFile();
   if (ra) ra->formatStats(os);
   for (auto& p : paths) {
     std::string base = "ike.path." + p->name + ".";
     os << base << "state " << p->state << '\n';
-    os << base << "child_sas " << p->inSpis.size() << '\n';
-    os << base << "failures " << p->failures << '\n';
     os << base << "last_failure " << (p->lastFailure ? failureWord(*p->lastFailure) : "none")
        << '\n';
     // The newest Child SA's SPIs, where the path's ESP goes, the NAT its IKE SA detected.
@@ -763,7 +757,7 @@ void IkeDriver::shutdown() {
   impl_->shutdown();
 }
 std::string IkeDriver::formatStats() const {
-  return impl_->formatStats();
+  return impl_->formatStats(stats());
 }
 
 }  // namespace braid::edge

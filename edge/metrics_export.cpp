@@ -9,6 +9,7 @@
 #include "edge/metrics_dataplane.hpp"
 #include "edge/metrics_export_class.hpp"
 #include "edge/metrics_ike.hpp"
+#include "edge/metrics_path.hpp"
 #include "edge/metrics_server.hpp"
 #include "edge/path_control.hpp"
 #include "metrics/descriptor.hpp"
@@ -227,6 +228,14 @@ const auto kMonitorFields = m::concat(
 static_assert(sizeof(PC) == (13 + kPathCauseCount) * sizeof(uint64_t),
               "a pathmon::PathCounters field without a descriptor in kMonitorFields");
 
+}  // namespace
+
+std::span<const m::Field<PS>> pathMonitorFields() {
+  return kMonitorFields;
+}
+
+namespace {
+
 // ---- IKE (edge/ike_driver.hpp): per uplink, per IKE path, and the driver's own ----
 
 using I = ike::IkeCounters;
@@ -235,11 +244,13 @@ const auto kIkeUplinkFields = std::to_array<m::Field<IkeUplinkStats>>({
     {.name = "braid_ike_half_open_sas",
      .help = "Half-open IKE SAs (responder) now.",
      .type = m::Type::kGauge,
-     .member = &IkeUplinkStats::halfOpen},
+     .member = &IkeUplinkStats::halfOpen,
+     .statsKey = "ike.half_open"},
     {.name = "braid_ike_sas",
      .help = "IKE SAs now.",
      .type = m::Type::kGauge,
-     .member = &IkeUplinkStats::ikeSas},
+     .member = &IkeUplinkStats::ikeSas,
+     .statsKey = "ike.ike_sas"},
 });
 
 template <auto M>
@@ -250,27 +261,34 @@ using D = IkeDriverCounters;
 const auto kIkeDriverFields = std::to_array<m::Field<IkeStats>>({
     {.name = "braid_ike_datagrams_total",
      .help = "IKE datagrams received (rx) and sent (tx), NAT-T included.",
+     .statsKey = "ike.datagrams_received",
      .label = {"direction", "rx"},
      .count = &driver<&D::datagramsReceived>},
     {.name = "braid_ike_datagrams_total",
      .help = "IKE datagrams received (rx) and sent (tx), NAT-T included.",
+     .statsKey = "ike.datagrams_sent",
      .label = {"direction", "tx"},
      .count = &driver<&D::datagramsSent>},
     {.name = "braid_ike_send_errors_total",
      .help = "IKE datagrams the kernel refused to send.",
+     .statsKey = "ike.send_errors",
      .count = &driver<&D::sendErrors>},
     {.name = "braid_ike_nat_keepalives_sent_total",
      .help = "NAT-keepalives sent (RFC 3948 2.3).",
+     .statsKey = "ike.keepalives_sent",
      .count = &driver<&D::keepalivesSent>},
     {.name = "braid_ike_child_retries_total",
      .help = "CREATE_CHILD_SA retried after a refused Child SA.",
+     .statsKey = "ike.child_retries",
      .count = &driver<&D::childRetries>},
     {.name = "braid_ike_install_errors_total",
      .help = "Negotiated Child SAs that could not be installed into the data plane.",
+     .statsKey = "ike.install_errors",
      .count = &driver<&D::installErrors>},
     {.name = "braid_ike_esp_endpoint_updates_total",
      .help = "ESP peer endpoints moved after authenticated ESP from a new address (NAT).",
-     .member = &IkeStats::espEndpointUpdates},
+     .member = &IkeStats::espEndpointUpdates,
+     .statsKey = "ike.esp_endpoint_updates"},
 });
 
 size_t ikeStateIndex(const IkePathStats& p) {
@@ -283,15 +301,17 @@ size_t ikeStateIndex(const IkePathStats& p) {
 const auto kIkePathFields =
     m::concat(m::stateFields<IkePathStats, 4, &ikeStateIndex>(
                   "braid_ike_path_state", "IKE state of the path: 1 for the current state.",
-                  "state", kIkePathStates),
+                  "state", kIkePathStates, "ike.path.{path}.state.{state}"),
               std::to_array<m::Field<IkePathStats>>({
                   {.name = "braid_ike_path_child_sas",
                    .help = "Child SAs the path's IKE SA has installed now.",
                    .type = m::Type::kGauge,
-                   .member = &IkePathStats::childSas},
+                   .member = &IkePathStats::childSas,
+                   .statsKey = "ike.path.{path}.child_sas"},
                   {.name = "braid_ike_path_failures_total",
                    .help = "IKE failures on the path (any reason; see braid_ike_failures_total).",
-                   .member = &IkePathStats::failures},
+                   .member = &IkePathStats::failures,
+                   .statsKey = "ike.path.{path}.failures"},
               }));
 
 // ---- the scrape endpoint itself (edge/metrics_server.hpp) ----
@@ -340,6 +360,16 @@ const auto kScrapeTimeFields = std::to_array<m::Field<ScrapeTimes>>({
 
 }  // namespace
 
+std::span<const m::Field<IkeUplinkStats>> ikeUplinkFields() {
+  return kIkeUplinkFields;
+}
+std::span<const m::Field<IkeStats>> ikeDriverFields() {
+  return kIkeDriverFields;
+}
+std::span<const m::Field<IkePathStats>> ikePathFields() {
+  return kIkePathFields;
+}
+
 struct MetricsExporter::Impl {
   m::Registry registry;
   m::StructMetrics<TxCounters> tx;
@@ -349,9 +379,11 @@ struct MetricsExporter::Impl {
   m::StructMetrics<H> http;
   m::StructMetrics<ScrapeTimes> times;
   ScrapeTimes lastTimes;
-  std::vector<m::StructMetrics<P>> paths;     // by path index
-  std::vector<m::StructMetrics<PE>> engines;  // by peer index
-  std::vector<m::StructMetrics<PS>> monitor;  // by path index
+  std::vector<m::StructMetrics<P>> paths;                // by path index
+  std::vector<m::StructMetrics<PE>> engines;             // by peer index
+  std::vector<m::StructMetrics<PS>> monitor;             // by path index
+  std::vector<m::StructMetrics<PathExtraStats>> extras;  // by path index
+  const PathControl* pathSource = nullptr;
   std::map<std::string, size_t, std::less<>> pathIndex;
   std::map<std::string, m::StructMetrics<I>, std::less<>> ikeUplinks;
   std::map<std::string, m::StructMetrics<IkeUplinkStats>, std::less<>> ikeUplinkGauges;
@@ -441,7 +473,9 @@ Result<std::unique_ptr<MetricsExporter>> MetricsExporter::create(const Config& c
   if (!esp) return esp.status();
   impl->esp = std::move(*esp);
 
-  // Paths in configuration order, named as the data plane names them ("peer/uplink").
+  // Paths in configuration order, named as the data plane names them ("peer/uplink"), with
+  // the stats file's path.* keys (PathControl::formatStats writes the same lines).
+  static const auto monitorFields = withPathStatsKeys(pathMonitorFields());
   std::set<std::string> ikeUplinks;
   for (const PeerConfig& peer : cfg.peers) {
     auto em = m::StructMetrics<PE>::add(r, kEngineFields, {{"peer", peer.name}});
@@ -452,9 +486,12 @@ Result<std::unique_ptr<MetricsExporter>> MetricsExporter::create(const Config& c
       const m::InstanceLabels label{{"path", name}};
       auto pm = m::StructMetrics<P>::add(r, kPathFields, label);
       if (!pm) return pm.status();
-      auto mm = m::StructMetrics<PS>::add(r, kMonitorFields, label);
+      auto mm = m::StructMetrics<PS>::add(r, monitorFields, label);
       if (!mm) return mm.status();
       impl->monitor.push_back(std::move(*mm));
+      auto xm = m::StructMetrics<PathExtraStats>::add(r, pathExtraFields(), label);
+      if (!xm) return xm.status();
+      impl->extras.push_back(std::move(*xm));
       impl->pathIndex.emplace(name, impl->paths.size());
       impl->paths.push_back(std::move(*pm));
       if (path.manual) continue;
@@ -475,12 +512,15 @@ Result<std::unique_ptr<MetricsExporter>> MetricsExporter::create(const Config& c
   // Per uplink, without the stats file's keys: its ike.* lines are the uplinks' sums.
   std::vector<m::Field<I>> ikeTable(ikeFields().begin(), ikeFields().end());
   for (m::Field<I>& f : ikeTable) f.statsKey = {};
+  std::vector<m::Field<IkeUplinkStats>> uplinkGauges(kIkeUplinkFields.begin(),
+                                                     kIkeUplinkFields.end());
+  for (auto& f : uplinkGauges) f.statsKey = {};
   for (const std::string& u : ikeUplinks) {
     const m::InstanceLabels label{{"uplink", u}};
     auto c = m::StructMetrics<I>::add(r, ikeTable, label);
     if (!c) return c.status();
     impl->ikeUplinks.emplace(u, std::move(*c));
-    auto g = m::StructMetrics<IkeUplinkStats>::add(r, kIkeUplinkFields, label);
+    auto g = m::StructMetrics<IkeUplinkStats>::add(r, uplinkGauges, label);
     if (!g) return g.status();
     impl->ikeUplinkGauges.emplace(u, std::move(*g));
   }
@@ -511,6 +551,14 @@ std::string MetricsExporter::render(m::Format format, const DataPlaneStats& dp, 
   for (size_t i = 0; i < x.paths.size(); ++i) x.paths[i].update(r, x.current[i]);
   for (size_t i = 0; monitor != nullptr && i < x.monitor.size() && i < monitor->size(); ++i) {
     x.monitor[i].update(r, (*monitor)[i]);
+  }
+  for (size_t i = 0; i < x.extras.size(); ++i) {
+    PathExtraStats e;
+    if (x.pathSource != nullptr && i < x.pathSource->pathCount()) {
+      e = x.pathSource->extraStats(i);
+    }
+    if (monitor != nullptr && i < monitor->size()) e.rtt = rttHistogram((*monitor)[i]);
+    x.extras[i].update(r, e);
   }
   for (size_t i = 0; i < x.engines.size() && i < dp.engines.size(); ++i) {
     x.engines[i].update(r, dp.engines[i]);
@@ -550,8 +598,28 @@ void MetricsExporter::setBudgets(const UplinkBudgets* budgets) {
   impl_->budgetSource = budgets;
 }
 
+void MetricsExporter::setPathControl(const PathControl* paths) {
+  impl_->pathSource = paths;
+}
+
 const m::Registry& MetricsExporter::registry() const {
   return impl_->registry;
+}
+
+std::string renderMetrics(MetricsExporter& e, m::Format format, DataPlane& dp, const IkeDriver* ike,
+                          const PathControl* paths, const MetricsServerCounters* http) {
+  const auto start = std::chrono::steady_clock::now();
+  DataPlaneStats s = dp.snapshot();
+  e.setSnapshotSeconds(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  std::vector<pathmon::PathStats> monitor;
+  if (paths != nullptr) {
+    for (size_t i = 0; i < paths->pathCount(); ++i) monitor.push_back(paths->stats(i));
+  }
+  IkeStats is;
+  if (ike != nullptr) is = ike->stats();
+  return e.render(format, s, ike != nullptr ? &is : nullptr, http,
+                  paths != nullptr ? &monitor : nullptr);
 }
 
 Result<std::unique_ptr<MetricsServer>> startMetricsEndpoint(boost::asio::io_context& io,
@@ -564,6 +632,7 @@ Result<std::unique_ptr<MetricsServer>> startMetricsEndpoint(boost::asio::io_cont
     return errorStatus(exporter.status().code(), "metrics: " + exporter.status().message());
   }
   (*exporter)->setBudgets(budgets);
+  (*exporter)->setPathControl(paths);
   const MetricsConfig& mc = *cfg.metrics;
   MetricsServerOptions o;
   o.address = mc.address;
@@ -575,18 +644,7 @@ Result<std::unique_ptr<MetricsServer>> startMetricsEndpoint(boost::asio::io_cont
   // The server's counters live in the server, which owns this callback: set once it exists.
   auto http = std::make_shared<const MetricsServerCounters*>(nullptr);
   auto server = MetricsServer::start(io, std::move(o), [e, &dp, ike, paths, http](m::Format f) {
-    const auto start = std::chrono::steady_clock::now();
-    DataPlaneStats s = dp.snapshot();
-    e->setSnapshotSeconds(
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    std::vector<pathmon::PathStats> monitor;
-    if (paths != nullptr) {
-      for (size_t i = 0; i < paths->pathCount(); ++i) monitor.push_back(paths->stats(i));
-    }
-    IkeStats is;
-    if (ike != nullptr) is = ike->stats();
-    return e->render(f, s, ike != nullptr ? &is : nullptr, *http,
-                     paths != nullptr ? &monitor : nullptr);
+    return renderMetrics(*e, f, dp, ike, paths, *http);
   });
   if (server) *http = &(*server)->counters();
   return server;

@@ -37,6 +37,8 @@ struct PathEspStats {
   std::array<uint64_t, ipsec::kEspDropCount> drops{};
 };
 
+class PathControl;
+
 class MetricsExporter {
  public:
   // Registers every series for `config`'s uplinks and paths. An error names the metric.
@@ -54,6 +56,9 @@ class MetricsExporter {
 
   // Metered budgets (braid_uplink_budget_*), read at each render; null: none exported.
   void setBudgets(const UplinkBudgets* budgets);
+  // Failovers, shim and activity per path (braid_path_failovers_total, ..._last_failover_*),
+  // read at each render; null: those series stay 0.
+  void setPathControl(const PathControl* paths);
 
   // How long the caller waited for `dp` (data-plane snapshot) before this render: exported
   // with it, next to the previous render's own duration (docs/metrics.md, "Cost").
@@ -70,7 +75,11 @@ class MetricsExporter {
   std::unique_ptr<Impl> impl_;
 };
 
-class PathControl;
+// One scrape: dp.snapshot() (as SIGUSR1 does; its wait is exported), ike->stats() and the path
+// monitor's figures, rendered by `e` in `format`. Asio thread; `ike`, `paths` may be null.
+std::string renderMetrics(MetricsExporter& e, metrics::Format format, DataPlane& dp,
+                          const IkeDriver* ike, const PathControl* paths,
+                          const MetricsServerCounters* http = nullptr);
 
 // braidd's scrape endpoint for config.metrics (which must be set): an exporter built from the
 // configuration, served on `io`. Each scrape takes dp.snapshot() (as SIGUSR1 does),

@@ -19,6 +19,8 @@ constexpr Duration kPollPeriod = milliseconds(5);
 // A path that sent no data for this long is idle (slow probes).
 constexpr Duration kIdleAfter = std::chrono::seconds(2);
 constexpr Duration kViewsPeriod = milliseconds(100);
+// While a failover's flows move: how often those still pinned to the path are counted.
+constexpr Duration kFlowCountPeriod = milliseconds(10);
 
 double ms(Duration d) {
   return std::chrono::duration<double, std::milli>(d).count();
@@ -61,6 +63,7 @@ PathControl::PathControl(asio::io_context& io, const Config& config, DataPlane& 
     paths_.push_back(std::move(p));
     sup_.addPath(pathmon::PathId(i), paths_.back().config);
   }
+  failovers_ = FailoverTracker(paths_.size());
 }
 
 PathControl::~PathControl() {
@@ -194,14 +197,22 @@ void PathControl::onPathEvent(const pathmon::PathEvent& e) {
                            << pathmon::pathCauseName(e.cause) << "; " << figures << hold << ")";
   }
   if (isFailover(e.from, e.to)) {
+    // Timed from here: the detection is the silence before a death (a Down is learnt at
+    // once), the move lasts until the flows counted below have left (poll() counts again).
+    failovers_.onFailover(e.path, e.cause, e.at,
+                          e.to == pathmon::PathState::kDead ? e.silence : Duration::zero());
     // Counted on the TX thread before the new views reach it (posted first): the flows
     // pinned to the path, each moved by its next packet. Logged back on this thread.
     dp_.inspectSteering(
-        [&io = io_, path = e.path, name = p.name, to = e.to, cause = e.cause](const Steering& s) {
-          asio::post(io, [line = failoverLine(name, to, cause, s.flowsOn(path))] {
+        [this, path = e.path, name = p.name, to = e.to, cause = e.cause](const Steering& s) {
+          const size_t flows = s.flowsOn(path);
+          asio::post(io_, [this, path, flows, line = failoverLine(name, to, cause, flows)] {
             BRAID_LOG(kWarn, "path") << line;
+            if (running_) failovers_.onFlows(path, clock_.now(), flows);
           });
         });
+  } else if (e.to == pathmon::PathState::kUp || e.to == pathmon::PathState::kDegraded) {
+    failovers_.stop(e.path);
   }
   publishViews();  // in the same turn: the next packet already avoids a dead path
 }
@@ -293,42 +304,54 @@ void PathControl::poll() {
     }
   }
   if (now - lastViews_ >= kViewsPeriod) publishViews();
+  countFailoverFlows(now);
+}
+
+void PathControl::countFailoverFlows(TimePoint now) {
+  // While a failover's flows are leaving a path, count those still pinned every 10 ms (one
+  // count in flight; a walk of the flow table on the TX thread, between batches).
+  if (flowCountOut_ || now - lastFlowCount_ < kFlowCountPeriod) return;
+  std::vector<size_t> moving;
+  for (size_t i = 0; i < paths_.size(); ++i) {
+    if (failovers_.moving(i)) moving.push_back(i);
+  }
+  if (moving.empty()) return;
+  lastFlowCount_ = now;
+  flowCountOut_ = true;
+  dp_.inspectSteering([this, moving = std::move(moving)](const Steering& s) {
+    std::vector<size_t> flows;
+    for (size_t path : moving) flows.push_back(s.flowsOn(path));
+    asio::post(io_, [this, moving, flows = std::move(flows)] {
+      flowCountOut_ = false;
+      if (!running_) return;
+      const TimePoint at = clock_.now();
+      for (size_t i = 0; i < moving.size(); ++i) failovers_.onFlows(moving[i], at, flows[i]);
+    });
+  });
+}
+
+PathExtraStats PathControl::extraStats(size_t path) const {
+  PathExtraStats x;
+  x.rtt = rttHistogram(sup_.stats(pathmon::PathId(path)));
+  x.failover = failovers_.stats(path);
+  x.shim = paths_[path].shim;
+  x.active = paths_[path].active;
+  return x;
 }
 
 std::string PathControl::formatStats() const {
-  std::ostringstream os;
+  std::vector<std::string> names;
+  std::vector<pathmon::PathStats> monitor;
+  std::vector<PathExtraStats> extras;
+  std::string out;
   for (size_t i = 0; i < paths_.size(); ++i) {
-    const Path& p = paths_[i];
-    const pathmon::PathStats s = sup_.stats(pathmon::PathId(i));
-    const std::string base = "path." + p.name + ".";
-    char buf[64];
-    os << base << "state " << pathmon::pathStateName(s.state) << '\n';
-    os << base << "shim " << (p.shim ? 1 : 0) << '\n';
-    os << base << "active " << (p.active ? 1 : 0) << '\n';
-    auto fig = [&](const char* name, Duration d) {
-      std::snprintf(buf, sizeof buf, "%.3f", ms(d));
-      os << base << name << ' ' << buf << '\n';
-    };
-    fig("srtt_ms", s.srtt);
-    fig("min_rtt_ms", s.minRtt);
-    fig("rtt_p50_ms", s.p50);
-    fig("rtt_p95_ms", s.p95);
-    fig("rtt_p99_ms", s.p99);
-    fig("jitter_ms", s.rttJitter);
-    fig("inbound_jitter_ms", s.inboundJitter);
-    fig("probe_interval_ms", s.probeInterval);
-    std::snprintf(buf, sizeof buf, "%.4f", s.loss);
-    os << base << "loss " << buf << '\n';
-    os << base << "probes_sent " << s.counters.probesSent << '\n';
-    os << base << "replies " << s.counters.repliesReceived << '\n';
-    os << base << "probes_timed_out " << s.counters.probesTimedOut << '\n';
-    os << base << "peer_probes_answered " << s.counters.peerProbesAnswered << '\n';
-    os << base << "deaths " << s.counters.deaths << '\n';
+    names.push_back(paths_[i].name);
+    monitor.push_back(sup_.stats(pathmon::PathId(i)));
+    extras.push_back(extraStats(i));
+    out +=
+        "path." + paths_[i].name + ".state " + pathmon::pathStateName(monitor.back().state) + "\n";
   }
-  os << "paths.events " << counters_.events << '\n';
-  os << "paths.deaths " << counters_.deaths << '\n';
-  os << "paths.recoveries " << counters_.recoveries << '\n';
-  return os.str();
+  return out + pathStatsFile(names, monitor, extras, counters_);
 }
 
 }  // namespace braid::edge

@@ -22,6 +22,7 @@
 #include "edge/config.hpp"
 #include "edge/dataplane.hpp"
 #include "edge/ike_support.hpp"
+#include "edge/metrics_path.hpp"
 #include "pathmon/supervisor.hpp"
 
 namespace braid::edge {
@@ -74,16 +75,19 @@ class PathControl final : public pathmon::ProbeTransport, public pathmon::PathLi
   pathmon::PathStats stats(size_t path) const { return sup_.stats(pathmon::PathId(path)); }
   size_t pathCount() const { return paths_.size(); }
   const std::string& pathName(size_t path) const { return paths_[path].name; }
+  bool shim(size_t path) const { return paths_[path].shim; }
+  bool active(size_t path) const { return paths_[path].active; }
+  // Failovers by cause and the last one's detection, move and flows, per path.
+  const FailoverTracker& failovers() const { return failovers_; }
   size_t pathUplink(size_t path) const { return paths_[path].uplink; }
   // Path state changes by cause, summed over paths (for the stats file and metrics).
-  struct Counters {
-    uint64_t events = 0;
-    uint64_t deaths = 0;
-    uint64_t recoveries = 0;  // dead -> up
-  };
+  using Counters = PathTotals;
   const Counters& counters() const { return counters_; }
+  // The scrape's per-path figures beyond the monitor's (RTT histogram, failovers, shim).
+  PathExtraStats extraStats(size_t path) const;
 
-  // "name value" lines for the stats file: path.<peer>/<uplink>.<figure>.
+  // "name value" lines for the stats file: path.<peer>/<uplink>.<figure> from the scrape's
+  // tables (edge/metrics_path.hpp), and path.<path>.state as a word.
   std::string formatStats() const;
 
  private:
@@ -108,6 +112,7 @@ class PathControl final : public pathmon::ProbeTransport, public pathmon::PathLi
   void poll();
   void armPoll();
   void publishViews();
+  void countFailoverFlows(TimePoint now);
   policy::PathView view(size_t path) const;
 
   boost::asio::io_context& io_;
@@ -121,6 +126,9 @@ class PathControl final : public pathmon::ProbeTransport, public pathmon::PathLi
   std::vector<policy::BudgetUse> uplinkBudget_;  // by uplink index
   LivenessHooks liveness_;
   Counters counters_;
+  FailoverTracker failovers_;
+  TimePoint lastFlowCount_{};
+  bool flowCountOut_ = false;  // a flow count is on its way to the TX thread and back
   TimePoint lastViews_{};
   bool running_ = false;
 };

@@ -31,6 +31,20 @@ class Histogram {
   explicit Histogram(std::span<const double> bounds)
       : bounds_(bounds.first(std::min(bounds.size(), kMaxBuckets))) {}
 
+  // A histogram counted elsewhere in the same buckets (a component without this library,
+  // e.g. pathmon's RTT buckets): `counts` per bucket, not cumulative, the last one +Inf;
+  // missing counts are 0, extra ones are ignored.
+  static Histogram fromCounts(std::span<const double> bounds, std::span<const uint64_t> counts,
+                              double sum) {
+    Histogram h(bounds);
+    for (size_t i = 0; i < counts.size() && i <= h.bounds_.size(); ++i) {
+      h.counts_[i] = counts[i];
+      h.count_ += counts[i];
+    }
+    h.sum_ = sum;
+    return h;
+  }
+
   void observe(double v) {
     if (v != v) return;  // NaN: no bucket, and it would poison the sum
     size_t i = 0;

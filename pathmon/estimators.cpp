@@ -5,9 +5,19 @@
 
 namespace braid::pathmon {
 
+void RttHistogram::add(Duration sample) {
+  const double v = std::chrono::duration<double>(sample).count();
+  size_t i = 0;
+  while (i < kBounds.size() && v > kBounds[i]) ++i;  // le: v <= bound
+  ++counts_[i];
+  sum_ += sample;
+  ++count_;
+}
+
 void RttEstimator::add(Duration sample) {
   if (sample < Duration::zero()) sample = Duration::zero();
   latest_ = sample;
+  histogram_.add(sample);
   ring_[count_ % kWindow] = sample.count();
   if (count_ == 0) {
     // RFC 6298 2.2: first measurement.

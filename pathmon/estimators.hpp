@@ -11,6 +11,28 @@
 
 namespace braid::pathmon {
 
+// Every RTT sample counted in fixed buckets, for braid_path_probe_rtt_seconds (a Prometheus
+// histogram, so quantiles aggregate over time and sites, unlike the windowed percentiles).
+// Counts per bucket, not cumulative; bucket kBounds.size() is +Inf.
+class RttHistogram {
+ public:
+  // Upper bounds (le) in seconds, suited to 1 ms .. 2 s.
+  static constexpr std::array<double, 16> kBounds = {0.001, 0.0025, 0.005, 0.01, 0.02, 0.03,
+                                                     0.05,  0.075,  0.1,   0.15, 0.2,  0.3,
+                                                     0.5,   0.75,   1.0,   2.0};
+
+  void add(Duration sample);
+  uint64_t bucket(size_t i) const { return counts_[i]; }
+  const std::array<uint64_t, kBounds.size() + 1>& counts() const { return counts_; }
+  Duration sum() const { return sum_; }
+  uint64_t count() const { return count_; }
+
+ private:
+  std::array<uint64_t, kBounds.size() + 1> counts_{};
+  Duration sum_{0};
+  uint64_t count_ = 0;
+};
+
 // RTT per RFC 6298 section 2 (SRTT/RTTVAR with alpha = 1/8, beta = 1/4), plus the last
 // kWindow samples for a windowed minimum and percentiles.
 class RttEstimator {
@@ -27,8 +49,11 @@ class RttEstimator {
   Duration windowMin() const;
   // Nearest-rank percentile (q in [0, 1]) of the last kWindow samples; 0 without samples.
   Duration percentile(double q) const;
+  // Every sample since the start, in buckets.
+  const RttHistogram& histogram() const { return histogram_; }
 
  private:
+  RttHistogram histogram_;
   std::array<int64_t, kWindow> ring_{};  // nanoseconds
   uint64_t count_ = 0;
   Duration srtt_{0};

@@ -667,6 +667,7 @@ PathStats PathSupervisor::stats(PathId id) const {
   s.probeInterval = interval(*p);
   s.deadline = deadline(*p);
   s.lastDetection = p->lastDetection;
+  s.rttHistogram = p->rtt.histogram();
   s.counters = p->counters;
   return s;
 }

@@ -148,6 +148,7 @@ struct PathStats {
   // The silence when the path was last declared Dead while carrying traffic (Up or
   // Degraded): how long after its last proof of life the failover began. 0: never died.
   Duration lastDetection{0};
+  RttHistogram rttHistogram;  // every probe RTT sample
   PathCounters counters;
 };
 

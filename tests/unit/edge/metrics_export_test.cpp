@@ -2,6 +2,7 @@
 // from DataPlaneStats and IkeStats (edge/metrics_export.hpp).
 #include "edge/metrics_export.hpp"
 #include "edge/metrics_ike.hpp"
+#include "edge/metrics_path.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -423,6 +424,124 @@ TEST(MetricsExportTest, PathMonitorFigures) {
   EXPECT_TRUE(hasLine(text, "braid_path_probe_replies_total{" + lte + ",result=\"late\"} 2"));
   EXPECT_TRUE(hasLine(text, "braid_path_transitions_total{" + lte + ",cause=\"" +
                                 pathmon::pathCauseName(pathmon::PathCause::kLossHigh) + "\"} 3"));
+  // The probe RTT histogram: cumulative buckets from the monitor's counts.
+  EXPECT_TRUE(hasLine(text, "braid_path_probe_rtt_seconds_count{" + lte + "} 0"));
+  pathmon::RttEstimator rtt;
+  for (int ms : {3, 12, 12, 45, 2500}) rtt.add(std::chrono::milliseconds(ms));
+  monitor[1].rttHistogram = rtt.histogram();
+  text = (*e)->render(metrics::Format::kPrometheus, DataPlaneStats{}, nullptr, nullptr, &monitor);
+  EXPECT_TRUE(hasLine(text, "braid_path_probe_rtt_seconds_bucket{" + lte + ",le=\"0.0025\"} 0"));
+  EXPECT_TRUE(hasLine(text, "braid_path_probe_rtt_seconds_bucket{" + lte + ",le=\"0.005\"} 1"));
+  EXPECT_TRUE(hasLine(text, "braid_path_probe_rtt_seconds_bucket{" + lte + ",le=\"0.02\"} 3"));
+  EXPECT_TRUE(hasLine(text, "braid_path_probe_rtt_seconds_bucket{" + lte + ",le=\"2.0\"} 4"));
+  EXPECT_TRUE(hasLine(text, "braid_path_probe_rtt_seconds_bucket{" + lte + ",le=\"+Inf\"} 5"));
+  EXPECT_TRUE(hasLine(text, "braid_path_probe_rtt_seconds_sum{" + lte + "} 2.572"));
+  EXPECT_TRUE(hasLine(text, "braid_path_probe_rtt_seconds_count{" + lte + "} 5"));
+  // Without PathControl the failover series exist, at 0.
+  EXPECT_TRUE(hasLine(text, "braid_path_last_failover_duration_seconds{" + lte + "} 0"));
+  EXPECT_TRUE(hasLine(text, "braid_path_failovers_total{" + lte + ",cause=\"silence\"} 0"));
+}
+
+// braidctl metrics renders the same registry as JSON: every family of the scrape, each with
+// as many series.
+TEST(MetricsExportTest, JsonHoldsEveryFamilyOfTheScrape) {
+  auto e = MetricsExporter::create(twoPaths());
+  ASSERT_TRUE(e.isOk());
+  std::vector<pathmon::PathStats> monitor(2);
+  const std::string text =
+      (*e)->render(metrics::Format::kPrometheus, DataPlaneStats{}, nullptr, nullptr, &monitor);
+  const std::string json =
+      (*e)->render(metrics::Format::kJson, DataPlaneStats{}, nullptr, nullptr, &monitor);
+  std::istringstream is(text);
+  size_t families = 0;
+  for (std::string l; std::getline(is, l);) {
+    if (l.rfind("# TYPE ", 0) != 0) continue;
+    const std::string name = l.substr(7, l.find(' ', 7) - 7);
+    EXPECT_NE(json.find("{\"name\":\"" + name + "\","), std::string::npos) << name;
+    ++families;
+  }
+  EXPECT_GT(families, 50u);
+  size_t jsonFamilies = 0;
+  for (size_t at = json.find("{\"name\":"); at != std::string::npos;
+       at = json.find("{\"name\":", at + 1)) {
+    ++jsonFamilies;
+  }
+  EXPECT_EQ(jsonFamilies, families);
+  EXPECT_NE(json.find("\"name\":\"braid_path_probe_rtt_seconds\",\"type\":\"histogram\""),
+            std::string::npos);
+}
+
+// The stats file's path.* lines (PathControl::formatStats -> pathStatsFile) and the
+// exporter's registry come from the same tables: the same lines for the same figures.
+TEST(MetricsExportTest, PathStatsFileComesFromTheScrapeTables) {
+  auto e = MetricsExporter::create(twoPaths());
+  ASSERT_TRUE(e.isOk());
+  std::vector<pathmon::PathStats> monitor(2);
+  monitor[1].state = pathmon::PathState::kUp;
+  monitor[1].srtt = std::chrono::milliseconds(20);
+  monitor[1].loss = 0.25;
+  monitor[1].counters.probesSent = 9;
+  monitor[1].counters.repliesReceived = 8;
+  monitor[1].counters.deaths = 1;
+  pathmon::RttEstimator rtt;
+  rtt.add(std::chrono::milliseconds(20));
+  monitor[1].rttHistogram = rtt.histogram();
+  (*e)->render(metrics::Format::kPrometheus, DataPlaneStats{}, nullptr, nullptr, &monitor);
+  std::vector<PathExtraStats> extras(2);
+  extras[1].rtt = rttHistogram(monitor[1]);
+  const std::string file =
+      pathStatsFile({"hq/wan0", "hq/lte"}, monitor, extras, PathTotals{3, 1, 0});
+  for (const char* line :
+       {"path.hq/lte.rtt_seconds 0.02", "path.hq/lte.loss_ratio 0.25", "path.hq/lte.state.up 1",
+        "path.hq/lte.state.down 0", "path.hq/lte.probes_sent 9",
+        "path.hq/lte.probe_replies.in_time 8", "path.hq/lte.deaths 1",
+        "path.hq/lte.rtt_percentile_seconds.99 0", "path.hq/lte.transitions.silence 0",
+        "path.hq/lte.probe_rtt_seconds.bucket.0.02 1", "path.hq/lte.probe_rtt_seconds.count 1",
+        "path.hq/lte.last_failover_duration_seconds 0", "path.hq/lte.failovers.silence 0",
+        "path.hq/wan0.shim 0", "paths.events 3", "paths.deaths 1", "paths.recoveries 0"}) {
+    EXPECT_TRUE(hasLine(file, line)) << line << "\n" << file;
+  }
+  auto pick = [](const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string l; std::getline(in, l);) {
+      if (l.starts_with("path.")) out.push_back(l);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  auto fromFile = pick(file);
+  EXPECT_EQ(pick((*e)->registry().statsFile()), fromFile);
+  EXPECT_GT(fromFile.size(), 100u);
+}
+
+// The IKE driver's stats lines: its tables' keys are the names scripts and docs use.
+TEST(MetricsExportTest, IkeDriverTablesCarryTheStatsFileNames) {
+  metrics::Registry r;
+  IkeStats st;
+  st.driver.datagramsReceived = 4;
+  st.driver.childRetries = 2;
+  st.espEndpointUpdates = 1;
+  IkeUplinkStats g;
+  g.halfOpen = 3;
+  g.ikeSas = 5;
+  IkePathStats p{"site-b/wan0", "established", 2, 1};
+  auto gt = metrics::StructMetrics<IkeUplinkStats>::add(r, ikeUplinkFields());
+  auto dt = metrics::StructMetrics<IkeStats>::add(r, ikeDriverFields());
+  auto pt = metrics::StructMetrics<IkePathStats>::add(r, ikePathFields(), {{"path", p.name}});
+  auto ct = metrics::StructMetrics<ike::IkeCounters>::add(r, ikeFields());
+  ASSERT_TRUE(gt && dt && pt && ct);
+  gt->update(r, g);
+  dt->update(r, st);
+  pt->update(r, p);
+  const std::string file = r.statsFile();
+  for (const char* line :
+       {"ike.half_open 3", "ike.ike_sas 5", "ike.datagrams_received 4", "ike.datagrams_sent 0",
+        "ike.child_retries 2", "ike.send_errors 0", "ike.keepalives_sent 0", "ike.install_errors 0",
+        "ike.esp_endpoint_updates 1", "ike.path.site-b/wan0.state.established 1",
+        "ike.path.site-b/wan0.child_sas 2", "ike.path.site-b/wan0.failures 1"}) {
+    EXPECT_TRUE(hasLine(file, line)) << line << "\n" << file;
+  }
 }
 
 TEST(MetricsExportTest, NamesOutsideTheLabelRulesAreRefused) {

@@ -191,6 +191,22 @@ TEST(Histogram, TooManyBoundsAreCutOff) {
   EXPECT_EQ(h.bucket(Histogram::kMaxBuckets), 1u);
 }
 
+// Counts kept elsewhere in the same buckets give the histogram that observe() would.
+TEST(Histogram, FromCountsEqualsObserved) {
+  Histogram observed(kBounds);
+  for (double v : {0.05, 0.1, 0.5, 3.0, 3.0, 1e6}) observed.observe(v);
+  std::vector<uint64_t> counts;
+  for (size_t i = 0; i <= kBounds.size(); ++i) counts.push_back(observed.bucket(i));
+  counts.push_back(99);  // beyond +Inf: ignored
+  Histogram h = Histogram::fromCounts(kBounds, counts, observed.sum());
+  for (size_t i = 0; i <= kBounds.size(); ++i) EXPECT_EQ(h.bucket(i), observed.bucket(i)) << i;
+  EXPECT_EQ(h.count(), observed.count());
+  EXPECT_DOUBLE_EQ(h.sum(), observed.sum());
+  Histogram few = Histogram::fromCounts(kBounds, std::vector<uint64_t>{2, 3}, 0.4);
+  EXPECT_EQ(few.count(), 5u);
+  EXPECT_EQ(few.bucket(kBounds.size()), 0u);
+}
+
 TEST(Histogram, CumulativeExpositionMatchesReference) {
   static constexpr std::array<double, 6> kB = {0.001, 0.01, 0.05, 0.1, 0.5, 2};
   Registry r;

@@ -53,6 +53,41 @@ TEST(RttEstimator, WindowedMinAndPercentiles) {
   EXPECT_EQ(e.percentile(1.0), milliseconds(300));
 }
 
+// Every sample lands in the first bucket whose bound it does not exceed (le), against a slow
+// reference over random RTTs and the bounds themselves; the window does not apply.
+TEST(RttEstimator, HistogramCountsEverySampleInItsBucket) {
+  RttEstimator e;
+  const auto& bounds = RttHistogram::kBounds;
+  std::vector<Duration> samples;
+  std::mt19937_64 rng(11);
+  for (int i = 0; i < 2000; ++i) samples.push_back(microseconds(rng() % 3'000'000));
+  for (double b : bounds) {
+    samples.push_back(std::chrono::round<Duration>(std::chrono::duration<double>(b)));
+  }
+  Duration sum{0};
+  for (Duration d : samples) {
+    e.add(d);
+    sum += d;
+  }
+  std::vector<uint64_t> ref(bounds.size() + 1, 0);
+  for (Duration d : samples) {
+    size_t i = bounds.size();
+    for (size_t b = 0; b < bounds.size(); ++b) {
+      if (std::chrono::duration<double>(d).count() <= bounds[b]) {
+        i = b;
+        break;
+      }
+    }
+    ++ref[i];
+  }
+  const RttHistogram& h = e.histogram();
+  for (size_t i = 0; i <= bounds.size(); ++i) EXPECT_EQ(h.bucket(i), ref[i]) << i;
+  EXPECT_EQ(h.count(), samples.size());
+  EXPECT_EQ(h.sum(), sum);
+  EXPECT_GT(h.bucket(bounds.size()), 0u);  // samples above 2 s: +Inf
+  EXPECT_TRUE(std::is_sorted(bounds.begin(), bounds.end()));
+}
+
 TEST(JitterEstimator, MatchesRfc3550Recurrence) {
   JitterEstimator j;
   EXPECT_FALSE(j.hasSample());
