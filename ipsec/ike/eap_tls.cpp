@@ -188,7 +188,7 @@ int EapTlsSession::verifyCallback(X509_STORE_CTX* xctx, void* arg) {
     }
   }
   if (Status s = self->config_.cas->verify(leafCert, intermediates, self->config_.verifyTime); !s) {
-    self->verifyError_ = "certificate '" + leafCert.subjectText() + "': " + s.message();
+    self->verifyError_ = s.message();  // names the certificate
     X509_STORE_CTX_set_error(xctx, X509_V_ERR_CERT_REJECTED);
     return 0;
   }
