@@ -273,9 +273,12 @@ void parseRemoteAccess(Checker& c, const toml::table& root, const std::string& b
                        Config& cfg);
 // [peer.ike] at `path`; relative file names are resolved against `baseDir`. The overlay's
 // local subnets and the peer's remote subnets bound (and default) the traffic selectors.
+// `caRequired` false: ca_certificates may be missing (peers that never show a certificate,
+// e.g. EAP-MSCHAPv2 clients).
 std::optional<PeerIkeConfig> parsePeerIke(Checker& c, const toml::table& t, const std::string& path,
                                           const std::string& baseDir,
                                           const std::vector<IpPrefix>& overlayLocal,
-                                          const std::vector<IpPrefix>& peerRemote);
+                                          const std::vector<IpPrefix>& peerRemote,
+                                          bool caRequired = true);
 
 }  // namespace braid::edge::detail

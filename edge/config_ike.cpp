@@ -385,7 +385,8 @@ void parseLifetime(Checker& c, const toml::table& t, const std::string& path,
 std::optional<PeerIkeConfig> parsePeerIke(Checker& c, const toml::table& t, const std::string& path,
                                           const std::string& baseDir,
                                           const std::vector<IpPrefix>& overlayLocal,
-                                          const std::vector<IpPrefix>& peerRemote) {
+                                          const std::vector<IpPrefix>& peerRemote,
+                                          bool caRequired) {
   c.allowOnly(t, path,
               {"proposals",
                "esp_proposals",
@@ -533,7 +534,7 @@ std::optional<PeerIkeConfig> parsePeerIke(Checker& c, const toml::table& t, cons
     }
     auto cas = std::make_shared<ike::TrustStore>();
     auto caItems = c.stringList(t, path, "ca_certificates", "a PEM file or an array of them");
-    if (t.get("ca_certificates") == nullptr) {
+    if (t.get("ca_certificates") == nullptr && caRequired) {
       c.error(t.source(), "missing required key '" + path +
                               ".ca_certificates'; expected the PEM file(s) of the CAs that "
                               "sign the peer's certificate");

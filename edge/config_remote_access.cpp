@@ -235,14 +235,17 @@ void parseRemoteAccess(Checker& c, const toml::table& root, const std::string& b
                                          "a table [remote_access.ike] with the gateway's "
                                          "certificate, key and the clients' CA")) {
       const bool initiateSet = ike->get("initiate") != nullptr;
-      auto k = parsePeerIke(c, *ike, p + ".ike", baseDir, ra.allowedSubnets, ra.pools);
+      // With EAP users the clients need not have certificates: the gateway then needs only
+      // its own certificate and key (RFC 7296 2.16), and no CA to check clients with.
+      const bool caRequired = t.get("credentials") == nullptr;
+      auto k = parsePeerIke(c, *ike, p + ".ike", baseDir, ra.allowedSubnets, ra.pools, caRequired);
       if (k) {
         if (k->auth != ike::AuthKind::kPubkey) {
           c.error(*ike, "'" + p +
                             ".ike' authenticates with a pre-shared key; expected "
                             "certificate, private_key and ca_certificates (clients "
                             "authenticate with certificates or EAP; the gateway with its "
-                            "certificate)");
+                            "certificate; ca_certificates may be left out with credentials)");
         }
         if (initiateSet && k->initiate) {
           c.error(*ike->get("initiate"),

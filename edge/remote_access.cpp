@@ -52,6 +52,8 @@ ike::PeerConfig remoteAccessPeerConfig(const RemoteAccessSection& section,
   pc.remoteAccess = std::move(ra);
   pc.remoteAuth.eapUsers = section.eapUsers;  // clients without AUTH: EAP (RFC 7296 2.16)
   pc.remoteAuth.eapMethods = section.eapMethods;
+  // No client CA (EAP-only section): no CERTREQ naming none (RFC 7296 3.7).
+  if (section.ike.cas == nullptr || section.ike.cas->size() == 0) pc.sendCertReq = false;
   return pc;
 }
 

@@ -335,6 +335,40 @@ TEST(CredentialsFileTest, SectionLoadsUsersAndReportsTheFile) {
       << r.status().message();
 }
 
+TEST(CredentialsFileTest, EapOnlySectionNeedsNoCaCertificates) {
+  TempFile f("braid-ra-users-noca");
+  f.write(std::string("alice staff ") + kClientPassHash + "\n",
+          std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  const std::string gwOnly =
+      "certificate = \"" + kPki + "site-a.pem\"\nprivate_key = \"" + kPki + "site-a.key\"\n";
+  // With EAP users: the gateway's own certificate and key are enough.
+  auto r = parseConfig(
+      config(section("pools = [\"10.90.0.0/24\"]\ncredentials = \"" + f.path + "\"\n", gwOnly),
+             false),
+      "t.toml");
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  ASSERT_NE(r->remoteAccess[0].ike.cas, nullptr);
+  EXPECT_EQ(r->remoteAccess[0].ike.cas->size(), 0u);
+  ike::PeerConfig pc = remoteAccessPeerConfig(r->remoteAccess[0], r->uplinks[0],
+                                              std::make_shared<ike::RemoteAccessConfig>());
+  EXPECT_FALSE(pc.sendCertReq);  // no CA to name in a CERTREQ
+  // Certificate clients only (no credentials): the clients' CA is still required.
+  r = parseConfig(config(section("pools = [\"10.90.0.0/24\"]\n", gwOnly), false), "t.toml");
+  ASSERT_FALSE(r.isOk());
+  EXPECT_NE(
+      r.status().message().find("missing required key 'remote_access[0].ike.ca_certificates'"),
+      std::string::npos)
+      << r.status().message();
+  // Both: CERTREQ names the CA.
+  r = parseConfig(
+      config(section("pools = [\"10.90.0.0/24\"]\ncredentials = \"" + f.path + "\"\n"), false),
+      "t.toml");
+  ASSERT_TRUE(r.isOk()) << r.status().message();
+  pc = remoteAccessPeerConfig(r->remoteAccess[0], r->uplinks[0],
+                              std::make_shared<ike::RemoteAccessConfig>());
+  EXPECT_TRUE(pc.sendCertReq);
+}
+
 // ---- eap = [...] (EAP-TLS, RFC 5216) ---------------------------------------------------------
 
 TEST(ConfigEapMethodsTest, TlsAloneAndInOrderWithMschapv2) {
