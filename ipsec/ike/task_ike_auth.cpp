@@ -6,6 +6,7 @@
 
 #include "core/log.hpp"
 #include "ipsec/ike/child_negotiation.hpp"
+#include "ipsec/ike/eap_tls.hpp"
 #include "ipsec/ike/ike_auth_eap.hpp"
 #include "ipsec/ike/ike_sa.hpp"
 #include "ipsec/ike/remote_access.hpp"
@@ -299,6 +300,13 @@ class IkeAuthTask final : public Task {
                    "; sending AUTHENTICATION_FAILED");
       return TaskResult::kFailed;
     }
+    // Remote access: a certificate client's group is its certificate's subject OU, as with
+    // EAP-TLS (edge's [[remote_access.group]] of that name).
+    if (sa_.config()->remoteAccess) {
+      if (const CertPayload* c = m.get<CertPayload>(PayloadType::kCert)) {
+        if (auto leaf = Certificate::fromDer(c->data)) group_ = certificateOu(*leaf);
+      }
+    }
     return finishAsResponder(m);
   }
 
@@ -467,7 +475,7 @@ class IkeAuthTask final : public Task {
     std::string vips;
     for (const auto& a : config_.state->virtualIps()) vips += " " + a.toString();
     BRAID_LOG(kInfo, "ike") << sa_.peerName() << ": " << sa_.peerId.toString() << " gets virtual IP"
-                            << vips;
+                            << vips << (group_.empty() ? "" : " (group " + group_ + ")");
     return true;
   }
 

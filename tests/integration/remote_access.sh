@@ -9,7 +9,9 @@
 # also behind gwA. Checks: each client gets an address of the pool and the DNS server; it
 # pings lanA from its virtual IP and cannot reach lanC; the second client, behind a NAT, gets
 # another address; a client with a certificate from another CA is refused; a client that
-# reconnects gets its address back; braidd logs the clients and exits 0.
+# reconnects gets its address back; braidd logs the clients and exits 0. Groups from the
+# certificate: alice's OU (staff) has no [[remote_access.group]] and gets the section's
+# subnets; bob's OU lab names a group and he reaches lanC only.
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/remote_access_lib.sh"
 
@@ -21,14 +23,14 @@ ra_topology  # lanC, and the NAT client 2 sits behind
 # ---- PKI: the lab CA (gateway and clients) and a rogue CA ------------------------------------
 P=$NN_TMP/pki
 ike_pki "$P" || nn_die "cannot make the test PKI"
-issue() {  # issue CA_DIR NAME
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/C=CH/O=braid lab/CN=$2" \
+issue() {  # issue CA_DIR NAME [OU]
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/C=CH/O=braid lab${3:+/OU=$3}/CN=$2" \
     -keyout "$1/$2.key" -out "$1/$2.csr" >/dev/null 2>&1 || return 1
   printf 'subjectAltName=DNS:%s\nkeyUsage=critical,digitalSignature\n' "$2" >"$1/$2.ext"
   openssl x509 -req -in "$1/$2.csr" -CA "$1/ca.pem" -CAkey "$1/ca.key" -CAcreateserial -days 2 \
     -extfile "$1/$2.ext" -out "$1/$2.pem" >/dev/null 2>&1
 }
-issue "$P" alice.lab && issue "$P" bob.lab || nn_die "cannot issue client certificates"
+issue "$P" alice.lab staff && issue "$P" bob.lab lab || nn_die "cannot issue client certificates"
 mkdir -p "$NN_TMP/rogue"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=rogue CA" \
   -keyout "$NN_TMP/rogue/ca.key" -out "$NN_TMP/rogue/ca.pem" \
@@ -55,6 +57,10 @@ pools = ["10.90.0.0/24"]
 dns = ["10.98.1.53"]
 allowed_subnets = ["10.98.1.0/24"]
 max_clients = 4
+
+[[remote_access.group]]
+name = "lab"
+allowed_subnets = ["10.97.1.0/24"]
 
 [remote_access.ike]
 certificate = "$P/gwA.pem"
@@ -136,10 +142,18 @@ nn_check "bob: another virtual IP ($VIP2)" bash -c "[[ '$VIP2' == 10.90.0.* && '
 nn_check "gwA: bob's ESP goes to his NAT mapping of 10.99.0.2, not to port 4500" \
   grep -Eq "client $VIP2 \(staff#1/wan0\) ESP SAs installed .*sending to 10\.99\.0\.2:[0-9]+$" "$NN_TMP/braiddA.log"
 nn_check "  (bob's port is not 4500)" bash -c "! grep -q 'client $VIP2 .*sending to 10.99.0.2:4500' '$NN_TMP/braiddA.log'"
-nn_check "bob pings lanA" nn_exec lanB ping -q -c 3 -i 0.2 -W 2 10.98.1.2
+nn_check "gwA: bob's group from his certificate's OU" \
+  grep -q "bob.lab gets virtual IP $VIP2 (group lab)" "$NN_TMP/braiddA.log"
+nn_check "bob: TSr narrowed to his group's subnet (OU lab)" \
+  grep -q "CHILD_SA rw{[0-9]*} established .* $VIP2/32 === 10.97.1.0/24\$" "$NN_TMP/bob.lab/charon.log"
+nn_check "bob pings lanC (his group's subnet)" nn_exec lanB ping -q -c 3 -i 0.2 -W 2 10.97.1.2
+nn_check "bob cannot reach lanA (not his group's)" \
+  bash -c "! ip netns exec $(nn lanB) ping -q -c 2 -i 0.2 -W 1 10.98.1.2 >/dev/null 2>&1"
 nn_check "alice still pings lanA" nn_exec gwB ping -q -c 2 -i 0.2 -W 2 10.98.1.2
-nn_check "lanA pings both virtual IPs" \
-  bash -c "ip netns exec $(nn lanA) ping -q -c 2 -W 2 $VIP1 >/dev/null && ip netns exec $(nn lanA) ping -q -c 2 -W 2 $VIP2 >/dev/null"
+nn_check "alice still cannot reach lanC" \
+  bash -c "! ip netns exec $(nn gwB) ping -q -c 2 -i 0.2 -W 1 10.97.1.2 >/dev/null 2>&1"
+nn_check "lanA pings alice's and lanC bob's virtual IP" \
+  bash -c "ip netns exec $(nn lanA) ping -q -c 2 -W 2 $VIP1 >/dev/null && ip netns exec $(nn lanC) ping -q -c 2 -W 2 $VIP2 >/dev/null"
 
 # Reconnect: the same identity gets its address back.
 nn_check "alice: terminate" down alice.lab

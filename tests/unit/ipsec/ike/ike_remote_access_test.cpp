@@ -2,7 +2,9 @@
 // certificate asks for a virtual IP in IKE_AUTH; the gateway answers CFG_REPLY from its pool,
 // narrows TSi to the address and TSr to what clients may reach; pool exhaustion gives
 // INTERNAL_ADDRESS_FAILURE; a client that reconnects gets its address back; a certificate
-// from another CA is refused.
+// from another CA is refused; a certificate's subject OU names the client's group.
+#include <openssl/x509v3.h>
+
 #include "ike_harness.hpp"
 #include "ipsec/ike/remote_access.hpp"
 
@@ -246,6 +248,64 @@ TEST_F(IkeRemoteAccess, ClientCannotClaimAnotherAddressInTsi) {
   EXPECT_EQ(t.b.events.ikeUp.size(), 1u);
   EXPECT_TRUE(t.b.events.childUp.empty());
   EXPECT_EQ(t.b.counters().tsUnacceptable, 1u);
+}
+
+// A client certificate for `fqdn` (SAN dNSName) with `ou` in its subject.
+Certificate leafWithOu(const PrivateKey& key, const std::string& fqdn, const std::string& ou) {
+  X509* x = X509_new();
+  X509_set_version(x, 2);
+  static long serial = 7000;
+  ASN1_INTEGER_set(X509_get_serialNumber(x), serial++);
+  X509_gmtime_adj(X509_getm_notBefore(x), -86400L);
+  X509_gmtime_adj(X509_getm_notAfter(x), 30L * 86400L);
+  X509_set_pubkey(x, key.get());
+  X509_NAME* name = X509_get_subject_name(x);
+  for (auto [f, v] :
+       {std::pair<const char*, std::string>{"O", "braid ike"}, {"OU", ou}, {"CN", fqdn}}) {
+    X509_NAME_add_entry_by_txt(name, f, MBSTRING_ASC, reinterpret_cast<const uint8_t*>(v.c_str()),
+                               -1, -1, 0);
+  }
+  X509_set_issuer_name(x, X509_get_subject_name(pki().ca.get()));
+  X509V3_CTX ctx;
+  X509V3_set_ctx(&ctx, pki().ca.get(), x, nullptr, nullptr, 0);
+  if (X509_EXTENSION* e =
+          X509V3_EXT_conf_nid(nullptr, &ctx, NID_subject_alt_name, ("DNS:" + fqdn).c_str())) {
+    X509_add_ext(x, e, -1);
+    X509_EXTENSION_free(e);
+  }
+  X509_sign(x, pki().caKey.get(), EVP_sha256());
+  Certificate c = Certificate::fromX509(x);
+  X509_free(x);
+  return c;
+}
+
+// Groups from certificate fields: the subject OU is the group, and a group with a policy
+// narrows TSr and the CP split subnets; an OU without a policy gets the section's.
+TEST_F(IkeRemoteAccess, CertificateOuNamesTheGroup) {
+  ra->groupSubnets["lab"] = {*IpPrefix::parse("10.2.7.0/24")};
+  ASSERT_TRUE(t.b.mgr->addPeer(gw).isOk());
+  PeerConfig carol = client("carol", "carol.example");
+  carol.localAuth.certs = {leafWithOu(carol.localAuth.key, "carol.example", "lab")};
+  PeerConfig dave = client("dave", "dave.example");
+  dave.localAuth.certs = {leafWithOu(dave.localAuth.key, "dave.example", "sales")};
+  ASSERT_TRUE(t.a.mgr->addPeer(carol).isOk());
+  ASSERT_TRUE(t.a.mgr->addPeer(dave).isOk());
+  connect("carol");
+  ASSERT_EQ(t.b.events.childUp.size(), 1u);
+  EXPECT_EQ(t.b.events.childUp[0].localTs, std::vector{ts("10.2.7.0/24")});
+  const RemoteAccessState* s = clientState("carol");
+  ASSERT_TRUE(s && s->received);
+  ASSERT_EQ(s->received->ip4Subnets.size(), 1u);
+  EXPECT_EQ(s->received->ip4Subnets[0].toString(), "10.2.7.0/24");
+  IkeSa* g = t.b.mgr->findByPeer("rw");
+  ASSERT_TRUE(g && g->remoteAccess);
+  EXPECT_EQ(g->remoteAccess->group, "lab");
+  connect("dave");
+  ASSERT_EQ(t.b.events.childUp.size(), 2u);
+  EXPECT_EQ(t.b.events.childUp[1].localTs, std::vector{ts("10.2.0.0/16")});
+  s = clientState("dave");
+  ASSERT_TRUE(s && s->received);
+  EXPECT_EQ(s->received->ip4Subnets[0].toString(), "10.2.0.0/16");
 }
 
 }  // namespace
