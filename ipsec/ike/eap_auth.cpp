@@ -190,6 +190,7 @@ EapStep EapAuthenticator::continueTls(const EapPacket& p) {
   if (step.outcome == EapTlsSession::Outcome::kFailure) {
     EapStep out = fail("EAP-TLS: " + step.reason);
     out.oversize = tls_->failureCause() == EapTlsSession::FailureCause::kOversize;
+    tls_.reset();  // the SSL objects are not kept for the SA's lifetime
     return out;
   }
   if (step.outcome == EapTlsSession::Outcome::kContinue) {
@@ -207,6 +208,8 @@ EapStep EapAuthenticator::continueTls(const EapPacket& p) {
   }
   msk_ = tls_->msk();
   group_ = certificateOu(cert);
+  tlsDetails_ = "certificate '" + cert.subjectText() + "', " + tls_->version();
+  tls_.reset();
   state_ = State::kDone;
   return {EapOutcome::kSuccess, simple(EapCode::kSuccess, id_), {}};
 }

@@ -71,7 +71,8 @@ class EapAuthenticator {
   const std::string& group() const { return group_; }
   uint8_t method() const { return method_; }  // the method being run (after Identity)
   std::string methodName() const { return eapMethodName(method_); }
-  const EapTlsSession* tlsSession() const { return tls_.get(); }
+  // EAP-TLS, after kSuccess: "certificate '<subject>', TLSv1.2" (the session is freed).
+  const std::string& tlsDetails() const { return tlsDetails_; }
 
  private:
   enum class State : uint8_t { kIdentity, kChallenge, kSuccessSent, kTls, kDone };
@@ -94,6 +95,7 @@ class EapAuthenticator {
   std::vector<uint8_t> methods_;
   std::shared_ptr<const EapTlsConfig> tlsConfig_;
   std::unique_ptr<EapTlsSession> tls_;
+  std::string tlsDetails_;
   uint8_t method_ = 0;
   bool switched_ = false;       // a Nak moved us to another method already
   bool firstTlsRound_ = false;  // EAP-TLS Start sent, no answer yet (a Nak may come)

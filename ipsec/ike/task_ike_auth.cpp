@@ -381,12 +381,10 @@ class IkeAuthTask final : public Task {
       }
       if (step.outcome == EapOutcome::kSuccess) {
         st.awaitingAuth = true;
-        const EapTlsSession* tls = st.authenticator->tlsSession();
+        const std::string& tls = st.authenticator->tlsDetails();
         BRAID_LOG(kInfo, "ike") << sa_.peerName() << ": " << st.authenticator->methodName()
                                 << " user '" << st.authenticator->identity() << "'"
-                                << (tls ? " (certificate '" + tls->peerCertificate().subjectText() +
-                                              "', " + tls->version() + ")"
-                                        : std::string())
+                                << (tls.empty() ? std::string() : " (" + tls + ")")
                                 << (st.authenticator->group().empty()
                                         ? std::string()
                                         : " (group " + st.authenticator->group() + ")")
