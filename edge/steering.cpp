@@ -8,6 +8,11 @@ namespace braid::edge {
 policy::EngineConfig engineConfigFor(const MultipathConfig& config, const PeerSpec& peer,
                                      const std::vector<PathSpec>& paths) {
   policy::EngineConfig e = config.engine;
+  const bool client =
+      !peer.paths.empty() && std::all_of(peer.paths.begin(), peer.paths.end(), [&](size_t i) {
+        return i < paths.size() && paths[i].remoteAccess;
+      });
+  if (client) e.maxFlows = std::min(e.maxFlows, kClientMaxFlows);
   e.rules = config.rules;
   e.classes.clear();
   for (const ClassConfig& cc : config.classes) {

@@ -24,6 +24,11 @@ struct SteeringCounters {
   uint64_t noPath = 0;
 };
 
+// A road-warrior client's peer (edge/remote_access.hpp) has one path, so its flow table
+// only keeps flows' classes: a small one (a site peer's default of 65536 flows takes 6.2 MB,
+// which max_clients slots would multiply; docs/performance.md "Remote access scale").
+inline constexpr size_t kClientMaxFlows = 256;
+
 class Steering {
  public:
   Steering(const MultipathConfig& config, const std::vector<PeerSpec>& peers,

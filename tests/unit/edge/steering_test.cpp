@@ -72,6 +72,34 @@ TEST(SteeringTest, PreferencesResolveToEachPeersPaths) {
   EXPECT_EQ(e1.classes[1].preferred, (std::vector<policy::PathId>{3}));
 }
 
+TEST(SteeringTest, RoadWarriorClientsGetASmallFlowTable) {
+  // Path 4 is a [[remote_access]] slot (its own peer, one path); the site peers keep the
+  // configured table. 1000 slots x 65536 flows would be 6 GB before any client connects.
+  World w;
+  w.paths.push_back({"staff#0/fiber", 2, 0, {}, true});
+  w.peers.push_back({"staff#0/fiber", {*IpPrefix::parse("10.90.0.1/32")}, {4}});
+  MultipathConfig m = w.config();
+  m.engine.maxFlows = 65536;
+  EXPECT_EQ(engineConfigFor(m, w.peers[0], w.paths).maxFlows, 65536u);
+  EXPECT_EQ(engineConfigFor(m, w.peers[2], w.paths).maxFlows, kClientMaxFlows);
+  m.engine.maxFlows = 16;  // a smaller configured table stays
+  EXPECT_EQ(engineConfigFor(m, w.peers[2], w.paths).maxFlows, 16u);
+  m.engine.maxFlows = 65536;
+  Steering s(m, w.peers, w.paths);
+  EXPECT_EQ(s.engine(0).flows().capacity(), 65536u);
+  EXPECT_EQ(s.engine(2).flows().capacity(), kClientMaxFlows);
+  // More flows than the table holds: each still goes to the client's one path.
+  s.setKeyed(4, true);
+  Steering::Choice c;
+  for (uint16_t port = 1; port <= 3 * kClientMaxFlows; ++port) {
+    auto p = udp("10.90.0.1", port);
+    ASSERT_TRUE(s.choose(p.data(), p.size(), TimePoint{}, c));
+    ASSERT_EQ(c.peer, 2u);
+    ASSERT_EQ(c.decision.primary, 4);
+  }
+  EXPECT_EQ(s.engine(2).flows().size(), kClientMaxFlows);
+}
+
 TEST(SteeringTest, RoutesClassesAndKeyedPaths) {
   World w;
   Steering s(w.config(), w.peers, w.paths);
