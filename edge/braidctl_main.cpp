@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "edge/client_profile.hpp"
 #include "edge/config.hpp"
 #include "edge/control_commands.hpp"
 #include "edge/credentials_file.hpp"
@@ -44,6 +45,10 @@ void usage(std::ostream& os) {
         "                     from the terminal without echo, or one line on stdin)\n"
         "  --socket PATH      braidd's control socket (default "
      << braid::edge::kDefaultControlSocket
+        "  profile USER [--format swanctl|nm|mobileconfig|powershell] [--config FILE]\n"
+        "          [--out DIR] [--section S] [--server HOST] [--auth eap|cert] [--ca PEM]\n"
+        "          [--p12 FILE]\n"
+        "                     a client profile for USER from the gateway's configuration\n"
      << ")\n"
         "  --json             print braidd's JSON response as is\n";
 }
@@ -163,6 +168,9 @@ int main(int argc, char** argv) {
   }
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
+  if (argc >= 2 && std::string_view(argv[1]) == "profile") {  // needs no daemon
+    return braid::edge::braidctlProfileCommand(std::vector<std::string>(argv + 1, argv + argc));
+  }
     if (a == "--socket" && i + 1 < argc) {
       socketPath = argv[++i];
     } else if (a == "--json") {

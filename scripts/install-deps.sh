@@ -11,6 +11,7 @@ PKGS=(
   iproute2 iputils-ping nftables conntrack tcpdump tshark iperf3 ethtool python3 openssl
   strongswan-charon strongswan-swanctl strongswan-pki libcharon-extra-plugins
   libcharon-extauth-plugins  # eap-mschapv2 for the EAP road-warrior test
+  python3-gi gir1.2-nm-1.0  # libnm's keyfile reader for the NetworkManager profile (no daemon)
   libstrongswan-standard-plugins libstrongswan-extra-plugins
   wireguard-go wireguard-tools openvpn prometheus python3-prometheus-client linux-perf gnuplot-nox
   mptcpd  # mptcpize: the kernel MPTCP baseline of lab_bond
