@@ -33,6 +33,8 @@ void usage(std::ostream& os) {
         "  status             uplinks -> paths -> SAs: state, RTT, jitter, loss, classes\n"
         "  sas                the SAs, in the manner of swanctl --list-sas\n"
         "  flows              the flows with most packets, with class and path\n"
+        "  metrics            every metric braidd exports, one series a line (--json: the\n"
+        "                     whole registry with help, type, unit and histogram buckets)\n"
         "  watch [--count N]  status every second until interrupted (N times)\n"
         "  path down NAME     administrative override: the path (peer/uplink) or every\n"
         "                     path of the uplink NAME is down; flows move off it at once\n"

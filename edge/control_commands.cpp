@@ -7,6 +7,7 @@
 #include <set>
 
 #include "edge/steering.hpp"
+#include "metrics/metric.hpp"
 
 namespace braid::edge {
 namespace json = boost::json;
@@ -25,6 +26,8 @@ const char* controlVerbName(ControlVerb v) {
       return "path up";
     case ControlVerb::kReload:
       return "reload";
+    case ControlVerb::kMetrics:
+      return "metrics";
     case ControlVerb::kCount:
       break;
   }
@@ -48,7 +51,7 @@ Status bad(std::string message) {
 }
 
 constexpr const char* kExpected =
-    "expected status, sas, flows, reload, path down NAME or path up NAME";
+    "expected status, sas, flows, metrics, reload, path down NAME or path up NAME";
 
 }  // namespace
 
@@ -84,6 +87,7 @@ Result<ControlRequest> parseControlRequest(std::string_view line) {
   if (w == "sas") return simple(ControlVerb::kSas);
   if (w == "flows") return simple(ControlVerb::kFlows);
   if (w == "reload") return simple(ControlVerb::kReload);
+  if (w == "metrics") return simple(ControlVerb::kMetrics);
   if (w == "path") {
     if (words.size() != 3 || (words[1] != "down" && words[1] != "up")) {
       return bad("expected 'path down NAME' or 'path up NAME'");
@@ -584,6 +588,63 @@ std::string formatFlows(const json::object& d) {
 
 }  // namespace
 
+std::string controlMetricsResponse(std::string_view registryJson) {
+  // The registry's JSON is one object already: spliced in, not parsed again, without its
+  // final newline (a response is one line).
+  while (!registryJson.empty() && (registryJson.back() == '\n' || registryJson.back() == ' ')) {
+    registryJson.remove_suffix(1);
+  }
+  std::string out = R"({"ok":true,"command":"metrics","data":)";
+  out += registryJson;
+  out += '}';
+  return out;
+}
+
+namespace {
+
+// One line per series, as in the Prometheus text format: name{labels} value; a histogram
+// as its _count and _sum (the buckets are in --json).
+std::string formatMetrics(const json::object& d) {
+  std::string out;
+  const json::value* fams = d.if_contains("metrics");
+  if (fams == nullptr || !fams->is_array()) return out;
+  auto number = [](const json::value* v) -> std::string {
+    if (v == nullptr) return "?";
+    if (v->is_string()) return str(v);  // NaN, +Inf, -Inf
+    if (v->is_double()) return metrics::formatDouble(v->as_double());
+    return json::serialize(*v);
+  };
+  for (const json::value& f : fams->get_array()) {
+    if (!f.is_object()) continue;
+    const json::object& fo = f.get_object();
+    const std::string name = str(fo.if_contains("name"));
+    const bool histogram = str(fo.if_contains("type")) == "histogram";
+    const json::value* series = fo.if_contains("series");
+    if (series == nullptr || !series->is_array()) continue;
+    for (const json::value& s : series->get_array()) {
+      if (!s.is_object()) continue;
+      const json::object& so = s.get_object();
+      std::string labels;
+      if (const json::value* l = so.if_contains("labels"); l != nullptr && l->is_object()) {
+        for (const auto& kv : l->get_object()) {
+          labels += (labels.empty() ? "{" : ",") + std::string(kv.key()) + "=\"" +
+                    metrics::escapeLabelValue(str(&kv.value())) + "\"";
+        }
+        if (!labels.empty()) labels += "}";
+      }
+      if (histogram) {
+        out += name + "_count" + labels + " " + number(so.if_contains("count")) + "\n";
+        out += name + "_sum" + labels + " " + number(so.if_contains("sum")) + "\n";
+      } else {
+        out += name + labels + " " + number(so.if_contains("value")) + "\n";
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<std::string> formatControlResponse(std::string_view response) {
   json::error_code ec;
   json::value v = json::parse(response, ec);
@@ -603,6 +664,7 @@ Result<std::string> formatControlResponse(std::string_view response) {
   if (command == "status") return formatStatus(d->get_object());
   if (command == "sas") return formatSas(d->get_object());
   if (command == "flows") return formatFlows(d->get_object());
+  if (command == "metrics") return formatMetrics(d->get_object());
   return bad("braidd answered an unknown command '" + quoteBack(command) + "'");
 }
 

@@ -20,7 +20,16 @@ namespace braid::edge {
 inline constexpr size_t kMaxControlRequest = 512;
 inline constexpr size_t kControlColumns = 80;
 
-enum class ControlVerb : uint8_t { kStatus, kSas, kFlows, kPathDown, kPathUp, kReload, kCount };
+enum class ControlVerb : uint8_t {
+  kStatus,
+  kSas,
+  kFlows,
+  kPathDown,
+  kPathUp,
+  kReload,
+  kMetrics,
+  kCount
+};
 const char* controlVerbName(ControlVerb v);
 
 struct ControlRequest {
@@ -101,6 +110,11 @@ struct ControlFlows {
   std::vector<ControlFlow> top;  // most packets first
 };
 std::string controlFlowsResponse(const ControlFlows& f);
+
+// metrics: {"ok":true,"command":"metrics","data":REGISTRY} where REGISTRY is braidd's whole
+// metrics registry as metrics::Registry::json() writes it ({"metrics":[families]}), from the
+// descriptor tables the scrape uses.
+std::string controlMetricsResponse(std::string_view registryJson);
 
 // TX thread (through DataPlane::inspectSteering): which classes use each path (flows on it,
 // or the class's current best path) and the `maxFlows` flows with most packets. Copies.

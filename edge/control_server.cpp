@@ -18,6 +18,7 @@
 #include "edge/config.hpp"
 #include "edge/dataplane.hpp"
 #include "edge/ike_driver.hpp"
+#include "edge/metrics_export.hpp"
 #include "edge/path_control.hpp"
 #include "edge/steering.hpp"
 
@@ -225,8 +226,14 @@ namespace {
 class DaemonControl final : public ControlHandler {
  public:
   DaemonControl(asio::io_context& io, const Config& cfg, DataPlane& dp, PathControl& paths,
-                const IkeDriver* ike, ControlReload reload)
-      : io_(io), cfg_(cfg), dp_(dp), paths_(paths), ike_(ike), reload_(std::move(reload)) {
+                const IkeDriver* ike, ControlReload reload, const UplinkBudgets* budgets)
+      : io_(io),
+        cfg_(cfg),
+        dp_(dp),
+        paths_(paths),
+        ike_(ike),
+        reload_(std::move(reload)),
+        budgets_(budgets) {
     for (const PathSpec& p : dp.paths()) {
       if (p.peer >= peerNames_.size()) peerNames_.resize(p.peer + 1);
       peerNames_[p.peer] = p.name.substr(0, p.name.find('/'));
@@ -267,6 +274,9 @@ class DaemonControl final : public ControlHandler {
                                   done.status().message()));
         return;
       }
+      case ControlVerb::kMetrics:
+        reply(metrics());
+        return;
       case ControlVerb::kCount:
         break;
     }
@@ -345,6 +355,20 @@ class DaemonControl final : public ControlHandler {
     reply(controlStatusResponse(controlVerbName(verb), s));
   }
 
+  // The whole registry as JSON, from braidd's own exporter (the scrape's tables and inputs;
+  // built at the first request, so that braidctl works without [metrics] too).
+  std::string metrics() {
+    if (!exporter_) {
+      auto e = MetricsExporter::create(cfg_);
+      if (!e) return controlError("metrics: " + e.status().message());
+      exporter_ = std::move(*e);
+      exporter_->setBudgets(budgets_);
+      exporter_->setPathControl(&paths_);
+    }
+    return controlMetricsResponse(
+        renderMetrics(*exporter_, metrics::Format::kJson, dp_, ike_, &paths_));
+  }
+
   // NAME: a path ("peer/uplink") or an uplink (all of its paths).
   std::string adminPath(const std::string& name, bool down) {
     std::vector<size_t> hit;
@@ -382,6 +406,8 @@ class DaemonControl final : public ControlHandler {
   PathControl& paths_;
   const IkeDriver* ike_;
   ControlReload reload_;
+  const UplinkBudgets* budgets_;
+  std::unique_ptr<MetricsExporter> exporter_;
   std::vector<std::string> peerNames_;
   std::vector<bool> manual_;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
@@ -392,13 +418,14 @@ class DaemonControl final : public ControlHandler {
 Result<std::unique_ptr<ControlServer>> startDaemonControl(asio::io_context& io,
                                                           const Config& config, DataPlane& dp,
                                                           PathControl& paths, const IkeDriver* ike,
-                                                          ControlReload reload) {
+                                                          ControlReload reload,
+                                                          const UplinkBudgets* budgets) {
   ControlServerOptions o;
   o.path = config.control.socket;
   o.group = config.control.group;
   return ControlServer::start(
       io, std::move(o),
-      std::make_shared<DaemonControl>(io, config, dp, paths, ike, std::move(reload)));
+      std::make_shared<DaemonControl>(io, config, dp, paths, ike, std::move(reload), budgets));
 }
 
 }  // namespace braid::edge

@@ -62,16 +62,19 @@ class ControlServer {
 class DataPlane;
 class PathControl;
 class IkeDriver;
+class UplinkBudgets;
 struct Config;
 
 // braidd's handler for config.control: status and sas from the path monitor, the IKE driver
 // and a data-plane snapshot, classes and flows from the TX thread (DataPlane::
 // inspectSteering), path down|up through PathControl::setAdminDown, reload through `reload`
-// (the daemon's SIGHUP code: what was done, or the new file's errors). `ike` may be null.
+// (the daemon's SIGHUP code: what was done, or the new file's errors), metrics as the
+// scrape renders them (`budgets` for braid_uplink_budget_*). `ike`, `budgets` may be null.
 using ControlReload = std::function<Result<std::string>()>;
 Result<std::unique_ptr<ControlServer>> startDaemonControl(boost::asio::io_context& io,
                                                           const Config& config, DataPlane& dp,
                                                           PathControl& paths, const IkeDriver* ike,
-                                                          ControlReload reload);
+                                                          ControlReload reload,
+                                                          const UplinkBudgets* budgets = nullptr);
 
 }  // namespace braid::edge

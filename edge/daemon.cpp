@@ -371,9 +371,10 @@ int runDaemon(const Config& cfg, const DaemonOptions& options) {
   }
   std::unique_ptr<ControlServer> controlServer;  // [control]: braidctl's socket
   if (!cfg.control.socket.empty()) {
-    auto c = startDaemonControl(io, cfg, dp, pathControl, ike.get(), [&] {
-      return reloadPolicy(cfg, options.configPath, dp, "braidctl reload");
-    });
+    auto c = startDaemonControl(
+        io, cfg, dp, pathControl, ike.get(),
+        [&] { return reloadPolicy(cfg, options.configPath, dp, "braidctl reload"); },
+        budgets.get());
     if (c) {
       controlServer = std::move(*c);
     } else if (cfg.control.configured) {

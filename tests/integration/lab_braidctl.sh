@@ -3,8 +3,9 @@
 # sas and --json; `path down fiber` while voice-like UDP runs moves the voice to broadband at
 # once, `path up fiber` brings it back; `reload` of a valid changed policy keeps the tunnels
 # (same SPIs) and of an invalid one is refused with file:line:col while the old one keeps
-# running; `check` says what braidd --check says; a non-root user is refused by the socket's
-# permissions. Skipped (77) only until edge/braidd and edge/braidctl are built.
+# running; `check` says what braidd --check says; `metrics --json` is the whole registry
+# (the probe RTT histograms, the path down counted as a failover with its flow's move); a
+# non-root user is refused by the socket's permissions. Skipped (77) only until edge/braidd and edge/braidctl are built.
 SRC=${BRAID_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$SRC/tests/support/netns.sh"
 . "$SRC/deploy/lab/lab-lib.sh"
@@ -119,6 +120,29 @@ VOICE=
 R=$(cat "$NN_TMP/voice.report")
 echo "voice: lost $(kv lost <<<"$R") of 500, longest gap $(kv max_gap_ms <<<"$R") ms"
 nn_check "voice lost <= 5 of 500 across down and up ($(kv lost <<<"$R"))" fcmp "$(kv lost <<<"$R") <= 5"
+
+# --- metrics: the whole registry -----------------------------------------------------------
+ctl --json metrics >"$NN_TMP/metrics.json"
+ctl metrics >"$NN_TMP/metrics.txt"
+sed 's/^/  | /' "$NN_TMP/metrics.txt" | grep -E 'failover|probe_rtt_seconds_count' | grep site-b/fiber
+m() { jq -r "$1" "$NN_TMP/metrics.json"; }
+fam() { echo "[.data.metrics[] | select(.name == \"$1\") | .series[] | select(.labels.path == \"site-b/fiber\")${2:-}]"; }
+nn_check "metrics --json: the registry, with $(m '.data.metrics | length') families" \
+  jq -e '.ok and .command == "metrics" and (.data.metrics | length) > 100' "$NN_TMP/metrics.json"
+nn_check "metrics: probe RTT histogram per path, fiber's samples all above 4 ms" jq -e '
+  [.data.metrics[] | select(.name == "braid_path_probe_rtt_seconds") | .series[]] as $s |
+  ($s | length) == 3 and ($s | all(.count > 10)) and
+  ($s[] | select(.labels.path == "site-b/fiber") | .buckets[0].count == 0)' "$NN_TMP/metrics.json"
+nn_check "metrics: the path down counted as fiber's failover (admin_down)" \
+  jq -e "$(fam braid_path_failovers_total ' | select(.labels.cause == "admin_down")') | .[0].value >= 1" \
+  "$NN_TMP/metrics.json"
+MOVE=$(m "$(fam braid_path_last_failover_move_seconds) | .[0].value")
+FLOWS=$(m "$(fam braid_path_last_failover_flows) | .[0].value")
+echo "fiber's last failover: $FLOWS flow(s) moved in $MOVE s"
+nn_check "metrics: the voice flow moved off fiber within 0.5 s of path down ($FLOWS flow(s), $MOVE s)" \
+  fcmp "$FLOWS >= 1 && $MOVE > 0 && $MOVE <= 0.5"
+SERIES=$(m '[.data.metrics[] | .type as $t | .series[] | if $t == "histogram" then 2 else 1 end] | add')
+nn_check "metrics text: one line per series ($SERIES)" [ "$(wc -l <"$NN_TMP/metrics.txt")" = "$SERIES" ]
 
 # --- reload ------------------------------------------------------------------------------
 printf '\n[[class]]\nname = "bulk"\nmode = "steer"\nprefer = ["broadband", "fiber"]\n' >>"$CONF"

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -20,6 +21,7 @@
 #include "edge/control_commands.hpp"
 #include "edge/control_server.hpp"
 #include "edge/steering.hpp"
+#include "metrics/registry.hpp"
 
 namespace braid::edge {
 namespace {
@@ -47,6 +49,7 @@ TEST(ControlRequest, ParsesEveryVerb) {
       {"  sas\r", ControlVerb::kSas, ""},
       {"flows", ControlVerb::kFlows, ""},
       {"reload", ControlVerb::kReload, ""},
+      {"metrics", ControlVerb::kMetrics, ""},
       {"path down fiber", ControlVerb::kPathDown, "fiber"},
       {"path\tup  site-b/broadband ", ControlVerb::kPathUp, "site-b/broadband"},
   };
@@ -263,6 +266,51 @@ TEST(ControlView, FlowsAndMessagesAndErrors) {
   auto odd = formatControlResponse(
       R"({"ok":true,"command":"status","data":{"uplinks":[1,{"name":5}],"paths":[{"uplink":5,"sas":[2]}]}})");
   EXPECT_TRUE(odd);
+}
+
+// braidctl metrics: the registry's JSON travels as the response's data, unchanged, and the
+// text view has one line per series (a histogram as _count and _sum).
+TEST(ControlView, MetricsCarriesTheWholeRegistry) {
+  metrics::Registry r;
+  auto c =
+      r.addFamily({"braid_x_drops_total", "Drops.", metrics::Type::kCounter, "", {"reason"}, {}});
+  auto g =
+      r.addFamily({"braid_x_rtt_seconds", "RTT.", metrics::Type::kGauge, "seconds", {"path"}, {}});
+  static constexpr std::array<double, 2> kB = {0.01, 0.1};
+  auto h = r.addFamily({"braid_x_probe_seconds",
+                        "Probes.",
+                        metrics::Type::kHistogram,
+                        "seconds",
+                        {},
+                        {kB.begin(), kB.end()}});
+  ASSERT_TRUE(c && g && h);
+  auto c1 = r.addSeries(*c, {"bad_spi"});
+  auto c2 = r.addSeries(*c, {"replay"});
+  auto g1 = r.addSeries(*g, {"hq/fiber \"a\""});
+  auto h1 = r.addSeries(*h, {});
+  ASSERT_TRUE(c1 && c2 && g1 && h1);
+  r.set(*c1, uint64_t{7});
+  r.set(*g1, 0.0125);
+  metrics::Histogram hist(kB);
+  for (double v : {0.005, 0.05, 0.5}) hist.observe(v);
+  r.set(*h1, hist);
+  const std::string response = controlMetricsResponse(r.json());
+  EXPECT_EQ(response.find('\n'), std::string::npos);  // one line on the socket
+  auto v = boost::json::parse(response);
+  ASSERT_TRUE(v.is_object());
+  EXPECT_EQ(v.at("command"), "metrics");
+  EXPECT_EQ(boost::json::serialize(v.at("data")),
+            boost::json::serialize(boost::json::parse(r.json())));
+  EXPECT_EQ(v.at("data").at("metrics").as_array().size(), 3u);
+  auto text = formatControlResponse(response);
+  ASSERT_TRUE(text) << text.status().message();
+  EXPECT_EQ(*text,
+            "braid_x_drops_total{reason=\"bad_spi\"} 7\n"
+            "braid_x_drops_total{reason=\"replay\"} 0\n"
+            "braid_x_rtt_seconds{path=\"hq/fiber \\\"a\\\"\"} 0.0125\n"
+            "braid_x_probe_seconds_count 3\n"
+            "braid_x_probe_seconds_sum 0.555\n");
+  EXPECT_TRUE(formatControlResponse(R"({"ok":true,"command":"metrics","data":{}})"));
 }
 
 // ---- the TX thread's side: classes per path and the top flows from the flow tables ----
