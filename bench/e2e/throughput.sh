@@ -22,7 +22,7 @@ NN_PREFIX=${NN_PREFIX:-e2e$$-}
 . "$E2E_REPO/tests/support/netns.sh"
 . "$E2E_HERE/systems.sh"
 
-ALL_SYSTEMS="braid strongswan wireguard-go veth"
+ALL_SYSTEMS="braid braid-policy strongswan wireguard-go veth"
 RUNS=${E2E_RUNS:-3}
 SECS=${E2E_SECS:-10}
 STREAMS=${E2E_STREAMS:-4}
