@@ -45,12 +45,12 @@ void usage(std::ostream& os) {
         "  user add FILE NAME [--group G]\n"
         "                     add or change an EAP user in a credentials file (password\n"
         "                     from the terminal without echo, or one line on stdin)\n"
-        "  --socket PATH      braidd's control socket (default "
-     << braid::edge::kDefaultControlSocket
         "  profile USER [--format swanctl|nm|mobileconfig|powershell] [--config FILE]\n"
         "          [--out DIR] [--section S] [--server HOST] [--auth eap|cert] [--ca PEM]\n"
         "          [--p12 FILE]\n"
         "                     a client profile for USER from the gateway's configuration\n"
+        "  --socket PATH      braidd's control socket (default "
+     << braid::edge::kDefaultControlSocket
      << ")\n"
         "  --json             print braidd's JSON response as is\n";
 }
@@ -168,11 +168,11 @@ int main(int argc, char** argv) {
   if (argc >= 2 && std::string_view(argv[1]) == "user") {  // needs no daemon
     return braid::edge::braidctlUserCommand(std::vector<std::string>(argv + 1, argv + argc));
   }
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
   if (argc >= 2 && std::string_view(argv[1]) == "profile") {  // needs no daemon
     return braid::edge::braidctlProfileCommand(std::vector<std::string>(argv + 1, argv + argc));
   }
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
     if (a == "--socket" && i + 1 < argc) {
       socketPath = argv[++i];
     } else if (a == "--json") {
