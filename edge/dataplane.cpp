@@ -118,26 +118,44 @@ void DataPlane::inspectSteering(std::function<void(const Steering&)> fn) {
   tx_->commands().post([this, f = std::move(fn)] { f(tx_->steering()); });
 }
 
-void DataPlane::setPathViews(std::vector<policy::PathView> views) {
+std::vector<Duration> peerReorderHolds(const std::vector<PathSpec>& paths,
+                                       std::span<const policy::PathView> views) {
   // Per peer, the reorder hold of its bonded classes: over the paths a bond would use
   // (usable, within the default RTT spread of the fastest; a much slower path is left out
-  // of the bond by the sender, so it must not stretch the hold either).
+  // of the bond by the sender, so it must not stretch the hold either). The views are
+  // grouped by peer first (a counting sort): with max_clients road-warrior slots, each a
+  // peer of its own, a scan of every view per peer was quadratic.
   size_t peers = 0;
-  for (const PathSpec& p : paths_) peers = std::max(peers, p.peer + 1);
+  for (const PathSpec& p : paths) peers = std::max(peers, p.peer + 1);
+  std::vector<size_t> start(peers + 1, 0);
+  for (const policy::PathView& v : views) {
+    if (v.id < paths.size()) ++start[paths[v.id].peer + 1];
+  }
+  for (size_t peer = 0; peer < peers; ++peer) start[peer + 1] += start[peer];
+  std::vector<policy::PathView> grouped(start[peers]);
+  std::vector<size_t> fill(start.begin(), start.end() - 1);
+  for (const policy::PathView& v : views) {
+    if (v.id < paths.size()) grouped[fill[paths[v.id].peer]++] = v;
+  }
   std::vector<Duration> holds(peers);
   std::vector<policy::PathView> mine;
   const uint32_t spread = policy::ClassPolicy{}.bondMaxRttSpreadUs;
   for (size_t peer = 0; peer < peers; ++peer) {
     mine.clear();
     uint32_t fastest = UINT32_MAX;
-    for (const policy::PathView& v : views) {
-      if (v.id >= paths_.size() || paths_[v.id].peer != peer || !policy::usable(v)) continue;
-      mine.push_back(v);
-      fastest = std::min(fastest, v.rttUs);
+    for (size_t i = start[peer]; i < start[peer + 1]; ++i) {
+      if (!policy::usable(grouped[i])) continue;
+      mine.push_back(grouped[i]);
+      fastest = std::min(fastest, grouped[i].rttUs);
     }
     std::erase_if(mine, [&](const policy::PathView& v) { return v.rttUs > fastest + spread; });
     holds[peer] = policy::reorderHold(mine);
   }
+  return holds;
+}
+
+void DataPlane::setPathViews(std::vector<policy::PathView> views) {
+  std::vector<Duration> holds = peerReorderHolds(paths_, views);
   rx_->commands().post([this, h = std::move(holds)] {
     for (size_t peer = 0; peer < h.size(); ++peer) rx_->setReorderHold(peer, h[peer]);
   });

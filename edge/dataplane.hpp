@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -98,6 +99,12 @@ class CommandQueue {
   std::vector<std::function<void()>> running_;
   std::atomic<bool> pending_{false};
 };
+
+// Per peer (index = PathSpec::peer): the reorder hold of its bonded classes from the path
+// views (policy::reorderHold over the usable paths within a bond's RTT spread). Linear in
+// paths + views.
+std::vector<Duration> peerReorderHolds(const std::vector<PathSpec>& paths,
+                                       std::span<const policy::PathView> views);
 
 class TxWorker;
 class Steering;

@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <vector>
+
+#include "edge/dataplane.hpp"
+#include "policy/reorder.hpp"
 
 namespace braid::edge {
 namespace {
@@ -55,6 +59,66 @@ TEST(PrefixSetTest, SourceAndDestination) {
   p[13] = 98;
   p[14] = 1;
   EXPECT_TRUE(only.contains(p.data(), p.size(), false));
+}
+
+// The per-peer reorder holds against the slow reference they replaced (every view scanned
+// for every peer), over random peers, paths in any order, health, RTT and jitter.
+std::vector<Duration> slowReorderHolds(const std::vector<PathSpec>& paths,
+                                       const std::vector<policy::PathView>& views) {
+  size_t peers = 0;
+  for (const PathSpec& p : paths) peers = std::max(peers, p.peer + 1);
+  std::vector<Duration> holds(peers);
+  const uint32_t spread = policy::ClassPolicy{}.bondMaxRttSpreadUs;
+  for (size_t peer = 0; peer < peers; ++peer) {
+    std::vector<policy::PathView> mine;
+    uint32_t fastest = UINT32_MAX;
+    for (const policy::PathView& v : views) {
+      if (v.id >= paths.size() || paths[v.id].peer != peer || !policy::usable(v)) continue;
+      mine.push_back(v);
+      fastest = std::min(fastest, v.rttUs);
+    }
+    std::erase_if(mine, [&](const policy::PathView& v) { return v.rttUs > fastest + spread; });
+    holds[peer] = policy::reorderHold(mine);
+  }
+  return holds;
+}
+
+TEST(PeerReorderHoldsTest, MatchesTheReferenceForAnyPeersAndViews) {
+  std::mt19937 rng(7);
+  for (int round = 0; round < 200; ++round) {
+    const size_t peers = 1 + rng() % 40;
+    std::vector<PathSpec> paths;
+    for (size_t i = 0, n = rng() % 120; i < n; ++i) {
+      paths.push_back({"p" + std::to_string(i), rng() % peers, 0, {}});
+    }
+    std::vector<policy::PathView> views;
+    for (size_t i = 0, n = rng() % 130; i < n; ++i) {
+      policy::PathView v;
+      v.id = policy::PathId(rng() % (paths.size() + 3));  // some beyond the table
+      v.keyed = rng() % 4 != 0;
+      v.health = policy::PathHealth(rng() % 3);
+      v.rttUs = rng() % 300000;
+      v.jitterUs = rng() % 20000;
+      views.push_back(v);
+    }
+    ASSERT_EQ(peerReorderHolds(paths, views), slowReorderHolds(paths, views)) << round;
+  }
+  // One peer per path, as with max_clients road-warrior slots: each its own hold.
+  std::vector<PathSpec> slots;
+  std::vector<policy::PathView> views;
+  for (size_t i = 0; i < 1000; ++i) {
+    slots.push_back({"staff#" + std::to_string(i) + "/wan0", i, 0, {}, true});
+    policy::PathView v;
+    v.id = policy::PathId(999 - i);
+    v.keyed = true;
+    v.health = policy::PathHealth::kUp;
+    v.jitterUs = uint32_t(999 - i);
+    views.push_back(v);
+  }
+  const std::vector<Duration> holds = peerReorderHolds(slots, views);
+  ASSERT_EQ(holds.size(), 1000u);
+  EXPECT_EQ(holds[3], std::chrono::microseconds(3) + std::chrono::milliseconds(5));
+  EXPECT_EQ(holds, slowReorderHolds(slots, views));
 }
 
 }  // namespace
