@@ -415,6 +415,16 @@ TEST(ConfigEapMethodsTest, InvalidCombinationsAreErrorsAtTheirPosition) {
       section("pools = [\"10.90.0.0/24\"]\ncredentials = \"" + f.path + "\"\neap = [\"tls\"]\n"),
       false);
   EXPECT_CONFIG_ERROR(t, at(t, "[\"tls\"]"), "leaves out \"mschapv2\"");
+  // EAP users make ca_certificates optional, but EAP-TLS needs the clients' CA.
+  const std::string gwOnly =
+      "certificate = \"" + kPki + "site-a.pem\"\nprivate_key = \"" + kPki + "site-a.key\"\n";
+  t = config(section("pools = [\"10.90.0.0/24\"]\ncredentials = \"" + f.path +
+                         "\"\neap = [\"mschapv2\", \"tls\"]\n",
+                     gwOnly),
+             false);
+  EXPECT_CONFIG_ERROR(t, at(t, "[\"mschapv2\""),
+                      "'remote_access[0].eap' offers \"tls\" but 'remote_access[0].ike' has no "
+                      "ca_certificates");
 }
 
 }  // namespace
