@@ -7,8 +7,8 @@
 # clients need no neighbour entries. Checks: every client connected with a distinct virtual
 # IP of the pool, four clients' ICMP echoes sealed in their Child SAs were answered by a host
 # behind the gateway (10.98.1.1 on lan0) through braidd's data plane, braidd counts the
-# clients and is still alive. Prints the set-up rate and braidd's memory and CPU per client;
-# no timing bound (a noisy 2-core VM).
+# clients and is still alive, and its Prometheus scrape has no series per client. Prints the
+# set-up rate and braidd's memory and CPU per client; no timing bound (a noisy 2-core VM).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../support/netns.sh"
@@ -60,12 +60,18 @@ ca_certificates = "$P/ca.pem"
 local_id = "gwA.lab"
 proposals = "aes256gcm16-prfsha256-x25519"
 esp_proposals = "aes256gcm16"
+
+[metrics]
+listen = "127.0.0.1:9471"
 CFG
 nn_check "config is valid" "$BRAIDD" --check --config "$NN_TMP/a.toml"
 dp_start A "$NN_TMP/a.toml"
 PID=${DP_PID[A]}
 sleep 1  # past start-up allocations: the "before" figures are the idle daemon's
 nn_log "braidd up with $N slots: $(grep VmRSS /proc/"$PID"/status)"
+# series: the scrape's sample lines (label cardinality must not grow with the clients).
+series() { nn_exec gwA curl -sS --max-time 10 http://127.0.0.1:9471/metrics >"$NN_TMP/$1.prom" && grep -vc '^#' "$NN_TMP/$1.prom"; }
+SERIES0=$(series idle)
 
 nn_exec gwA "$LOAD" --gateway 10.99.0.1 --first-client 10.100.0.1 --clients "$N" \
   --ca "$P/ca.pem" --gateway-id gwA.lab --pid "$PID" --concurrency "$CONCURRENCY" \
@@ -84,6 +90,10 @@ nn_check "braidd alive" dp_alive A
 dp_refresh A
 nn_check "braidd counts $N clients ($(dp_counter A ike.remote_access.clients))" \
   test "$(dp_counter A ike.remote_access.clients)" = "$N"
+SERIES1=$(series loaded)
+nn_check "metrics series bounded with $N clients ($SERIES0 idle, $SERIES1 loaded)" \
+  test "${SERIES1:-999999}" -le $((${SERIES0:-0} + 50))
+nn_check "no series per client slot" bash -c "! grep -q 'staff#' '$NN_TMP/loaded.prom'"
 nn_check "no client refused for want of a slot" test "$(dp_counter A ike.remote_access.no_free_slot)" = 0
 nn_log "figures: $(fig clients_per_second) clients/s (set-up p50 $(fig setup_ms_p50) ms, p95 $(fig setup_ms_p95) ms, concurrency $CONCURRENCY); braidd RSS $(fig braidd_rss_kb_before) -> $(fig braidd_rss_kb_after) kB, $(fig braidd_kb_per_client) kB and $(fig braidd_cpu_ms_per_client) ms CPU per client"
 if [ "$NN_FAILS" -gt 0 ]; then tail -30 "$NN_TMP/braiddA.log" >&2; fi
