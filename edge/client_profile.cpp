@@ -286,7 +286,8 @@ std::vector<ProfileFile> networkManager(const Ctx& c) {
       << "virtual=yes\n"
       << "proposal=yes\n"
       << "ike=" << nmProposals(s.ike.proposals) << "\n"
-      << "esp=" << nmProposals(s.ike.espProposals) << "\n";
+      << "esp=" << nmProposals(s.ike.espProposals) << "\n"
+      << "remote-ts=" << prefixList(c.subnets, ";") << "\n";
     if (c.auth == ProfileAuth::kEap) {
       o << "method=eap\n"
         << "user=" << c.user << "\n"

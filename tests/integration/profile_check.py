@@ -43,13 +43,15 @@ def check_nm(path):
     vpn = conn.get_setting_vpn()
     need(vpn.get_service_type() == "org.freedesktop.NetworkManager.strongswan",
          f"service-type {vpn.get_service_type()}")
-    # The keys NetworkManager-strongswan reads (its README / nm-strongswan-service.c).
+    # The keys NetworkManager-strongswan's charon-nm reads (nm_service.c); ike, esp and
+    # remote-ts separate their items with ';'.
     known = {"address", "certificate", "method", "user", "usercert", "userkey", "virtual",
-             "encap", "ipcomp", "proposal", "ike", "esp", "remote-identity", "password-flags"}
+             "encap", "ipcomp", "proposal", "ike", "esp", "remote-identity", "password-flags",
+             "remote-ts", "local-identity", "server-port", "cert-source"}
     keys = set(vpn.get_data_keys())
     need(keys <= known, f"unknown vpn keys {sorted(keys - known)}")
     need(vpn.get_data_item("method") in ("eap", "key"), "method is neither eap nor key")
-    for k in ("address", "certificate", "remote-identity", "ike", "esp"):
+    for k in ("address", "certificate", "remote-identity", "ike", "esp", "remote-ts"):
         need(vpn.get_data_item(k), f"vpn key {k} missing")
     need(vpn.get_data_item("virtual") == "yes", "virtual != yes (no virtual IP requested)")
     ip4 = conn.get_setting_ip4_config()

@@ -172,6 +172,7 @@ TEST(ClientProfileTest, NetworkManagerKeyfile) {
   EXPECT_TRUE(has(t, "method=eap\nuser=alice\n"));
   EXPECT_TRUE(has(t, "certificate=/etc/braid/braid-staff-ca.pem\n"));
   EXPECT_TRUE(has(t, "route1=10.97.1.0/24\n"));
+  EXPECT_TRUE(has(t, "remote-ts=10.97.1.0/24\n"));
   EXPECT_TRUE(
       has(t, "ike=" + ike::formatProposal(gateway().remoteAccess[0].ike.proposals[0]) + "\n"));
   // Stable UUIDs: regenerating replaces the connection.
