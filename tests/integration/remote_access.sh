@@ -9,7 +9,8 @@
 # also behind gwA. Checks: each client gets an address of the pool and the DNS server; it
 # pings lanA from its virtual IP and cannot reach lanC; the second client, behind a NAT, gets
 # another address; a client with a certificate from another CA is refused; a client that
-# reconnects gets its address back; braidd logs the clients and exits 0. Groups from the
+# reconnects gets its address back; carol, behind the same NAT address as bob, connects at
+# the same time on another NAT port; braidd logs the clients and exits 0. Groups from the
 # certificate: alice's OU (staff) has no [[remote_access.group]] and gets the section's
 # subnets; bob's OU lab names a group and he reaches lanC only.
 set -u
@@ -19,6 +20,13 @@ nn_init
 [ -x "$BRAIDD" ] || nn_die "braidd not built: $BRAIDD"
 ss_check_deps
 ra_topology  # lanC, and the NAT client 2 sits behind
+# carol sits behind the same NAT as bob (lanB2, masqueraded to 10.99.0.2 as well): two
+# clients share one public address, told apart by their NAT ports and SPIs.
+nn_add lanB2
+nn_veth gwB lan1 10.98.3.1/24 lanB2 eth0 10.98.3.2/24
+nn_exec lanB2 ip route add default via 10.98.3.1
+nn_exec gwB nft add rule ip rwnat post oifname "wan0" ip saddr 10.98.3.0/24 masquerade ||
+  nn_die "cannot extend the NAT on gwB"
 
 # ---- PKI: the lab CA (gateway and clients) and a rogue CA ------------------------------------
 P=$NN_TMP/pki
@@ -30,7 +38,8 @@ issue() {  # issue CA_DIR NAME [OU]
   openssl x509 -req -in "$1/$2.csr" -CA "$1/ca.pem" -CAkey "$1/ca.key" -CAcreateserial -days 2 \
     -extfile "$1/$2.ext" -out "$1/$2.pem" >/dev/null 2>&1
 }
-issue "$P" alice.lab staff && issue "$P" bob.lab lab || nn_die "cannot issue client certificates"
+issue "$P" alice.lab staff && issue "$P" bob.lab lab && issue "$P" carol.lab staff ||
+  nn_die "cannot issue client certificates"
 mkdir -p "$NN_TMP/rogue"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=rogue CA" \
   -keyout "$NN_TMP/rogue/ca.key" -out "$NN_TMP/rogue/ca.pem" \
@@ -149,6 +158,26 @@ nn_check "bob: TSr narrowed to his group's subnet (OU lab)" \
 nn_check "bob pings lanC (his group's subnet)" nn_exec lanB ping -q -c 3 -i 0.2 -W 2 10.97.1.2
 nn_check "bob cannot reach lanA (not his group's)" \
   bash -c "! ip netns exec $(nn lanB) ping -q -c 2 -i 0.2 -W 1 10.98.1.2 >/dev/null 2>&1"
+
+# carol behind the same NAT address as bob, both connected at once.
+client carol.lab lanB2 "$P" 10.98.3.2
+nn_check "carol (behind bob's NAT): IKE and Child SA up" up carol.lab
+VIP3=$(vip carol.lab)
+nn_check "carol: a third virtual IP ($VIP3)" \
+  bash -c "[[ '$VIP3' == 10.90.0.* && '$VIP3' != '$VIP1' && '$VIP3' != '$VIP2' ]]"
+BOBPORT=$(grep -Eo "client $VIP2 \(staff#1/wan0\) ESP SAs installed .*sending to 10\.99\.0\.2:[0-9]+$" "$NN_TMP/braiddA.log" | grep -Eo '[0-9]+$' | tail -1)
+CAROLPORT=$(grep -Eo "client $VIP3 \(staff#2/wan0\) ESP SAs installed .*sending to 10\.99\.0\.2:[0-9]+$" "$NN_TMP/braiddA.log" | grep -Eo '[0-9]+$' | tail -1)
+nn_check "gwA: bob and carol share 10.99.0.2 on ports ${BOBPORT:-?} and ${CAROLPORT:-?}" \
+  bash -c "[ -n '$BOBPORT' ] && [ -n '$CAROLPORT' ] && [ '$BOBPORT' != '$CAROLPORT' ]"
+nn_check "carol pings lanA and bob lanC, at the same time" \
+  bash -c "ip netns exec $(nn lanB2) ping -q -c 5 -i 0.2 -W 2 10.98.1.2 >/dev/null & c=\$!; ip netns exec $(nn lanB) ping -q -c 5 -i 0.2 -W 2 10.97.1.2 >/dev/null && wait \$c"
+nn_check "carol cannot reach lanC (staff's subnets only)" \
+  bash -c "! ip netns exec $(nn lanB2) ping -q -c 2 -i 0.2 -W 1 10.97.1.2 >/dev/null 2>&1"
+nn_check "lanA pings carol's virtual IP" nn_exec lanA ping -q -c 2 -W 2 "$VIP3"
+nn_check "carol: terminate" down carol.lab
+nn_check "gwA: carol's client gone" nn_wait_for 5 grep -q "client $VIP3 (staff#2/wan0) gone" "$NN_TMP/braiddA.log"
+nn_check "bob still pings lanC after carol left" nn_exec lanB ping -q -c 2 -i 0.2 -W 2 10.97.1.2
+
 nn_check "alice still pings lanA" nn_exec gwB ping -q -c 2 -i 0.2 -W 2 10.98.1.2
 nn_check "alice still cannot reach lanC" \
   bash -c "! ip netns exec $(nn gwB) ping -q -c 2 -i 0.2 -W 1 10.97.1.2 >/dev/null 2>&1"
@@ -175,17 +204,17 @@ nn_check "mallory: AUTHENTICATION_FAILED from the gateway" \
 nn_check "gwA: mallory's certificate not trusted" grep -q "not trusted" "$NN_TMP/braiddA.log"
 
 # Figures: IKE_SA_INIT + IKE_AUTH with CP, as each client's charon timed it (1 ms resolution).
-for c in alice.lab bob.lab; do
+for c in alice.lab bob.lab carol.lab; do
   echo "figure: $c connection set-up $(ss_log_setup_ms "$NN_TMP/$c/charon.log" rw 1) ms"
 done
 dp_refresh A
 nn_check "gwA: opened ESP from the clients ($(dp_counter A rx.opened))" test "$(dp_counter A rx.opened)" -gt 10
 nn_check "gwA: no spoofed-source or policy drops of the clients' traffic" \
   test "$(dp_counter A rx.drop.spoofed_source) $(dp_counter A rx.drop.policy)" = "0 0"
-# alice is connected; bob's lease went offline with his IKE SA, reserved for him.
+# alice is connected; bob's and carol's leases went offline with their IKE SAs, reserved.
 nn_check "gwA: 1 client connected ($(dp_counter A ike.remote_access.clients))" \
   test "$(dp_counter A ike.remote_access.clients)" -eq 1
-nn_check "gwA: pool 1 online, 1 offline lease" \
-  test "$(dp_counter A ike.remote_access.staff.pool.10.90.0.0/24.online) $(dp_counter A ike.remote_access.staff.pool.10.90.0.0/24.offline)" = "1 1"
+nn_check "gwA: pool 1 online, 2 offline leases" \
+  test "$(dp_counter A ike.remote_access.staff.pool.10.90.0.0/24.online) $(dp_counter A ike.remote_access.staff.pool.10.90.0.0/24.offline)" = "1 2"
 nn_check "braidd exits 0 on SIGTERM" dp_stop A
 nn_finish
