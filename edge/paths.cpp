@@ -41,34 +41,45 @@ bool PrefixSet::contains(const uint8_t* ip, size_t len, bool dst) const {
 }
 
 RouteSelector::RouteSelector(const std::vector<PeerSpec>& peers) {
-  for (const PeerSpec& p : peers) peers_.push_back({PrefixSet(p.remoteSubnets), p.paths});
+  for (size_t i = 0; i < peers.size(); ++i) {
+    std::vector<IpPrefix> others;
+    for (const IpPrefix& p : peers[i].remoteSubnets) {
+      if (p.family() == IpFamily::kV4 && p.length() == 32) {
+        hosts4_.emplace(p.address().v4HostOrder(), uint32_t(i));
+      } else {
+        others.push_back(p);
+      }
+    }
+    if (!others.empty()) scan_.push_back(i);
+    peers_.push_back({PrefixSet(others), peers[i].paths});
+  }
 }
 
 int RouteSelector::select(const uint8_t* ip, size_t len, std::span<const uint8_t> ready) {
-  // Remote subnets of different peers are disjoint (validated), so the first match is the
-  // only match; try the last peer first.
-  size_t n = peers_.size();
-  for (size_t k = 0; k < n; ++k) {
-    size_t i = (lastPeer_ + k) % n;
-    const Peer& peer = peers_[i];
-    if (!peer.subnets.contains(ip, len, true)) continue;
-    lastPeer_ = i;
-    for (size_t path : peer.paths) {
-      if (path < ready.size() && ready[path]) return static_cast<int>(path);
-    }
-    // Routed but no keyed path: report the first so the caller counts "no SA".
-    return peer.paths.empty() ? -1 : static_cast<int>(peer.paths.front());
+  const int i = peerOf(ip, len);
+  if (i < 0) return -1;
+  const Peer& peer = peers_[size_t(i)];
+  for (size_t path : peer.paths) {
+    if (path < ready.size() && ready[path]) return static_cast<int>(path);
   }
-  return -1;
+  // Routed but no keyed path: report the first so the caller counts "no SA".
+  return peer.paths.empty() ? -1 : static_cast<int>(peer.paths.front());
 }
 
 int RouteSelector::peerOf(const uint8_t* ip, size_t len) {
-  const size_t n = peers_.size();
+  // Remote subnets of different peers are disjoint (validated), so the first match is the
+  // only match: a host route, else a scan that tries the last peer first.
+  if (!hosts4_.empty() && (ip[0] >> 4) == 4 && len >= 20) {
+    if (auto it = hosts4_.find(loadBe32(ip + 16)); it != hosts4_.end()) {
+      return static_cast<int>(it->second);
+    }
+  }
+  const size_t n = scan_.size();
   for (size_t k = 0; k < n; ++k) {
-    const size_t i = (lastPeer_ + k) % n;
-    if (!peers_[i].subnets.contains(ip, len, true)) continue;
-    lastPeer_ = i;
-    return static_cast<int>(i);
+    const size_t j = (lastScan_ + k) % n;
+    if (!peers_[scan_[j]].subnets.contains(ip, len, true)) continue;
+    lastScan_ = j;
+    return static_cast<int>(scan_[j]);
   }
   return -1;
 }

@@ -8,6 +8,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/bytes.hpp"
@@ -66,11 +67,15 @@ class RouteSelector final : public PathSelector {
 
  private:
   struct Peer {
-    PrefixSet subnets;
+    PrefixSet subnets;  // without the IPv4 host routes (hosts4_)
     std::vector<size_t> paths;
   };
   std::vector<Peer> peers_;
-  size_t lastPeer_ = 0;  // one-entry cache: bulk traffic goes to one peer at a time
+  // IPv4 /32 routes (road-warrior clients' virtual IPs, one peer each): one hash lookup,
+  // where a scan of a thousand clients' peers per packet would not scale.
+  std::unordered_map<uint32_t, uint32_t> hosts4_;
+  std::vector<size_t> scan_;  // the peers with other subnets, scanned in order
+  size_t lastScan_ = 0;       // one-entry cache: bulk traffic goes to one peer at a time
 };
 
 }  // namespace braid::edge

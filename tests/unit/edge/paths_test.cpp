@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <vector>
 
@@ -47,6 +48,77 @@ TEST(RouteSelectorTest, PicksThePeerWhoseSubnetContainsTheDestination) {
   v6[26] = 0x00;
   v6[27] = 0x0c;
   EXPECT_EQ(sel.select(v6.data(), v6.size(), ready), 2);
+}
+
+// Host routes (a thousand road-warrior clients' virtual IPs, one peer each) beside site
+// subnets: the selector against a slow reference (every prefix of every peer in order) for
+// addresses of both kinds and misses, with paths ready or not.
+TEST(RouteSelectorTest, HostRoutesAndSubnetsMatchTheReference) {
+  std::mt19937 rng(11);
+  std::vector<PeerSpec> peers;
+  std::vector<size_t> order(1000);
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::shuffle(order.begin(), order.end(), rng);
+  size_t path = 0;
+  for (size_t i = 0; i < 1200; ++i) {
+    PeerSpec p;
+    p.name = "p" + std::to_string(i);
+    if (i % 6 == 5) {  // a site: a /24 (10.1.x.0) and an IPv6 prefix
+      const size_t site = i / 6;
+      p.remoteSubnets = {*IpPrefix::parse("10.1." + std::to_string(site) + ".0/24"),
+                         *IpPrefix::parse("fd00:" + std::to_string(site + 1) + "::/32")};
+      p.paths = {path, path + 1};
+      path += 2;
+    } else {  // a client: its virtual IP in 10.90.0.0/16 (and now and then an IPv6 one)
+      const size_t c = order[i - i / 6];
+      p.remoteSubnets = {*IpPrefix::parse("10.90." + std::to_string(c / 250) + "." +
+                                          std::to_string(c % 250 + 1) + "/32")};
+      if (c % 7 == 0)
+        p.remoteSubnets.push_back(*IpPrefix::parse("fd90::" + std::to_string(c + 1) + "/128"));
+      p.paths = {path++};
+    }
+    peers.push_back(p);
+  }
+  std::vector<uint8_t> ready(path);
+  for (auto& r : ready) r = rng() % 3 != 0;
+  auto reference = [&](const IpAddress& dst) -> int {
+    for (const PeerSpec& p : peers) {
+      for (const IpPrefix& pre : p.remoteSubnets) {
+        if (!pre.contains(dst)) continue;
+        for (size_t q : p.paths) {
+          if (ready[q]) return int(q);
+        }
+        return int(p.paths.front());
+      }
+    }
+    return -1;
+  };
+  RouteSelector sel(peers);
+  for (int round = 0; round < 20000; ++round) {
+    std::string text;
+    switch (rng() % 4) {
+      case 0:
+      case 1:
+        text = "10.90." + std::to_string(rng() % 5) + "." + std::to_string(rng() % 256);
+        break;
+      case 2:
+        text = "10.1." + std::to_string(rng() % 210) + "." + std::to_string(rng() % 256);
+        break;
+      default:
+        text = rng() % 2 ? "fd00:" + std::to_string(rng() % 210) + "::9"
+                         : "fd90::" + std::to_string(rng() % 1100);
+    }
+    const IpAddress dst = *IpAddress::parse(text);
+    std::vector<uint8_t> pkt;
+    if (dst.isV4()) {
+      pkt = v4To(dst.bytes()[0], dst.bytes()[1], dst.bytes()[2], dst.bytes()[3]);
+    } else {
+      pkt.assign(40, 0);
+      pkt[0] = 0x60;
+      std::copy(dst.bytes().begin(), dst.bytes().end(), pkt.begin() + 24);
+    }
+    ASSERT_EQ(sel.select(pkt.data(), pkt.size(), ready), reference(dst)) << text;
+  }
 }
 
 TEST(PrefixSetTest, SourceAndDestination) {
