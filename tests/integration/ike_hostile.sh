@@ -64,8 +64,7 @@ nn_check "liveness checks answered throughout: message IDs and keys kept" test "
 nn_check "thousands of hostile datagrams sent ($(hv sent.hostile_total))" \
   test "$(hv sent.hostile_total)" -ge 7000
 nn_check "of them SK-protected: $(hv sent.sk_total)" test "$(hv sent.sk_total)" -ge 2000
-nn_check "mutated IKE_AUTH chains sent on half-open SAs ($(hv sent.auth.mutated) + $(hv sent.auth.missing_payload))" \
-  test $(( $(hv sent.auth.mutated) + $(hv sent.auth.missing_payload) )) -ge 50
+AUTH_SENT=$(( $(hv sent.auth.mutated) + $(hv sent.auth.missing_payload) ))
 nn_check "braidd B still running (PID $B_PID)" dp_alive B
 
 dp_refresh B
@@ -103,9 +102,16 @@ done
 nn_log "braidd B DoS counters:$dos"
 nn_log "braidd B log: $(wc -l <"$NN_TMP/braiddB.log") lines"
 if [ "$MODE" = tasks ]; then
+  nn_check "mutated IKE_AUTH chains sent on half-open SAs ($AUTH_SENT)" test "$AUTH_SENT" -ge 50
   nn_check "hostile IKE_SA_INITs were not rate-limited ($(dp_counter B ike.drop.init_rate))" \
     test "$(dp_counter B ike.drop.init_rate)" -eq 0
 else
+  # With the default limits the earlier phases' half-open SAs (10 per source, 30 s) may
+  # still fill gwA's share when this phase starts: then the defences, not the IKE_AUTH task,
+  # answer it (the task itself is covered in "tasks" mode).
+  refused=$(( $(dp_counter B ike.drop.half_open_per_source) + $(dp_counter B ike.drop.init_rate) ))
+  nn_check "mutated IKE_AUTH chains sent on half-open SAs ($AUTH_SENT), or their set-ups refused by the defences ($(hv auth.setup_failed) failed, $refused dropped)" \
+    bash -c "[ $AUTH_SENT -ge 50 ] || { [ $(hv auth.setup_failed) -gt 0 ] && [ $refused -gt 0 ]; }"
   nn_check "the per-source IKE_SA_INIT rate limit dropped most of them ($(dp_counter B ike.drop.init_rate))" \
     test "$(dp_counter B ike.drop.init_rate)" -ge 1000
 fi
