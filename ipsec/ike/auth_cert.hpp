@@ -48,7 +48,7 @@ class Certificate {
   static Result<std::vector<Certificate>> allFromPem(std::string_view pem);
   // All certificates in a PEM file (leaf first for chain files); fails if there are none.
   static Result<std::vector<Certificate>> loadPemFile(const std::string& path);
-  static Certificate fromX509(X509* x509);  // takes one reference
+  static Certificate fromX509(X509* x509);  // adds a reference; the caller keeps its own
 
   bool valid() const { return x509_ != nullptr; }
   X509* get() const { return x509_.get(); }

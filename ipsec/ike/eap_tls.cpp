@@ -176,14 +176,12 @@ int EapTlsSession::verifyCallback(X509_STORE_CTX* xctx, void* arg) {
     X509_STORE_CTX_set_error(xctx, X509_V_ERR_CERT_REJECTED);
     return 0;
   }
-  X509_up_ref(leaf);
-  Certificate leafCert = Certificate::fromX509(leaf);
+  Certificate leafCert = Certificate::fromX509(leaf);  // its own reference
   std::vector<Certificate> intermediates;
   if (STACK_OF(X509)* chain = X509_STORE_CTX_get0_untrusted(xctx)) {
     for (int i = 0; i < sk_X509_num(chain); ++i) {
       X509* c = sk_X509_value(chain, i);
       if (c == leaf || X509_cmp(c, leaf) == 0) continue;
-      X509_up_ref(c);
       intermediates.push_back(Certificate::fromX509(c));
     }
   }
