@@ -43,38 +43,7 @@ nn_check "credentials file: no password in it" bash -c "! grep -q 'pass 1' '$U'"
 nn_check "credentials file: alice's NT hash" \
   grep -Eq '^alice staff [0-9a-f]{32}$' "$U"
 
-cat >"$NN_TMP/a.toml" <<CFG
-[log]
-level = "info"
-
-[overlay]
-device = "braid0"
-local_subnets = ["10.98.1.0/24", "10.97.1.0/24"]
-
-[[uplink]]
-name = "wan0"
-local_address = "10.99.0.1"
-
-[[remote_access]]
-name = "staff"
-pools = ["10.90.0.0/24"]
-dns = ["10.98.1.53"]
-allowed_subnets = ["10.98.1.0/24"]
-max_clients = 4
-credentials = "$U"
-
-[[remote_access.group]]
-name = "lab"
-allowed_subnets = ["10.97.1.0/24"]
-
-[remote_access.ike]
-certificate = "$P/gwA.pem"
-private_key = "$P/gwA.key"
-ca_certificates = "$P/ca.pem"
-local_id = "gwA.lab"
-proposals = ["aes256gcm16-prfsha256-x25519", "aes128gcm16-prfsha384-ecp384"]
-esp_proposals = "aes256gcm16"
-CFG
+ra_gateway_conf "$P" "credentials = \"$U\"" '["aes256gcm16-prfsha256-x25519", "aes128gcm16-prfsha384-ecp384"]' >"$NN_TMP/a.toml"
 nn_check "config is valid" "$BRAIDD" --check --config "$NN_TMP/a.toml"
 # EAP-MSCHAPv2 alone: the gateway's certificate and key suffice, no clients' CA.
 grep -v '^ca_certificates' "$NN_TMP/a.toml" >"$NN_TMP/a-noca.toml"

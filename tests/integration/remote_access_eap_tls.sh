@@ -47,38 +47,7 @@ issue ca bob bob@lab lab || nn_die "cannot issue bob's certificate"
 issue other mallory alice@lab staff || nn_die "cannot issue mallory's certificate"
 chmod 600 "$P"/*.key
 
-cat >"$NN_TMP/a.toml" <<CFG
-[log]
-level = "info"
-
-[overlay]
-device = "braid0"
-local_subnets = ["10.98.1.0/24", "10.97.1.0/24"]
-
-[[uplink]]
-name = "wan0"
-local_address = "10.99.0.1"
-
-[[remote_access]]
-name = "staff"
-pools = ["10.90.0.0/24"]
-dns = ["10.98.1.53"]
-allowed_subnets = ["10.98.1.0/24"]
-max_clients = 4
-eap = "tls"
-
-[[remote_access.group]]
-name = "lab"
-allowed_subnets = ["10.97.1.0/24"]
-
-[remote_access.ike]
-certificate = "$P/gwA.pem"
-private_key = "$P/gwA.key"
-ca_certificates = "$P/ca.pem"
-local_id = "gwA.lab"
-proposals = ["aes256gcm16-prfsha256-x25519"]
-esp_proposals = "aes256gcm16"
-CFG
+ra_gateway_conf "$P" 'eap = "tls"' '["aes256gcm16-prfsha256-x25519"]' >"$NN_TMP/a.toml"
 nn_check "config is valid" "$BRAIDD" --check --config "$NN_TMP/a.toml"
 grep -v '^ca_certificates' "$NN_TMP/a.toml" >"$NN_TMP/a-noca.toml"
 nn_check "eap = \"tls\" without ca_certificates: an error at file:line:col" \

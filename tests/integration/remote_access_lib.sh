@@ -31,3 +31,42 @@ table ip rwnat {
 }
 NFT
 }
+
+# ra_gateway_conf PKI_DIR SECTION_LINE PROPOSALS: braidd's config on gwA for the road-warrior
+# tests: section "staff" (pool 10.90.0.0/24, DNS 10.98.1.53, lanA allowed), group "lab"
+# (lanC), the gateway certificate from PKI_DIR. SECTION_LINE adds the section's auth key
+# (credentials = "...", eap = "tls", or nothing); PROPOSALS is the TOML value of proposals.
+ra_gateway_conf() {
+  cat <<CFG
+[log]
+level = "info"
+
+[overlay]
+device = "braid0"
+local_subnets = ["10.98.1.0/24", "10.97.1.0/24"]
+
+[[uplink]]
+name = "wan0"
+local_address = "10.99.0.1"
+
+[[remote_access]]
+name = "staff"
+pools = ["10.90.0.0/24"]
+dns = ["10.98.1.53"]
+allowed_subnets = ["10.98.1.0/24"]
+max_clients = 4
+$2
+
+[[remote_access.group]]
+name = "lab"
+allowed_subnets = ["10.97.1.0/24"]
+
+[remote_access.ike]
+certificate = "$1/gwA.pem"
+private_key = "$1/gwA.key"
+ca_certificates = "$1/ca.pem"
+local_id = "gwA.lab"
+proposals = $3
+esp_proposals = "aes256gcm16"
+CFG
+}
