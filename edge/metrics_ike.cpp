@@ -14,6 +14,8 @@ constexpr std::string_view kPeerFailHelp = "IKE error notifies received from the
 constexpr std::string_view kIkeDropHelp = "IKE datagrams dropped, by reason.";
 constexpr std::string_view kFragHelp =
     "IKE fragments (RFC 7383 SKF) sent and verified on receipt, and messages reassembled.";
+constexpr std::string_view kMobikeHelp =
+    "MOBIKE address updates (RFC 4555 UPDATE_SA_ADDRESSES) completed, by our role.";
 constexpr std::string_view kCookieHelp = "IKE_SA_INIT cookie handling (RFC 7296 2.6), by result.";
 
 // `key`: the stats file's line (ike_driver.cpp sums the uplinks' counters under it).
@@ -136,6 +138,13 @@ constexpr auto kIkeFields = std::to_array<m::Field<I>>({
         &I::initiateRetries, {}, "ike.initiate_retries"),
     ike("braid_ike_peer_endpoint_changes_total", "NAT rebindings followed (RFC 7296 2.23).",
         &I::peerEndpointChanges, {}, "ike.peer_endpoint_changes"),
+    ike("braid_ike_mobike_updates_total", kMobikeHelp, &I::mobikeUpdatesInitiated,
+        {"role", "initiator"}, "ike.mobike_updates_initiated"),
+    ike("braid_ike_mobike_updates_total", kMobikeHelp, &I::mobikeUpdatesResponded,
+        {"role", "responder"}, "ike.mobike_updates_responded"),
+    ike("braid_ike_address_change_reinitiations_total",
+        "IKE SAs re-established because the uplink's address changed without MOBIKE.",
+        &I::addressChangeReinitiations, {}, "ike.address_change_reinitiations"),
     ike("braid_ike_cookies_total", kCookieHelp, &I::cookiesSent, {"result", "sent"},
         "ike.cookies_sent"),
     ike("braid_ike_cookies_total", kCookieHelp, &I::cookiesValid, {"result", "valid"},

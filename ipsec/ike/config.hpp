@@ -132,6 +132,9 @@ struct PeerConfig {
   // RFC 7383: offer IKE fragmentation in IKE_SA_INIT (used when the peer offers it too), and
   // the largest IP datagram of one fragment (strongSwan's fragment_size, 1280 by default).
   bool fragmentation = true;
+  // RFC 4555: offer MOBIKE in IKE_AUTH (strongSwan's mobike); when both sides do, the
+  // original initiator moves the IKE SA and its Child SAs to a new local address.
+  bool mobike = true;
   size_t fragmentSize = 1280;
   RetransmitConfig retransmit;
   Lifetime ikeLifetime = defaultIkeLifetime();  // bytes/packets not used for the IKE SA

@@ -173,6 +173,10 @@ struct IkeCounters {
   uint64_t dropsState = 0, dropsUnprotected = 0;
   uint64_t initiateRetries = 0;
   uint64_t peerEndpointChanges = 0;
+  // MOBIKE (RFC 4555): address updates we completed as the original initiator and those we
+  // accepted as responder; IKE SAs re-established because our address changed without MOBIKE.
+  uint64_t mobikeUpdatesInitiated = 0, mobikeUpdatesResponded = 0;
+  uint64_t addressChangeReinitiations = 0;
   // Responder DoS defences (RFC 7296 2.6, sa_manager.hpp ResponderLimits).
   uint64_t cookiesSent = 0, cookiesValid = 0, cookiesInvalid = 0;
   uint64_t dropsHalfOpenCap = 0, dropsHalfOpenPerSource = 0, dropsInitRate = 0;

@@ -319,6 +319,7 @@ void IkeSa::takeOver(IkeSa& old) {
   peerSignatureHashes = old.peerSignatureHashes;
   peerFragmentation = old.peerFragmentation;  // RFC 7383 2.3: a rekeyed IKE SA inherits it
   shim_ = old.shim_;
+  mobike_ = old.mobike_;
   startedByUs_ = old.startedByUs_;
   authVerified_ = true;
   fromRekey_ = true;

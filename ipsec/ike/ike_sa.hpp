@@ -231,6 +231,18 @@ class IkeSa {
   // Both sides offered the braid shim in IKE_AUTH; set only after the peer's AUTH verified.
   bool shimNegotiated() const { return shim_; }
   void setShimNegotiated(bool on) { shim_ = on; }
+  // ---- MOBIKE (RFC 4555, task_mobike.cpp) --------------------------------------------------
+  // Both sides sent MOBIKE_SUPPORTED in IKE_AUTH (set after the peer's AUTH verified).
+  bool mobike() const { return mobike_; }
+  void setMobike(bool on) { mobike_ = on; }
+  // Our local address changed to `address` (the old one is gone). True: MOBIKE moves this SA
+  // (both sides support it and we are the original initiator, 3.5); false: it cannot move,
+  // the owner re-establishes it.
+  bool moveLocalAddress(const IpAddress& address);
+  // An UPDATE_SA_ADDRESSES exchange settled the SA's addresses and NAT state (either role):
+  // IKE and the Child SAs (their ESP-in-UDP endpoints) use them from now on.
+  void updateAddresses(const Endpoint& local, const Endpoint& remote, bool natLocal,
+                       bool natRemote);
 
   void send(Bytes datagram, const Endpoint& local, const Endpoint& remote);
   void send(Bytes datagram) { send(datagram, local_, remote_); }
@@ -251,6 +263,7 @@ class IkeSa {
   bool up_ = false;
   bool authVerified_ = false;
   bool shim_ = false;
+  bool mobike_ = false;
   TimePoint lastActivity_{};  // the peer's last authenticated message or inbound ESP
   TimePoint lastMessage_{};   // the peer's last authenticated IKE message only
   TimePoint establishedAt_{}, ikeRekeyAt_{}, ikeExpireAt_{};

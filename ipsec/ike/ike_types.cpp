@@ -121,6 +121,14 @@ std::string notifyName(uint16_t type) {
       return "NON_FIRST_FRAGMENTS_ALSO";
     case kMobikeSupported:
       return "MOBIKE_SUPPORTED";
+    case kUpdateSaAddresses:
+      return "UPDATE_SA_ADDRESSES";
+    case kCookie2:
+      return "COOKIE2";
+    case kNoNatsAllowed:
+      return "NO_NATS_ALLOWED";
+    case kUnexpectedNatDetected:
+      return "UNEXPECTED_NAT_DETECTED";
     case kIkev2FragmentationSupported:
       return "IKEV2_FRAGMENTATION_SUPPORTED";
     case kSignatureHashAlgorithms:

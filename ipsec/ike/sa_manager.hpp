@@ -74,6 +74,12 @@ class SaManager final : private IkeSaContext {
   // One IKE datagram (no non-ESP marker) received on `local` from `remote`.
   void receive(const Endpoint& local, const Endpoint& remote, Bytes datagram);
 
+  // The uplink's address changed from `from` to `to` (DHCP renumbering, LTE reattach; `from`
+  // is gone). IKE SAs on it move with MOBIKE where they can (RFC 4555 3.5); the others are
+  // closed and initiated again from `to` (not those to "any" address: their peers return).
+  // Later initiations and retries start from `to`.
+  void localAddressChanged(const IpAddress& from, const IpAddress& to);
+
   // Operator / edge requests on established SAs.
   Status createChild(std::string_view peer, std::string_view child);
   Status deleteChild(std::string_view peer, uint32_t inboundSpi);

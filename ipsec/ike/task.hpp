@@ -28,7 +28,7 @@ enum class TaskKind : uint8_t {
   kChildDelete,
   kIkeDelete,
   kInformational,
-  // Next milestone: kMobike.
+  kMobike,  // RFC 4555 UPDATE_SA_ADDRESSES (task_mobike.cpp)
 };
 
 class Task {

@@ -152,6 +152,7 @@ class IkeAuthTask final : public Task {
     if (pc.initialContact && !sa_.ctx().otherIkeSaUp(sa_)) m.addNotify(notify::kInitialContact);
     shimOffered_ = pc.offerShim;
     if (shimOffered_) addShimNotify(m);
+    if (pc.mobike) m.addNotify(notify::kMobikeSupported);  // RFC 4555 3.3
     if (!pc.remoteId.any()) m.add(PayloadType::kIdr, pc.remoteId.toPayload());
     if (pc.localAuth.kind == AuthKind::kEap) {
       // RFC 7296 2.16: no AUTH payload asks the responder for EAP.
@@ -261,6 +262,7 @@ class IkeAuthTask final : public Task {
     const PeerConfig& pc = *sa_.config();
     // The responder answers only an offer; an unasked answer does not count.
     sa_.setShimNegotiated(shimOffered_ && peerOffersShim(m));
+    sa_.setMobike(pc.mobike && m.notify(notify::kMobikeSupported) != nullptr);
     if (pc.requestVirtualIp) takeConfigReply(m);
     sa_.established();
     if (child_) {
@@ -316,6 +318,7 @@ class IkeAuthTask final : public Task {
     sa_.peerInitialContact = m.notify(notify::kInitialContact) != nullptr;
     // After setConfig: the config that authenticated the peer decides.
     sa_.setShimNegotiated(sa_.config()->offerShim && peerOffersShim(m));
+    sa_.setMobike(sa_.config()->mobike && m.notify(notify::kMobikeSupported) != nullptr);
     if (sa_.config()->remoteAccess && !answerConfig(m)) return TaskResult::kDone;
     child_ = std::make_unique<ChildNegotiation>(sa_, nullptr, true);
     child_->processRequest(m);
@@ -446,6 +449,7 @@ class IkeAuthTask final : public Task {
     if (config_.reply) m.add(PayloadType::kCp, config_.reply->toPayload());
     if (config_.error != 0) m.addNotify(config_.error);
     if (sa_.shimNegotiated()) addShimNotify(m);
+    if (sa_.mobike()) m.addNotify(notify::kMobikeSupported);
     sa_.established();
     if (child_ && child_->requested()) child_->buildResponse(m);
     child_.reset();

@@ -198,6 +198,9 @@ std::unique_ptr<Task> TaskManager::responderTaskFor(const Message& request) {
       }
       return makeChildCreateTask(sa_, nullptr);
     case ExchangeType::kInformational:
+      if (request.notify(notify::kUpdateSaAddresses) != nullptr) {
+        return makeMobikeResponderTask(sa_);
+      }
       return makeInformationalTask(sa_);
   }
   return nullptr;
@@ -263,6 +266,8 @@ void TaskManager::handleRequest(Message& m, const Endpoint& to, const Endpoint& 
   ++c.requestsProcessed;
   sa_.noteActivity();
   BRAID_LOG(kDebug, "ike") << sa_.peerName() << ": received " << m.summary();
+  requestTo_ = to;
+  requestFrom_ = from;
   auto task = responderTaskFor(m);
   TaskResult r1 = task->processRequest(m);
   Message resp(m.header.exchange, true, id);

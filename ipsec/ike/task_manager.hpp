@@ -39,6 +39,10 @@ class TaskManager {
   uint32_t expectedPeerId() const { return peerId_; }
   // The timeout before retransmission `n` (0 = the first send), with jitter.
   Duration timeoutFor(uint32_t n);
+  // The addresses of the request being processed (RFC 4555 3.5: a responder takes the new
+  // addresses from the IP header of UPDATE_SA_ADDRESSES).
+  const Endpoint& requestTo() const { return requestTo_; }
+  const Endpoint& requestFrom() const { return requestFrom_; }
 
  private:
   void handleRequest(Message& m, const Endpoint& to, const Endpoint& from);
@@ -74,6 +78,7 @@ class TaskManager {
   ByteVec cachedRequest_;
   std::vector<ByteVec> cachedResponse_;
   Reassembler reassembler_;
+  Endpoint requestTo_, requestFrom_;
 };
 
 }  // namespace braid::ike

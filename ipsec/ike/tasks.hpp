@@ -30,5 +30,9 @@ std::unique_ptr<Task> makeIkeDeleteTask(IkeSa& sa);
 std::unique_ptr<Task> makeInformationalTask(IkeSa& sa);  // empty request, or any responder
 // RFC 7296 2.21.2: tell the responder we rejected its AUTH; the IKE SA ends afterwards.
 std::unique_ptr<Task> makeAuthFailedNotifyTask(IkeSa& sa);
+// RFC 4555 3.5: INFORMATIONAL with UPDATE_SA_ADDRESSES from our current (new) address; the
+// responder task also answers the rest of that INFORMATIONAL request (task_mobike.cpp).
+std::unique_ptr<Task> makeMobikeTask(IkeSa& sa);
+std::unique_ptr<Task> makeMobikeResponderTask(IkeSa& sa);
 
 }  // namespace braid::ike
