@@ -33,6 +33,8 @@ std::string_view txDropName(TxDrop d) {
       return "no_path";
     case TxDrop::kQueueFull:
       return "queue_full";
+    case TxDrop::kSelector:
+      return "selector";
     case TxDrop::kCount:
       break;
   }
@@ -63,6 +65,8 @@ std::string_view rxDropName(RxDrop d) {
       return "shim_invalid";
     case RxDrop::kSpoofedSource:
       return "spoofed_source";
+    case RxDrop::kSelector:
+      return "selector";
     case RxDrop::kCount:
       break;
   }

@@ -28,6 +28,7 @@ enum class TxDrop : uint8_t {
   kSeqReserve,     // manual keying: the next sequence number is not yet reserved on disk
   kNoPath,         // routed, but the class's policy finds no usable path (all down, pin)
   kQueueFull,      // the uplink's shaper queue of the packet's priority is full
+  kSelector,       // the path's Child SA selectors do not cover the protocol/ports (RFC 4301 5.1)
   kCount,
 };
 inline constexpr size_t kTxDropCount = static_cast<size_t>(TxDrop::kCount);
@@ -71,6 +72,7 @@ enum class RxDrop : uint8_t {
   kShimOld,        // shim sequence number left of the dedup window
   kShimInvalid,    // next header 253 from a peer without the shim, or a malformed shim message
   kSpoofedSource,  // a remote-access client's inner source is not its virtual IP
+  kSelector,       // inner protocol/ports outside the SA's traffic selectors (RFC 4301 5.2)
   kCount,
 };
 inline constexpr size_t kRxDropCount = static_cast<size_t>(RxDrop::kCount);

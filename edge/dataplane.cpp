@@ -75,9 +75,12 @@ void DataPlane::stop() {
 }
 
 // unique_ptr captured through shared_ptr: std::function needs a copyable closure.
-void DataPlane::installOutbound(size_t path, std::unique_ptr<ipsec::EspOutboundSa> sa) {
+void DataPlane::installOutbound(size_t path, std::unique_ptr<ipsec::EspOutboundSa> sa,
+                                std::shared_ptr<const SelectorMatcher> selectors) {
   auto holder = std::make_shared<std::unique_ptr<ipsec::EspOutboundSa>>(std::move(sa));
-  tx_->commands().post([this, path, holder] { tx_->installSa(path, std::move(*holder)); });
+  tx_->commands().post([this, path, holder, sel = std::move(selectors)] {
+    tx_->installSa(path, std::move(*holder), sel);
+  });
 }
 
 void DataPlane::removeOutbound(size_t path) {
@@ -90,9 +93,11 @@ void DataPlane::installInbound(size_t path, std::unique_ptr<ipsec::EspInboundSa>
 }
 
 void DataPlane::installInbound(size_t path, std::unique_ptr<ipsec::EspInboundSa> sa,
-                               std::vector<IpPrefix> remote, std::vector<IpPrefix> local) {
+                               std::vector<IpPrefix> remote, std::vector<IpPrefix> local,
+                               std::shared_ptr<const SelectorMatcher> ports) {
   auto holder = std::make_shared<std::unique_ptr<ipsec::EspInboundSa>>(std::move(sa));
-  auto sel = std::make_shared<SaSelectors>(SaSelectors{PrefixSet(remote), PrefixSet(local)});
+  auto sel = std::make_shared<SaSelectors>(
+      SaSelectors{PrefixSet(remote), PrefixSet(local), std::move(ports)});
   rx_->commands().post([this, path, holder, sel] {
     rx_->installSa(path, std::move(*holder), std::make_unique<SaSelectors>(*sel));
   });

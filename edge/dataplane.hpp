@@ -108,6 +108,7 @@ std::vector<Duration> peerReorderHolds(const std::vector<PathSpec>& paths,
 
 class TxWorker;
 class Steering;
+class SelectorMatcher;
 class RxWorker;
 
 class DataPlane {
@@ -123,13 +124,19 @@ class DataPlane {
 
   // Thread-safe. Applied by the owning thread before its next batch; the SA replaced or
   // removed is destroyed on that thread.
-  void installOutbound(size_t path, std::unique_ptr<ipsec::EspOutboundSa> sa);
+  // `selectors` (edge/ts_match.hpp): the SA's protocol/port selectors, null when it has none;
+  // packets they do not cover are dropped (tx.drop.selector).
+  void installOutbound(size_t path, std::unique_ptr<ipsec::EspOutboundSa> sa,
+                       std::shared_ptr<const SelectorMatcher> selectors = nullptr);
   void removeOutbound(size_t path);
   void installInbound(size_t path, std::unique_ptr<ipsec::EspInboundSa> sa);
   // With the SA's own selectors (IKE: the negotiated TS): the inner source must be in
   // `remote` and the destination in `local` instead of the peer's and overlay's subnets.
+  // With `ports` (protocol/port selectors), a packet whose addresses pass but whose protocol
+  // or ports do not is dropped as rx.drop.selector.
   void installInbound(size_t path, std::unique_ptr<ipsec::EspInboundSa> sa,
-                      std::vector<IpPrefix> remote, std::vector<IpPrefix> local);
+                      std::vector<IpPrefix> remote, std::vector<IpPrefix> local,
+                      std::shared_ptr<const SelectorMatcher> ports = nullptr);
   void removeInbound(uint32_t spi);
   // Where the path's ESP-in-UDP goes (IKE learnt it, or NAT rebinding moved it).
   void setPathRemote(size_t path, const SockAddr& remote);

@@ -18,6 +18,7 @@
 #include "edge/ike_support.hpp"
 #include "edge/metrics_ike.hpp"
 #include "edge/remote_access.hpp"
+#include "edge/ts_match.hpp"
 #include "ipsec/ike/sa_manager.hpp"
 #include "metrics/registry.hpp"
 
@@ -488,7 +489,9 @@ void IkeDriver::Impl::childSaUp(Uplink& u, const ike::ChildSaEvent& e) {
   if (remoteNets.empty() || localNets.empty()) return fail("selectors are not address prefixes");
   p->espRemote = espEndpoint(e.remote);
   dp.setPathRemote(p->index, *p->espRemote);
-  dp.installInbound(p->index, std::move(*in), remoteNets, localNets);
+  // RFC 4301 5.1/5.2: selectors with protocol or ports are enforced both ways (ts_match.hpp).
+  auto ports = SelectorMatcher::from(e.remoteTs, e.localTs);
+  dp.installInbound(p->index, std::move(*in), remoteNets, localNets, ports);
   p->inSpis.insert(e.inbound.spi);
   if (!e.outboundActive) {
     // The peer rekeys (make-before-break, RFC 7296 2.8): receive on the new SA now, keep
@@ -499,7 +502,7 @@ void IkeDriver::Impl::childSaUp(Uplink& u, const ike::ChildSaEvent& e) {
                             << " installed (peer's rekey)";
     return;
   }
-  dp.installOutbound(p->index, std::move(*out));
+  dp.installOutbound(p->index, std::move(*out), ports);
   p->outSpi = e.outbound.spi;
   p->newestInSpi = e.inbound.spi;
   p->remoteNets = remoteNets;
@@ -550,7 +553,7 @@ void IkeDriver::Impl::childSaOutbound(Uplink& u, const ike::ChildSaEvent& e) {
                              << ": rekeyed outbound SA not installed: " << out.status().message();
     return;
   }
-  dp.installOutbound(p->index, std::move(*out));
+  dp.installOutbound(p->index, std::move(*out), SelectorMatcher::from(e.remoteTs, e.localTs));
   p->outSpi = e.outbound.spi;
   p->newestInSpi = e.inbound.spi;
   p->remoteNets = selectorPrefixes(e.remoteTs);

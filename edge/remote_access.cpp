@@ -4,6 +4,7 @@
 
 #include "core/log.hpp"
 #include "edge/ike_support.hpp"
+#include "edge/ts_match.hpp"
 
 namespace braid::edge {
 namespace {
@@ -142,10 +143,11 @@ bool RoadWarriors::childSaUp(size_t uplink, const ike::ChildSaEvent& e, const Es
   dp_.setPathRemote(slot->path, remote);
   // The client's selectors (its virtual IPs) are the inbound SA's: any other inner source
   // is a spoof and dropped on the RX thread.
-  dp_.installInbound(slot->path, std::move(*in), vips, local);
+  auto ports = SelectorMatcher::from(e.remoteTs, e.localTs);  // protocol/ports, if any
+  dp_.installInbound(slot->path, std::move(*in), vips, local, ports);
   slot->inSpis.insert(e.inbound.spi);
   if (!e.outboundActive) return true;  // a rekey by the client: sends move later
-  dp_.installOutbound(slot->path, std::move(*out));
+  dp_.installOutbound(slot->path, std::move(*out), ports);
   slot->outSpi = e.outbound.spi;
   keying(slot->path, true);
   char spis[40];
@@ -161,7 +163,7 @@ void RoadWarriors::childSaOutbound(const ike::ChildSaEvent& e) {
   if (slot == nullptr) return;
   auto out = ipsec::EspOutboundSa::create(e.outbound);
   if (!out) return;
-  dp_.installOutbound(slot->path, std::move(*out));
+  dp_.installOutbound(slot->path, std::move(*out), SelectorMatcher::from(e.remoteTs, e.localTs));
   slot->outSpi = e.outbound.spi;
 }
 

@@ -282,6 +282,11 @@ size_t RxWorker::checkInner(const InboundRoute* route, uint8_t nh, const uint8_t
     counters_.drop(RxDrop::kPolicy);
     return 0;
   }
+  // The addresses are in; the protocol and ports too, if the selectors name any.
+  if (sel != nullptr && sel->ports != nullptr && !sel->ports->matchInbound(ip, ipLen)) {
+    counters_.drop(RxDrop::kSelector);
+    return 0;
+  }
   return ipLen;
 }
 

@@ -24,6 +24,7 @@ TxWorker::TxWorker(const DataPlaneOptions& opts, int tunFd, std::vector<int> upl
       uplinkFds_(std::move(uplinkFds)),
       paths_(std::move(paths)),
       sas_(paths_.size()),
+      outSel_(paths_.size()),
       ready_(paths_.size(), 0),
       seqRequestAt_(paths_.size(), UINT64_MAX),
       steering_(opts.multipath, peers, paths_),
@@ -57,10 +58,12 @@ TxWorker::TxWorker(const DataPlaneOptions& opts, int tunFd, std::vector<int> upl
   }
 }
 
-void TxWorker::installSa(size_t path, std::unique_ptr<ipsec::EspOutboundSa> sa) {
+void TxWorker::installSa(size_t path, std::unique_ptr<ipsec::EspOutboundSa> sa,
+                         std::shared_ptr<const SelectorMatcher> selectors) {
   ++counters_.commands;
   if (path >= sas_.size()) return;
   sas_[path] = std::move(sa);
+  outSel_[path] = sas_[path] ? std::move(selectors) : nullptr;
   ready_[path] = sas_[path] != nullptr;
   steering_.setKeyed(path, ready_[path] != 0);
 }
@@ -409,6 +412,19 @@ void TxWorker::processAndSend() {
     if (!ch.decision.ok()) {
       counters_.drop(steering_.peerKeyed(ch.peer) ? TxDrop::kNoPath : TxDrop::kNoSa);
       continue;
+    }
+    // RFC 4301 5.1: only traffic the SA's selectors cover (protocol, ports) goes on it.
+    if (!coveredOn(ch.decision.primary, ip, len)) {
+      counters_.drop(TxDrop::kSelector);
+      continue;
+    }
+    for (uint8_t i = 0; i < ch.decision.copyCount;) {  // a copy's path needs it as well
+      if (coveredOn(ch.decision.copies[i], ip, len)) {
+        ++i;
+        continue;
+      }
+      ch.decision.copies[i] = ch.decision.copies[--ch.decision.copyCount];
+      ++counters_.copiesSkipped;
     }
     if (ch.decision.cls < classes_.size()) {
       ++classes_[ch.decision.cls].txPackets;

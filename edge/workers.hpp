@@ -15,6 +15,7 @@
 #include "edge/rx_reorder.hpp"
 #include "edge/shaper.hpp"
 #include "edge/steering.hpp"
+#include "edge/ts_match.hpp"
 #include "policy/dedup.hpp"
 #include "policy/fec.hpp"
 
@@ -36,7 +37,9 @@ class TxWorker {
   CommandQueue& commands() { return commands_; }
 
   // TX thread only (through commands, or before start).
-  void installSa(size_t path, std::unique_ptr<ipsec::EspOutboundSa> sa);
+  // `selectors`: the Child SA's protocol/port selectors (null: addresses only, unchecked).
+  void installSa(size_t path, std::unique_ptr<ipsec::EspOutboundSa> sa,
+                 std::shared_ptr<const SelectorMatcher> selectors = nullptr);
   void removeSa(size_t path);
   void setRemote(size_t path, const SockAddr& remote);
   void setRoutes(const std::vector<PeerSpec>& peers) { steering_.setRoutes(peers); }
@@ -92,6 +95,12 @@ class TxWorker {
   std::vector<int> uplinkFds_;
   std::vector<PathSpec> paths_;
   std::vector<std::unique_ptr<ipsec::EspOutboundSa>> sas_;
+  // Per path, the SA's selectors when they restrict protocol or ports (RFC 4301 5.1).
+  std::vector<std::shared_ptr<const SelectorMatcher>> outSel_;
+  bool coveredOn(size_t path, const uint8_t* ip, size_t len) const {
+    const SelectorMatcher* m = outSel_[path].get();
+    return m == nullptr || m->matchOutbound(ip, len);
+  }
   std::vector<uint8_t> ready_;
   // Manual keying: per path, the last sequence number at which to ask for the next block
   // (UINT64_MAX: nothing to ask); the paths that have one, checked once per batch.
@@ -125,6 +134,8 @@ class TxWorker {
 struct SaSelectors {
   PrefixSet remote;
   PrefixSet local;
+  // Protocol and ports, checked after the addresses; null when the selectors have none.
+  std::shared_ptr<const SelectorMatcher> ports;
 };
 
 class RxWorker {
