@@ -382,9 +382,9 @@ case_pfs() {
 }
 
 # 3. Short lifetimes under traffic: strongSwan rekeys (Child SA 10 s, IKE SA 18 s), then braid
-#    (the same figures), 40 s each; braid is the IKE responder in the second run.
+#    (the same figures), 35 s each; braid is the IKE responder in the second run.
 case_lifetimes() {
-  local who=$1 role secs=${LC_LIFETIME_SECS:-40}
+  local who=$1 role secs=${LC_LIFETIME_SECS:-35}
   io_case_begin "lifetimes-$who-rekeys"
   tr_servers "life-$who"
   if [ "$who" = strongswan ]; then
