@@ -102,7 +102,7 @@ dut_expect() {
   local role=$1 outcome=$2
   case "$role:$outcome" in
     *:up) printf '%s\n' 'IKE SA established \((initiator|responder), gwB\.lab, NAT-T\)' \
-      "Child SA '[^']*' up, SPIs in [0-9a-f]+ out [0-9a-f]+, 10\.98\.1\.0/24 === 10\.98\.2\.0/24" ;;
+      "Child SA '[^']*' up, SPIs in [0-9a-f]+ out [0-9a-f]+, 10\.98\.1\.0/24(\[[0-9/-]+\])? === 10\.98\.2\.0/24" ;;
     init:psk | init:id) printf '%s\n' 'IKE_AUTH refused by peer: AUTHENTICATION_FAILED' ;;
     resp:psk) printf '%s\n' 'authentication of gwB\.lab failed: .*; sending AUTHENTICATION_FAILED' ;;
     resp:id) printf '%s\n' 'unknown identity stranger\.lab: .*sending AUTHENTICATION_FAILED' ;;

@@ -28,7 +28,9 @@ IO_ONLY=${IO_ONLY:-.}
 # ROLE is the DUT's role. OUTCOME: up | psk (wrong PSK) | ike (IKE proposal mismatch) |
 # id (unknown IDi) | esp (ESP proposal mismatch) | ts (TS mismatch) | silent (REF drops IKE).
 # EXTRA "lifecycle": after the tunnel is up, REF rekeys the IKE SA, rekeys the Child SA and
-# adds a second Child SA (CREATE_CHILD_SA).
+# adds a second Child SA (CREATE_CHILD_SA). EXTRA "ports": REF's child has port-restricted
+# selectors (local_ts 10.98.2.0/24[tcp/5201], remote_ts 10.98.1.0/24[tcp]); only that traffic
+# may pass (RFC 4301 5.1/5.2), the rest is dropped and counted by braid (braid DUT only).
 # Positive matrix: every auth method, ESP cipher and group 19/31 appear in both roles; the
 # cloud-gateway groups 21 (ECP 521) and 15 (MODP 3072) once each.
 CASES=(
@@ -43,6 +45,7 @@ CASES=(
   "init  init-fail-esp-proposal       esp    psk   aes256gcm16-prfsha256-x25519        aes256gcm16  -"
   "init  init-fail-ts                 ts     psk   aes256gcm16-prfsha256-x25519        aes256gcm16  -"
   "init  init-fail-not-answering      silent psk   aes256gcm16-prfsha256-x25519        aes256gcm16  -"
+  "init  init-psk-ports-tcp5201       up     psk   aes256gcm16-prfsha256-x25519        aes256gcm16  ports"
   "resp  resp-psk-chacha20-ecp256     up     psk   chacha20poly1305-prfsha384-ecp256   chacha20poly1305 lifecycle"
   "resp  resp-ecdsa-aes256gcm-x25519  up     ecdsa aes256gcm16-prfsha256-x25519        aes256gcm16  -"
   "resp  resp-rsa-aes128gcm-ecp256    up     rsa   aes128gcm16-prfsha256-ecp256        aes128gcm16  -"
@@ -139,7 +142,8 @@ run_case() {
   # Side A (DUT) and side B (REF) start identical; the outcome's fault goes to the initiator,
   # except the PSK which differs on side A (whoever verifies, it is a mismatch).
   local a_ike=$ike a_esp=$esp a_psk=$IO_PSK a_id=gwA.lab a_lts=10.98.1.0/24
-  local b_ike=$ike b_esp=$esp b_id=gwB.lab b_lts=10.98.2.0/24
+  local b_ike=$ike b_esp=$esp b_id=gwB.lab b_lts=10.98.2.0/24 b_rts=10.98.1.0/24
+  [ "$extra" = ports ] && b_lts="10.98.2.0/24[tcp/5201]" b_rts="10.98.1.0/24[tcp]"
   local i=a; [ "$role" = resp ] && i=b
   local bad_ike=chacha20poly1305-prfsha256-x25519 ok_ike=aes256gcm16-aes128gcm16-prfsha256-x25519-ecp256
   case $outcome in
@@ -157,7 +161,7 @@ run_case() {
   io_charon_reset "$REF"
   IO_CHILD2=""; [ "$extra" = lifecycle ] && IO_CHILD2="10.98.2.0/25 10.98.1.0/25"
   io_swanctl_conf ref B "$ref_role" "$auth" "$b_ike" "$b_esp" "$IO_PSK" "$b_id" \
-    gwA.lab "$b_lts" 10.98.1.0/24 yes \
+    gwA.lab "$b_lts" "$b_rts" yes \
     >"$REF/swanctl/swanctl.conf"
   IO_CHILD2=""
   io_charon_load "$REF"
@@ -199,7 +203,7 @@ NFT
         bash -c "grep -q 'ESTABLISHED' <<<'$sas' && grep -qF '$want_ike' <<<'$sas'"
       io_check "REF lists Child SA INSTALLED, TUNNEL-in-UDP, $want_esp" \
         bash -c "grep -q 'INSTALLED, TUNNEL-in-UDP' <<<'$sas' && grep -qF ' $want_esp' <<<'$sas'"
-      io_traffic
+      if [ "$extra" = ports ]; then ports_traffic; else io_traffic; fi
       dut_checks "$role" "$outcome"
       [ "$extra" = lifecycle ] && lifecycle "$role"
       ;;
@@ -264,6 +268,66 @@ lifecycle() {
   io_traffic_quick "with two Child SAs"
   dut_lifecycle_checks
 }
+# Traffic against REF's port-restricted child (EXTRA "ports"): braid narrowed to
+# 10.98.1.0/24[tcp] === 10.98.2.0/24[tcp/5201]; TCP to lanB's port 5201 passes, TCP from
+# lanB's port 5201 too (braid's inbound check passes it); ICMP, UDP and TCP to another port
+# do not, and braid counts each packet it kept out of the Child SA (tx.drop.selector).
+ports_traffic() {
+  local d0 d1 d2 rx
+  io_expect_log DUT dut_log 1 < <(echo "Child SA '[^']*' up, SPIs in [0-9a-f]+ out [0-9a-f]+, 10\.98\.1\.0/24\[6\] === 10\.98\.2\.0/24\[6/5201\]")
+  io_tcp lanA lanB 10.98.2.2 5201
+  ports_tcp_from_5201
+  dut_refresh_stats; d0=$(dut_stat tx.drop.selector)
+  io_check "no ping lanA -> lanB (ICMP is outside the selectors)" \
+    bash -c "! ip netns exec $(nn lanA) ping -q -c 2 -i 0.2 -W 1 10.98.2.2"
+  dut_refresh_stats; d1=$(dut_stat tx.drop.selector)
+  # 3 UDP datagrams to port 5201, then a TCP connection to port 5202 (SYN dropped).
+  io_check "no TCP lanA -> lanB:5202 (port outside the selectors)" \
+    ip netns exec "$(nn lanA)" timeout 10 python3 -c 'import socket, sys
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(3): u.sendto(b"x" * 100, ("10.98.2.2", 5201))
+try:
+    socket.create_connection(("10.98.2.2", 5202), timeout=1)
+except OSError:
+    sys.exit(0)
+sys.exit(1)'
+  dut_refresh_stats; d2=$(dut_stat tx.drop.selector)
+  rx=$(dut_stat rx.drop.selector)
+  io_check "braid tx.drop.selector: ping +$((d1 - d0)) (>= 2), UDP + TCP:5202 +$((d2 - d1)) (>= 4)" \
+    test $((d1 - d0)) -ge 2 -a $((d2 - d1)) -ge 4
+  io_check "braid rx.drop.selector ${rx:-0}: REF sent nothing outside the selectors" test "${rx:-0}" = 0
+}
+# A TCP connection from lanB's port 5201 to lanA:5001 carrying 200 kB intact (SO_REUSEADDR:
+# lanB's side of the first transfer may still hold port 5201).
+ports_tcp_from_5201() {
+  local out=$NN_TMP/tcp-ports.out pid sent got
+  rm -f "$out"
+  nn_bg lanA "$out" python3 "$DP_SRC/tests/integration/dataplane_tool.py" tcp-server 5001
+  pid=$NN_LAST_PID
+  if ! nn_wait_for 15 bash -c "ss -N $(nn lanA) -ltnH 'sport = :5001' | grep -q ."; then
+    nn_kill_pid "$pid"
+    io_bad "TCP server in lanA did not start"
+    return
+  fi
+  sent=$(timeout 20 ip netns exec "$(nn lanB)" python3 -c 'import hashlib, socket
+data = bytes(range(256)) * 800
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.settimeout(10)
+s.bind(("10.98.2.2", 5201))
+s.connect(("10.98.1.2", 5001))
+s.sendall(data)
+s.close()
+print(hashlib.sha256(data).hexdigest(), len(data))' 2>&1)
+  [ -n "$sent" ] && nn_wait_for 5 test -s "$out"
+  got=$(cat "$out" 2>/dev/null)
+  nn_kill_pid "$pid"
+  if [ -n "$sent" ] && [ "$sent" = "$got" ]; then
+    io_ok "TCP lanB:5201 -> lanA:5001 (source port in the selectors): 200 kB intact"
+  else
+    io_bad "TCP lanB:5201 -> lanA:5001: sent '$(echo "$sent" | tail -1)' got '$got'"
+  fi
+}
 io_traffic_quick() {
   io_check "ping lanA -> lanB $1" nn_exec lanA ping -q -c 2 -i 0.2 -W 2 10.98.2.2
   io_check "ping lanB -> lanA $1" nn_exec lanB ping -q -c 2 -i 0.2 -W 2 10.98.1.2
@@ -287,6 +351,7 @@ for c in "${CASES[@]}"; do
   set -- $c
   [ "$GROUP" = all ] || [ "$GROUP" = "$1" ] || continue
   [[ $2 =~ $IO_ONLY ]] || continue
+  [ "$7" = ports ] && [ "$DUT" != braid ] && continue   # braid's selector counters
   run_case "$@"
 done
 io_summary "DUT $(dut_describe), group $GROUP, $(($(date +%s) - t0)) s"

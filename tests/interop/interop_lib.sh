@@ -270,23 +270,23 @@ io_traffic() {
   io_tcp lanA lanB 10.98.2.2
   io_tcp lanB lanA 10.98.1.2
 }
-io_tcp() {   # io_tcp FROM TO TOADDR: 2 MB hashed TCP transfer
-  local from=$1 to=$2 addr=$3 out=$NN_TMP/tcp-$1-$2.out sent got pid
+io_tcp() {   # io_tcp FROM TO TOADDR [PORT]: 2 MB hashed TCP transfer (to port 5001)
+  local from=$1 to=$2 addr=$3 port=${4:-5001} out=$NN_TMP/tcp-$1-$2.out sent got pid
   rm -f "$out"
-  nn_bg "$to" "$out" python3 "$DP_SRC/tests/integration/dataplane_tool.py" tcp-server 5001
+  nn_bg "$to" "$out" python3 "$DP_SRC/tests/integration/dataplane_tool.py" tcp-server "$port"
   pid=$NN_LAST_PID
-  if ! dp_wait_listen "$to" 5001; then
+  if ! dp_wait_listen "$to" "$port"; then
     io_bad "TCP server in $to did not start"
     nn_kill_pid "$pid"
     return
   fi
   sent=$(timeout 20 ip netns exec "$(nn "$from")" python3 "$DP_SRC/tests/integration/dataplane_tool.py" \
-    tcp-client "$addr" 5001 2000000 2>&1)
+    tcp-client "$addr" "$port" 2000000 2>&1)
   nn_wait_for 5 test -s "$out"
   got=$(cat "$out" 2>/dev/null)
   nn_kill_pid "$pid"
   if [ -n "$sent" ] && [ "$sent" = "$got" ]; then
-    io_ok "TCP $from -> $to: 2 MB intact (sha256 ${got:0:12}..)"
+    io_ok "TCP $from -> $to:$port: 2 MB intact (sha256 ${got:0:12}..)"
   else
     io_bad "TCP $from -> $to: sent '$sent' got '$got'"
   fi
