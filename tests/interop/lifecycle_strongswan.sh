@@ -129,7 +129,7 @@ EOF
 
 # ---- one braidd + charon connection per case -------------------------------------------------
 BR_PID="" BR_LOG="" BR_STATS="" REF_MARK=0
-# lc_up ROLE ESP SWANCTL_ARGS(quoted: "IKE_REKEY CHILD_REKEY CHILD_RAND") [braid lines...]
+# lc_up ROLE ESP_BRAID ESP_REF "IKE_REKEY CHILD_REKEY CHILD_RAND" (charon's) [braid [peer.ike] lines...]
 lc_up() {
   local role=$1 esp_b=$2 esp_r=$3 sw=$4
   shift 4
@@ -224,8 +224,8 @@ br_wait_since() {
   shift 2
   io_expect_log DUT "tail -n +$((mark + 1)) '$BR_LOG'" "$secs" < <(printf '%s\n' "$@")
 }
-# tr_stop CASE_NOTE: stop, then assert: no ping lost (the last 0.3 s in flight at the stop
-# excepted), both streams complete and intact. Sets TR_LOST.
+# tr_stop MIN_SENT: stop, then assert: no ping lost (up to 30 in flight at the stop are not
+# counted), at least MIN_SENT sent, both streams complete and intact. Sets TR_LOST.
 tr_stop() {
   local p o who out
   touch "$TR_STOP"
