@@ -307,12 +307,13 @@ struct Loader {
       c.allowOnly(t, p,
                   {"name", "local_address", "port", "metered", "egress_kbps", "shape",
                    "probe_interval_ms", "budget_day_mb", "budget_month_mb", "budget_reset_day",
-                   "budget_warn_percent", "budget_exhausted"});
+                   "budget_warn_percent", "budget_exhausted", "follow_address"});
       UplinkConfig u;
       auto name = c.str(t, p, "name", true, "a unique uplink name");
       auto addr = c.address(t, p, "local_address", true);
       if (auto v = c.integer(t, p, "port", false, 1, 65535)) u.port = uint16_t(*v);
       if (auto v = c.boolean(t, p, "metered")) u.metered = *v;
+      if (auto v = c.boolean(t, p, "follow_address")) u.followAddress = *v;
       if (auto v = c.integer(t, p, "egress_kbps", false, 1, 100'000'000)) {
         u.egressKbps = uint32_t(*v);
       }

@@ -38,7 +38,11 @@ struct UplinkConfig {
   std::string name;
   IpAddress localAddress;
   uint16_t port = kDefaultEspUdpPort;
-  bool metered = false;     // LTE: last resort unless a class allows it; relaxed idle probing
+  bool metered = false;  // LTE: last resort unless a class allows it; relaxed idle probing
+  // Renumbering (DHCP, LTE reattach): when local_address leaves its interface and the
+  // interface has another address of the same family, the uplink moves there (IKE with
+  // MOBIKE, else re-established; edge/link_monitor.hpp).
+  bool followAddress = false;
   uint32_t egressKbps = 0;  // configured egress rate: balance/bond weight (0 = unknown)
   bool shape = false;       // shape sending to 95 % of egressKbps, by class priority
   std::optional<uint32_t> probeIntervalMs;  // overrides [pathmon] probe_interval_ms
@@ -110,6 +114,7 @@ struct PeerIkeConfig {
   // of one fragment, strongSwan's fragment_size.
   bool fragmentation = true;
   uint32_t fragmentSize = 1280;
+  bool mobike = true;  // RFC 4555, strongSwan's mobike (used if the peer offers it too)
   // Child SA lifetimes (rekey_time, life_time, rand_time, rekey_bytes, ...; strongSwan's).
   ike::Lifetime childLifetime = ike::defaultChildLifetime();
   ike::Lifetime ikeLifetime = ike::defaultIkeLifetime();  // ike_rekey_time, ...

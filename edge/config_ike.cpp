@@ -424,7 +424,8 @@ std::optional<PeerIkeConfig> parsePeerIke(Checker& c, const toml::table& t, cons
                "dpd_delay",
                "dpd_action",
                "fragmentation",
-               "fragment_size"});
+               "fragment_size",
+               "mobike"});
   const size_t errorsBefore = c.errors().size();
   PeerIkeConfig k;
   k.proposals = proposalList(c, t, path, "proposals", ike::ProtocolId::kIke,
@@ -587,6 +588,7 @@ std::optional<PeerIkeConfig> parsePeerIke(Checker& c, const toml::table& t, cons
   if (auto v = c.boolean(t, path, "signature_hash_notify")) k.signatureHashNotify = *v;
   if (auto v = c.boolean(t, path, "braid_shim")) k.braidShim = *v;
   if (auto v = c.boolean(t, path, "fragmentation")) k.fragmentation = *v;
+  if (auto v = c.boolean(t, path, "mobike")) k.mobike = *v;
   // RFC 791: every IPv4 path carries 576-byte datagrams; IKE's own limit is 64 KiB.
   if (auto v = c.integer(t, path, "fragment_size", false, 576, 65535)) {
     k.fragmentSize = uint32_t(*v);

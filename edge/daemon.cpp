@@ -423,13 +423,33 @@ int runDaemon(const Config& cfg, const DaemonOptions& options) {
   // Carrier loss, an interface down or the uplink's address removed: its paths are down at
   // once, without waiting for missed probes (docs/multipath.md "Link events").
   std::vector<IpAddress> uplinkAddresses;
-  for (const UplinkConfig& u : cfg.uplinks) uplinkAddresses.push_back(u.localAddress);
-  auto linkMonitor = LinkMonitor::open(io, uplinkAddresses, [&](size_t uplink, bool usable) {
-    BRAID_LOG(kWarn, "path") << "uplink " << cfg.uplinks[uplink].name << ": "
-                             << (usable ? "link and address back" : "link down or address removed")
-                             << " (netlink)";
-    pathControl.setUplinkUsable(uplink, usable);
-  });
+  std::vector<bool> follow;
+  for (const UplinkConfig& u : cfg.uplinks) {
+    uplinkAddresses.push_back(u.localAddress);
+    follow.push_back(u.followAddress);
+  }
+  // follow_address: renumbering moves the uplink's socket (same descriptor for the workers),
+  // then its IKE SAs (MOBIKE, else re-established; docs/configuration.md).
+  auto moved = [&](size_t uplink, const IpAddress& address) {
+    const UplinkConfig& u = cfg.uplinks[uplink];
+    BRAID_LOG(kWarn, "path") << "uplink " << u.name << ": address now " << address.toString()
+                             << " (netlink, follow_address)";
+    if (Status s = sockets[uplink].rebind(address, u.port, dpc.socketBuffer, gro); !s) {
+      BRAID_LOG(kError, "edge") << "uplink " << u.name << ": " << s.message();
+      return;
+    }
+    if (ike) ike->localAddressChanged(uplink, address);
+  };
+  auto linkMonitor = LinkMonitor::open(
+      io, uplinkAddresses,
+      [&](size_t uplink, bool usable) {
+        BRAID_LOG(kWarn, "path") << "uplink " << cfg.uplinks[uplink].name << ": "
+                                 << (usable ? "link and address back"
+                                            : "link down or address removed")
+                                 << " (netlink)";
+        pathControl.setUplinkUsable(uplink, usable);
+      },
+      follow, moved);
   if (!linkMonitor.isOk()) {
     BRAID_LOG(kWarn, "edge") << "no link events (" << linkMonitor.status().message()
                              << "): paths are judged by their probes only";

@@ -104,8 +104,10 @@ struct IkeDriver::Impl {
     Impl* impl = nullptr;
     size_t index = 0;
     const UplinkConfig* config = nullptr;
+    IpAddress address;  // the local address now (follow_address: renumbering moves it)
     int nattFd = -1;
     std::unique_ptr<udp::socket> socket;
+    uint64_t socketGeneration = 0;  // a receive of a replaced socket stops there
     std::vector<uint8_t> rxBuffer;
     udp::endpoint rxFrom;
     std::unique_ptr<ike::SaManager> manager;
@@ -184,6 +186,7 @@ struct IkeDriver::Impl {
   void pollUsage();
   std::unique_ptr<ScopedTimer> usageTimer;
   void endpointChanged(Uplink& u, const ike::IkeSaEvent& e);
+  void localAddressChanged(size_t uplink, const IpAddress& address);
   void espSourceChanged(size_t path, uint32_t spi, const SockAddr& from);
   void failure(Uplink& u, const ike::FailureEvent& e);
 };
@@ -235,7 +238,8 @@ Status IkeDriver::Impl::open() {
     }
     u->manager = std::make_unique<ike::SaManager>(clock, timers, *u, *u, std::move(opts));
     boost::system::error_code ec;
-    udp::endpoint ep(toAsio(u->config->localAddress), cfg.ike.port);
+    u->address = u->config->localAddress;
+    udp::endpoint ep(toAsio(u->address), cfg.ike.port);
     u->socket = std::make_unique<udp::socket>(io);
     if (u->socket->open(ep.protocol(), ec); !ec) u->socket->bind(ep, ec);
     if (ec) {
@@ -299,7 +303,7 @@ void IkeDriver::Impl::start() {
     asio::post(io, [this, uplink, from, copy] {
       for (auto& u : uplinks) {
         if (u->index == uplink) {
-          deliver(*u, ike::Endpoint{u->config->localAddress, ike::kNattPort}, from, *copy);
+          deliver(*u, ike::Endpoint{u->address, ike::kNattPort}, from, *copy);
           return;
         }
       }
@@ -337,24 +341,26 @@ void IkeDriver::Impl::pollUsage() {
 
 void IkeDriver::Impl::initiate(Path& p) {
   p.state = "connecting";
-  ike::Endpoint local{p.uplink->config->localAddress, ike::kIkePort};
+  ike::Endpoint local{p.uplink->address, ike::kIkePort};
   if (Status s = p.uplink->manager->initiate(p.peer->name, local); !s) {
     BRAID_LOG(kError, "ike") << "path " << p.name << ": cannot initiate: " << s.message();
   }
 }
 
 void IkeDriver::Impl::receiveNext(Uplink& u) {
-  u.socket->async_receive_from(asio::buffer(u.rxBuffer), u.rxFrom,
-                               [this, &u](const boost::system::error_code& ec, size_t n) {
-                                 if (ec == asio::error::operation_aborted || down) return;
-                                 if (!ec) {
-                                   SockAddr from = SockAddr::from(fromAsio(u.rxFrom.address()),
-                                                                  u.rxFrom.port());
-                                   deliver(u, ike::Endpoint{u.config->localAddress, ike::kIkePort},
-                                           from, Bytes(u.rxBuffer.data(), n));
-                                 }
-                                 receiveNext(u);
-                               });
+  const uint64_t generation = u.socketGeneration;
+  u.socket->async_receive_from(
+      asio::buffer(u.rxBuffer), u.rxFrom,
+      [this, &u, generation](const boost::system::error_code& ec, size_t n) {
+        if (ec == asio::error::operation_aborted || down || generation != u.socketGeneration) {
+          return;
+        }
+        if (!ec) {
+          SockAddr from = SockAddr::from(fromAsio(u.rxFrom.address()), u.rxFrom.port());
+          deliver(u, ike::Endpoint{u.address, ike::kIkePort}, from, Bytes(u.rxBuffer.data(), n));
+        }
+        receiveNext(u);
+      });
 }
 
 void IkeDriver::Impl::deliver(Uplink& u, const ike::Endpoint& local, const SockAddr& from,
@@ -594,6 +600,36 @@ void IkeDriver::Impl::publishRoutes() {
   dp.setRoutes(std::move(specs));
 }
 
+// Renumbering (follow_address; edge/link_monitor.hpp): the IKE socket moves to the new
+// address (the data plane's uplink socket, which carries NAT-T IKE, has already), then the
+// core moves each IKE SA with MOBIKE or re-establishes it (RFC 4555 3.5; issue 12).
+void IkeDriver::Impl::localAddressChanged(size_t uplink, const IpAddress& address) {
+  if (down) return;
+  for (auto& up : uplinks) {
+    Uplink& u = *up;
+    if (u.index != uplink || u.address == address) continue;
+    const IpAddress old = u.address;
+    auto sock = std::make_unique<udp::socket>(io);
+    boost::system::error_code ec;
+    udp::endpoint ep(toAsio(address), cfg.ike.port);
+    if (sock->open(ep.protocol(), ec); !ec) sock->bind(ep, ec);
+    if (ec) {
+      BRAID_LOG(kError, "ike") << "uplink " << u.config->name << ": IKE socket "
+                               << address.toString() << " port " << cfg.ike.port << ": "
+                               << ec.message() << " (NAT-T IKE still works)";
+    } else {
+      u.socket->close(ec);
+      u.socket = std::move(sock);
+      ++u.socketGeneration;
+      receiveNext(u);
+    }
+    u.address = address;
+    BRAID_LOG(kInfo, "ike") << "uplink " << u.config->name << ": local address " << old.toString()
+                            << " -> " << address.toString() << ", moving its IKE SAs";
+    u.manager->localAddressChanged(old, address);
+  }
+}
+
 void IkeDriver::Impl::endpointChanged(Uplink& u, const ike::IkeSaEvent& e) {
   Path* p = u.path(e.peer);
   if (p == nullptr) return;
@@ -766,6 +802,10 @@ std::string IkeDriver::formatStats() const {
 }  // namespace braid::edge
 
 namespace braid::edge {
+
+void IkeDriver::localAddressChanged(size_t uplink, const IpAddress& address) {
+  impl_->localAddressChanged(uplink, address);
+}
 
 void IkeDriver::setKeyingHandler(KeyingHandler h) {
   impl_->keying = std::move(h);

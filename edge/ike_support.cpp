@@ -255,6 +255,7 @@ ike::PeerConfig ikePeerConfig(const PeerConfig& peer, const PathConfig& path,
   pc.signatureHashNotify = k.signatureHashNotify;
   pc.offerShim = k.braidShim;
   pc.fragmentation = k.fragmentation;
+  pc.mobike = k.mobike;
   pc.fragmentSize = k.fragmentSize;
   pc.retransmit = k.retransmit;
   pc.retryInitial = k.retryInitial;

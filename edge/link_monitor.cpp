@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -29,7 +30,11 @@ T load(const uint8_t* p) {
 }  // namespace
 
 LinkEventParser::LinkEventParser(std::vector<IpAddress> uplinkAddresses) {
-  for (IpAddress& a : uplinkAddresses) state_.push_back({a});
+  for (IpAddress& a : uplinkAddresses) {
+    Uplink u;
+    u.address = a;
+    state_.push_back(std::move(u));
+  }
 }
 
 void LinkEventParser::feed(Bytes buffer, const std::function<void(size_t, bool)>& changed) {
@@ -108,15 +113,30 @@ void LinkEventParser::onAddress(const uint8_t* msg, size_t len, uint16_t type,
   }
   const std::optional<IpAddress>& mine = local ? local : addr;
   if (!mine) return;
+  const bool candidate =
+      type == RTM_NEWADDR && ifa.ifa_scope == RT_SCOPE_UNIVERSE &&
+      (ifa.ifa_flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED | IFA_F_DEPRECATED)) == 0;
   for (size_t u = 0; u < state_.size(); ++u) {
     Uplink& s = state_[u];
-    if (!(s.address == *mine)) continue;
     const bool was = s.usable();
-    if (type == RTM_NEWADDR) {
+    if (s.address == *mine) {
+      if (type == RTM_NEWADDR) {
+        s.hasAddress = true;
+        s.ifindex = int(ifa.ifa_index);
+      } else if (s.ifindex == 0 || s.ifindex == int(ifa.ifa_index)) {
+        s.hasAddress = false;
+      }
+    } else if (s.follow && s.ifindex == int(ifa.ifa_index) &&
+               s.address.family() == mine->family()) {
+      auto it = std::find(s.others.begin(), s.others.end(), *mine);
+      if (candidate && it == s.others.end()) s.others.push_back(*mine);
+      if (!candidate && it != s.others.end()) s.others.erase(it);
+    }
+    if (s.follow && !s.hasAddress && s.ifindex != 0 && !s.others.empty()) {
+      s.address = s.others.front();
+      s.others.erase(s.others.begin());
       s.hasAddress = true;
-      s.ifindex = int(ifa.ifa_index);
-    } else if (s.ifindex == 0 || s.ifindex == int(ifa.ifa_index)) {
-      s.hasAddress = false;
+      if (moved_) moved_(u, s.address);
     }
     if (s.usable() != was) changed(u, s.usable());
   }
@@ -124,7 +144,9 @@ void LinkEventParser::onAddress(const uint8_t* msg, size_t len, uint16_t type,
 
 Result<std::unique_ptr<LinkMonitor>> LinkMonitor::open(boost::asio::io_context& io,
                                                        std::vector<IpAddress> addrs,
-                                                       Handler handler) {
+                                                       Handler handler,
+                                                       const std::vector<bool>& follow,
+                                                       LinkEventParser::Moved moved) {
   const int fd = ::socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
   if (fd < 0)
     return errorStatus(ErrorCode::kIoError, std::string("netlink socket: ") + std::strerror(errno));
@@ -137,6 +159,10 @@ Result<std::unique_ptr<LinkMonitor>> LinkMonitor::open(boost::asio::io_context& 
     return errorStatus(ErrorCode::kIoError, std::string("netlink bind: ") + std::strerror(e));
   }
   std::unique_ptr<LinkMonitor> m(new LinkMonitor(io, fd, std::move(addrs), std::move(handler)));
+  for (size_t u = 0; u < follow.size() && u < m->parser_.size(); ++u) {
+    if (follow[u]) m->parser_.follow(u);
+  }
+  m->parser_.setMovedHandler(std::move(moved));
   // Addresses first (they name each uplink's interface), then the links' states.
   for (uint8_t family : {uint8_t(AF_INET), uint8_t(AF_INET6)}) {
     if (Status s = m->dump(RTM_GETADDR, family); !s) return s;

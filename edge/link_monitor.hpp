@@ -32,6 +32,15 @@ class LinkEventParser {
   // uplink whose usability changed. Malformed input is ignored (counted).
   void feed(Bytes buffer, const std::function<void(size_t uplink, bool usable)>& changed);
 
+  // Renumbering (UplinkConfig::followAddress): the uplink follows its interface. When its
+  // address goes and the interface has another of the same family (global scope, not
+  // tentative/deprecated), or gets one while the uplink has none, the uplink takes it and
+  // moved(uplink, address) is called before any usability change (none if it stays usable).
+  using Moved = std::function<void(size_t uplink, const IpAddress& address)>;
+  void follow(size_t uplink) { state_[uplink].follow = true; }
+  void setMovedHandler(Moved moved) { moved_ = std::move(moved); }
+  const IpAddress& address(size_t uplink) const { return state_[uplink].address; }
+
   size_t size() const { return state_.size(); }
   bool usable(size_t uplink) const { return state_[uplink].usable(); }
   int ifindex(size_t uplink) const { return state_[uplink].ifindex; }
@@ -43,6 +52,8 @@ class LinkEventParser {
     int ifindex = 0;  // 0: not known yet (no RTM_NEWADDR seen)
     bool hasAddress = false;
     bool linkUp = true;  // until an RTM_NEWLINK says otherwise
+    bool follow = false;
+    std::vector<IpAddress> others;  // follow: the interface's other addresses of the family
     bool usable() const { return hasAddress && linkUp; }
   };
   void onLink(const uint8_t* msg, size_t len, uint16_t type,
@@ -50,6 +61,7 @@ class LinkEventParser {
   void onAddress(const uint8_t* msg, size_t len, uint16_t type,
                  const std::function<void(size_t, bool)>& changed);
   std::vector<Uplink> state_;
+  Moved moved_;
   uint64_t malformed_ = 0;
 };
 
@@ -57,9 +69,12 @@ class LinkMonitor {
  public:
   using Handler = std::function<void(size_t uplink, bool usable)>;
   // Subscribes, then dumps the current addresses and links (their events fill the parser).
+  // `follow`: the uplinks that follow their interface's address (moved() as above).
   static Result<std::unique_ptr<LinkMonitor>> open(boost::asio::io_context& io,
                                                    std::vector<IpAddress> uplinkAddresses,
-                                                   Handler handler);
+                                                   Handler handler,
+                                                   const std::vector<bool>& follow = {},
+                                                   LinkEventParser::Moved moved = {});
   ~LinkMonitor();
   const LinkEventParser& parser() const { return parser_; }
 

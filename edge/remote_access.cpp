@@ -46,6 +46,7 @@ ike::PeerConfig remoteAccessPeerConfig(const RemoteAccessSection& section,
   peer.ike->localSubnets = section.allowedSubnets;
   peer.ike->remoteSubnets = section.pools;
   peer.ike->braidShim = false;
+  peer.ike->mobike = false;  // a client's move would not reach its slot's ESP endpoint
   PathConfig path;
   path.remoteAny = true;
   ike::PeerConfig pc = ikePeerConfig(peer, path, uplink);

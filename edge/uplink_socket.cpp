@@ -85,6 +85,17 @@ Result<UplinkSocket> UplinkSocket::open(const IpAddress& local, uint16_t port,
   return s;
 }
 
+Status UplinkSocket::rebind(const IpAddress& local, uint16_t port, uint32_t bufferBytes, bool gro) {
+  auto s = open(local, port, bufferBytes);
+  if (!s) return s.status();
+  if (gro) (void)s->setGro(true);
+  // dup2 replaces the file behind fd_ atomically; `s` then closes only its own number.
+  if (::dup2(s->fd_, fd_) < 0) {
+    return errorStatus(ErrorCode::kIoError, std::string("dup2: ") + strerror(errno));
+  }
+  return Status::ok();
+}
+
 bool UplinkSocket::setGro(bool on) {
   int v = on ? 1 : 0;
   return setsockopt(fd_, SOL_UDP, UDP_GRO, &v, sizeof v) == 0;

@@ -30,6 +30,11 @@ class UplinkSocket {
 
   static Result<UplinkSocket> open(const IpAddress& local, uint16_t port, uint32_t bufferBytes);
 
+  // Renumbering: a socket bound to `local` takes the place of this one under the same
+  // descriptor number (dup2), so the TX/RX threads that use fd() move with it (RX at its
+  // next poll, within 200 ms). `gro`: UDP_GRO on the new socket.
+  Status rebind(const IpAddress& local, uint16_t port, uint32_t bufferBytes, bool gro);
+
   // UDP_GRO (Linux >= 5.0; we rely on it from 5.12 like wireguard-go). False if refused.
   bool setGro(bool on);
   // Whether UDP_SEGMENT is known to this kernel (getsockopt probe).

@@ -120,7 +120,7 @@ inline constexpr uint16_t kMobikeSupported = 16396;
 inline constexpr uint16_t kUpdateSaAddresses = 16400;
 inline constexpr uint16_t kCookie2 = 16401;
 inline constexpr uint16_t kNoNatsAllowed = 16402;
-inline constexpr uint16_t kUnexpectedNatDetected = 41;  // an error type (RFC 4555 4.2)
+inline constexpr uint16_t kUnexpectedNatDetected = 41;           // an error type (RFC 4555 4.2)
 inline constexpr uint16_t kIkev2FragmentationSupported = 16430;  // RFC 7383
 inline constexpr uint16_t kSignatureHashAlgorithms = 16431;      // RFC 7427
 // Private-use status type (RFC 7296 3.10.1: 40960-65535; peers ignore it when unknown).

@@ -125,5 +125,55 @@ TEST_F(LinkEventParserTest, SeveralMessagesInOneReadAndMalformedInput) {
   EXPECT_EQ(p.malformed(), 3u);
 }
 
+// Renumbering (follow_address): the uplink takes the interface's other address of the same
+// family once its own is gone, reported before (and instead of) the loss of usability.
+class FollowTest : public LinkEventParserTest {
+ protected:
+  std::vector<std::pair<size_t, std::string>> moves;
+  void SetUp() override {
+    p.follow(0);
+    p.setMovedHandler([&](size_t u, const IpAddress& a) { moves.emplace_back(u, a.toString()); });
+    feed(addrMsg(RTM_NEWADDR, 5, "172.16.1.1"));
+    got.clear();
+  }
+};
+
+TEST_F(FollowTest, AddThenDeleteMovesWithoutAnOutage) {
+  feed(addrMsg(RTM_NEWADDR, 5, "172.16.1.9"));
+  EXPECT_TRUE(moves.empty());                   // a second address: the uplink keeps its own
+  feed(addrMsg(RTM_NEWADDR, 6, "172.16.7.7"));  // another interface
+  feed(addrMsg(RTM_NEWADDR, 5, "fd00:5::9"));   // another family
+  feed(addrMsg(RTM_DELADDR, 5, "172.16.1.1"));
+  EXPECT_EQ(moves, (std::vector<std::pair<size_t, std::string>>{{0, "172.16.1.9"}}));
+  EXPECT_TRUE(got.empty());
+  EXPECT_TRUE(p.usable(0));
+  EXPECT_EQ(p.address(0).toString(), "172.16.1.9");
+  // The address it moved to goes too, with none left: down.
+  feed(addrMsg(RTM_DELADDR, 5, "172.16.1.9"));
+  EXPECT_EQ(got, (std::vector<std::pair<size_t, bool>>{{0, false}}));
+  EXPECT_EQ(moves.size(), 1u);
+}
+
+TEST_F(FollowTest, DeleteThenAddComesBackOnTheNewAddress) {
+  feed(addrMsg(RTM_DELADDR, 5, "172.16.1.1"));
+  EXPECT_EQ(got, (std::vector<std::pair<size_t, bool>>{{0, false}}));
+  feed(addrMsg(RTM_NEWADDR, 6, "172.16.7.7"));  // another interface: not ours
+  EXPECT_TRUE(moves.empty());
+  feed(addrMsg(RTM_NEWADDR, 5, "172.16.1.20"));
+  EXPECT_EQ(moves, (std::vector<std::pair<size_t, std::string>>{{0, "172.16.1.20"}}));
+  EXPECT_EQ(got, (std::vector<std::pair<size_t, bool>>{{0, false}, {0, true}}));
+}
+
+TEST_F(LinkEventParserTest, AnUplinkThatDoesNotFollowNeverMoves) {
+  std::vector<std::string> moves;
+  p.setMovedHandler([&](size_t, const IpAddress& a) { moves.push_back(a.toString()); });
+  feed(addrMsg(RTM_NEWADDR, 5, "172.16.1.1"));
+  feed(addrMsg(RTM_NEWADDR, 5, "172.16.1.9"));
+  feed(addrMsg(RTM_DELADDR, 5, "172.16.1.1"));
+  EXPECT_TRUE(moves.empty());
+  EXPECT_FALSE(p.usable(0));
+  EXPECT_EQ(p.address(0).toString(), "172.16.1.1");
+}
+
 }  // namespace
 }  // namespace braid::edge
