@@ -7,7 +7,9 @@
 #      the IKE SA; braid logs the move; the same IKE SA (SPIs in swanctl --list-sas) and no
 #      second authentication; the stream resumes, its longest gap is measured and bounded;
 #   2. braid with mobike = false: the IKE SA is re-established from the new address (a new
-#      IKE SA at charon), the stream resumes; gap reported.
+#      IKE SA at charon), the stream resumes; gap reported;
+#   3. braid to braid: charon stopped, a second braidd in gwB (responder, remote "%any") takes
+#      braid A's UPDATE_SA_ADDRESSES; same checks on both braid logs, gap reported.
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 NN_PREFIX=${NN_PREFIX:-mk$$-}
@@ -126,6 +128,7 @@ nn_exec gwA sysctl -qw net.ipv4.conf.wan0.promote_secondaries=1
 ss_conf "$REF" 2
 ss_start "$(nn gwB)" "$REF"
 NN_PIDS+=("$LAB_LAST_PID")
+CHARON_PID=$LAB_LAST_PID
 mk_swanctl_conf >"$REF/swanctl/swanctl.conf"
 io_charon_load "$REF"
 LOG=$NN_TMP/braid.log
@@ -194,5 +197,38 @@ echo "REESTABLISH_GAP_MS=$gap LOST=$((500 - $(kv received "$r")))"
 kill -TERM "${DP_PID[A]}" 2>/dev/null
 wait "${DP_PID[A]}" 2>/dev/null
 io_case_end "without MOBIKE: the path's IKE SA re-established from the new address"
+# ---- 3. braid to braid -------------------------------------------------------------------
+io_case_begin "braid-to-braid-mobike"
+nn_kill_pid "$CHARON_PID"
+mk_braid_conf 10.99.0.21 true >"$NN_TMP/braidA3.toml"
+sed -e 's/^local_address = .*/local_address = "10.99.0.2"/' -e '/^follow_address/d' \
+  -e 's/^local_subnets = .*/local_subnets = ["10.98.2.0\/24"]/' \
+  -e 's/^remote_subnets = .*/remote_subnets = ["10.98.1.0\/24"]/' \
+  -e 's/^local_id = .*/local_id = "gwB.lab"/' -e 's/^remote_id = .*/remote_id = "gwA.lab"/' \
+  -e 's/^initiate = .*/initiate = false/' -e 's/^remote_address = .*/remote_address = "%any"/' \
+  "$NN_TMP/braidA3.toml" >"$NN_TMP/braidB3.toml"
+LOGB=$NN_TMP/braidB3.log
+nn_bg gwB "$LOGB" "$BRAIDD" --config "$NN_TMP/braidB3.toml" --stats-file "$NN_TMP/statsB3"
+DP_PID[B]=$NN_LAST_PID
+LOG=$NN_TMP/braidA3.log
+sleep 0.5
+nn_bg gwA "$LOG" "$BRAIDD" --config "$NN_TMP/braidA3.toml" --stats-file "$NN_TMP/statsA3"
+DP_PID[A]=$NN_LAST_PID
+nn_wait_for 20 grep -q "Child SA '[^']*' up" "$LOG"
+io_check "braid A: Child SA up to braid B" grep -q "Child SA '[^']*' up" "$LOG"
+r=$(mk_stream_renumber 10.99.0.21 10.99.0.31 5502)
+gap=$(kv max_gap_ms "$r")
+io_check "braid A: moved with MOBIKE" grep -Eq 'MOBIKE: IKE SA and [0-9]+ Child SAs? now 10\.99\.0\.31' "$LOG"
+io_check "braid B: took the update (peer now 10.99.0.31)" \
+  grep -Eq 'MOBIKE: IKE SA and [0-9]+ Child SAs? now 10\.99\.0\.2\[[0-9]+\] - 10\.99\.0\.31' "$LOGB"
+grep -E 'MOBIKE|ESP now sent' "$LOGB" | head -3 | sed 's/^/  braid B: /'
+io_check "no IKE SA went down on either side" bash -c "! grep -q 'IKE SA down' '$LOG' '$LOGB'"
+io_check "stream: $(kv received "$r") of 500 received" test "$(kv received "$r")" -ge 400
+io_check "stream gap ${gap} ms (bound ${GAP_BOUND_MS} ms)" \
+  awk -v g="$gap" -v b="$GAP_BOUND_MS" 'BEGIN { exit !(g > 0 && g <= b) }'
+echo "BRAID_MOBIKE_GAP_MS=$gap LOST=$((500 - $(kv received "$r")))"
+kill -TERM "${DP_PID[A]}" "${DP_PID[B]}" 2>/dev/null
+wait "${DP_PID[A]}" "${DP_PID[B]}" 2>/dev/null
+io_case_end "braid to braid: braid A renumbered, braid B follows with MOBIKE"
 io_summary "MOBIKE against strongSwan, $(($(date +%s) - t0)) s"
 nn_finish
