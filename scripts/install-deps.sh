@@ -5,6 +5,7 @@ set -eu
 PKGS=(
   # build
   g++ cmake ninja-build pkg-config git clang-format clang-14 libfuzzer-14-dev libclang-rt-14-dev
+  lld  # the linker CMakeLists.txt picks when present (faster links than ld.bfd)
   libboost1.81-dev libssl-dev libnl-3-dev libnl-route-3-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # lab, tests and oracles

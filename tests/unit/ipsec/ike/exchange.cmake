@@ -1,9 +1,8 @@
 # IKE protocol core: two-party exchanges in simulated time, codec and rule tables.
 braid_add_test(ike_core_test
-  LIBS braid_ipsec_ike
+  LIBS braid_ike_harness braid_ipsec_ike
   LABELS unit asan
   SOURCES
-    ${CMAKE_CURRENT_LIST_DIR}/ike_harness.cpp
     ${CMAKE_CURRENT_LIST_DIR}/ike_exchange_test.cpp
     ${CMAKE_CURRENT_LIST_DIR}/ike_rekey_test.cpp
     ${CMAKE_CURRENT_LIST_DIR}/ike_auth_test.cpp
