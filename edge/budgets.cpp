@@ -122,6 +122,40 @@ void UplinkBudgets::applyState(Uplink& u) {
   if (apply_) apply_(u.index, use);
 }
 
+std::vector<std::string> UplinkBudgets::reconfigure(const Config& next) {
+  std::vector<std::string> needRestart;
+  for (size_t i = 0; i < next.uplinks.size(); ++i) {
+    const UplinkConfig& uc = next.uplinks[i];
+    Uplink* u = nullptr;
+    for (Uplink& x : uplinks_) {
+      if (x.index == i) u = &x;
+    }
+    if (u == nullptr) {
+      if (uc.budget.enabled()) needRestart.push_back(uc.name);
+      continue;
+    }
+    const policy::BudgetConfig& was = u->budget->config();
+    if (was.dayBytes == uc.budget.dayBytes && was.monthBytes == uc.budget.monthBytes &&
+        was.resetDay == uc.budget.resetDay && was.warnPercent == uc.budget.warnPercent &&
+        u->whenExhausted == uc.budgetExhausted) {
+      continue;
+    }
+    u->budget->reconfigure(uc.budget);
+    u->whenExhausted = uc.budgetExhausted;
+    u->dirty = true;
+    std::string limits;
+    for (auto p : {policy::BudgetPeriod::kDay, policy::BudgetPeriod::kMonth}) {
+      limits += std::string(limits.empty() ? "" : ", ") +
+                (p == policy::BudgetPeriod::kDay ? "day " : "month ") + mb(u->budget->used(p)) +
+                " of " + (u->budget->limit(p) ? mb(u->budget->limit(p)) : "no limit");
+    }
+    BRAID_LOG(kInfo, "budget") << "uplink " << u->name << ": budget changed (" << limits << ")"
+                               << (u->budget->exhausted() ? "; used up" : "");
+    applyState(*u);
+  }
+  return needRestart;
+}
+
 void UplinkBudgets::start(boost::asio::io_context& io, const PathActivity& activity, Apply apply) {
   apply_ = std::move(apply);
   activity_ = &activity;

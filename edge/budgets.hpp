@@ -56,6 +56,10 @@ class UplinkBudgets {
   // One sample at local time `now` (the timer's job; tests call it directly).
   void sample(const PathActivity& activity, policy::LocalSeconds now);
 
+  // Reload: applies changed limits and `budget_exhausted` of the budgeted uplinks at once,
+  // keeping their counts (a budget removed leaves the uplink unlimited). An uplink that
+  // gains a budget needs a restart (no state file or sampling yet): its name is returned.
+  std::vector<std::string> reconfigure(const Config& next);
   // What the metrics and the stats file show (edge/metrics_budget.hpp).
   std::vector<UplinkBudgetStats> stats() const;
   // The state file of uplink `name` under `directory`.

@@ -156,9 +156,10 @@ void classes(Checker& c, const toml::table& root, const std::vector<UplinkConfig
       continue;
     }
     const toml::table& t = *n.as_table();
-    c.allowOnly(t, p,
-                {"name", "priority", "mode", "prefer", "duplicate", "copies", "fec", "fec_loss",
-                 "metered", "bond_max_rtt_spread_ms", "bond_min_capacity_ratio", "sla"});
+    c.allowOnly(
+        t, p,
+        {"name", "priority", "mode", "prefer", "duplicate", "copies", "copy_on_suspect", "fec",
+         "fec_loss", "metered", "bond_max_rtt_spread_ms", "bond_min_capacity_ratio", "sla"});
     ClassConfig cc;
     policy::ClassPolicy& cp = cc.policy;
     auto name = c.str(t, p, "name", true, "a unique class name");
@@ -183,6 +184,9 @@ void classes(Checker& c, const toml::table& root, const std::vector<UplinkConfig
     if (auto v = c.integer(t, p, "copies", false, 2, 1 + int64_t(policy::Decision::kMaxCopies))) {
       cp.copies = uint8_t(*v);
     }
+    // Real-time classes copy while their path is suspect unless told not to.
+    cp.copyOnSuspect = cp.priority == policy::Priority::kRealtime;
+    if (auto v = c.boolean(t, p, "copy_on_suspect")) cp.copyOnSuspect = *v;
     if (auto v = choice(c, t, p, "fec", {"never", "always", "auto"})) {
       cp.fec = static_cast<policy::FecWhen>(*v);
     }

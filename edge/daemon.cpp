@@ -125,10 +125,7 @@ bool sameStructure(const Config& a, const Config& b) {
   for (size_t i = 0; i < a.uplinks.size(); ++i) {
     const UplinkConfig &x = a.uplinks[i], &y = b.uplinks[i];
     if (x.name != y.name || !(x.localAddress == y.localAddress) || x.port != y.port ||
-        x.metered != y.metered || x.egressKbps != y.egressKbps || x.shape != y.shape ||
-        x.budget.dayBytes != y.budget.dayBytes || x.budget.monthBytes != y.budget.monthBytes ||
-        x.budget.resetDay != y.budget.resetDay || x.budget.warnPercent != y.budget.warnPercent ||
-        x.budgetExhausted != y.budgetExhausted) {
+        x.metered != y.metered || x.egressKbps != y.egressKbps || x.shape != y.shape) {
       return false;
     }
   }
@@ -150,7 +147,7 @@ bool sameStructure(const Config& a, const Config& b) {
 
 // SIGHUP or braidctl reload (`who`). Returns what was done, or the config's errors.
 Result<std::string> reloadPolicy(const Config& running, const std::string& path, DataPlane& dp,
-                                 const char* who = "SIGHUP") {
+                                 UplinkBudgets* budgets, const char* who = "SIGHUP") {
   if (path.empty()) return errorStatus(ErrorCode::kInvalidArgument, "no configuration file");
   auto next = loadConfigFile(path);
   if (!next) {
@@ -163,6 +160,15 @@ Result<std::string> reloadPolicy(const Config& running, const std::string& path,
     done = "uplinks, peers or paths changed in " + path +
            "; they take effect at the next restart (the policy is applied now)\n";
     BRAID_LOG(kWarn, "edge") << who << ": " << done.substr(0, done.size() - 1);
+  }
+  // Metered budgets (limits, budget_exhausted) apply now, their counts kept.
+  if (budgets != nullptr) {
+    for (const std::string& u : budgets->reconfigure(*next)) {
+      const std::string line =
+          "uplink " + u + " gained a budget; it is counted from the next restart";
+      BRAID_LOG(kWarn, "edge") << who << ": " << line;
+      done += line + "\n";
+    }
   }
   const size_t classes = next->multipath.classes.size(), rules = next->multipath.rules.size();
   dp.setPolicy(std::move(next->multipath));
@@ -373,7 +379,7 @@ int runDaemon(const Config& cfg, const DaemonOptions& options) {
   if (!cfg.control.socket.empty()) {
     auto c = startDaemonControl(
         io, cfg, dp, pathControl, ike.get(),
-        [&] { return reloadPolicy(cfg, options.configPath, dp, "braidctl reload"); },
+        [&] { return reloadPolicy(cfg, options.configPath, dp, budgets.get(), "braidctl reload"); },
         budgets.get());
     if (c) {
       controlServer = std::move(*c);
@@ -399,7 +405,7 @@ int runDaemon(const Config& cfg, const DaemonOptions& options) {
   std::function<void()> armHup = [&] {
     hup.async_wait([&](const boost::system::error_code& ec, int) {
       if (ec) return;
-      (void)reloadPolicy(cfg, options.configPath, dp);
+      (void)reloadPolicy(cfg, options.configPath, dp, budgets.get());
       armHup();
     });
   };

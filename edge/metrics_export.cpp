@@ -223,9 +223,13 @@ const auto kMonitorFields = m::concat(
                         "IKE liveness checks asked on a path without probes (standard peer) "
                         "after inbound ESP silence while sending, or while dead.",
                         &probeCounter<&PC::livenessChecks>),
+            pathCounter("braid_path_suspicions_total",
+                        "Times the path became suspect: one probe answer overdue while it "
+                        "carried traffic (real-time classes copy onto another path meanwhile).",
+                        &probeCounter<&PC::suspicions>),
         })),
     transitionFields(std::make_index_sequence<kPathCauseCount>{}));
-static_assert(sizeof(PC) == (13 + kPathCauseCount) * sizeof(uint64_t),
+static_assert(sizeof(PC) == (14 + kPathCauseCount) * sizeof(uint64_t),
               "a pathmon::PathCounters field without a descriptor in kMonitorFields");
 
 }  // namespace

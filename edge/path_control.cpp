@@ -217,6 +217,14 @@ void PathControl::onPathEvent(const pathmon::PathEvent& e) {
   publishViews();  // in the same turn: the next packet already avoids a dead path
 }
 
+void PathControl::onSuspect(pathmon::PathId path, bool suspect, TimePoint /*at*/) {
+  if (path >= paths_.size()) return;
+  // Debug only: with a few percent probe loss this happens several times a second.
+  BRAID_LOG(kDebug, "path") << "path " << paths_[path].name
+                            << (suspect ? ": suspect (an answer is overdue)" : ": heard again");
+  publishViews();  // now: real-time classes copy while the path is suspect
+}
+
 policy::PathView PathControl::view(size_t path) const {
   const Path& p = paths_[path];
   policy::PathView v;
@@ -244,6 +252,7 @@ policy::PathView PathControl::view(size_t path) const {
   v.rttUs = us(s.srtt);
   v.jitterUs = us(std::max(s.rttJitter, s.inboundJitter));
   v.loss = float(s.loss);
+  v.suspect = s.suspect;
   const UplinkConfig& u = cfg_.uplinks[p.uplink];
   v.metered = u.metered;
   v.capacityKbps = u.egressKbps;

@@ -109,6 +109,7 @@ class PathControl final : public pathmon::ProbeTransport, public pathmon::PathLi
   void sendProbe(pathmon::PathId path, Bytes shim) override;
   void checkLiveness(pathmon::PathId path) override;
   void onPathEvent(const pathmon::PathEvent& e) override;
+  void onSuspect(pathmon::PathId path, bool suspect, TimePoint at) override;
   void poll();
   void armPoll();
   void publishViews();

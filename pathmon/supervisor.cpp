@@ -104,6 +104,7 @@ struct PathSupervisor::Path {
   bool settling = false;  // a late timer: input queued meanwhile goes first
   uint32_t missStreak = 0;
   uint32_t goodStreak = 0;
+  bool suspect = false;
   // Probes of the last outage: from the first that went unanswered before the path stopped
   // being usable to the last sent before it was probed back. Only these are forgotten when
   // it comes back: the loss measured before (a brownout) still counts.
@@ -167,7 +168,11 @@ Duration PathSupervisor::interval(const Path& p) const {
     case PathState::kUp:
     case PathState::kDegraded:
       if (p.active) return p.cfg.activeInterval;
-      return p.cfg.metered ? p.cfg.meteredIdleInterval : p.cfg.idleInterval;
+      if (p.cfg.metered) return p.cfg.meteredIdleInterval;
+      // An idle path with loss in its window is measuring its way back (a brownout moved
+      // its classes away): at the active rate its window clears in lossWindow x 20 ms, not
+      // x 100 ms, so SLA-bound classes return seconds sooner (lab_brownout: 6.5 s).
+      return p.loss.lost() > 0 ? p.cfg.activeInterval : p.cfg.idleInterval;
   }
   return p.cfg.activeInterval;
 }
@@ -195,6 +200,22 @@ Duration PathSupervisor::silenceDeadline(const Path& p) const {
   return std::min(d, p.cfg.maxDeadline);
 }
 
+Duration PathSupervisor::suspectDeadline(const Path& p) const {
+  // The silence deadline with a multiplier of one: the next answer is overdue.
+  Duration iv = std::max(interval(p), p.maxIntervalSinceAlive);
+  Duration margin = std::clamp<Duration>(4 * p.rtt.rttvar(), std::chrono::milliseconds(2), iv);
+  Duration d = iv + margin;
+  if (p.silenceFrom > p.lastAlive) d += p.rtt.srtt() + 4 * p.rtt.rttvar();
+  return std::min(d, silenceDeadline(p));
+}
+
+void PathSupervisor::setSuspect(Path& p, bool suspect, TimePoint now) {
+  if (p.suspect == suspect) return;
+  p.suspect = suspect;
+  if (suspect) ++p.counters.suspicions;
+  listener_.onSuspect(p.id, suspect, now);
+}
+
 Duration PathSupervisor::currentHoldDown(const Path& p, TimePoint now) const {
   // Deaths inside the flap window, this one included, double the hold-down each.
   size_t recent = 0;
@@ -208,6 +229,7 @@ Duration PathSupervisor::currentHoldDown(const Path& p, TimePoint now) const {
 
 void PathSupervisor::transition(Path& p, PathState to, PathCause cause, TimePoint now) {
   if (p.state == to) return;
+  p.suspect = false;  // the event that follows tells the listener more than suspicion would
   PathEvent e;
   e.path = p.id;
   e.from = p.state;
@@ -411,6 +433,8 @@ void PathSupervisor::evaluate(Path& p, TimePoint now) {
         transition(p, PathState::kDead, PathCause::kMissedProbes, now);
         return;
       }
+      setSuspect(p, p.active && now - std::max(p.lastAlive, p.silenceFrom) >= suspectDeadline(p),
+                 now);
       bool enoughSamples = p.loss.resolved() >= c.degradeMinSamples;
       double loss = p.loss.lossRatio();
       bool rttHigh = c.degradeRtt > Duration::zero() && p.rtt.srtt() >= c.degradeRtt;
@@ -536,7 +560,9 @@ void PathSupervisor::rearm(Path& p) {
       }
     }
     if (p.state == PathState::kUp || p.state == PathState::kDegraded) {
-      consider(std::max(p.lastAlive, p.silenceFrom) + silenceDeadline(p));
+      const TimePoint from = std::max(p.lastAlive, p.silenceFrom);
+      consider(from + silenceDeadline(p));
+      if (p.active && !p.suspect) consider(from + suspectDeadline(p));
     }
     if (p.state == PathState::kProbing && p.goodStreak >= p.cfg.recoverProbes) {
       consider(p.upNotBefore);
@@ -644,6 +670,7 @@ void PathSupervisor::onTraffic(PathId id, TimePoint rxTime) {
   // No rearm: the silence deadline only moves later, the armed timer re-checks then. But a
   // path without probes acts on it: an answered check, or a dead path's proof of life.
   if (checksLiveness(*p) && (p->checkSentAt || p->state == PathState::kDead)) service(*p);
+  if (p->suspect) service(*p);  // heard from again: clear it now, not at the next timer
 }
 
 PathStats PathSupervisor::stats(PathId id) const {
@@ -664,6 +691,7 @@ PathStats PathSupervisor::stats(PathId id) const {
   s.late = p->loss.late();
   s.received = p->loss.received();
   s.missStreak = p->missStreak;
+  s.suspect = p->suspect;
   s.probeInterval = interval(*p);
   s.deadline = deadline(*p);
   s.lastDetection = p->lastDetection;

@@ -19,6 +19,12 @@
 //     count: it proves only the inbound direction.
 // With 20 ms probes and K = 3 a cut is declared 60-85 ms after the last proof of life.
 //
+// Suspicion: an Up or Degraded path that carries traffic and has heard nothing for one
+// interval plus the margin (one answer overdue) is suspect until its next proof of life.
+// It is not a state: the path keeps its flows, but the listener hears of it at once so that
+// real-time classes can copy onto another path while the verdict is out (BFD's multiplier
+// is what makes a death slow; one missed answer is the earliest hint, and mostly a false one).
+//
 // Recovery and damping: a Dead path needs `recoverProbes` answered probes in a row and the
 // hold-down to have passed. The hold-down doubles with every death inside `flapWindow`
 // (capped), so a flapping link stays out instead of flapping the traffic.
@@ -132,6 +138,7 @@ struct PathCounters {
   uint64_t deaths = 0;
   uint64_t stalls = 0;          // late timers whose verdict waited for queued input
   uint64_t livenessChecks = 0;  // liveness checks asked of IKE (paths without probes)
+  uint64_t suspicions = 0;      // times the path became suspect (one answer overdue)
   std::array<uint64_t, static_cast<size_t>(PathCause::kCount)> transitions{};
 };
 
@@ -143,6 +150,7 @@ struct PathStats {
   double loss = 0;            // probe loss over the window
   uint32_t lost = 0, late = 0, received = 0;
   uint32_t missStreak = 0;
+  bool suspect = false;  // one answer overdue while carrying traffic (see above)
   Duration probeInterval{0};
   Duration deadline{0};  // current silence deadline
   // The silence when the path was last declared Dead while carrying traffic (Up or
@@ -168,6 +176,8 @@ class PathListener {
  public:
   virtual ~PathListener() = default;
   virtual void onPathEvent(const PathEvent& event) = 0;
+  // A path became suspect (one answer overdue) or heard from again. Not a state change.
+  virtual void onSuspect(PathId /*path*/, bool /*suspect*/, TimePoint /*at*/) {}
 };
 
 class PathSupervisor {
@@ -223,6 +233,8 @@ class PathSupervisor {
   Duration lossTimeout(const Path& p) const;
   Duration deadline(const Path& p) const;
   Duration silenceDeadline(const Path& p) const;
+  Duration suspectDeadline(const Path& p) const;
+  void setSuspect(Path& p, bool suspect, TimePoint now);
   Duration currentHoldDown(const Path& p, TimePoint now) const;
   void restartProbing(Path& p, TimePoint now);
   void serviceLiveness(Path& p, TimePoint now);

@@ -59,6 +59,17 @@ BudgetEvent MeteredBudget::add(uint64_t bytes, LocalSeconds now) {
   return ev;
 }
 
+void MeteredBudget::reconfigure(const BudgetConfig& cfg) {
+  cfg_ = cfg;
+  if (month_.started) month_.start = monthStart(day_.start, cfg_.resetDay);
+  auto settle = [&](Period& p, uint64_t limit) {
+    p.exhausted = limit != 0 && p.used >= limit;
+    p.warned = limit != 0 && double(p.used) * 100 >= double(limit) * cfg_.warnPercent;
+  };
+  settle(day_, cfg_.dayBytes);
+  settle(month_, cfg_.monthBytes);
+}
+
 double MeteredBudget::ratio(BudgetPeriod p) const {
   const uint64_t l = limit(p);
   return l == 0 ? 0.0 : double(used(p)) / double(l);

@@ -59,6 +59,11 @@ class MeteredBudget {
     return p == BudgetPeriod::kDay ? day_.start : month_.start;
   }
   const BudgetConfig& config() const { return cfg_; }
+  // The plan changed under a running braidd (reload): the counts of the current periods
+  // are kept (bytes already carried are billed), the new limits decide exhaustion at once,
+  // and a crossing that already happened is not logged again. A new billing day moves the
+  // month's start, the count going with it.
+  void reconfigure(const BudgetConfig& cfg);
 
   // "day 2026-12-06 1234\nmonth 2026-12-01 56789\n". decode() takes the counts of periods
   // that are still current at `now` and ignores ended ones. It returns what is wrong with

@@ -265,9 +265,10 @@ PathId Engine::balancePick(const ClassPolicy& c, ClassState& s, const Cands& can
 
 void Engine::addCopies(const ClassPolicy& c, const Cands& cands, bool anyMeets, Decision& d) const {
   bool want = false;
+  size_t extra = std::min<size_t>(c.copies - 1, Decision::kMaxCopies);
   switch (c.duplicate) {
     case DuplicateWhen::kNever:
-      return;
+      break;
     case DuplicateWhen::kAlways:
       want = true;
       break;
@@ -280,8 +281,14 @@ void Engine::addCopies(const ClassPolicy& c, const Cands& cands, bool anyMeets, 
       want = !anyMeets;
       break;
   }
+  if (!want && c.copyOnSuspect) {
+    const PathView* primary = findIn(cands, d.primary);
+    if (primary && primary->suspect) {
+      want = true;
+      extra = std::max<size_t>(extra, 1);
+    }
+  }
   if (!want) return;
-  size_t extra = std::min<size_t>(c.copies - 1, Decision::kMaxCopies);
   // Pick the next-best paths by the same order as the primary (selection, no allocation).
   for (size_t k = 0; k < extra; ++k) {
     const PathView* pick = nullptr;
@@ -291,7 +298,11 @@ void Engine::addCopies(const ClassPolicy& c, const Cands& cands, bool anyMeets, 
       bool taken = false;
       for (size_t j = 0; j < d.copyCount; ++j) taken |= d.copies[j] == p->id;
       if (taken) continue;
-      if (!pick || preferredOver(c, *p, *pick)) pick = p;
+      // A suspect path is the last choice for a copy: it may be dying too.
+      if (!pick || (pick->suspect && !p->suspect) ||
+          (pick->suspect == p->suspect && preferredOver(c, *p, *pick))) {
+        pick = p;
+      }
     }
     if (!pick) break;
     d.copies[d.copyCount++] = pick->id;

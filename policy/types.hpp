@@ -36,6 +36,7 @@ struct PathView {
   bool metered = false;
   uint32_t capacityKbps = 0;  // configured egress rate (or measured); bond/balance weight
   BudgetUse budget = BudgetUse::kOk;
+  bool suspect = false;  // an answer overdue: maybe dying (pathmon's suspicion)
 };
 
 // What the classifier sees besides the 5-tuple.
@@ -94,6 +95,9 @@ struct ClassPolicy {
   std::vector<PathId> preferred;  // steer: ordered preference; pin: the allowed paths
   DuplicateWhen duplicate = DuplicateWhen::kNever;
   uint8_t copies = 2;  // total copies when duplicating, primary included (2..4)
+  // One copy on the next-best path while the primary is suspect, so a dying path loses
+  // only what was in flight before the first overdue answer (config `copy_on_suspect`).
+  bool copyOnSuspect = false;
   FecWhen fec = FecWhen::kNever;
   float fecLossThreshold = 0.01f;
   MeteredUse metered = MeteredUse::kLastResort;

@@ -107,6 +107,55 @@ TEST_F(UplinkBudgetsTest, UsedUpBudgetMakesTheUplinkALastResortUntilTheNextDay) 
   EXPECT_EQ(applied[1], std::make_pair(size_t{1}, policy::BudgetUse::kOk));
 }
 
+// Reload (SIGHUP): a changed plan applies at once with the count kept; a lower limit can
+// use the budget up, a higher one frees it, `budget_exhausted` switches last resort and
+// block, a removed budget frees the uplink, and an uplink gaining one is named for restart.
+TEST_F(UplinkBudgetsTest, AReloadAppliesTheNewPlanAndKeepsTheCount) {
+  auto b = UplinkBudgets::open(config("budget_day_mb = 2"), paths(), at(6));
+  ASSERT_TRUE(b.isOk()) << b.status().message();
+  PathActivity a(2);
+  std::vector<policy::BudgetUse> applied;
+  (*b)->start(io_, a, [&](size_t u, policy::BudgetUse use) {
+    EXPECT_EQ(u, 1u);
+    applied.push_back(use);
+  });
+  bump(a, 1, 900'000, 300'000);
+  (*b)->sample(a, at(6));
+  EXPECT_TRUE(applied.empty());
+  EXPECT_TRUE((*b)->reconfigure(config("budget_day_mb = 2")).empty());  // unchanged
+  EXPECT_TRUE(applied.empty());
+
+  EXPECT_TRUE((*b)->reconfigure(config("budget_day_mb = 1")).empty());
+  ASSERT_EQ(applied.size(), 1u);
+  EXPECT_EQ(applied[0], policy::BudgetUse::kLastResort);
+  EXPECT_EQ((*b)->stats()[0].dayUsed, 1'200'000u);
+  EXPECT_EQ((*b)->stats()[0].dayLimit, 1'000'000u);
+
+  (void)(*b)->reconfigure(config("budget_day_mb = 1\nbudget_exhausted = \"block\""));
+  ASSERT_EQ(applied.size(), 2u);
+  EXPECT_EQ(applied[1], policy::BudgetUse::kBlocked);
+
+  (void)(*b)->reconfigure(config("budget_day_mb = 5"));
+  ASSERT_EQ(applied.size(), 3u);
+  EXPECT_EQ(applied[2], policy::BudgetUse::kOk);
+  bump(a, 1, 100'000, 0);
+  (*b)->sample(a, at(6, 13));
+  EXPECT_EQ((*b)->stats()[0].dayUsed, 1'300'000u);  // counting went on
+
+  (void)(*b)->reconfigure(config("budget_day_mb = 1\nbudget_exhausted = \"block\""));
+  ASSERT_EQ(applied.size(), 4u);
+  (void)(*b)->reconfigure(config(""));  // budget removed: unlimited from now
+  ASSERT_EQ(applied.size(), 5u);
+  EXPECT_EQ(applied[4], policy::BudgetUse::kOk);
+
+  // fiber gains a budget: not counted before a restart, and said so.
+  Config more = config("budget_day_mb = 1");
+  more.uplinks[0].budget.dayBytes = 5'000'000;
+  const auto restart = (*b)->reconfigure(more);
+  ASSERT_EQ(restart.size(), 1u);
+  EXPECT_EQ(restart[0], "fiber");
+}
+
 TEST_F(UplinkBudgetsTest, CountsSurviveARestartAndABlockedUplinkStaysBlocked) {
   Config cfg = config("budget_month_mb = 2\nbudget_exhausted = \"block\"");
   {

@@ -37,6 +37,9 @@ class Sim : public ProbeTransport, public PathListener {
     });
   }
   void onPathEvent(const PathEvent& e) override { events.push_back(e); }
+  void onSuspect(PathId, bool suspect, TimePoint at) override {
+    suspicions.push_back({suspect, at});
+  }
 
   void runFor(Duration d) { runUntil(clock.now() + d); }
   void runUntil(TimePoint end) {
@@ -68,6 +71,7 @@ class Sim : public ProbeTransport, public PathListener {
   TimerQueue timers;
   PathSupervisor sup{clock, timers, *this, *this};
   std::vector<PathEvent> events;
+  std::vector<std::pair<bool, TimePoint>> suspicions;  // (suspect, when)
   Duration owd = milliseconds(2);
   Duration replyExtra{0};
   uint64_t holdUs = 0;
@@ -193,6 +197,11 @@ TEST(PathSupervisor, NoFalseDeathUnderRandomLoss) {
     } else {
       EXPECT_EQ(deaths, 0u);
     }
+    // Each lost answer makes the path suspect for about one interval (real-time copies).
+    std::printf("K=%u: %llu suspicions\n", k,
+                static_cast<unsigned long long>(s.counters.suspicions));
+    EXPECT_GT(s.counters.suspicions, 0u);
+    EXPECT_LE(s.counters.suspicions, s.counters.probesTimedOut + s.counters.repliesLate);
     // Degraded (10 % over 100 probes) may blink: 5 % mean loss crosses it in some windows.
     std::printf("K=%u: %zu degraded episodes\n", k, sim.count(PathState::kDegraded));
     EXPECT_GT(s.loss, 0.0);
@@ -458,6 +467,32 @@ TEST(PathSupervisor, ProbeRateFollowsUsageAndMetering) {
   EXPECT_LE(metered, 12u);
 }
 
+// After a brownout an idle path probes at the active rate while its window holds loss, so
+// its loss falls below a 3 % SLA within about 2.5 s of the loss ending, not 8-10 s.
+TEST(PathSupervisor, AnIdlePathWithLossInItsWindowProbesFastUntilItClears) {
+  Sim sim(7);
+  sim.sup.addPath(0, fastConfig());
+  sim.sup.setKeyed(0, true);
+  ASSERT_TRUE(sim.runUntilState(0, PathState::kUp, std::chrono::seconds(2)));
+  sim.runFor(std::chrono::seconds(2));
+  EXPECT_EQ(sim.sup.stats(0).probeInterval, milliseconds(100));  // idle and clean
+  sim.loss = 0.08;                                               // per leg, ~15 % round trip
+  sim.runFor(std::chrono::seconds(10));
+  EXPECT_GT(sim.sup.stats(0).loss, 0.05);
+  EXPECT_EQ(sim.sup.stats(0).probeInterval, milliseconds(20));
+  sim.loss = 0;
+  const TimePoint clean = sim.clock.now();
+  while (sim.sup.stats(0).loss >= 0.027 && sim.clock.now() - clean < std::chrono::seconds(20)) {
+    sim.runFor(milliseconds(10));
+  }
+  const Duration back = sim.clock.now() - clean;
+  std::printf("loss under 2.7 %% %.0f ms after the brownout\n", toMillis(back));
+  EXPECT_LE(back, milliseconds(2500));
+  sim.runFor(std::chrono::seconds(3));  // the window forgets the loss: idle rate again
+  EXPECT_EQ(sim.sup.stats(0).loss, 0.0);
+  EXPECT_EQ(sim.sup.stats(0).probeInterval, milliseconds(100));
+}
+
 TEST(PathSupervisor, TwoPeersAnswerEachOther) {
   // Two supervisors joined by a 3 ms link: each measures the path from its own probes and
   // answers the other's.
@@ -601,6 +636,82 @@ TEST(PathSupervisor, AStallDoesNotKillAPathWhoseRepliesAreQueued) {
   sim.runFor(std::chrono::milliseconds(200));
   EXPECT_EQ(sim.count(PathState::kDead), 0u);
   EXPECT_GE(sim.sup.stats(0).counters.stalls, 1u);
+}
+
+// Suspicion: one answer overdue on a busy path is reported at once, long before the
+// death, and cleared by the next proof of life. Over 40 cut phases at 20 ms and 10 ms
+// probes it comes one interval (plus the 2 ms margin) after the last proof of life, and the
+// death follows (K = 3) with the listener told in between.
+TEST(PathSupervisor, SuspicionComesOneIntervalAfterTheLastProofOfLife) {
+  for (Duration interval : {milliseconds(10), milliseconds(20)}) {
+    Duration worstSuspect{0}, worstDeathAfter{milliseconds(1000)};
+    for (uint64_t run = 0; run < 40; ++run) {
+      Sim sim(run);
+      PathConfig c = fastConfig();
+      c.activeInterval = interval;
+      c.seed = run;
+      if (interval == milliseconds(10)) c.silenceFloor = milliseconds(30);
+      sim.sup.addPath(0, c);
+      sim.sup.setActive(0, true);
+      sim.sup.setKeyed(0, true);
+      sim.runFor(std::chrono::seconds(1) + Duration(static_cast<int64_t>(run * 1'234'567)));
+      ASSERT_EQ(sim.sup.state(0), PathState::kUp);
+      ASSERT_TRUE(sim.suspicions.empty()) << "a clean path was suspected";
+      const TimePoint cutAt = sim.clock.now();
+      sim.cut = true;
+      auto dead = sim.runUntilState(0, PathState::kDead, std::chrono::seconds(1));
+      ASSERT_TRUE(dead);
+      ASSERT_EQ(sim.suspicions.size(), 1u) << "run " << run;
+      EXPECT_TRUE(sim.suspicions[0].first);
+      const Duration suspectAfterCut = sim.suspicions[0].second - cutAt;
+      // At most one interval (+ margin) after the last reply, which came at most one RTT
+      // (4 ms) after the cut; never before the cut's first missing answer could be due.
+      EXPECT_LE(suspectAfterCut, interval + milliseconds(2) + milliseconds(4)) << "run " << run;
+      EXPECT_GT(suspectAfterCut, Duration::zero());
+      worstSuspect = std::max(worstSuspect, suspectAfterCut);
+      worstDeathAfter = std::min(worstDeathAfter, *dead - sim.suspicions[0].second);
+      EXPECT_FALSE(sim.sup.stats(0).suspect) << "dead is not suspect";
+      EXPECT_EQ(sim.sup.stats(0).counters.suspicions, 1u);
+    }
+    // Suspicion leads the death by about K - 1 intervals: that is what a copy gains.
+    EXPECT_GE(worstDeathAfter, interval);
+    std::printf("interval %.0f ms: suspect <= %.1f ms after the cut; death >= %.1f ms later\n",
+                toMillis(interval), toMillis(worstSuspect), toMillis(worstDeathAfter));
+  }
+}
+
+TEST(PathSupervisor, ALostAnswerIsSuspectedAndClearedByTheNextOne) {
+  Sim sim;
+  sim.sup.addPath(0, fastConfig());
+  sim.sup.setActive(0, true);
+  sim.sup.setKeyed(0, true);
+  ASSERT_TRUE(sim.runUntilState(0, PathState::kUp, std::chrono::seconds(1)));
+  sim.runFor(milliseconds(300));
+  ASSERT_TRUE(sim.suspicions.empty());
+  // Lose the replies for 30 ms: one or two answers missing, not three.
+  sim.dropReplies = true;
+  sim.runFor(milliseconds(30));
+  sim.dropReplies = false;
+  sim.runFor(milliseconds(100));
+  EXPECT_EQ(sim.count(PathState::kDead), 0u);
+  ASSERT_EQ(sim.suspicions.size(), 2u);
+  EXPECT_TRUE(sim.suspicions[0].first);
+  EXPECT_FALSE(sim.suspicions[1].first);
+  // Cleared by the first reply after the loss: within one interval plus a round trip.
+  EXPECT_LE(sim.suspicions[1].second - sim.suspicions[0].second, milliseconds(20 + 4 + 20));
+  EXPECT_FALSE(sim.sup.stats(0).suspect);
+}
+
+TEST(PathSupervisor, AnIdlePathIsNeverSuspect) {
+  Sim sim;
+  sim.sup.addPath(0, fastConfig());
+  sim.sup.setKeyed(0, true);
+  ASSERT_TRUE(sim.runUntilState(0, PathState::kUp, std::chrono::seconds(2)));
+  sim.runFor(milliseconds(500));
+  sim.cut = true;
+  ASSERT_TRUE(sim.runUntilState(0, PathState::kDead, std::chrono::seconds(2)));
+  EXPECT_TRUE(sim.suspicions.empty());
+  EXPECT_EQ(sim.sup.stats(0).counters.suspicions, 0u);
 }
 
 }  // namespace

@@ -43,6 +43,24 @@ TEST(MeteredBudget, WarnsThenExhaustsOncePerPeriod) {
   EXPECT_EQ(b.add(850, at(2026, 12, 7)), BudgetEvent::kWarn);
 }
 
+TEST(MeteredBudget, ReconfigureKeepsTheCountAndJudgesItByTheNewLimits) {
+  MeteredBudget b({.dayBytes = 1000, .monthBytes = 10'000, .resetDay = 1});
+  EXPECT_EQ(b.add(850, at(2026, 12, 6)), BudgetEvent::kWarn);
+  b.reconfigure({.dayBytes = 800, .monthBytes = 10'000, .resetDay = 1});
+  EXPECT_TRUE(b.exhausted());
+  EXPECT_EQ(b.used(BudgetPeriod::kDay), 850u);
+  EXPECT_EQ(b.add(10, at(2026, 12, 6)), BudgetEvent::kNone);  // no second exhaustion event
+  b.reconfigure({.dayBytes = 2000, .monthBytes = 10'000, .resetDay = 1});
+  EXPECT_FALSE(b.exhausted());
+  EXPECT_EQ(b.add(800, at(2026, 12, 6)), BudgetEvent::kWarn);  // 1660 of 2000: warned anew
+  // A new billing day (the 5th) moves this month's start; the count goes with it.
+  b.reconfigure({.dayBytes = 2000, .monthBytes = 10'000, .resetDay = 5});
+  EXPECT_EQ(year_month_day{b.periodStart(BudgetPeriod::kMonth)}, year{2026} / December / 5);
+  EXPECT_EQ(b.used(BudgetPeriod::kMonth), 1660u);
+  EXPECT_EQ(b.tick(at(2027, 1, 5)), BudgetEvent::kNewPeriod);
+  EXPECT_EQ(b.used(BudgetPeriod::kMonth), 0u);
+}
+
 TEST(MeteredBudget, MonthOutlivesDaysAndEndsOnTheBillingDay) {
   MeteredBudget b({.dayBytes = 200, .monthBytes = 1000, .resetDay = 10});
   for (unsigned d = 10; d <= 19; ++d) b.add(90, at(2026, 11, d));

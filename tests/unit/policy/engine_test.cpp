@@ -168,6 +168,57 @@ TEST(Engine, VoiceDuplicatesOnlyWhileItsPathBreaches) {
   EXPECT_EQ(e.counters().duplicated, 1u);
 }
 
+// copy_on_suspect: a steered class copies onto the next path (never the metered one while
+// another is up, and a suspect one last) only while its primary is suspect; the flow stays.
+TEST(Engine, CopyOnSuspectCopiesOnlyWhileThePrimaryIsSuspect) {
+  EngineConfig cfg = referenceConfig();
+  cfg.classes[kVoiceSteer].copyOnSuspect = true;
+  Engine e(cfg);
+  auto paths = referencePaths();
+  TimePoint now{};
+  Decision d = e.decide(udp(1, 5061), now, paths);
+  ASSERT_EQ(d.cls, kVoiceSteer);
+  EXPECT_EQ(d.primary, kFiber);
+  EXPECT_EQ(d.copyCount, 0);
+  paths[kFiber].suspect = true;
+  d = e.decide(udp(1, 5061), now, paths);
+  EXPECT_EQ(d.primary, kFiber);  // suspicion moves nothing
+  EXPECT_EQ(d.cause, DecisionCause::kSticky);
+  ASSERT_EQ(d.copyCount, 1);
+  EXPECT_EQ(d.copies[0], kBroadband);
+  // The default class (copy_on_suspect off) and a suspect broadband: no copy for the one,
+  // and the other copies onto the suspect broadband only if nothing else is allowed.
+  EXPECT_EQ(e.decide(udp(2), now, paths).copyCount, 0);
+  paths[kBroadband].suspect = true;
+  d = e.decide(udp(1, 5061), now, paths);
+  ASSERT_EQ(d.copyCount, 1);
+  EXPECT_EQ(d.copies[0], kBroadband);  // lte is last resort: not a candidate while others work
+  paths[kFiber].suspect = false;
+  paths[kBroadband].suspect = false;
+  EXPECT_EQ(e.decide(udp(1, 5061), now, paths).copyCount, 0);
+  // Suspect and dead are different: a dead fiber moves the flow, no copy needed.
+  paths[kFiber].health = PathHealth::kDown;
+  d = e.decide(udp(1, 5061), now, paths);
+  EXPECT_EQ(d.primary, kBroadband);
+  EXPECT_EQ(d.cause, DecisionCause::kPathDown);
+  EXPECT_EQ(d.copyCount, 0);
+}
+
+// Among allowed paths, a copy avoids a suspect one.
+TEST(Engine, CopyOnSuspectPrefersAPathThatIsNotSuspect) {
+  EngineConfig cfg = referenceConfig();
+  cfg.classes[kVoiceSteer].copyOnSuspect = true;
+  cfg.classes[kVoiceSteer].metered = MeteredUse::kAllowed;
+  Engine e(cfg);
+  auto paths = referencePaths();
+  ASSERT_EQ(e.decide(udp(1, 5061), TimePoint{}, paths).primary, kFiber);
+  paths[kFiber].suspect = true;
+  paths[kBroadband].suspect = true;
+  Decision d = e.decide(udp(1, 5061), TimePoint{}, paths);
+  ASSERT_EQ(d.copyCount, 1);
+  EXPECT_EQ(d.copies[0], kLte);
+}
+
 TEST(Engine, DuplicateAlwaysAndNoneMeets) {
   EngineConfig cfg;
   cfg.classes.resize(2);
