@@ -130,12 +130,13 @@ struct PeerConfig {
   std::shared_ptr<const RemoteAccessConfig> remoteAccess;
   bool requestVirtualIp = false;
   // RFC 7383: offer IKE fragmentation in IKE_SA_INIT (used when the peer offers it too), and
-  // the largest IP datagram of one fragment (strongSwan's fragment_size, 1280 by default).
+  // the largest IP datagram of one fragment (strongSwan's fragment_size; 0: the uplink's MTU,
+  // else 1280). PMTU discovery (2.5.2) may shrink it on retransmissions.
   bool fragmentation = true;
   // RFC 4555: offer MOBIKE in IKE_AUTH (strongSwan's mobike); when both sides do, the
   // original initiator moves the IKE SA and its Child SAs to a new local address.
   bool mobike = true;
-  size_t fragmentSize = 1280;
+  size_t fragmentSize = 0;
   RetransmitConfig retransmit;
   Lifetime ikeLifetime = defaultIkeLifetime();  // bytes/packets not used for the IKE SA
   // Make-before-break (RFC 7296 2.8): after a Child SA rekey we initiated, the old SA keeps

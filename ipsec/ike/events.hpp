@@ -189,6 +189,9 @@ struct IkeCounters {
   uint64_t fragmentsSent = 0, fragmentsReceived = 0, messagesReassembled = 0;
   uint64_t dropsFragmentInvalid = 0, dropsFragmentDuplicate = 0, dropsFragmentStale = 0;
   uint64_t dropsFragmentLimit = 0, dropsFragmentTimeout = 0;
+  // RFC 7383 2.5.2: a message split again into smaller fragments (an unanswered request on
+  // retransmission, or a response replayed to a request that came split smaller).
+  uint64_t fragmentShrinks = 0;
   // EAP-TLS (RFC 5216 2.1.5): a client's TLS message over the reassembly bound (64 KiB).
   uint64_t dropsEapTlsOversize = 0;
 };

@@ -15,10 +15,29 @@ Status fragmentError(std::string what) {
 
 }  // namespace
 
+size_t fragmentOverhead(bool ipv6, bool nonEspMarker) {
+  return (ipv6 ? kIpv6Header : kIpv4Header) + kUdpHeader + (nonEspMarker ? kNonEspMarker : 0);
+}
+
 size_t ikeMessageLimit(size_t fragmentSize, bool ipv6, bool nonEspMarker) {
-  size_t overhead = (ipv6 ? kIpv6Header : kIpv4Header) + kUdpHeader;
-  if (nonEspMarker) overhead += kNonEspMarker;
+  const size_t overhead = fragmentOverhead(ipv6, nonEspMarker);
   return fragmentSize > overhead ? fragmentSize - overhead : 0;
+}
+
+size_t nextFragmentSize(size_t datagram, bool ipv6) {
+  // 1280: IPv6's minimum MTU and what tunnels usually leave; 576: IPv4's (RFC 791).
+  for (size_t s : {size_t{1280}, kMinFragmentSize}) {
+    if (ipv6 && s < 1280) break;
+    if (s < datagram) return s;
+  }
+  return 0;
+}
+
+bool fragmentAuthentic(const Message& m, const IkeCipher& cipher) {
+  const Bytes raw = m.raw();
+  const size_t aad = m.protectedOffset() + kSkfHeaderLength;
+  if (!m.isFragment() || m.protectedOffset() == 0 || raw.size() < aad) return false;
+  return cipher.decrypt(raw.first(aad), raw.subspan(aad)).isOk();
 }
 
 Result<std::vector<ByteVec>> fragmentMessage(const Message& message, IkeCipher& cipher,

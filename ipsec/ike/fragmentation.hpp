@@ -29,6 +29,17 @@ inline constexpr size_t kMaxFragmentSize = 65535;
 // most `fragmentSize` bytes: minus the IPv4 (20) or IPv6 (40) header, UDP (8) and, on the
 // NAT-T port, the 4-byte non-ESP marker (RFC 3948 2.2). RFC 7383 2.5.1.
 size_t ikeMessageLimit(size_t fragmentSize, bool ipv6, bool nonEspMarker);
+// IP datagram bytes a fragment carries besides its IKE message (ikeMessageLimit's overhead).
+size_t fragmentOverhead(bool ipv6, bool nonEspMarker);
+
+// RFC 7383 2.5.2 PMTU discovery: the next smaller fragment size (whole IP datagram) to try
+// when a message whose largest datagram is `datagram` bytes (IP included) got no answer:
+// 1280, then (IPv4 only) 576, the minimum every path takes. 0 when there is none below.
+size_t nextFragmentSize(size_t datagram, bool ipv6);
+
+// One SKF datagram (parsed) whose ICV verifies under `cipher` (RFC 7383 2.6: a retransmitted
+// request split differently is recognised by its authentic first fragment).
+bool fragmentAuthentic(const Message& fragment, const IkeCipher& cipher);
 
 // `message` (a protected exchange) as SKF datagrams of at most `maxMessage` bytes each, the
 // same header (Next Payload = SKF) on every one. A message that fits stays one SK datagram.

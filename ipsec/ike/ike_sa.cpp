@@ -318,6 +318,7 @@ void IkeSa::takeOver(IkeSa& old) {
   remoteAccess = old.remoteAccess;
   peerSignatureHashes = old.peerSignatureHashes;
   peerFragmentation = old.peerFragmentation;  // RFC 7383 2.3: a rekeyed IKE SA inherits it
+  pmtuFragmentSize_ = old.pmtuFragmentSize_;  // and the path's fragment size (2.5.2)
   shim_ = old.shim_;
   mobike_ = old.mobike_;
   startedByUs_ = old.startedByUs_;
@@ -637,8 +638,29 @@ size_t IkeSa::fragmentLimit() const {
   if (!peerFragmentation || config_ == nullptr || !config_->fragmentation) return 0;
   // On the NAT-T port every IKE message carries the non-ESP marker (RFC 3948 2.2).
   bool marker = local_.port == kNattPort || remote_.port == kNattPort;
-  return std::max<size_t>(ikeMessageLimit(config_->fragmentSize, remote_.address.isV6(), marker),
-                          1);
+  return std::max<size_t>(ikeMessageLimit(fragmentSize(), remote_.address.isV6(), marker), 1);
+}
+
+size_t IkeSa::fragmentSize() const {
+  size_t size = kDefaultFragmentSize;
+  const size_t link = ctx_.linkMtu();
+  if (config_ != nullptr && config_->fragmentSize != 0) {
+    size = link != 0 ? std::min(config_->fragmentSize, link) : config_->fragmentSize;
+  } else if (link != 0) {
+    size = link;
+  }
+  if (pmtuFragmentSize_ != 0) size = std::min(size, pmtuFragmentSize_);
+  return std::max(size, kMinFragmentSize);
+}
+
+bool IkeSa::reduceFragmentSize(size_t largestMessage) {
+  if (fragmentLimit() == 0) return false;
+  const bool marker = local_.port == kNattPort || remote_.port == kNattPort;
+  const size_t next = nextFragmentSize(
+      largestMessage + fragmentOverhead(remote_.address.isV6(), marker), remote_.address.isV6());
+  if (next == 0) return false;
+  pmtuFragmentSize_ = next;
+  return true;
 }
 
 void IkeSa::send(Bytes datagram, const Endpoint& local, const Endpoint& remote) {

@@ -50,6 +50,8 @@ class IkeSaContext {
     (void)sa;
     return false;
   }
+  // The MTU of the uplink's interface (edge; 0: unknown): the default fragment size.
+  virtual size_t linkMtu() { return 0; }
   // Limits the log lines of failures that unauthenticated input caused (null: no limit).
   virtual LogRateLimiter* unauthenticatedLog() { return nullptr; }
   // The SA has ended (destroyed after this call returns; `failed` asks for a retry).
@@ -194,6 +196,14 @@ class IkeSa {
   bool peerFragmentation = false;
   // The largest IKE message we send unfragmented, 0 = fragmentation not negotiated.
   size_t fragmentLimit() const;
+  // The IP datagram size fragments are cut for: the configured fragment_size, else the
+  // uplink's MTU (IkeSaContext::linkMtu), else 1280; never above a size PMTU discovery
+  // settled on (RFC 7383 2.5.2).
+  size_t fragmentSize() const;
+  // 2.5.2: a message whose largest datagram is `largestMessage` bytes (IKE message) got no
+  // answer: fragments shrink to the next size below it (1280, then 576 on IPv4) for this and
+  // later messages. False when there is no smaller size.
+  bool reduceFragmentSize(size_t largestMessage);
   // Virtual IPs settled by CP in IKE_AUTH (null: none); shared with a rekeyed IKE SA.
   std::shared_ptr<RemoteAccessState> remoteAccess;
   // Responder: a client authenticating with EAP between IKE_AUTH exchanges (RFC 7296 2.16).
@@ -264,8 +274,9 @@ class IkeSa {
   bool authVerified_ = false;
   bool shim_ = false;
   bool mobike_ = false;
-  TimePoint lastActivity_{};  // the peer's last authenticated message or inbound ESP
-  TimePoint lastMessage_{};   // the peer's last authenticated IKE message only
+  size_t pmtuFragmentSize_ = 0;  // RFC 7383 2.5.2: the size PMTU discovery shrank to (0: none)
+  TimePoint lastActivity_{};     // the peer's last authenticated message or inbound ESP
+  TimePoint lastMessage_{};      // the peer's last authenticated IKE message only
   TimePoint establishedAt_{}, ikeRekeyAt_{}, ikeExpireAt_{};
 
  public:

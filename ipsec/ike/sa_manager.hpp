@@ -100,6 +100,9 @@ class SaManager final : private IkeSaContext {
   size_t halfOpenSources() const { return halfOpen_.sources(); }
   size_t rateTableSize() const { return initRate_.size(); }
   const ResponderLimits& limits() const { return limits_; }
+  // The MTU of the uplink this manager's SAs use (edge reads it from the interface; 0:
+  // unknown): fragments are cut for it unless a peer sets fragment_size (RFC 7383 2.5.2).
+  void setLinkMtu(size_t mtu) { linkMtu_ = mtu; }
 
  private:
   // IkeSaContext
@@ -126,6 +129,8 @@ class SaManager final : private IkeSaContext {
   void resolveDuplicates();
   std::unique_ptr<ScopedTimer> duplicateTimer_;
   LogRateLimiter* unauthenticatedLog() override { return &unauthLog_; }
+  size_t linkMtu() override { return linkMtu_; }
+  size_t linkMtu_ = 0;
 
   uint64_t newIkeSpi();
   const PeerConfig* configForAddress(const IpAddress& remote) const;

@@ -72,6 +72,11 @@ bool TaskManager::sendRequest() {
   active_->onEncoded(bytes->front());
   lastRequest_ = std::move(bytes.value());
   BRAID_LOG(kDebug, "ike") << sa_.peerName() << ": sending " << req.summary();
+  if (sa_.fragmentLimit() != 0 && req.header.exchange != ExchangeType::kIkeSaInit) {
+    lastRequestMsg_ = std::move(req);
+  } else {
+    lastRequestMsg_.reset();
+  }
   retransmits_ = 0;
   firstSent_ = sa_.ctx().clock().now();
   sendAll(lastRequest_, sa_.local(), sa_.remote());
@@ -107,6 +112,8 @@ void TaskManager::onRetransmitTimer() {
   ++sa_.ctx().counterRef().retransmits;
   BRAID_LOG(kDebug, "ike") << sa_.peerName() << ": retransmit " << retransmits_ << " of "
                            << exchangeName(active_->exchange()) << " request " << requestId_;
+  // RFC 7383 2.5.2: unanswered datagrams may be too big for the path; split smaller.
+  if (lastRequestMsg_) refragment(*lastRequestMsg_, lastRequest_, 0);
   sendAll(lastRequest_, sa_.local(), sa_.remote());  // RFC 7383 2.6.1: every fragment
   armRetransmit();
 }
@@ -115,6 +122,7 @@ void TaskManager::finishActive() {
   timer_.cancel();
   active_.reset();
   lastRequest_.clear();
+  lastRequestMsg_.reset();
   ++requestId_;
 }
 
@@ -212,10 +220,20 @@ void TaskManager::handleRequest(Message& m, const Endpoint& to, const Endpoint& 
   if (!cachedResponse_.empty() && id + 1 == peerId_) {
     // RFC 7296 2.1: a retransmission gets the same response; nothing is processed again.
     Bytes raw = m.raw();
-    if (std::equal(raw.begin(), raw.end(), cachedRequest_.begin(), cachedRequest_.end())) {
+    const bool same =
+        std::equal(raw.begin(), raw.end(), cachedRequest_.begin(), cachedRequest_.end());
+    // RFC 7383 2.6.1, 2.5.2: the initiator split its retransmission anew (smaller): its
+    // authentic fragment 1 asks for the response, split no bigger than that fragment.
+    const bool resplit = !same && m.isFragment() && m.fragmentNumber() == 1 &&
+                         m.header.exchange == cachedResponseExchange_ &&
+                         sa_.inCipher() != nullptr && fragmentAuthentic(m, *sa_.inCipher());
+    if (same || resplit) {
       ++c.responsesReplayed;
       BRAID_LOG(kDebug, "ike") << sa_.peerName() << ": retransmitted request " << id
                                << ", replaying the response";
+      if (resplit && cachedResponseMsg_) {
+        refragment(*cachedResponseMsg_, cachedResponse_, raw.size());
+      }
       sendAll(cachedResponse_, to, from);
       return;
     }
@@ -229,7 +247,8 @@ void TaskManager::handleRequest(Message& m, const Endpoint& to, const Endpoint& 
                              << peerId_ << ")";
     return;
   }
-  if (std::optional<DecodeError> e; m.isFragment()) {
+  const bool fragmented = m.isFragment();
+  if (std::optional<DecodeError> e; fragmented) {
     if (!reassemble(m, e)) return;
     if (e) {
       sendErrorResponse(m, *e, to, from);
@@ -275,7 +294,9 @@ void TaskManager::handleRequest(Message& m, const Endpoint& to, const Endpoint& 
   resp.header.spiR = sa_.spiR();
   if (sa_.initiator()) resp.header.flags |= kFlagInitiator;
   TaskResult r2 = task->buildResponse(resp);
-  auto bytes = encode(resp);
+  // The request's fragments came through: the response's are no bigger (RFC 7383 2.5.2,
+  // the responder does no discovery of its own). raw() is now the first fragment's.
+  auto bytes = encode(resp, fragmented ? m.raw().size() : 0);
   if (!bytes) {
     BRAID_LOG(kError, "ike") << sa_.peerName() << ": cannot encode " << resp.summary() << ": "
                              << bytes.status().message();
@@ -285,8 +306,14 @@ void TaskManager::handleRequest(Message& m, const Endpoint& to, const Endpoint& 
   task->onEncoded(bytes->front());
   cachedRequest_.assign(m.raw().begin(), m.raw().end());
   cachedResponse_ = std::move(bytes.value());
-  ++peerId_;
+  cachedResponseExchange_ = resp.header.exchange;
   BRAID_LOG(kDebug, "ike") << sa_.peerName() << ": sending " << resp.summary();
+  if (sa_.fragmentLimit() != 0 && resp.header.exchange != ExchangeType::kIkeSaInit) {
+    cachedResponseMsg_ = std::move(resp);
+  } else {
+    cachedResponseMsg_.reset();
+  }
+  ++peerId_;
   sendAll(cachedResponse_, to, from);
   if (r1 == TaskResult::kFailed || r2 == TaskResult::kFailed) {
     sa_.destroy(true);
@@ -361,14 +388,17 @@ void TaskManager::sendErrorResponse(const Message& request, const DecodeError& e
   if (!bytes) return;
   cachedRequest_.assign(request.raw().begin(), request.raw().end());
   cachedResponse_ = std::move(bytes.value());
+  cachedResponseMsg_.reset();
+  cachedResponseExchange_ = request.header.exchange;
   ++peerId_;
   sendAll(cachedResponse_, to, from);
   // RFC 7296 2.21.2: INVALID_SYNTAX in an IKE_AUTH exchange ends the IKE SA.
   if (request.header.exchange == ExchangeType::kIkeAuth) sa_.destroy(true);
 }
 
-Result<std::vector<ByteVec>> TaskManager::encode(const Message& m) {
-  const size_t limit = m.header.exchange == ExchangeType::kIkeSaInit ? 0 : sa_.fragmentLimit();
+Result<std::vector<ByteVec>> TaskManager::encode(const Message& m, size_t cap) {
+  size_t limit = m.header.exchange == ExchangeType::kIkeSaInit ? 0 : sa_.fragmentLimit();
+  if (limit != 0 && cap != 0) limit = std::min(limit, cap);
   if (limit == 0 || sa_.outCipher() == nullptr) {
     auto one = m.encode(sa_.outCipher());
     if (!one) return one.status();
@@ -386,6 +416,44 @@ Result<std::vector<ByteVec>> TaskManager::encode(const Message& m) {
                             << " in all";
   }
   return list;
+}
+
+bool TaskManager::refragment(const Message& m, std::vector<ByteVec>& sent, size_t cap) {
+  if (sa_.fragmentLimit() == 0 || sa_.outCipher() == nullptr ||
+      m.header.exchange == ExchangeType::kIkeSaInit || sent.empty()) {
+    return false;
+  }
+  size_t largest = 0;
+  for (const auto& d : sent) largest = std::max(largest, d.size());
+  size_t limit = cap;
+  if (cap == 0) {
+    if (!sa_.reduceFragmentSize(largest)) return false;
+    limit = sa_.fragmentLimit();
+  } else if (largest <= cap) {
+    return false;
+  }
+  // 2.6: the receiver keeps the split with the most fragments, so the new one needs more
+  // than the old (else both splits' fragments could mix into one garbled message).
+  for (;;) {
+    auto list = fragmentMessage(m, *sa_.outCipher(), limit);
+    if (!list) return false;
+    if (list->size() > sent.size()) {
+      IkeCounters& c = sa_.ctx().counterRef();
+      ++c.fragmentShrinks;
+      c.fragmentsSent += list->size();
+      BRAID_LOG(kInfo, "ike") << sa_.peerName() << ": " << exchangeName(m.header.exchange)
+                              << (m.header.response() ? " response " : " request ")
+                              << m.header.messageId
+                              << " split again (RFC 7383 2.5.2): " << list->size()
+                              << " fragments of at most " << limit << " bytes instead of "
+                              << sent.size() << " of " << largest;
+      sent = std::move(list.value());
+      return true;
+    }
+    const size_t smaller = limit * sent.size() / (sent.size() + 1);
+    if (smaller >= limit || smaller < 64) return false;
+    limit = smaller;
+  }
 }
 
 void TaskManager::sendAll(const std::vector<ByteVec>& datagrams, const Endpoint& to,

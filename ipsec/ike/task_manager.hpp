@@ -52,8 +52,13 @@ class TaskManager {
   void onRetransmitTimer();
   void finishActive();
   std::unique_ptr<Task> responderTaskFor(const Message& request);
-  // The message as datagrams: one, or SKF fragments when negotiated and too big.
-  Result<std::vector<ByteVec>> encode(const Message& m);
+  // The message as datagrams: one, or SKF fragments when negotiated and too big. `cap`
+  // (responder, 0: none): the largest IKE message of the request's fragments.
+  Result<std::vector<ByteVec>> encode(const Message& m, size_t cap = 0);
+  // RFC 7383 2.5.2: `sent` (m's datagrams) again as a complete new split of smaller
+  // datagrams: at most `cap` bytes each (responder), or (cap 0, initiator) the SA's next
+  // smaller fragment size. False, `sent` unchanged, when there is none.
+  bool refragment(const Message& m, std::vector<ByteVec>& sent, size_t cap);
   void sendAll(const std::vector<ByteVec>& datagrams, const Endpoint& to, const Endpoint& from);
   // An SKF fragment: true when it completed the message (`m` is then the whole message and
   // `error` set if its payloads do not parse); false when stored or dropped (counted).
@@ -68,15 +73,18 @@ class TaskManager {
   IkeSa& sa_;
   std::deque<std::unique_ptr<Task>> queue_;
   std::unique_ptr<Task> active_;
-  uint32_t requestId_ = 0;            // our next request's ID
-  uint32_t peerId_ = 0;               // the ID we expect in the peer's next request
-  std::vector<ByteVec> lastRequest_;  // our request in flight, as encoded (fragments)
+  uint32_t requestId_ = 0;                 // our next request's ID
+  uint32_t peerId_ = 0;                    // the ID we expect in the peer's next request
+  std::vector<ByteVec> lastRequest_;       // our request in flight, as encoded (fragments)
+  std::optional<Message> lastRequestMsg_;  // and as built, to split again (RFC 7383 2.5.2)
   uint32_t retransmits_ = 0;
   TimePoint firstSent_{};
   ScopedTimer timer_;
   // Responder cache (RFC 7296 2.1): the last request we answered and our answer.
   ByteVec cachedRequest_;
   std::vector<ByteVec> cachedResponse_;
+  std::optional<Message> cachedResponseMsg_;  // when fragmentation is negotiated
+  ExchangeType cachedResponseExchange_ = ExchangeType::kIkeSaInit;
   Reassembler reassembler_;
   Endpoint requestTo_, requestFrom_;
 };

@@ -5,5 +5,6 @@ braid_add_test(ike_fragment_test
   SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/ike_harness.cpp
     ${CMAKE_CURRENT_LIST_DIR}/fragmentation_test.cpp
-    ${CMAKE_CURRENT_LIST_DIR}/ike_fragment_exchange_test.cpp)
+    ${CMAKE_CURRENT_LIST_DIR}/ike_fragment_exchange_test.cpp
+    ${CMAKE_CURRENT_LIST_DIR}/ike_fragment_pmtu_test.cpp)
 target_include_directories(ike_fragment_test PRIVATE ${BRAID_ROOT})
