@@ -143,9 +143,9 @@ TEST(AsioTimersTest, FiresInDeadlineOrderAndHonoursCancel) {
   timers.schedule(now + std::chrono::milliseconds(30), [&] { fired.push_back(3); });
   timers.schedule(now + std::chrono::milliseconds(10), [&] {
     fired.push_back(1);
-    // Scheduled from a callback, earlier than the pending one.
-    timers.schedule(std::chrono::steady_clock::now() + std::chrono::milliseconds(5),
-                    [&] { fired.push_back(2); });
+    // Scheduled from a callback, earlier than the pending one. Relative to `now`, not the
+    // clock: on a loaded machine this callback can run after 30 ms, and both are then due.
+    timers.schedule(now + std::chrono::milliseconds(15), [&] { fired.push_back(2); });
   });
   TimerId gone = timers.schedule(now + std::chrono::milliseconds(20), [&] { fired.push_back(99); });
   timers.cancel(gone);
