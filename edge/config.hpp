@@ -111,9 +111,9 @@ struct PeerIkeConfig {
   bool signatureHashNotify = true;
   bool braidShim = true;  // offer the braid shim in IKE_AUTH (used if the peer offers it too)
   // RFC 7383 IKE fragmentation (used if the peer offers it too) and the largest IP datagram
-  // of one fragment, strongSwan's fragment_size.
+  // of one fragment, strongSwan's fragment_size; 0 (unset): the uplink interface's MTU.
   bool fragmentation = true;
-  uint32_t fragmentSize = 1280;
+  uint32_t fragmentSize = 0;
   bool mobike = true;  // RFC 4555, strongSwan's mobike (used if the peer offers it too)
   // Child SA lifetimes (rekey_time, life_time, rand_time, rekey_bytes, ...; strongSwan's).
   ike::Lifetime childLifetime = ike::defaultChildLifetime();

@@ -237,6 +237,9 @@ Status IkeDriver::Impl::open() {
       opts.limits.initBurstPerSource = 2.0 * *g.initRatePerSource;
     }
     u->manager = std::make_unique<ike::SaManager>(clock, timers, *u, *u, std::move(opts));
+    // RFC 7383 2.5.2: IKE fragments are cut for the uplink's MTU unless fragment_size says.
+    const uint32_t linkMtu = interfaceMtu(u->config->localAddress);
+    u->manager->setLinkMtu(linkMtu);
     boost::system::error_code ec;
     u->address = u->config->localAddress;
     udp::endpoint ep(toAsio(u->address), cfg.ike.port);
@@ -250,7 +253,8 @@ Status IkeDriver::Impl::open() {
     }
     BRAID_LOG(kInfo, "ike") << "uplink " << u->config->name << ": IKE on "
                             << u->config->localAddress.toString() << " port " << cfg.ike.port
-                            << ", NAT-T on port " << u->config->port;
+                            << ", NAT-T on port " << u->config->port << ", interface MTU "
+                            << linkMtu;
     uplinks.push_back(std::move(owned));
     return Status::ok();
   };

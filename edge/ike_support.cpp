@@ -1,6 +1,11 @@
 #include "edge/ike_support.hpp"
 
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +18,31 @@
 #include "core/secure.hpp"
 
 namespace braid::edge {
+
+uint32_t interfaceMtu(const IpAddress& local) {
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return 0;
+  std::string name;
+  for (ifaddrs* i = list; i != nullptr && name.empty(); i = i->ifa_next) {
+    if (i->ifa_addr == nullptr || i->ifa_name == nullptr) continue;
+    if (local.isV4() && i->ifa_addr->sa_family == AF_INET) {
+      const auto* in = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+      if (std::memcmp(&in->sin_addr, local.bytes().data(), 4) == 0) name = i->ifa_name;
+    } else if (local.isV6() && i->ifa_addr->sa_family == AF_INET6) {
+      const auto* in6 = reinterpret_cast<const sockaddr_in6*>(i->ifa_addr);
+      if (std::memcmp(&in6->sin6_addr, local.bytes().data(), 16) == 0) name = i->ifa_name;
+    }
+  }
+  freeifaddrs(list);
+  if (name.empty() || name.size() >= IFNAMSIZ) return 0;
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 0;
+  ifreq req{};
+  std::memcpy(req.ifr_name, name.c_str(), name.size() + 1);
+  const int rc = ioctl(fd, SIOCGIFMTU, &req);
+  close(fd);
+  return rc == 0 && req.ifr_mtu > 0 ? static_cast<uint32_t>(req.ifr_mtu) : 0;
+}
 
 // ---- timers ----------------------------------------------------------------------------
 

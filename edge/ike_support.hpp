@@ -35,6 +35,11 @@ class AsioTimers final : public TimerScheduler {
   bool firing_ = false;
 };
 
+// The MTU of the interface that holds `local` (getifaddrs + SIOCGIFMTU), 0 if no interface
+// has it. The uplink's IKE socket is bound to that address and unconnected, so its own
+// IP_MTU says nothing; the IKE core cuts fragments for this MTU (RFC 7383 2.5.2).
+uint32_t interfaceMtu(const IpAddress& local);
+
 // Lines for the key log ([ike] keylog, docs/configuration.md): "TABLE:RECORD" usable as
 // tshark's `-o uat:TABLE:RECORD`, or a "# ..." comment for suites tshark 4.0 cannot decrypt.
 std::string ikeKeyLogLine(const ike::IkeKeyLog& k);

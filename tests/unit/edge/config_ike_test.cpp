@@ -521,7 +521,7 @@ TEST(ConfigIkeTest, Fragmentation) {
   auto d = parseConfig(ikeConfig(kPsk), "t.toml");
   ASSERT_TRUE(d.isOk()) << d.status().message();
   EXPECT_TRUE(d->peers[0].ike->fragmentation);
-  EXPECT_EQ(d->peers[0].ike->fragmentSize, 1280u);
+  EXPECT_EQ(d->peers[0].ike->fragmentSize, 0u);  // unset: the uplink's MTU
   auto r = parseConfig(ikeConfig(std::string(kPsk) + "fragmentation = false\nfragment_size = 576"),
                        "t.toml");
   ASSERT_TRUE(r.isOk()) << r.status().message();

@@ -154,6 +154,15 @@ TEST(AsioTimersTest, FiresInDeadlineOrderAndHonoursCancel) {
   EXPECT_EQ(timers.pending(), 0u);
 }
 
+TEST(InterfaceMtuTest, LoopbackAddressesHaveTheLoopbackMtu) {
+  // lo exists in every namespace; its MTU is whatever it is set to, but never 0.
+  const uint32_t lo = interfaceMtu(*IpAddress::parse("127.0.0.1"));
+  EXPECT_GE(lo, 576u);
+  // No interface holds this address: unknown.
+  EXPECT_EQ(interfaceMtu(*IpAddress::parse("192.0.2.254")), 0u);
+  EXPECT_EQ(interfaceMtu(*IpAddress::parse("2001:db8::fe")), 0u);
+}
+
 TEST(IkePeerConfigTest, PathBecomesCorePeerConfig) {
   auto cfg = parseConfig(R"([overlay]
 local_subnets = ["10.98.1.0/24"]
