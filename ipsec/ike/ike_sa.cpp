@@ -230,6 +230,12 @@ void IkeSa::armChildTimers(ChildSa& c) {
     c.hardTimer->arm(c.hardAt, [this, spi] {
       ChildSa* x = findChildByInbound(spi);
       if (x == nullptr || x->state == ChildSaState::kDeleting) return;
+      if (x->state == ChildSaState::kRekeyed) {
+        // Already replaced, in its grace period: its end is the rekey's, not an expiry (a
+        // short life_time can fall inside the grace; counting it looked like a failed rekey).
+        deleteChild(spi);
+        return;
+      }
       ++ctx_.counterRef().childHardExpired;
       BRAID_LOG(kInfo, "ike") << peerName() << ": Child SA '" << (x->config ? x->config->name : "")
                               << "' (SPI " << spiHex(spi)
