@@ -173,13 +173,26 @@ std::optional<DecodeError> Message::decode(Bytes datagram, const IkeCipher* ciph
   return verify();
 }
 
+namespace {
+// One 64 KiB serializing area per thread (RFC 7296 3.1: the length field bounds a message).
+// A fresh zeroed 64 KiB vector per message, trimmed back to the kernel by glibc at each free
+// and faulted in again, cost ~1.8 ms of a ~2 ms Child SA rekey (bench/ike_rekey_bench).
+MutableBytes scratch() {
+  thread_local ByteVec area(kMaxMessage);
+  return MutableBytes(area.data(), area.size());
+}
+ByteVec written(MutableBytes area, const ByteWriter& w) {
+  return ByteVec(area.data(), area.data() + w.position());
+}
+}  // namespace
+
 Result<ByteVec> Message::encode(IkeCipher* cipher) const {
   bool protect = header.exchange != ExchangeType::kIkeSaInit;
   if (protect && cipher == nullptr) {
     return errorStatus(ErrorCode::kInvalidArgument, "protected message without keys");
   }
-  ByteVec buf(kMaxMessage);
-  ByteWriter w(buf);
+  const MutableBytes area = scratch();
+  ByteWriter w(area);
   PayloadType first =
       protect ? PayloadType::kSk : (payloads.empty() ? PayloadType::kNone : payloads[0].type);
   if (!writeIkeHeader(w, header, first)) return errorStatus(ErrorCode::kInternal, "header");
@@ -187,31 +200,29 @@ Result<ByteVec> Message::encode(IkeCipher* cipher) const {
     if (!writeChain(w, payloads)) {
       return errorStatus(ErrorCode::kInvalidArgument, "payload does not serialize");
     }
-    buf.resize(w.position());
+    ByteVec buf = written(area, w);
     storeBe32(buf.data() + 24, static_cast<uint32_t>(buf.size()));
     return buf;
   }
-  ByteVec inner(kMaxMessage);
-  ByteWriter iw(inner);
+  const ByteVec head = written(area, w);
+  ByteWriter iw(area);  // the header is copied out: the area takes the inner chain now
   if (!writeChain(iw, payloads)) {
     return errorStatus(ErrorCode::kInvalidArgument, "payload does not serialize");
   }
-  inner.resize(iw.position());
-  buf.resize(w.position());
+  const ByteVec inner = written(area, iw);
   PayloadType innerFirst = payloads.empty() ? PayloadType::kNone : payloads[0].type;
-  auto sealed = sealMessage(*cipher, buf, static_cast<uint8_t>(innerFirst), inner);
+  auto sealed = sealMessage(*cipher, head, static_cast<uint8_t>(innerFirst), inner);
   if (!sealed) return sealed.status();
   return std::move(sealed.value());
 }
 
 Result<ByteVec> Message::encodeChain() const {
-  ByteVec inner(kMaxMessage);
-  ByteWriter iw(inner);
+  const MutableBytes area = scratch();
+  ByteWriter iw(area);
   if (!writeChain(iw, payloads)) {
     return errorStatus(ErrorCode::kInvalidArgument, "payload does not serialize");
   }
-  inner.resize(iw.position());
-  return inner;
+  return written(area, iw);
 }
 
 void Message::addNotify(uint16_t type, ByteVec data, ProtocolId protocol, ByteVec spi) {
