@@ -401,6 +401,60 @@ int main(int argc, char** argv) {
                                .advance(61000)
                                .replay(0, 1)
                                .run());
+  // ---- collisions (RFC 7296 2.8.1, 2.8.2, 2.25): both sides start in the same step ----------
+  // Each pair three ways: both requests cross (delivered before either response), one
+  // request lost and retransmitted, and the responses swapped. A second Child SA first, so
+  // that deleting one leaves the other. Each must pass the settled pair checks.
+  static const char* kBothNames[kBothCount] = {"rekey_child",
+                                               "rekey_ike",
+                                               "rekey_vs_delete_child",
+                                               "delete_vs_rekey_child",
+                                               "delete_vs_delete_child",
+                                               "rekey_ike_vs_delete_ike",
+                                               "delete_ike_vs_rekey_ike",
+                                               "delete_vs_delete_ike",
+                                               "rekey_child_vs_rekey_ike",
+                                               "rekey_ike_vs_rekey_child"};
+  size_t unchecked = 0;
+  auto collision = [&](const std::string& name, const Program& p) {
+    World check;
+    check.run(p.bytes());
+    if (!check.pairsChecked || check.collisions == 0) {
+      std::fprintf(stderr, "ike_sa_seeds: %s did not reach the settled checks\n", name.c_str());
+      ++unchecked;
+    }
+    write(name, p);
+  };
+  for (uint8_t k = 0; k < kBothCount; ++k) {
+    for (uint8_t cfg : {uint8_t{kCfgEstablish}, uint8_t{kCfgEstablish | kCfgPfs}}) {
+      const std::string base = std::string("both_") + kBothNames[k] + (cfg & kCfgPfs ? "_pfs" : "");
+      Program setup(cfg);
+      setup.act(0, kActCreateChild, 1).run();
+      collision(base + "_crossing",
+                Program(setup).act(0, kActBoth, k).deliver(0).deliver(1).run().advance(3000).run());
+      collision(base + "_lost", Program(setup)
+                                    .act(0, kActBoth, static_cast<uint8_t>(k + kBothCount))
+                                    .drop(0)
+                                    .deliver(1)
+                                    .run()
+                                    .advance(1500)
+                                    .run()
+                                    .advance(5000)
+                                    .run());
+      collision(base + "_swapped", Program(setup)
+                                       .act(0, kActBoth, k)
+                                       .deliver(0)
+                                       .deliver(1)
+                                       .swap(0, 0, 1)
+                                       .swap(1, 0, 1)
+                                       .run()
+                                       .advance(3000)
+                                       .run());
+    }
+  }
+  write("rekey_child_single", Program(kCfgEstablish).act(0, kActRekeyChild).run().advance(3000));
+  write("rekey_ike_single", Program(kCfgEstablish).act(1, kActRekeyIke).run().advance(3000));
+  if (unchecked != 0) return 1;
   std::printf("wrote %zu seeds to %s\n", written, dir.c_str());
   return 0;
 }

@@ -135,6 +135,8 @@ class World::Listener final : public SaListener {
   void onIkeSaDown(const IkeSaEvent& e) override;
   void onChildSaUp(const ChildSaEvent& e) override;
   void onChildSaDown(const ChildSaEvent& e) override;
+  void onChildSaOutbound(const ChildSaEvent& e) override;
+  void onFailure(const FailureEvent& e) override;
 
  private:
   World& world_;
@@ -149,6 +151,7 @@ struct World::Side {
   std::vector<uint64_t> knownSpis;  // our SPIs, from the headers we sent
   std::set<std::pair<uint64_t, uint64_t>> ikeUp;
   std::set<uint32_t> childUp;                             // inbound SPIs
+  std::set<uint32_t> sending;                             // outbound SPIs in use
   std::map<uint64_t, std::pair<uint32_t, uint32_t>> ids;  // SPI -> (next request, expected)
   size_t received = 0, initiations = 0;
   std::unique_ptr<Sender> sender;
@@ -174,6 +177,15 @@ void World::Sender::sendDatagram(const Endpoint& local, const Endpoint& remote, 
 
 void World::Listener::onIkeSaUp(const IkeSaEvent& e) {
   if (!side_.ikeUp.insert({e.spiI, e.spiR}).second) world_.violated("IKE SA up twice");
+  // The new IKE SA of a rekey the peer started may not send anything itself: know it.
+  auto& k = side_.knownSpis;
+  for (uint64_t spi : {e.spiI, e.spiR}) {
+    IkeSa* sa = side_.mgr ? side_.mgr->findBySpi(spi) : nullptr;
+    if (sa != nullptr && sa->ourSpi() == spi && k.size() < kKnownSpisMax &&
+        std::find(k.begin(), k.end(), spi) == k.end()) {
+      k.push_back(spi);
+    }
+  }
 }
 void World::Listener::onIkeSaDown(const IkeSaEvent& e) {
   if (side_.ikeUp.erase({e.spiI, e.spiR}) != 1 && !known("down-without-up")) {
@@ -188,14 +200,25 @@ void World::Listener::onChildSaUp(const ChildSaEvent& e) {
   }
   if (e.inbound.keymat == e.outbound.keymat) world_.violated("Child SA with equal keys both ways");
   if (!side_.childUp.insert(e.inbound.spi).second) world_.violated("Child SA SPI up twice");
+  if (e.outboundActive) side_.sending.insert(e.outbound.spi);
 }
 void World::Listener::onChildSaDown(const ChildSaEvent& e) {
   if (side_.childUp.erase(e.inbound.spi) != 1) world_.violated("Child SA down without up");
+  side_.sending.erase(e.outbound.spi);
+}
+void World::Listener::onChildSaOutbound(const ChildSaEvent& e) {
+  if (side_.childUp.count(e.inbound.spi) == 0) world_.violated("outbound of a Child SA not up");
+  side_.sending.insert(e.outbound.spi);
+}
+void World::Listener::onFailure(const FailureEvent& e) {
+  if (e.kind == FailureKind::kPeerNotAnswering) world_.gaveUp_ = true;
 }
 
 // ---- setup ------------------------------------------------------------------------------
 World::World() {
-  Logger::instance().setLevel(LogLevel::kOff);
+  // BRAID_FUZZ_IKE_SA_VERBOSE=2: the IKE core's debug log on stderr too.
+  const char* v = std::getenv("BRAID_FUZZ_IKE_SA_VERBOSE");
+  Logger::instance().setLevel(v != nullptr && v[0] == '2' ? LogLevel::kDebug : LogLevel::kOff);
   for (int i = 0; i < 2; ++i) {
     sides_[i] = std::make_unique<Side>();
     sides_[i]->index = i;
@@ -532,10 +555,65 @@ void World::rewriteSk(Reader& in) {
   deliver(s, d, true);
 }
 
+void World::act(Side& s, Action a, uint8_t child) {
+  IkeSa* sa = s.mgr->findByPeer(s.peerName);
+  if (sa == nullptr) return;
+  const auto& cs = sa->children();
+  const uint32_t spi = cs.empty() ? 0 : cs[child % cs.size()]->spiIn;
+  switch (a) {
+    case kActRekeyChild:
+      if (spi != 0) (void)sa->rekeyChild(spi);
+      break;
+    case kActDeleteChild:
+      if (spi != 0) sa->deleteChild(spi);
+      break;
+    case kActRekeyIke:
+      (void)sa->rekeyIke();
+      break;
+    case kActDeleteIke:
+      sa->deleteIkeSa();
+      break;
+    default:
+      break;
+  }
+}
+
+void World::both(uint8_t arg) {
+  Side& a = side(0);
+  Side& b = side(1);
+  const uint8_t child = arg / kBothCount;
+  // b acts on the same Child SA as a: the one whose inbound SPI is a's outbound.
+  uint8_t childB = child;
+  IkeSa* sa = a.mgr->findByPeer(a.peerName);
+  IkeSa* sb = b.mgr->findByPeer(b.peerName);
+  if (sa != nullptr && sb != nullptr && !sa->children().empty()) {
+    const uint32_t out = sa->children()[child % sa->children().size()]->spiOut;
+    for (size_t i = 0; i < sb->children().size(); ++i) {
+      if (sb->children()[i]->spiIn == out) childB = static_cast<uint8_t>(i);
+    }
+  }
+  static constexpr Action kPairs[kBothCount][2] = {
+      {kActRekeyChild, kActRekeyChild},   {kActRekeyIke, kActRekeyIke},
+      {kActRekeyChild, kActDeleteChild},  {kActDeleteChild, kActRekeyChild},
+      {kActDeleteChild, kActDeleteChild}, {kActRekeyIke, kActDeleteIke},
+      {kActDeleteIke, kActRekeyIke},      {kActDeleteIke, kActDeleteIke},
+      {kActRekeyChild, kActRekeyIke},     {kActRekeyIke, kActRekeyChild}};
+  const auto& pair = kPairs[arg % kBothCount];
+  ++collisions;
+  act(a, pair[0], child);
+  act(b, pair[1], childB);
+}
+
 void World::operatorAction(Reader& in) {
   uint8_t sel = in.u8(), arg = in.u8();
   Side& s = side(sel & 1);
-  switch ((sel >> 1) % 5) {
+  const uint8_t action = (sel >> 1) % kActCount;
+  // One side alone deleting or initiating may act on an SA that is not up yet (no Delete
+  // can reach the peer): the pair may then differ by design.
+  if (action == kActInitiate || action == kActDeleteChild || action == kActDeleteIke) {
+    unilateral_ = true;
+  }
+  switch (action) {
     case kActInitiate:
       ++s.initiations;
       (void)s.mgr->initiate(s.peerName, s.addr);
@@ -554,6 +632,13 @@ void World::operatorAction(Reader& in) {
     }
     case kActDeleteIke:
       (void)s.mgr->deleteIkeSa(s.peerName);
+      break;
+    case kActRekeyChild:
+    case kActRekeyIke:
+      act(s, static_cast<Action>((sel >> 1) % kActCount), arg);
+      break;
+    case kActBoth:
+      both(arg);
       break;
     default:
       (void)s.mgr->checkLiveness(s.peerName);
@@ -621,24 +706,31 @@ void World::step(Reader& in) {
         }
       }
       // An unchanged copy is the authentic datagram (a duplicate), not a forgery.
-      if (!s.queue.empty()) deliver(s, d, d.data == original);
+      if (!s.queue.empty()) {
+        tampered_ = tampered_ || d.data != original;
+        deliver(s, d, d.data == original);
+      }
       break;
     }
     case kOpRaw: {
       uint8_t sel = in.u8();
       Bytes data = in.bytes(in.u16() % 4096);
       Side& t = side(sel & 1);
+      tampered_ = true;
       Endpoint dst{t.addr.address, (sel & 8) ? kNattPort : kIkePort};
       receiveAt(t, dst, sourceFor(t, sel >> 1), data, false);
       break;
     }
     case kOpInjectSk:
+      tampered_ = true;
       injectMessage(in, true);
       break;
     case kOpPlain:
+      tampered_ = true;
       injectMessage(in, false);
       break;
     case kOpRewriteSk:
+      tampered_ = true;
       rewriteSk(in);
       break;
     case kOpOperator:
@@ -713,15 +805,80 @@ void World::summary() {
   }
 }
 
+void World::settle(Duration horizon) {
+  const TimePoint end = clock_.now() + horizon;
+  for (int i = 0; i < 100000; ++i) {
+    bool any = false;
+    for (int k = 0; k < 2; ++k) {
+      Side& s = side(k);
+      if (s.queue.empty()) continue;
+      Datagram d = std::move(s.queue.front());
+      s.queue.pop_front();
+      deliver(s, d, true);
+      checkAll("settle");
+      any = true;
+    }
+    if (any) continue;
+    auto next = timers_.nextDeadline();
+    if (!next || *next > end) break;
+    advanceTo(*next);
+  }
+  if (end > clock_.now()) advanceTo(end);
+}
+
+void World::checkPairs() {
+  Side& a = side(0);
+  Side& b = side(1);
+  auto established = [](Side& s) {
+    std::vector<IkeSa*> v;
+    for (uint64_t spi : s.knownSpis) {
+      IkeSa* sa = s.mgr->findBySpi(spi);
+      if (sa != nullptr && sa->state() == IkeSaState::kEstablished &&
+          std::find(v.begin(), v.end(), sa) == v.end()) {
+        v.push_back(sa);
+      }
+    }
+    return v;
+  };
+  const auto ea = established(a), eb = established(b);
+  // An operator's second initiate on one side is a second IKE SA by design (not a race).
+  if (a.initiations > 1 || b.initiations > 1) return;
+  if (ea.size() > 1 || eb.size() > 1) violated("settled: more than one IKE SA per pair");
+  if (ea.size() != eb.size()) violated("settled: an IKE SA on one side only");
+  pairsChecked = true;
+  if (ea.empty()) return;
+  if (ea[0]->spiI() != eb[0]->spiI() || ea[0]->spiR() != eb[0]->spiR()) {
+    violated("settled: the two sides kept different IKE SAs");
+  }
+  std::map<uint32_t, uint32_t> ca, cb;  // inbound -> outbound
+  for (const auto& c : ea[0]->children()) ca[c->spiIn] = c->spiOut;
+  for (const auto& c : eb[0]->children()) cb[c->spiIn] = c->spiOut;
+  if (ca.size() != cb.size()) violated("settled: Child SA counts differ");
+  for (auto [in, out] : ca) {
+    auto it = cb.find(out);
+    if (it == cb.end() || it->second != in) violated("settled: a Child SA without its pair");
+  }
+  for (Side* s : {&a, &b}) {
+    for (uint32_t out : s->sending) {
+      if (other(*s).childUp.count(out) == 0) {
+        violated("settled: " + s->name + " sends with an SA the peer has no inbound SA for");
+      }
+    }
+  }
+  pairsChecked = true;
+}
+
 void World::run(Bytes program) {
   Reader in(program);
   setup(in.u8());
   while (!in.done() && ops_ < kOpsMax) step(in);
   if (std::getenv("BRAID_FUZZ_IKE_SA_VERBOSE") != nullptr) summary();
-  // A long quiet time: retransmissions give up, half-open SAs expire.
-  advanceTo(clock_.now() + std::chrono::minutes(10));
+  // A long quiet time on a perfect network: what is queued arrives, retransmissions are
+  // answered or give up, half-open SAs expire.
+  settle(std::chrono::minutes(10));
   checkAll("end");
   if (!strict()) return;
+  if (!tampered_ && !gaveUp_ && !unilateral_ && !known("pairs")) checkPairs();
   for (auto& sp : sides_) {
     Side& s = *sp;
     size_t live = 0;

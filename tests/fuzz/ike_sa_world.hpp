@@ -47,8 +47,34 @@ enum Op : uint8_t {
 // (0: the ID the SA expects, 1: one less, 2: one more, 3: u32 follows), first payload type,
 // len16, inner payload chain.
 
-// Operator actions (kOpOperator, action = byte>>1 % 5).
-enum Action : uint8_t { kActInitiate, kActCreateChild, kActDeleteChild, kActDeleteIke, kActLive };
+// Operator actions (kOpOperator, action = byte>>1 % kActCount). kActBoth: both sides start
+// an exchange in the same step, before either sees the other's request (RFC 7296 2.8.1,
+// 2.8.2, 2.25 collisions); arg % kBothCount picks the pair, arg / kBothCount the Child SA.
+enum Action : uint8_t {
+  kActInitiate,
+  kActCreateChild,
+  kActDeleteChild,
+  kActDeleteIke,
+  kActLive,
+  kActRekeyChild,  // arg: which Child SA
+  kActRekeyIke,
+  kActBoth,
+  kActCount,
+};
+// kActBoth pairs (a's action / b's action), on the same Child SA where one is named.
+enum Both : uint8_t {
+  kBothRekeyChild,        // 2.8.1: simultaneous Child SA rekey
+  kBothRekeyIke,          // 2.8.2: simultaneous IKE SA rekey
+  kBothRekeyDeleteChild,  // 2.25: rekey vs delete of one Child SA
+  kBothDeleteRekeyChild,
+  kBothDeleteChild,  // delete vs delete
+  kBothRekeyIkeDeleteIke,
+  kBothDeleteIkeRekeyIke,
+  kBothDeleteIke,
+  kBothRekeyChildRekeyIke,
+  kBothRekeyIkeRekeyChild,
+  kBothCount,
+};
 
 // Config byte (the program's first byte).
 enum ConfigBit : uint8_t {
@@ -91,6 +117,10 @@ class World {
   // Seed generation: every message delivered is kept here, SK ones decrypted.
   bool capture = false;
   std::vector<Captured> captured;
+  // After run(): whether the pair checks ran (a clean program, see checkPairs), and the
+  // number of collisions started (kActBoth), for the seed generator.
+  bool pairsChecked = false;
+  size_t collisions = 0;
 
  private:
   struct Side;
@@ -109,6 +139,15 @@ class World {
   void injectMessage(Reader& in, bool encrypt);
   void rewriteSk(Reader& in);
   void operatorAction(Reader& in);
+  // One side's action on its newest IKE SA (`child`: index of the Child SA to act on).
+  void act(Side& s, Action a, uint8_t child);
+  void both(uint8_t arg);
+  // Delivers everything and lets timers run for up to `horizon`: a perfect network.
+  void settle(Duration horizon);
+  // A clean program (no forged or injected input, no SA that gave up on its peer), settled:
+  // one IKE SA per pair at most and the same on both sides, the same Child SAs on both, and
+  // every outbound ESP SA has its inbound SA at the peer (no key gap).
+  void checkPairs();
   Endpoint sourceFor(Side& target, int selector);
   IkeSa* pickSa(Side& s, int selector);
   void captureMessage(Side& to, Bytes data);
@@ -120,6 +159,9 @@ class World {
   TimerQueue timers_;
   std::unique_ptr<Side> sides_[2];
   bool natA_ = false;
+  bool tampered_ = false;    // forged, mutated or injected input reached a side
+  bool gaveUp_ = false;      // an exchange ran out of retransmissions
+  bool unilateral_ = false;  // one side alone initiated or deleted (operator action)
   size_t ops_ = 0;
   std::string trace_;  // the operations so far, for the report of a violation
 };
