@@ -6,7 +6,11 @@
 # and fragment_size = 576. Both directions: braid initiator, then braid responder. Per case:
 # tunnel up in both logs, ping both ways, braid's "in N fragments" and charon's reassembly log
 # lines, SKF payloads (53) and no IP fragment or datagram over 576 bytes in the capture.
-#   ike_fragmentation.sh [init|resp|all]
+# Case pmtu (RFC 7383 2.5.2): braid's wan0 says MTU 1500 and fragment_size is left unset, so
+# braid cuts its first IKE_AUTH for 1500 bytes; gwB silently drops UDP datagrams over 576
+# bytes (a smaller hop upstream, no ICMP). braid splits the retransmissions smaller (1280,
+# then 576) and comes up.
+#   ike_fragmentation.sh [init|resp|pmtu|all]
 set -u
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 NN_PREFIX=${NN_PREFIX:-fr$$-}
@@ -110,9 +114,10 @@ connections {
 EOF
 }
 
-fr_braid_conf() {   # fr_braid_conf ROLE(init|resp) [FRAGMENTATION(true|false)]
-  local initiate=true remote=10.99.0.2 fragmentation=${2:-true}
+fr_braid_conf() {   # fr_braid_conf ROLE(init|resp) [FRAGMENTATION(true|false)] [FRAGMENT_SIZE|auto]
+  local initiate=true remote=10.99.0.2 fragmentation=${2:-true} size="fragment_size = $MTU"
   [ "$1" = resp ] && { initiate=false remote=%any; }
+  [ "${3:-}" = auto ] && size="# fragment_size unset: the uplink's MTU"
   cat <<EOF
 [log]
 level = "debug"
@@ -141,7 +146,7 @@ local_id = "gwA.lab"
 remote_id = "gwB.lab"
 initiate = $initiate
 fragmentation = $fragmentation
-fragment_size = $MTU
+$size
 retransmit_timeout = 1
 retransmit_base = 1.5
 retransmit_tries = 3
@@ -245,6 +250,40 @@ control_case() {
   io_case_end "braid init without fragmentation: IKE_AUTH lost to IP fragment drops"
 }
 
+# RFC 7383 2.5.2: braid's uplink MTU is 1500 (what it reads from wan0), the path takes 576.
+pmtu_case() {
+  local pid drops n
+  io_case_begin "fragmentation-pmtu"
+  nn_exec gwA ip link set wan0 mtu 1500
+  nn_exec gwB ip link set wan0 mtu 1500
+  nn_exec gwB nft add chain ip fr_path big '{ type filter hook prerouting priority -440; }'
+  nn_exec gwB nft add rule ip fr_path big udp dport '{ 500, 4500 }' ip length '>' $MTU counter drop
+  io_charon_reset "$REF"
+  fr_swanctl_conf resp >"$REF/swanctl/swanctl.conf"
+  io_charon_load "$REF"
+  REF_MARK=$(io_charon_log_mark "$REF")
+  LOG=$NN_TMP/braid-pmtu.log
+  fr_braid_conf init true auto >"$NN_TMP/braid-pmtu.toml"
+  nn_bg gwA "$LOG" "$BRAIDD" --config "$NN_TMP/braid-pmtu.toml"
+  pid=$NN_LAST_PID
+  io_expect_log REF ref_log 25 < <(printf '%s\n' 'IKE_SA ref\[[0-9]+\] established between' \
+    'CHILD_SA net\{[0-9]+\} established')
+  io_expect_log DUT dut_log 10 < <(printf '%s\n' 'interface MTU 1500' \
+    'IKE_AUTH request 1 in [0-9]+ fragments \(RFC 7383\) of at most 14(68|72) bytes' \
+    'IKE_AUTH request 1 split again \(RFC 7383 2.5.2\): [0-9]+ fragments of at most 5(44|48) bytes' \
+    'IKE SA established \(initiator, gwB\.lab')
+  drops=$(nn_exec gwB nft list chain ip fr_path big | awk '/counter/ { for (i = 1; i <= NF; i++) if ($i == "packets") print $(i + 1) }')
+  io_check "the path dropped braid's datagrams over $MTU bytes ($drops)" test "${drops:-0}" -ge 1
+  io_check "ping lanA -> lanB" nn_exec lanA ping -q -c 3 -i 0.2 -W 2 10.98.2.2
+  n=$(dut_log | grep -c 'split again (RFC 7383 2.5.2)')
+  io_ok "braid split IKE_AUTH again $n times: $(dut_log | grep -Eo 'split again \(RFC 7383 2.5.2\): .*' | tail -1)"
+  nn_kill_pid "$pid"
+  io_charon_reset "$REF"
+  nn_exec gwB nft delete chain ip fr_path big
+  fr_path
+  io_case_end "braid init, fragment_size unset on a 1500-MTU uplink, 576-byte path: shrinks and comes up"
+}
+
 nn_init
 REF=$NN_TMP/ref-charon
 PKI=$NN_TMP/pki
@@ -261,5 +300,6 @@ for r in init resp; do
   [ "$GROUP" = all ] || [ "$GROUP" = "$r" ] || continue
   run_case "$r"
 done
+if [ "$GROUP" = all ] || [ "$GROUP" = pmtu ]; then pmtu_case; fi
 io_summary "IKE fragmentation, $(($(date +%s) - t0)) s"
 nn_finish
