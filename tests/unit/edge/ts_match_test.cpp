@@ -26,8 +26,10 @@ std::vector<uint8_t> v4(uint8_t proto, const char* src, const char* dst, std::ve
   storeBe16(&p[6], fragField);
   p[8] = 64;
   p[9] = proto;
-  auto s = IpAddress::parse(src)->bytes();
-  auto d = IpAddress::parse(dst)->bytes();
+  // Kept alive: bytes() views the address (a temporary's view dangles, ASan found it).
+  const IpAddress sa = *IpAddress::parse(src), da = *IpAddress::parse(dst);
+  auto s = sa.bytes();
+  auto d = da.bytes();
   std::copy(s.begin(), s.end(), p.begin() + 12);
   std::copy(d.begin(), d.end(), p.begin() + 16);
   p.insert(p.end(), l4.begin(), l4.end());
@@ -90,8 +92,9 @@ std::vector<uint8_t> v6(uint8_t next, std::vector<uint8_t> ext, std::vector<uint
   p[0] = 0x60;
   p[6] = next;
   p[7] = 64;
-  auto s = IpAddress::parse("fd00:1::1")->bytes();
-  auto d = IpAddress::parse("fd00:2::1")->bytes();
+  const IpAddress sa = *IpAddress::parse("fd00:1::1"), da = *IpAddress::parse("fd00:2::1");
+  auto s = sa.bytes();
+  auto d = da.bytes();
   std::copy(s.begin(), s.end(), p.begin() + 8);
   std::copy(d.begin(), d.end(), p.begin() + 24);
   p.insert(p.end(), ext.begin(), ext.end());
