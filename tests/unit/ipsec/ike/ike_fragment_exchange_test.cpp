@@ -3,6 +3,7 @@
 // a lost fragment recovered by retransmission of all fragments (2.6.1).
 #include <gtest/gtest.h>
 
+#include "fragment_test_creds.hpp"
 #include "ike_harness.hpp"
 #include "ipsec/ike/fragmentation.hpp"
 
@@ -12,46 +13,15 @@ namespace {
 constexpr size_t kPathMtu = 576;
 constexpr size_t kLimit = kPathMtu - 20 - 8;  // IPv4 + UDP, port 500: no non-ESP marker
 
-struct Creds {
-  PrivateKey key;
-  std::vector<Certificate> chain;
-};
-
-const TestPki& pki() {
-  static const TestPki p = makePki();
-  return p;
-}
-
-// An RSA leaf, sent with the CA certificate after it as a (redundant) chain member: about
-// 1.5 kB of CERT payloads plus a 256-byte signature in each IKE_AUTH message.
-const Creds& creds(const std::string& fqdn) {
-  static std::map<std::string, Creds> cache;
-  auto it = cache.find(fqdn);
-  if (it == cache.end()) {
-    Creds c;
-    c.key = *PrivateKey::generateRsa(2048);
-    c.chain = {issueLeaf(pki(), c.key, fqdn), pki().ca};
-    it = cache.emplace(fqdn, std::move(c)).first;
-  }
-  return it->second;
-}
-
 class IkeFragmentation : public IkeTwoPartyTest {
  protected:
   void SetUp() override {
     IkeTwoPartyTest::SetUp();
-    usePubkey(pa, creds("a.example"));
-    usePubkey(pb, creds("b.example"));
+    useFragmentCreds(pa, "a.example");
+    useFragmentCreds(pb, "b.example");
     pa.localId = pb.remoteId = Identity::fqdn("a.example");
     pb.localId = pa.remoteId = Identity::fqdn("b.example");
     pa.fragmentSize = pb.fragmentSize = kPathMtu;
-  }
-  static void usePubkey(PeerConfig& pc, const Creds& c) {
-    pc.localAuth.kind = AuthKind::kPubkey;
-    pc.localAuth.key = c.key;
-    pc.localAuth.certs = c.chain;
-    pc.remoteAuth.kind = AuthKind::kPubkey;
-    pc.remoteAuth.cas = pki().store;
   }
   // IKE_SA_INIT both ways.
   void initExchange() {

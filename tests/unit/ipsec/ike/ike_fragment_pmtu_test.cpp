@@ -4,6 +4,7 @@
 // responses follow the size of the request's fragments (responder).
 #include <gtest/gtest.h>
 
+#include "fragment_test_creds.hpp"
 #include "ike_harness.hpp"
 #include "ipsec/ike/fragmentation.hpp"
 
@@ -24,47 +25,17 @@ TEST(FragmentSizeLadder, StepsDownToTheMinimumOfEachFamily) {
   EXPECT_EQ(fragmentOverhead(true, false), 48u);
 }
 
-struct Creds {
-  PrivateKey key;
-  std::vector<Certificate> chain;
-};
-
-const TestPki& pki() {
-  static const TestPki p = makePki();
-  return p;
-}
-
-// RSA-2048 leaf plus the CA: about 1.5 kB of CERT in each IKE_AUTH message.
-const Creds& creds(const std::string& fqdn) {
-  static std::map<std::string, Creds> cache;
-  auto it = cache.find(fqdn);
-  if (it == cache.end()) {
-    Creds c;
-    c.key = *PrivateKey::generateRsa(2048);
-    c.chain = {issueLeaf(pki(), c.key, fqdn), pki().ca};
-    it = cache.emplace(fqdn, std::move(c)).first;
-  }
-  return it->second;
-}
-
 class IkeFragmentPmtu : public IkeTwoPartyTest {
  protected:
   void SetUp() override {
     IkeTwoPartyTest::SetUp();
-    usePubkey(pa, creds("a.example"));
-    usePubkey(pb, creds("b.example"));
+    useFragmentCreds(pa, "a.example");
+    useFragmentCreds(pb, "b.example");
     pa.localId = pb.remoteId = Identity::fqdn("a.example");
     pb.localId = pa.remoteId = Identity::fqdn("b.example");
     // Both uplinks say 1500 (the interface MTU), fragment_size left at its default.
     t.a.mgr->setLinkMtu(1500);
     t.b.mgr->setLinkMtu(1500);
-  }
-  static void usePubkey(PeerConfig& pc, const Creds& c) {
-    pc.localAuth.kind = AuthKind::kPubkey;
-    pc.localAuth.key = c.key;
-    pc.localAuth.certs = c.chain;
-    pc.remoteAuth.kind = AuthKind::kPubkey;
-    pc.remoteAuth.cas = pki().store;
   }
   // The path: datagrams whose IP datagram is above the direction's MTU vanish (a black hole,
   // no ICMP). Everything else is delivered, recording the sizes that got through.
