@@ -93,6 +93,21 @@ PathConfig fastConfig() {
   return c;
 }
 
+// A busy path probed every `interval`, TX jitter seeded by `run`, keyed and run for `settle`
+// plus a per-run phase, so that the cuts of 40 runs fall at different points of the cycle.
+PathConfig startBusyPath(Sim& sim, Duration interval, uint64_t run, Duration settle) {
+  PathConfig c = fastConfig();
+  c.activeInterval = interval;
+  c.seed = run;
+  // 10 ms probes only pay off with the silence floor below 3 intervals.
+  if (interval == milliseconds(10)) c.silenceFloor = milliseconds(30);
+  sim.sup.addPath(0, c);
+  sim.sup.setActive(0, true);
+  sim.sup.setKeyed(0, true);
+  sim.runFor(settle + Duration(static_cast<int64_t>(run * 1'234'567)));
+  return c;
+}
+
 TEST(PathSupervisor, KeyedPathComesUpAfterAnsweredProbes) {
   Sim sim;
   sim.sup.addPath(0, fastConfig());
@@ -137,15 +152,7 @@ TEST(PathSupervisor, CutDetectedWithinBound) {
     Duration worst{0};
     for (uint64_t run = 0; run < 40; ++run) {
       Sim sim(run);
-      PathConfig c = fastConfig();
-      c.activeInterval = interval;
-      c.seed = run;
-      // 10 ms probes only pay off with the silence floor below 3 intervals.
-      if (interval == milliseconds(10)) c.silenceFloor = milliseconds(30);
-      sim.sup.addPath(0, c);
-      sim.sup.setActive(0, true);
-      sim.sup.setKeyed(0, true);
-      sim.runFor(std::chrono::seconds(2) + Duration(static_cast<int64_t>(run * 1'234'567)));
+      const PathConfig c = startBusyPath(sim, interval, run, std::chrono::seconds(2));
       ASSERT_EQ(sim.sup.state(0), PathState::kUp);
       EXPECT_EQ(sim.sup.stats(0).lastDetection, Duration::zero());
       TimePoint cutAt = sim.clock.now();
@@ -651,14 +658,7 @@ TEST(PathSupervisor, SuspicionComesOneIntervalAfterTheLastProofOfLife) {
     Duration worstSuspect{0}, worstDeathAfter{milliseconds(1000)};
     for (uint64_t run = 0; run < 40; ++run) {
       Sim sim(run);
-      PathConfig c = fastConfig();
-      c.activeInterval = interval;
-      c.seed = run;
-      if (interval == milliseconds(10)) c.silenceFloor = milliseconds(30);
-      sim.sup.addPath(0, c);
-      sim.sup.setActive(0, true);
-      sim.sup.setKeyed(0, true);
-      sim.runFor(std::chrono::seconds(1) + Duration(static_cast<int64_t>(run * 1'234'567)));
+      startBusyPath(sim, interval, run, std::chrono::seconds(1));
       ASSERT_EQ(sim.sup.state(0), PathState::kUp);
       ASSERT_TRUE(sim.suspicions.empty()) << "a clean path was suspected";
       const TimePoint cutAt = sim.clock.now();
