@@ -173,15 +173,7 @@ void rekeyBench(benchmark::State& state, std::string esp) {
 }  // namespace braid::ike::bench
 
 int main(int argc, char** argv) {
-  // Info-level lines are formatted as in braidd (part of the cost) and dropped here.
-  braid::Logger::instance().setLevel(braid::LogLevel::kInfo);
-  braid::Logger::instance().setSink(
-      [](braid::LogLevel level, std::string_view component, std::string_view line) {
-        if (level >= braid::LogLevel::kWarn) {
-          std::fprintf(stderr, "%.*s: %.*s\n", int(component.size()), component.data(),
-                       int(line.size()), line.data());
-        }
-      });
+  braid::ike::bench::logLikeBraidd();
   using braid::ike::bench::rekeyBench;
   benchmark::RegisterBenchmark("rekey/none", rekeyBench, std::string("aes256gcm16"))
       ->Unit(benchmark::kMicrosecond);

@@ -91,16 +91,7 @@ void registerMicroBenchmarks();  // ike_setup_micro.cpp
 }  // namespace braid::ike::bench
 
 int main(int argc, char** argv) {
-  // The SAs log at info level as in braidd; the lines are formatted (that cost is part of a
-  // setup) and dropped here, except warnings, which say why a setup failed.
-  braid::Logger::instance().setLevel(braid::LogLevel::kInfo);
-  braid::Logger::instance().setSink(
-      [](braid::LogLevel level, std::string_view component, std::string_view line) {
-        if (level >= braid::LogLevel::kWarn) {
-          std::fprintf(stderr, "%.*s: %.*s\n", int(component.size()), component.data(),
-                       int(line.size()), line.data());
-        }
-      });
+  braid::ike::bench::logLikeBraidd();
   braid::ike::bench::registerSetups();
   braid::ike::bench::registerMicroBenchmarks();
   benchmark::Initialize(&argc, argv);

@@ -1,4 +1,5 @@
 #include "bench/ike_setup_support.hpp"
+#include "core/log.hpp"
 
 #include <netinet/in.h>
 #include <openssl/evp.h>
@@ -16,6 +17,16 @@
 #include <optional>
 
 namespace braid::ike::bench {
+
+void logLikeBraidd() {
+  Logger::instance().setLevel(LogLevel::kInfo);
+  Logger::instance().setSink([](LogLevel level, std::string_view component, std::string_view line) {
+    if (level >= LogLevel::kWarn) {
+      std::fprintf(stderr, "%.*s: %.*s\n", int(component.size()), component.data(),
+                   int(line.size()), line.data());
+    }
+  });
+}
 
 // ---- PKI ----------------------------------------------------------------------------------
 namespace {

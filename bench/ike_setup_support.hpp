@@ -29,6 +29,10 @@ struct BenchCreds {
   Certificate cert;  // SAN dNSName = the FQDN, signed by the CA
 };
 // A CA with a key of `type` (kRsa = RSA-3072, as strongswan-pair.sh's rsa mode).
+// braidd's info-level logging (formatting is part of the measured cost), with the lines
+// dropped except warnings, which go to stderr (they say why an exchange failed).
+void logLikeBraidd();
+
 Result<BenchPki> makePki(KeyType type);
 Result<BenchCreds> issueLeaf(const BenchPki& pki, KeyType type, const std::string& fqdn);
 
