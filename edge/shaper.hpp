@@ -25,7 +25,7 @@ namespace braid::edge {
 
 struct ShaperConfig {
   uint64_t rateBitsPerSecond = 0;  // 0: not shaped
-  uint32_t burstBytes = 0;         // 0: max(3 x 1500, 1 ms of rate)
+  uint32_t burstBytes = 0;         // 0: max(3 x 1500, 3 ms of rate)
   uint32_t realtimePackets = 128;  // queue bounds
   uint32_t otherPackets = 1024;
   uint32_t otherBytes = 0;                // 0: max(256 KiB, 60 ms of rate)
@@ -42,7 +42,7 @@ class EgressShaper {
  public:
   explicit EgressShaper(const ShaperConfig& c) : cfg_(c) {
     const double bytesPerSecond = double(c.rateBitsPerSecond) / 8.0;
-    burst_ = c.burstBytes ? double(c.burstBytes) : std::max(4500.0, bytesPerSecond / 1000.0);
+    burst_ = c.burstBytes ? double(c.burstBytes) : std::max(4500.0, bytesPerSecond * 0.003);
     otherBytes_ =
         c.otherBytes ? c.otherBytes : uint32_t(std::max(262144.0, bytesPerSecond * 0.060));
     bytesPerNs_ = bytesPerSecond / 1e9;

@@ -41,9 +41,9 @@ mp_policy() {
 # declared every path dead at once (docs/performance.md, "What the tests found").
 mp_tunnel() {
   export LAB_BRAIDD_RT=${LAB_BRAIDD_RT:-1}
-  # MP_LTE_EXTRA: more keys for lte's [[uplink]] (a budget, say), ';' separated.
+  # MP_LTE_EXTRA, MP_FIBER_EXTRA: more keys for that [[uplink]] (a budget, shape), ';' separated.
   export LAB_POLICY=$1 LAB_UPLINK_LTE="metered = true; egress_kbps = 30000${MP_LTE_EXTRA:+; $MP_LTE_EXTRA}"
-  export LAB_UPLINK_FIBER="egress_kbps = ${MP_FIBER_KBPS:-500000}"
+  export LAB_UPLINK_FIBER="egress_kbps = ${MP_FIBER_KBPS:-500000}${MP_FIBER_EXTRA:+; $MP_FIBER_EXTRA}"
   export LAB_UPLINK_BROADBAND="egress_kbps = ${MP_BROADBAND_KBPS:-100000}"
   mp_save_logs
   lab tunnel down >/dev/null 2>&1
