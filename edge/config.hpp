@@ -214,10 +214,12 @@ struct ClassConfig {
 };
 struct MultipathConfig {
   // Defaults of every path. Paths to a standard IKEv2 peer (no shim) check liveness over
-  // IKE after 300 ms of inbound ESP silence while sending ([pathmon] esp_silence_ms).
+  // IKE after 300 ms of inbound ESP silence while sending ([pathmon] esp_silence_ms), and
+  // every second while sending, for a cut of our direction alone (round_trip_check_ms).
   pathmon::PathConfig pathmon = [] {
     pathmon::PathConfig c;
     c.espSilence = std::chrono::milliseconds(300);
+    c.roundTripCheck = std::chrono::milliseconds(1000);
     return c;
   }();
   // Without [[class]]: one class "default", steer, preferring the paths in config order

@@ -60,11 +60,12 @@ void pathmonTable(Checker& c, const toml::table& root, pathmon::PathConfig& pc) 
   const toml::table* t = c.table(root, "", "pathmon", false, "a table [pathmon]");
   if (t == nullptr) return;
   const std::string p = "pathmon";
-  c.allowOnly(*t, p,
-              {"probe_interval_ms", "idle_interval_ms", "metered_idle_interval_ms",
-               "dead_interval_ms", "detect_multiplier", "silence_floor_ms", "loss_timeout_floor_ms",
-               "loss_window", "recover_probes", "hold_down_ms", "max_hold_down_ms", "flap_window_s",
-               "degrade_loss", "degrade_rtt_ms", "esp_silence_ms", "liveness_timeout_ms"});
+  c.allowOnly(
+      *t, p,
+      {"probe_interval_ms", "idle_interval_ms", "metered_idle_interval_ms", "dead_interval_ms",
+       "detect_multiplier", "silence_floor_ms", "loss_timeout_floor_ms", "loss_window",
+       "recover_probes", "hold_down_ms", "max_hold_down_ms", "flap_window_s", "degrade_loss",
+       "degrade_rtt_ms", "esp_silence_ms", "liveness_timeout_ms", "round_trip_check_ms"});
   auto ms = [&](std::string_view key, int64_t lo, int64_t hi, Duration& out) {
     if (auto v = c.integer(*t, p, key, false, lo, hi)) out = milliseconds(*v);
   };
@@ -81,6 +82,8 @@ void pathmonTable(Checker& c, const toml::table& root, pathmon::PathConfig& pc) 
   // A standard peer's path (no shim): 0 turns the IKE liveness check off (Up while keyed).
   ms("esp_silence_ms", 0, 60'000, pc.espSilence);
   ms("liveness_timeout_ms", 10, 60'000, pc.livenessTimeout);
+  // ... and 0 here turns off the periodic check for a cut of our direction alone.
+  ms("round_trip_check_ms", 0, 3'600'000, pc.roundTripCheck);
   if (auto v = c.integer(*t, p, "detect_multiplier", false, 1, 255))
     pc.detectMultiplier = uint32_t(*v);
   if (auto v = c.integer(*t, p, "loss_window", false, 10, 10'000)) pc.lossWindow = uint32_t(*v);

@@ -346,8 +346,9 @@ int runDaemon(const Config& cfg, const DaemonOptions& options) {
     }
     pathControl.setLivenessHooks(
         {[&cfg](size_t path) { return cfg.ikePathAt(path); },
-         [i = ike.get()](size_t path) { i->checkLiveness(path); },
-         [i = ike.get()](size_t path) { return i->lastPeerMessage(path); }});
+         [i = ike.get()](size_t path, bool resend) { i->checkLiveness(path, resend); },
+         [i = ike.get()](size_t path) { return i->lastPeerMessage(path); },
+         [i = ike.get()](size_t path) { return i->lastPeerResponse(path); }});
     ike->setKeyingHandler([&pathControl](size_t path, bool keyed, bool shim, bool responder) {
       if (keyed) {
         pathControl.keyed(path, shim, responder);

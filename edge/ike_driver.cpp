@@ -815,11 +815,11 @@ void IkeDriver::setKeyingHandler(KeyingHandler h) {
   impl_->keying = std::move(h);
 }
 
-void IkeDriver::checkLiveness(size_t path) {
+void IkeDriver::checkLiveness(size_t path, bool resend) {
   for (auto& p : impl_->paths) {
     if (p->index != path) continue;
     if (ike::IkeSa* sa = p->uplink->manager->findByPeer(p->peer->name)) {
-      (void)sa->checkLivenessIfIdle();
+      (void)sa->checkLivenessIfIdle(resend);
     }
     return;
   }
@@ -830,6 +830,15 @@ TimePoint IkeDriver::lastPeerMessage(size_t path) const {
     if (p->index != path) continue;
     const ike::IkeSa* sa = p->uplink->manager->findByPeer(p->peer->name);
     return sa != nullptr ? sa->lastMessage() : TimePoint{};
+  }
+  return TimePoint{};
+}
+
+TimePoint IkeDriver::lastPeerResponse(size_t path) const {
+  for (auto& p : impl_->paths) {
+    if (p->index != path) continue;
+    const ike::IkeSa* sa = p->uplink->manager->findByPeer(p->peer->name);
+    return sa != nullptr ? sa->lastResponse() : TimePoint{};
   }
   return TimePoint{};
 }

@@ -85,14 +85,17 @@ class IkeDriver {
   // has none. Bytes and packets are the core's (the data plane's, polled every second).
   std::vector<ControlIkeSa> describeSas(std::string_view path) const;
   // Multipath liveness of a path to a standard peer (pathmon's checkLiveness): an empty
-  // INFORMATIONAL on the path's IKE SA unless an exchange is in flight there already.
-  void checkLiveness(size_t path);
+  // INFORMATIONAL on the path's IKE SA unless an exchange is in flight there already; with
+  // `resend`, that exchange's request is sent again now.
+  void checkLiveness(size_t path, bool resend = false);
   // The uplink's local address changed (follow_address, from netlink), after the data
   // plane's uplink socket moved: the IKE socket follows, and each IKE SA on the uplink moves
   // with MOBIKE (RFC 4555) or is re-established from the new address.
   void localAddressChanged(size_t uplink, const IpAddress& address);
   // When the path's IKE SA last received an authenticated message (zero: none, no SA).
   TimePoint lastPeerMessage(size_t path) const;
+  // When it last received an authenticated response to one of our requests.
+  TimePoint lastPeerResponse(size_t path) const;
 
   struct Impl;
 

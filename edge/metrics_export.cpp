@@ -223,13 +223,17 @@ const auto kMonitorFields = m::concat(
                         "IKE liveness checks asked on a path without probes (standard peer) "
                         "after inbound ESP silence while sending, or while dead.",
                         &probeCounter<&PC::livenessChecks>),
+            pathCounter("braid_path_round_trip_checks_total",
+                        "Of those, the periodic checks while sending that need the peer's IKE "
+                        "response (a cut of our direction alone; round_trip_check_ms).",
+                        &probeCounter<&PC::roundTripChecks>),
             pathCounter("braid_path_suspicions_total",
                         "Times the path became suspect: one probe answer overdue while it "
                         "carried traffic (real-time classes copy onto another path meanwhile).",
                         &probeCounter<&PC::suspicions>),
         })),
     transitionFields(std::make_index_sequence<kPathCauseCount>{}));
-static_assert(sizeof(PC) == (14 + kPathCauseCount) * sizeof(uint64_t),
+static_assert(sizeof(PC) == (15 + kPathCauseCount) * sizeof(uint64_t),
               "a pathmon::PathCounters field without a descriptor in kMonitorFields");
 
 }  // namespace

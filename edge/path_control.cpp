@@ -160,11 +160,11 @@ void PathControl::sendProbe(pathmon::PathId path, Bytes shim) {
   }
 }
 
-void PathControl::checkLiveness(pathmon::PathId path) {
+void PathControl::checkLiveness(pathmon::PathId path, bool resend) {
   // Posted: the IKE core may report events (keying) that reach the supervisor.
   if (path < paths_.size() && paths_[path].keyed && liveness_.check) {
-    asio::post(io_, [this, path] {
-      if (running_) liveness_.check(path);
+    asio::post(io_, [this, path, resend] {
+      if (running_) liveness_.check(path, resend);
     });
   }
 }
@@ -299,6 +299,11 @@ void PathControl::poll() {
       if (ike != p.lastIke) {
         p.lastIke = ike;
         sup_.onTraffic(pathmon::PathId(i), ike);
+      }
+      const TimePoint answer = liveness_.lastResponse ? liveness_.lastResponse(i) : TimePoint{};
+      if (answer != p.lastIkeResponse) {
+        p.lastIkeResponse = answer;
+        sup_.onRoundTrip(pathmon::PathId(i), answer);
       }
     }
     const uint64_t tx = a.txPackets[i].load(std::memory_order_relaxed);

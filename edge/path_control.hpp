@@ -48,8 +48,9 @@ class PathControl final : public pathmon::ProbeTransport, public pathmon::PathLi
   // from the peer (proof of life, like its ESP). Set before keying starts.
   struct LivenessHooks {
     std::function<bool(size_t)> covers;
-    std::function<void(size_t)> check;
+    std::function<void(size_t, bool)> check;
     std::function<TimePoint(size_t)> lastMessage;
+    std::function<TimePoint(size_t)> lastResponse;  // to our requests: both directions work
   };
   void setLivenessHooks(LivenessHooks h) { liveness_ = std::move(h); }
 
@@ -102,12 +103,13 @@ class PathControl final : public pathmon::ProbeTransport, public pathmon::PathLi
     bool active = false;
     uint64_t lastTx = 0;
     int64_t lastRxNs = 0;
-    TimePoint lastIke{};  // the IKE SA's last message from the peer (liveness hooks)
+    TimePoint lastIke{};          // the IKE SA's last message from the peer (liveness hooks)
+    TimePoint lastIkeResponse{};  // and its last response to our request
     TimePoint lastActive{};
     pathmon::PathConfig config;
   };
   void sendProbe(pathmon::PathId path, Bytes shim) override;
-  void checkLiveness(pathmon::PathId path) override;
+  void checkLiveness(pathmon::PathId path, bool resend) override;
   void onPathEvent(const pathmon::PathEvent& e) override;
   void onSuspect(pathmon::PathId path, bool suspect, TimePoint at) override;
   void poll();

@@ -67,6 +67,8 @@ const char* pathCauseName(PathCause c) {
       return "admin_up";
     case PathCause::kLivenessLost:
       return "liveness_lost";
+    case PathCause::kRoundTripLost:
+      return "round_trip_lost";
     case PathCause::kLivenessAnswered:
       return "liveness_answered";
     case PathCause::kCount:
@@ -119,6 +121,11 @@ struct PathSupervisor::Path {
   // Paths without probes (cfg.espSilence): the outstanding liveness check, and while Dead
   // when the next one goes.
   std::optional<TimePoint> checkSentAt;
+  // Round-trip check (cfg.roundTripCheck): the last IKE response, the check in flight and
+  // whether its request was sent again.
+  TimePoint lastRoundTrip{};
+  std::optional<TimePoint> rtSentAt;
+  bool rtResent = false;
   TimePoint nextCheck{};
   uint64_t rng;
   ScopedTimer timer;
@@ -499,13 +506,17 @@ bool PathSupervisor::checksLiveness(const Path& p) {
 }
 
 // A path to a standard IKEv2 peer has no probes: the peer's ESP proves it alive, and when
-// that falls silent while we send, an IKE liveness check decides. A unidirectional cut of
-// our direction goes unseen while the peer's ESP still arrives (docs/multipath.md).
+// that falls silent while we send, an IKE liveness check decides. A cut of our direction
+// alone leaves the peer's ESP arriving: the round-trip check (serviceRoundTrip) sees it.
 void PathSupervisor::serviceLiveness(Path& p, TimePoint now) {
   const PathConfig& c = p.cfg;
   if (p.state == PathState::kDead) {
     p.checkSentAt.reset();
-    if (p.lastAlive > p.stateSince && now >= p.upNotBefore) {
+    p.rtSentAt.reset();
+    // With round-trip checks, the peer's ESP alone does not bring the path back: it kept
+    // arriving while our direction was cut.
+    const TimePoint proof = c.roundTripCheck > Duration::zero() ? p.lastRoundTrip : p.lastAlive;
+    if (proof > p.stateSince && now >= p.upNotBefore) {
       transition(p, PathState::kUp, PathCause::kLivenessAnswered, now);
       p.silenceFrom = now;
       return;
@@ -513,7 +524,7 @@ void PathSupervisor::serviceLiveness(Path& p, TimePoint now) {
     if (now >= p.nextCheck) {
       p.nextCheck = now + c.deadLivenessInterval;
       ++p.counters.livenessChecks;
-      transport_.checkLiveness(p.id);
+      transport_.checkLiveness(p.id, true);  // an unanswered request goes again each time
     }
     return;
   }
@@ -533,19 +544,63 @@ void PathSupervisor::serviceLiveness(Path& p, TimePoint now) {
   if (p.active && now - std::max(p.lastAlive, p.silenceFrom) >= c.espSilence) {
     p.checkSentAt = now;
     ++p.counters.livenessChecks;
-    transport_.checkLiveness(p.id);
+    transport_.checkLiveness(p.id, false);
+    return;
+  }
+  if (c.roundTripCheck > Duration::zero()) serviceRoundTrip(p, now);
+}
+
+// Every roundTripCheck on a busy path: a check whose IKE response must come back. One lost
+// request or response is forgiven (sent again at the first timeout): on a path with 1 %
+// loss each way a single attempt would fail about once in 50 checks.
+void PathSupervisor::serviceRoundTrip(Path& p, TimePoint now) {
+  const PathConfig& c = p.cfg;
+  if (p.rtSentAt) {
+    if (p.lastRoundTrip >= *p.rtSentAt) {
+      p.rtSentAt.reset();
+      p.rtResent = false;
+    } else if (now - *p.rtSentAt < c.livenessTimeout) {
+      return;
+    } else if (!p.rtResent) {
+      p.rtResent = true;
+      p.rtSentAt = now;
+      ++p.counters.livenessChecks;
+      transport_.checkLiveness(p.id, true);
+      return;
+    } else {
+      p.rtSentAt.reset();
+      p.rtResent = false;
+      transition(p, PathState::kDead, PathCause::kRoundTripLost, now);
+      p.nextCheck = now + c.deadLivenessInterval;
+      return;
+    }
+  }
+  if (p.active && now - std::max(p.lastRoundTrip, p.silenceFrom) >= c.roundTripCheck) {
+    p.rtSentAt = now;
+    ++p.counters.livenessChecks;
+    ++p.counters.roundTripChecks;
+    transport_.checkLiveness(p.id, false);
   }
 }
 
 std::optional<TimePoint> PathSupervisor::livenessDeadline(const Path& p) const {
+  const bool roundTrip = p.cfg.roundTripCheck > Duration::zero();
   if (p.state == PathState::kDead) {
-    if (p.lastAlive > p.stateSince) return std::max(p.upNotBefore, clock_.now());
+    const TimePoint proof = roundTrip ? p.lastRoundTrip : p.lastAlive;
+    if (proof > p.stateSince) return std::max(p.upNotBefore, clock_.now());
     return p.nextCheck;
   }
   if (p.state != PathState::kUp && p.state != PathState::kDegraded) return std::nullopt;
   if (p.checkSentAt) return *p.checkSentAt + p.cfg.livenessTimeout;
-  if (p.active) return std::max(p.lastAlive, p.silenceFrom) + p.cfg.espSilence;
-  return std::nullopt;
+  std::optional<TimePoint> due;
+  if (p.active) due = std::max(p.lastAlive, p.silenceFrom) + p.cfg.espSilence;
+  if (roundTrip && (p.rtSentAt || p.active)) {
+    const TimePoint rt = p.rtSentAt
+                             ? *p.rtSentAt + p.cfg.livenessTimeout
+                             : std::max(p.lastRoundTrip, p.silenceFrom) + p.cfg.roundTripCheck;
+    due = due ? std::min(*due, rt) : rt;
+  }
+  return due;
 }
 
 void PathSupervisor::rearm(Path& p) {
@@ -672,6 +727,14 @@ void PathSupervisor::onTraffic(PathId id, TimePoint rxTime) {
   // path without probes acts on it: an answered check, or a dead path's proof of life.
   if (checksLiveness(*p) && (p->checkSentAt || p->state == PathState::kDead)) service(*p);
   if (p->suspect) service(*p);  // heard from again: clear it now, not at the next timer
+}
+
+void PathSupervisor::onRoundTrip(PathId id, TimePoint rxTime) {
+  Path* p = find(id);
+  if (!p) return;
+  if (rxTime > p->lastRoundTrip) p->lastRoundTrip = rxTime;
+  onTraffic(id, rxTime);
+  if (checksLiveness(*p) && (p->rtSentAt || p->state == PathState::kDead)) service(*p);
 }
 
 PathStats PathSupervisor::stats(PathId id) const {

@@ -64,6 +64,7 @@ enum class PathCause : uint8_t {
   kAdminUp,           // setAdminDown(false): probing again, Up after recoverProbes
   kLivenessLost,      // path without probes: its IKE liveness check went unanswered
   kLivenessAnswered,  // path without probes: proof of life after its death (hold-down over)
+  kRoundTripLost,     // path without probes: its round-trip check went unanswered twice
   kCount,
 };
 
@@ -108,6 +109,13 @@ struct PathConfig {
   Duration espSilence{0};
   Duration livenessTimeout = std::chrono::milliseconds(500);
   Duration deadLivenessInterval = std::chrono::seconds(1);
+  // The peer's ESP proves only its direction: a cut of ours alone leaves it arriving. So a
+  // path without probes that carries our traffic also asks for a liveness check every
+  // `roundTripCheck` and needs the peer's IKE *response* (onRoundTrip) within
+  // `livenessTimeout`; unanswered, the request is sent once more, and a second
+  // `livenessTimeout` without a response is Dead (kRoundTripLost). While this is on, a
+  // dead path comes back only by a response too. 0: off (needs espSilence).
+  Duration roundTripCheck{0};
 };
 
 struct PathEvent {
@@ -136,9 +144,10 @@ struct PathCounters {
   uint64_t malformed = 0;
   uint64_t wrongPath = 0;  // message names another path than the one it arrived on
   uint64_t deaths = 0;
-  uint64_t stalls = 0;          // late timers whose verdict waited for queued input
-  uint64_t livenessChecks = 0;  // liveness checks asked of IKE (paths without probes)
-  uint64_t suspicions = 0;      // times the path became suspect (one answer overdue)
+  uint64_t stalls = 0;           // late timers whose verdict waited for queued input
+  uint64_t livenessChecks = 0;   // liveness checks asked of IKE (paths without probes)
+  uint64_t roundTripChecks = 0;  // of them: round-trip checks while the peer's ESP arrives
+  uint64_t suspicions = 0;       // times the path became suspect (one answer overdue)
   std::array<uint64_t, static_cast<size_t>(PathCause::kCount)> transitions{};
 };
 
@@ -167,9 +176,10 @@ class ProbeTransport {
   // supervisor synchronously.
   virtual void sendProbe(PathId path, Bytes shim) = 0;
   // A path without probes: check the peer's liveness on this path (IKE, RFC 7296 1.4); its
-  // answer comes back as onTraffic(). At most one in flight is enough: the transport may
-  // ignore a request while one is outstanding. Must not call back synchronously.
-  virtual void checkLiveness(PathId /*path*/) {}
+  // answer comes back as onTraffic() and onRoundTrip(). At most one in flight is enough:
+  // the transport may ignore a request while one is outstanding, or with `resend` send the
+  // outstanding one again now. Must not call back synchronously.
+  virtual void checkLiveness(PathId /*path*/, bool /*resend*/) {}
 };
 
 class PathListener {
@@ -214,6 +224,9 @@ class PathSupervisor {
   bool onProbeBytes(PathId id, Bytes shim, TimePoint rxTime);
   // Passive liveness: data from the peer arrived on `id`.
   void onTraffic(PathId id, TimePoint rxTime);
+  // A path without probes: the peer answered one of our IKE requests on `id` at rxTime,
+  // which proves both directions (and counts as traffic).
+  void onRoundTrip(PathId id, TimePoint rxTime);
 
   PathState state(PathId id) const;
   PathStats stats(PathId id) const;
@@ -238,6 +251,7 @@ class PathSupervisor {
   Duration currentHoldDown(const Path& p, TimePoint now) const;
   void restartProbing(Path& p, TimePoint now);
   void serviceLiveness(Path& p, TimePoint now);
+  void serviceRoundTrip(Path& p, TimePoint now);
   std::optional<TimePoint> livenessDeadline(const Path& p) const;
   static bool checksLiveness(const Path& p);
 

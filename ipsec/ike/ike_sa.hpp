@@ -277,18 +277,24 @@ class IkeSa {
   size_t pmtuFragmentSize_ = 0;  // RFC 7383 2.5.2: the size PMTU discovery shrank to (0: none)
   TimePoint lastActivity_{};     // the peer's last authenticated message or inbound ESP
   TimePoint lastMessage_{};      // the peer's last authenticated IKE message only
+  TimePoint lastResponse_{};     // the peer's last authenticated response to our request
   TimePoint establishedAt_{}, ikeRekeyAt_{}, ikeExpireAt_{};
 
  public:
   // An authenticated IKE message from the peer (request or response).
   void noteActivity() { lastActivity_ = lastMessage_ = ctx_.clock().now(); }
   TimePoint lastMessage() const { return lastMessage_; }
+  // Only a response proves that our direction works too (a request from the peer does not).
+  void noteResponse() { lastResponse_ = ctx_.clock().now(); }
+  TimePoint lastResponse() const { return lastResponse_; }
   // Multipath liveness (edge): an empty INFORMATIONAL unless an exchange is already in
-  // flight or queued (its answer proves liveness as well). False if none was sent.
-  bool checkLivenessIfIdle() {
-    if (state_ != IkeSaState::kEstablished || !tasks_.idle() || tasks_.queued() != 0) {
-      return false;
-    }
+  // flight or queued (its answer proves liveness as well); with `resend`, a request in
+  // flight is sent again now rather than at its next timeout (a second chance for a check
+  // whose request or response was lost). False if nothing was sent.
+  bool checkLivenessIfIdle(bool resend = false) {
+    if (state_ != IkeSaState::kEstablished) return false;
+    if (!tasks_.idle()) return resend && tasks_.resendNow();
+    if (tasks_.queued() != 0) return false;
     sendLivenessCheck();
     return true;
   }

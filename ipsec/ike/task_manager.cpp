@@ -118,6 +118,13 @@ void TaskManager::onRetransmitTimer() {
   armRetransmit();
 }
 
+bool TaskManager::resendNow() {
+  if (active_ == nullptr || lastRequest_.empty() || sa_.dead()) return false;
+  ++sa_.ctx().counterRef().retransmits;
+  sendAll(lastRequest_, sa_.local(), sa_.remote());
+  return true;
+}
+
 void TaskManager::finishActive() {
   timer_.cancel();
   active_.reset();
@@ -169,6 +176,7 @@ void TaskManager::handleResponse(Message& m, const Endpoint& to, const Endpoint&
   if (m.hasSk()) sa_.setEndpoints(to, from);  // authenticated: RFC 7296 2.23 rebinding
   ++c.responsesProcessed;
   sa_.noteActivity();
+  sa_.noteResponse();
   BRAID_LOG(kDebug, "ike") << sa_.peerName() << ": received " << m.summary();
   timer_.cancel();
   TaskResult r = active_->processResponse(m);

@@ -30,6 +30,11 @@ class TaskManager {
   void receive(Message& message, const Endpoint& to, const Endpoint& from);
   // Cancels the timer, aborts active and queued tasks.
   void shutdown();
+  // Sends the request in flight again now, identical (same Message ID, every fragment), and
+  // leaves the backoff schedule alone: RFC 7296 2.1 leaves the timing of retransmissions
+  // to the initiator. For edge's liveness checks, which cannot wait for the next timeout.
+  // False if nothing is in flight.
+  bool resendNow();
 
   bool idle() const { return active_ == nullptr; }
   const Task* active() const { return active_.get(); }

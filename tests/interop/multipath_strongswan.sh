@@ -12,7 +12,12 @@
 #      braid declares fiber dead (liveness_lost), voice continues on broadband; the longest
 #      delivery gap is reported (bounded loosely: the figure goes to docs/multipath.md);
 #   4. fiber back: a liveness check is answered, fiber is Up again after the hold-down and
-#      voice returns to it.
+#      voice returns to it;
+#   5. a cut of braid's direction alone on the uplink charon sends its own traffic on (a
+#      ping from lanB), while charon's ESP still arrives there: only the round-trip check
+#      (round_trip_check_ms, an IKE response needed) sees it: dead by round_trip_lost, the
+#      stream continues on the other uplink, and the path comes back only once a check is
+#      answered again.
 # What charon does on its side (its own outbound choice between the two Child SAs) is printed
 # and documented, not asserted: it is the standard peer's business.
 set -u
@@ -27,6 +32,7 @@ PSK=multipath-interop-psk-0123456789abcdef0123456789
 VOICE_PORT=5500
 BULK_PORT=6000
 GAP_BOUND_MS=${MS_GAP_BOUND_MS:-2500}
+OW_GAP_BOUND_MS=${MS_OW_GAP_BOUND_MS:-3500}  # round_trip_check_ms + 2 x liveness_timeout_ms + slack
 
 ms_topology() {
   dp_topology
@@ -67,6 +73,41 @@ NFT
   else
     nn_exec gwA nft delete table inet ms_cut
   fi
+}
+
+# ms_cut_ours IFACE on|off: drop only what gwA sends on that uplink.
+ms_cut_ours() {
+  if [ "$2" = on ]; then
+    nn_exec gwA nft -f - <<NFT
+table inet ms_cut_ours {
+  chain out {
+    type filter hook postrouting priority 300; policy accept;
+    oifname "$1" counter drop
+  }
+}
+NFT
+  else
+    nn_exec gwA nft delete table inet ms_cut_ours
+  fi
+}
+# ms_rx IFACE: the peer's data-sized ESP (IP length >= 200) gwA received there.
+ms_rx_setup() {
+  nn_exec gwA nft -f - <<'NFT'
+table netdev ms_rx {
+  chain wan0 {
+    type filter hook ingress device "wan0" priority filter; policy accept;
+    ip length >= 200 counter
+  }
+  chain wan1 {
+    type filter hook ingress device "wan1" priority filter; policy accept;
+    ip length >= 200 counter
+  }
+}
+NFT
+}
+ms_rx() {
+  nn_exec gwA nft list chain netdev ms_rx "$1" 2>/dev/null |
+    awk '/counter packets/ {for (i = 1; i <= NF; i++) if ($i == "packets") n += $(i + 1)} END {print n + 0}'
 }
 
 ms_swanctl_conf() {
@@ -254,7 +295,7 @@ gap=$(kv max_gap_ms "$r")
 lost=$((400 - $(kv received "$r")))
 io_check "failover: voice continued on broadband (+$((b4 - b3)) there)" test $((b4 - b3)) -ge 200
 io_check "failover: braid logged fiber dead by its liveness check" \
-  grep -Eq 'path hq/fiber: up -> dead \(liveness_lost' "$LOG"
+  grep -Eq 'path hq/fiber: up -> dead \((liveness_lost|round_trip_lost)' "$LOG"
 io_check "failover gap ${gap} ms, ${lost} lost (bound ${GAP_BOUND_MS} ms; figures in docs/multipath.md)" \
   awk -v g="$gap" -v b="$GAP_BOUND_MS" 'BEGIN { exit !(g > 0 && g <= b) }'
 grep -E 'path hq/fiber: up -> dead' "$LOG" | head -1 | sed 's/^/  braid: /'
@@ -271,6 +312,48 @@ f6=$(ms_pkts fiber)
 io_check "voice back on fiber: +$((f6 - f5)) of $(kv received "$r") received" test $((f6 - f5)) -ge 95
 dp_refresh A
 io_ok "liveness checks: fiber $(dp_counter A path.hq/fiber.liveness_checks), broadband $(dp_counter A path.hq/broadband.liveness_checks)"
+
+# 5. Our direction cut alone on the uplink charon sends its own traffic on (its choice
+#    between two Child SAs with the same selectors; seen from a reverse ping), carrying
+#    the class that prefers that uplink: charon's ESP keeps arriving there.
+ms_rx_setup
+nn_exec lanB ping -c 25 -i 0.02 -s 200 -q 10.98.1.2 >/dev/null 2>&1
+if [ "$(ms_rx wan0)" -ge "$(ms_rx wan1)" ]; then
+  U=fiber IF=wan0 OTHER=broadband PORT=$((VOICE_PORT + 3))
+else
+  U=broadband IF=wan1 OTHER=fiber PORT=$BULK_PORT
+fi
+io_ok "charon sends its own traffic on $U: cutting braid's direction alone there"
+deaths0=$(grep -c "path hq/$U: up -> dead" "$LOG")
+ups0=$(grep -c "path hq/$U: dead -> up" "$LOG")
+rx0=$(ms_rx $IF) o5=$(ms_pkts $OTHER)
+nn_bg lanB "$NN_TMP/ping-reverse.log" ping -i 0.02 -s 200 -w 14 -q 10.98.1.2
+pinger=$NN_LAST_PID
+( sleep 3; ms_cut_ours $IF on ) &
+cutter=$!
+r=$(ms_send "$PORT" 400)
+wait "$cutter"
+rx=$(($(ms_rx $IF) - rx0))
+o6=$(ms_pkts $OTHER)
+gap=$(kv max_gap_ms "$r")
+lost=$((400 - $(kv received "$r")))
+io_check "one-way cut: charon's ESP kept arriving on $U ($rx packets)" test "$rx" -ge 100
+io_check "one-way cut: braid logged $U dead by its round-trip check" \
+  bash -c "grep -E 'path hq/$U: up -> dead' '$LOG' | tail -n +$((deaths0 + 1)) | grep -q 'round_trip_lost'"
+io_check "one-way cut: the stream continued on $OTHER (+$((o6 - o5)) there)" test $((o6 - o5)) -ge 200
+io_check "one-way cut: gap ${gap} ms, ${lost} lost (bound ${OW_GAP_BOUND_MS} ms)" \
+  awk -v g="$gap" -v b="$OW_GAP_BOUND_MS" 'BEGIN { exit !(g > 0 && g <= b) }'
+grep -E "path hq/$U: up -> dead" "$LOG" | tail -1 | sed 's/^/  braid: /'
+sleep 3
+io_check "one-way cut: the peer's ESP alone does not bring $U back" \
+  test "$(grep -c "path hq/$U: dead -> up" "$LOG")" = "$ups0"
+ms_cut_ours $IF off
+nn_wait_for 10 bash -c "[ \$(grep -c 'path hq/$U: dead -> up (liveness_answered' '$LOG') -gt $ups0 ]"
+io_check "one-way cut healed: $U up again by an answered check" \
+  bash -c "[ \$(grep -c 'path hq/$U: dead -> up (liveness_answered' '$LOG') -gt $ups0 ]"
+nn_kill_pid "$pinger"
+dp_refresh A
+io_ok "round-trip checks: fiber $(dp_counter A path.hq/fiber.round_trip_checks), broadband $(dp_counter A path.hq/broadband.round_trip_checks)"
 
 # What the standard peer did on its side: which Child SA charon used outbound, and whether
 # its IKE SA over fiber survived the cut (dpd_delay = 0: charon does not check itself).

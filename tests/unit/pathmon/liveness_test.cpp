@@ -21,13 +21,17 @@ using std::chrono::milliseconds;
 class Peer : public ProbeTransport, public PathListener {
  public:
   void sendProbe(PathId, Bytes) override { ++probes; }
-  void checkLiveness(PathId path) override {
+  // The answer to a check is an IKE response: it proves both directions (onRoundTrip).
+  // `resend` sends the request in flight again now (edge: TaskManager::resendNow).
+  void checkLiveness(PathId path, bool resend) override {
     ++checks;
-    if (inFlight) return;
+    if (inFlight && !resend) return;
+    resends += resend;  // the supervisor's second attempt
     inFlight = true;
-    timers.schedule(clock.now() + rtt, [this, path] {
+    const bool answered = !cut && !cutOurs && !(dropResponses > 0 && dropResponses-- > 0);
+    timers.schedule(clock.now() + rtt, [this, path, answered] {
       inFlight = false;
-      if (!cut) sup.onTraffic(path, clock.now());
+      if (answered && !cut && !cutOurs) sup.onRoundTrip(path, clock.now());
       // A lost request is retransmitted by IKE much later; the supervisor asks again.
     });
   }
@@ -62,9 +66,11 @@ class Peer : public ProbeTransport, public PathListener {
   std::vector<PathEvent> events;
   Duration rtt = milliseconds(20);
   Duration espEvery{0};
-  bool cut = false;
+  bool cut = false;       // both directions
+  bool cutOurs = false;   // only ours: the peer's ESP still arrives, our requests do not
+  int dropResponses = 0;  // the next N checks go unanswered (a lossy path)
   bool inFlight = false;
-  uint64_t checks = 0, probes = 0;
+  uint64_t checks = 0, probes = 0, resends = 0;
 };
 
 PathConfig standardPeer() {
@@ -208,6 +214,79 @@ TEST(PathLiveness, ExternalDeathRecoversByLivenessToo) {
   t.runFor(std::chrono::seconds(3));
   EXPECT_EQ(t.sup.state(0), PathState::kUp);
   EXPECT_EQ(t.last(PathState::kUp)->cause, PathCause::kLivenessAnswered);
+}
+
+PathConfig withRoundTrip() {
+  PathConfig c = standardPeer();
+  c.roundTripCheck = std::chrono::seconds(1);
+  return c;
+}
+
+// Our direction cut alone: the peer's ESP keeps arriving (it proves only its direction),
+// so only the periodic round-trip check can see it. A cut at 50 moments of the check
+// cycle: Dead by kRoundTripLost within roundTripCheck + 2 x livenessTimeout, never by
+// the peer's ESP brought back, and back Up only once a check is answered again.
+TEST(PathLiveness, ACutOfOurDirectionAloneIsSeenByTheRoundTripCheck) {
+  const PathConfig c = withRoundTrip();
+  Duration worst{0}, best = std::chrono::hours(1);
+  for (int i = 0; i < 50; ++i) {
+    Peer t;
+    t.espEvery = milliseconds(20);
+    t.sup.addPath(0, c);
+    t.sup.setKeyed(0, true);
+    t.sup.setActive(0, true);
+    t.startEsp(0);
+    t.runFor(std::chrono::seconds(3) + milliseconds(41 * i));
+    ASSERT_EQ(t.sup.state(0), PathState::kUp);
+    const TimePoint cutAt = t.clock.now();
+    t.cutOurs = true;
+    t.runFor(std::chrono::seconds(3));
+    auto death = t.last(PathState::kDead);
+    ASSERT_TRUE(death.has_value()) << "cut " << i;
+    EXPECT_EQ(death->cause, PathCause::kRoundTripLost);
+    worst = std::max(worst, death->at - cutAt);
+    best = std::min(best, death->at - cutAt);
+    // The peer's ESP goes on arriving: it does not bring the path back.
+    t.runFor(std::chrono::seconds(5));
+    ASSERT_EQ(t.sup.state(0), PathState::kDead) << "cut " << i;
+    t.cutOurs = false;
+    const TimePoint healed = t.clock.now();
+    t.runFor(std::chrono::seconds(3));
+    ASSERT_EQ(t.sup.state(0), PathState::kUp) << "cut " << i;
+    EXPECT_LE(t.last(PathState::kUp)->at - healed,
+              c.deadLivenessInterval + t.rtt + milliseconds(1));
+  }
+  EXPECT_LE(worst, c.roundTripCheck + 2 * c.livenessTimeout + milliseconds(1));
+  EXPECT_GE(best, 2 * c.livenessTimeout - milliseconds(20));  // a check already on its way
+}
+
+TEST(PathLiveness, RoundTripChecksAreOnePerIntervalAndOneLostAnswerIsForgiven) {
+  Peer t;
+  t.espEvery = milliseconds(20);
+  t.sup.addPath(0, withRoundTrip());
+  t.sup.setKeyed(0, true);
+  t.sup.setActive(0, true);
+  t.startEsp(0);
+  t.runFor(std::chrono::seconds(60));
+  // One per second plus its 20 ms answer: about 59 in 60 s.
+  const PathCounters& n = t.sup.stats(0).counters;
+  EXPECT_GE(n.roundTripChecks, 55u);
+  EXPECT_LE(n.roundTripChecks, 61u);
+  EXPECT_EQ(n.livenessChecks, n.roundTripChecks);
+  // A lossy path: every third check loses its request or response once; the resend is
+  // answered, so the path never dies.
+  for (int i = 0; i < 20; ++i) {
+    t.dropResponses = 1;
+    t.runFor(std::chrono::seconds(3));
+  }
+  EXPECT_EQ(t.sup.state(0), PathState::kUp);
+  EXPECT_FALSE(t.last(PathState::kDead).has_value());
+  EXPECT_GE(t.resends, 19u);
+  // Idle, the round-trip check stops too.
+  t.sup.setActive(0, false);
+  const uint64_t before = t.checks;
+  t.runFor(std::chrono::seconds(30));
+  EXPECT_EQ(t.checks, before);
 }
 
 TEST(PathLiveness, UnkeyedPathIsNeverChecked) {

@@ -463,6 +463,37 @@ TEST_F(IkeExchange, LivenessCheck) {
   EXPECT_EQ(t.a.counters().responsesProcessed, 3u);
 }
 
+// Edge's round-trip check (pathmon): only a response to our request proves our direction,
+// and a lost request can be sent again at once, identical, without waiting for the 4 s
+// retransmission timeout (RFC 7296 2.1 leaves its timing to the initiator).
+TEST_F(IkeExchange, LivenessCheckResentNowAndOnlyResponsesProveTheRoundTrip) {
+  establish();
+  IkeSa* sa = t.a.mgr->findByPeer("to-b");
+  ASSERT_NE(sa, nullptr);
+  t.advance(10ms);
+  const TimePoint before = sa->lastResponse();
+  // A request from the peer is an authenticated message but not a response.
+  ASSERT_TRUE(t.b.mgr->checkLiveness("to-a").isOk());
+  t.run();
+  EXPECT_GT(sa->lastMessage(), before);
+  EXPECT_EQ(sa->lastResponse(), before);
+  // Our check, lost on the way.
+  ASSERT_TRUE(sa->checkLivenessIfIdle());
+  const Datagram lost = t.drop(t.a);
+  EXPECT_FALSE(sa->checkLivenessIfIdle());  // in flight: nothing new
+  EXPECT_TRUE(t.a.net.out.empty());
+  t.advance(100ms);
+  const uint64_t retransmits = t.a.counters().retransmits;
+  ASSERT_TRUE(sa->checkLivenessIfIdle(true));  // sent again now, the same datagram
+  ASSERT_EQ(t.a.net.out.size(), 1u);
+  EXPECT_EQ(t.a.net.out[0].data, lost.data);
+  EXPECT_EQ(t.a.counters().retransmits, retransmits + 1);
+  t.run();
+  EXPECT_EQ(sa->lastResponse(), t.clock.now());
+  EXPECT_TRUE(sa->checkLivenessIfIdle(true));  // answered: a new check, not a resend
+  EXPECT_EQ(t.run(), 2u);
+}
+
 TEST_F(IkeExchange, NatDetectedFloatsTo4500) {
   t.natA = Endpoint{*IpAddress::parse("198.51.100.7"), 31000};
   pb.remote.address = t.natA->address;
