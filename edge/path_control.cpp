@@ -301,6 +301,9 @@ void PathControl::poll() {
         sup_.onTraffic(pathmon::PathId(i), ike);
       }
     }
+    // Replies report our received bytes, probes keep our sent ones (measured capacity).
+    sup_.setByteCounts(pathmon::PathId(i), a.txWireBytes[i].load(std::memory_order_relaxed),
+                       a.rxWireBytes[i].load(std::memory_order_relaxed));
     const uint64_t tx = a.txPackets[i].load(std::memory_order_relaxed);
     if (tx != p.lastTx) {
       p.lastTx = tx;

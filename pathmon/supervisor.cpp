@@ -92,7 +92,9 @@ struct PathSupervisor::Path {
   JitterEstimator rttJitter;
   JitterEstimator inJitter;
   LossWindow loss;
-  std::vector<TimePoint> sentAt;  // by seq % loss.size()
+  std::vector<TimePoint> sentAt;      // by seq % loss.size()
+  uint64_t txBytes = 0, rxBytes = 0;  // edge's counts (setByteCounts)
+  uint32_t peerProbes = 0;            // the peer's probes received, reported in replies
   uint64_t nextSeq = 1;
   uint64_t nextTimeoutSeq = 1;  // oldest probe whose timeout is not yet processed
 
@@ -637,13 +639,18 @@ bool PathSupervisor::onProbeBytes(PathId id, Bytes shim, TimePoint rxTime) {
   if (!p) return true;
   TimePoint now = clock_.now();
   if (m.type == ProbeType::kProbe) {
-    // Answer even while Down: the peer measures its own view of the path.
+    // Answer even while Down: the peer measures its own view of the path. Our counts let
+    // it tell its direction's loss and delivery rate from the round trip's.
+    ++p->peerProbes;
     ProbeMessage reply = makeReply(m, toWireMicros(rxTime), toWireMicros(now));
-    std::array<uint8_t, kProbeSize> buf{};
+    reply.hasRxCounts = true;
+    reply.rxProbes = p->peerProbes;
+    reply.rxBytes = p->rxBytes;
+    std::array<uint8_t, kProbeMaxSize> buf{};
     ByteWriter w(buf);
     if (encodeProbe(reply, w)) {
       ++p->counters.peerProbesAnswered;
-      transport_.sendProbe(id, Bytes(buf.data(), buf.size()));
+      transport_.sendProbe(id, Bytes(buf.data(), w.position()));
     }
     p->inJitter.add(std::chrono::microseconds(static_cast<int64_t>(toWireMicros(rxTime)) -
                                               static_cast<int64_t>(m.txUs)));
@@ -672,6 +679,13 @@ void PathSupervisor::onTraffic(PathId id, TimePoint rxTime) {
   // path without probes acts on it: an answered check, or a dead path's proof of life.
   if (checksLiveness(*p) && (p->checkSentAt || p->state == PathState::kDead)) service(*p);
   if (p->suspect) service(*p);  // heard from again: clear it now, not at the next timer
+}
+
+void PathSupervisor::setByteCounts(PathId id, uint64_t txBytes, uint64_t rxBytes) {
+  if (Path* p = find(id)) {
+    p->txBytes = txBytes;
+    p->rxBytes = rxBytes;
+  }
 }
 
 PathStats PathSupervisor::stats(PathId id) const {

@@ -214,6 +214,9 @@ class PathSupervisor {
   bool onProbeBytes(PathId id, Bytes shim, TimePoint rxTime);
   // Passive liveness: data from the peer arrived on `id`.
   void onTraffic(PathId id, TimePoint rxTime);
+  // Edge's running counts of the ESP bytes sent and received on `id` (wire bytes): replies
+  // report the received count to the peer, probes keep the sent one for the delivery rate.
+  void setByteCounts(PathId id, uint64_t txBytes, uint64_t rxBytes);
 
   PathState state(PathId id) const;
   PathStats stats(PathId id) const;
