@@ -77,7 +77,12 @@ const char* pathCauseName(PathCause c) {
 
 struct PathSupervisor::Path {
   Path(PathId i, const PathConfig& c, TimerScheduler& timers)
-      : id(i), cfg(c), loss(c.lossWindow), sentAt(loss.size()), timer(timers) {
+      : id(i),
+        cfg(c),
+        loss(c.lossWindow),
+        sentAt(loss.size()),
+        forward(loss.size()),
+        timer(timers) {
     rng = cfg.seed ^ (uint64_t{i} << 32 | 0x5bd1e995u);
   }
   PathId id;
@@ -92,7 +97,8 @@ struct PathSupervisor::Path {
   JitterEstimator rttJitter;
   JitterEstimator inJitter;
   LossWindow loss;
-  std::vector<TimePoint> sentAt;      // by seq % loss.size()
+  std::vector<TimePoint> sentAt;  // by seq % loss.size()
+  ForwardLoss forward;
   uint64_t txBytes = 0, rxBytes = 0;  // edge's counts (setByteCounts)
   uint32_t peerProbes = 0;            // the peer's probes received, reported in replies
   uint64_t nextSeq = 1;
@@ -617,6 +623,8 @@ void PathSupervisor::handleReply(Path& p, const ProbeMessage& m, TimePoint rx) {
   p.lastAlive = std::max(p.lastAlive, rx);
   p.maxIntervalSinceAlive = Duration::zero();
   p.missStreak = 0;
+  // A late reply's count is as good as a timely one's.
+  if (m.hasRxCounts) p.forward.onReport(seq, m.rxProbes, p.nextSeq - 1);
   if (prev == ProbeOutcome::kPending) {
     ++p.counters.repliesReceived;
     ++p.goodStreak;
@@ -702,6 +710,10 @@ PathStats PathSupervisor::stats(PathId id) const {
   s.rttJitter = p->rttJitter.jitter();
   s.inboundJitter = p->inJitter.jitter();
   s.loss = p->loss.lossRatio();
+  if (auto fwd = p->forward.loss(p->nextSeq - 1)) {
+    s.lossForward = *fwd;
+    s.lossReturn = ForwardLoss::returnLoss(s.loss, *fwd);
+  }
   s.lost = p->loss.lost();
   s.late = p->loss.late();
   s.received = p->loss.received();

@@ -40,6 +40,7 @@
 #include "core/clock.hpp"
 #include "core/timer.hpp"
 #include "pathmon/estimators.hpp"
+#include "pathmon/forward_loss.hpp"
 #include "pathmon/probe.hpp"
 
 namespace braid::pathmon {
@@ -147,7 +148,11 @@ struct PathStats {
   Duration srtt{0}, rttvar{0}, minRtt{0}, p50{0}, p95{0}, p99{0};
   Duration rttJitter{0};      // RFC 3550 estimator over consecutive RTT samples
   Duration inboundJitter{0};  // RFC 3550 over the peer's timestamps (peer -> us)
-  double loss = 0;            // probe loss over the window
+  double loss = 0;            // probe loss over the window (round trip)
+  // Split by direction from the peer's probe count (pathmon/forward_loss.hpp); -1: the
+  // peer does not report counts (an older braid) or too few replies yet.
+  double lossForward = -1;  // our probes lost on the way to the peer
+  double lossReturn = -1;   // the rest of the round-trip loss: replies lost on the way back
   uint32_t lost = 0, late = 0, received = 0;
   uint32_t missStreak = 0;
   bool suspect = false;  // one answer overdue while carrying traffic (see above)

@@ -32,12 +32,20 @@ struct PathView {
   PathHealth health = PathHealth::kDown;
   uint32_t rttUs = 0;  // smoothed RTT
   uint32_t jitterUs = 0;
-  float loss = 0;  // 0..1, probe loss over pathmon's window
+  float loss = 0;  // 0..1, probe loss over pathmon's window (round trip)
   bool metered = false;
   uint32_t capacityKbps = 0;  // configured egress rate (or measured); bond/balance weight
   BudgetUse budget = BudgetUse::kOk;
   bool suspect = false;  // an answer overdue: maybe dying (pathmon's suspicion)
+  // 0..1, loss on our way to the peer (pathmon's split of `loss`); < 0: not reported (a
+  // standard or older peer). FEC protects only our direction, so it follows this.
+  float lossForward = -1;
 };
+
+// The loss FEC should cover on a path: our direction's when the peer reports it.
+inline float fecLoss(const PathView& p) {
+  return p.lossForward >= 0 ? p.lossForward : p.loss;
+}
 
 // What the classifier sees besides the 5-tuple.
 struct PacketMeta {

@@ -378,6 +378,31 @@ TEST(Engine, FecFollowsLoss) {
   EXPECT_EQ(e.decide(udp(1), TimePoint{}, paths).fecK, 3);
 }
 
+TEST(Engine, FecFollowsForwardLossWhenReported) {
+  EngineConfig cfg;
+  cfg.classes.resize(1);
+  cfg.classes[0].fec = FecWhen::kLossAbove;
+  cfg.classes[0].fecLossThreshold = 0.02f;
+  Engine e(cfg);
+  auto paths = referencePaths();
+  paths[kBroadband].health = PathHealth::kDown;
+  paths[kFiber].loss = 0.05f;
+  // Not reported (a standard or older peer): the round trip's loss, as before.
+  EXPECT_EQ(e.decide(udp(1), TimePoint{}, paths).fecK, 3);
+  // All of it on the way back: parity would protect nothing that is lost.
+  paths[kFiber].lossForward = 0.0f;
+  EXPECT_EQ(e.decide(udp(1), TimePoint{}, paths).fecK, 0);
+  paths[kFiber].lossForward = 0.05f;
+  EXPECT_EQ(e.decide(udp(1), TimePoint{}, paths).fecK, 3);
+  paths[kFiber].lossForward = 0.03f;  // part of it forward: sized for that part
+  EXPECT_EQ(e.decide(udp(1), TimePoint{}, paths).fecK, 5);
+  // `fec = "always"` keeps its floor of the threshold.
+  cfg.classes[0].fec = FecWhen::kAlways;
+  Engine always(cfg);
+  paths[kFiber].lossForward = 0.0f;
+  EXPECT_EQ(always.decide(udp(1), TimePoint{}, paths).fecK, Engine::fecGroupForLoss(0.02f));
+}
+
 TEST(Engine, IdleFlowIsReclassifiedAsNew) {
   EngineConfig cfg = referenceConfig();
   cfg.flowIdle = seconds(30);
