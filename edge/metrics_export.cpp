@@ -157,6 +157,9 @@ double lossForwardRatio(const PS& s) {
 double lossReturnRatio(const PS& s) {
   return s.lossReturn;
 }
+double capacityMeasured(const PS& s) {
+  return static_cast<double>(s.capacityMeasuredBps) / 8;  // bytes: Prometheus' base unit
+}
 constexpr std::string_view kPercentileHelp = "Probe RTT percentiles over the window.";
 constexpr std::string_view kRepliesHelp = "Probe replies received, by result.";
 constexpr std::string_view kProbeErrorHelp = "Probe messages refused, by reason.";
@@ -202,6 +205,11 @@ const auto kMonitorFields = m::concat(
                       "Probe loss on the way back: the rest of the round-trip loss, 0..1 (-1: "
                       "the peer does not report).",
                       &lossReturnRatio, "ratio"),
+            pathGauge("braid_path_capacity_measured_bytes_per_second",
+                      "Delivery rate towards the peer while the path was saturated (windowed "
+                      "maximum, wire bytes); lowers the configured egress_kbps weight (0: no "
+                      "evidence).",
+                      &capacityMeasured, ""),
             pathGauge("braid_path_probe_interval_seconds", "Current probe interval.",
                       &seconds<&PS::probeInterval>),
             pathGauge("braid_path_last_failover_detection_seconds",

@@ -31,7 +31,7 @@ policy::PathView monitorView(policy::PathId id, const pathmon::PathStats& s, boo
   v.loss = float(s.loss);
   v.lossForward = float(s.lossForward);
   v.suspect = s.suspect;
-  v.capacityKbps = configuredKbps;
+  v.capacityKbps = policy::boundedCapacityKbps(configuredKbps, s.capacityMeasuredBps);
   return v;
 }
 

@@ -11,7 +11,8 @@
 namespace braid::edge {
 
 // `fresh`: keyed and not yet Up or Dead (usable while its first probes run).
-// `configuredKbps`: the uplink's egress_kbps (0: unknown), the bond/balance weight.
+// `configuredKbps`: the uplink's egress_kbps (0: unknown); a measured capacity can only
+// lower it (policy::boundedCapacityKbps).
 policy::PathView monitorView(policy::PathId id, const pathmon::PathStats& s, bool fresh,
                              uint32_t configuredKbps);
 

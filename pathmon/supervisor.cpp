@@ -81,7 +81,9 @@ struct PathSupervisor::Path {
         cfg(c),
         loss(c.lossWindow),
         sentAt(loss.size()),
+        sentBytes(loss.size()),
         forward(loss.size()),
+        rate(c.capacity),
         timer(timers) {
     rng = cfg.seed ^ (uint64_t{i} << 32 | 0x5bd1e995u);
   }
@@ -97,8 +99,10 @@ struct PathSupervisor::Path {
   JitterEstimator rttJitter;
   JitterEstimator inJitter;
   LossWindow loss;
-  std::vector<TimePoint> sentAt;  // by seq % loss.size()
+  std::vector<TimePoint> sentAt;    // by seq % loss.size()
+  std::vector<uint64_t> sentBytes;  // txBytes when the probe left, likewise
   ForwardLoss forward;
+  DeliveryRate rate;
   uint64_t txBytes = 0, rxBytes = 0;  // edge's counts (setByteCounts)
   uint32_t peerProbes = 0;            // the peer's probes received, reported in replies
   uint64_t nextSeq = 1;
@@ -399,6 +403,7 @@ void PathSupervisor::sendProbe(Path& p, TimePoint now) {
   if (!encodeProbe(m, w)) return;
   p.loss.onSent(seq);
   p.sentAt[seq % p.sentAt.size()] = now;
+  p.sentBytes[seq % p.sentBytes.size()] = p.txBytes;
   ++p.counters.probesSent;
   Duration iv = interval(p);
   p.maxIntervalSinceAlive = std::max(p.maxIntervalSinceAlive, iv);
@@ -623,8 +628,13 @@ void PathSupervisor::handleReply(Path& p, const ProbeMessage& m, TimePoint rx) {
   p.lastAlive = std::max(p.lastAlive, rx);
   p.maxIntervalSinceAlive = Duration::zero();
   p.missStreak = 0;
-  // A late reply's count is as good as a timely one's.
-  if (m.hasRxCounts) p.forward.onReport(seq, m.rxProbes, p.nextSeq - 1);
+  if (m.hasRxCounts) {
+    // A late reply's counts are as good as a timely one's.
+    p.forward.onReport(seq, m.rxProbes, p.nextSeq - 1);
+    const uint64_t peerRxUs = m.txUs > m.holdUs ? m.txUs - m.holdUs : 0;
+    p.rate.onReply({sent, p.sentBytes[seq % p.sentBytes.size()], peerRxUs, m.rxBytes}, rtt,
+                   p.rtt.srtt(), p.rtt.windowMin(), rx);
+  }
   if (prev == ProbeOutcome::kPending) {
     ++p.counters.repliesReceived;
     ++p.goodStreak;
@@ -714,6 +724,7 @@ PathStats PathSupervisor::stats(PathId id) const {
     s.lossForward = *fwd;
     s.lossReturn = ForwardLoss::returnLoss(s.loss, *fwd);
   }
+  s.capacityMeasuredBps = p->rate.capacityBps(clock_.now()).value_or(0);
   s.lost = p->loss.lost();
   s.late = p->loss.late();
   s.received = p->loss.received();

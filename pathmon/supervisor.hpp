@@ -39,6 +39,7 @@
 #include "core/bytes.hpp"
 #include "core/clock.hpp"
 #include "core/timer.hpp"
+#include "pathmon/delivery_rate.hpp"
 #include "pathmon/estimators.hpp"
 #include "pathmon/forward_loss.hpp"
 #include "pathmon/probe.hpp"
@@ -109,6 +110,8 @@ struct PathConfig {
   Duration espSilence{0};
   Duration livenessTimeout = std::chrono::milliseconds(500);
   Duration deadLivenessInterval = std::chrono::seconds(1);
+  // Measured capacity from the peer's byte counts (pathmon/delivery_rate.hpp).
+  DeliveryRateConfig capacity;
 };
 
 struct PathEvent {
@@ -153,6 +156,9 @@ struct PathStats {
   // peer does not report counts (an older braid) or too few replies yet.
   double lossForward = -1;  // our probes lost on the way to the peer
   double lossReturn = -1;   // the rest of the round-trip loss: replies lost on the way back
+  // Delivery rate of our direction while saturated (pathmon/delivery_rate.hpp), bits per
+  // second; 0: no recent evidence.
+  uint64_t capacityMeasuredBps = 0;
   uint32_t lost = 0, late = 0, received = 0;
   uint32_t missStreak = 0;
   bool suspect = false;  // one answer overdue while carrying traffic (see above)

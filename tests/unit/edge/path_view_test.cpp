@@ -1,6 +1,7 @@
 // The monitor's figures as the policy engines see them (edge/path_view.hpp), end to end in
 // simulated time: a supervisor probing a braid peer that reports its counts, over a link
-// that loses only one direction, decides the FEC of a real policy engine.
+// that loses only one direction, decides the FEC of a real policy engine; a measured
+// capacity lowers a bond member's weight, never raises it.
 #include "edge/path_view.hpp"
 
 #include <gtest/gtest.h>
@@ -104,10 +105,14 @@ TEST(PathView, WithoutReportsRoundTripLossDecidesAsBefore) {
   EXPECT_GE(fecAfter(0.0, 0.08, false), 2);
 }
 
-TEST(PathView, NotReportedIsNegative) {
+TEST(PathView, CapacityIsTheConfiguredRateLoweredByAMeasurement) {
   pathmon::PathStats s;
   s.state = pathmon::PathState::kUp;
+  EXPECT_EQ(monitorView(0, s, false, 50'000).capacityKbps, 50'000u);
   EXPECT_EQ(monitorView(0, s, false, 50'000).lossForward, -1.0f);
+  s.capacityMeasuredBps = 5'000'000;
+  EXPECT_EQ(monitorView(0, s, false, 50'000).capacityKbps, 5'000u);
+  s.capacityMeasuredBps = 90'000'000;
   EXPECT_EQ(monitorView(0, s, false, 50'000).capacityKbps, 50'000u);
 }
 

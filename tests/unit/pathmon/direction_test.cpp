@@ -1,7 +1,7 @@
-// Per-direction loss: the replier's counts, ForwardLoss on known sequences, against the
-// truth and a slow reference over random loss, reordering and peer restarts, and the
-// supervisor in simulated time with a peer that reports its counts over a link with
-// separate loss per direction.
+// Per-direction loss and measured capacity: ForwardLoss and DeliveryRate on known sequences,
+// ForwardLoss against the truth and a slow reference over random loss, reordering and peer
+// restarts, and the supervisor in simulated time with a peer that reports its counts over a
+// link with separate loss per direction and an optional bottleneck (a fluid queue).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,6 +10,7 @@
 #include <random>
 #include <vector>
 
+#include "pathmon/delivery_rate.hpp"
 #include "pathmon/forward_loss.hpp"
 #include "pathmon/supervisor.hpp"
 
@@ -225,31 +226,104 @@ TEST(ForwardLoss, MatchesASlowReferenceAcrossPeerRestarts) {
   for (uint64_t seed = 100; seed <= 140; ++seed) runRandomPattern(seed, true);
 }
 
+// ---- DeliveryRate ----
+
+DeliverySample at(int64_t ms, uint64_t sent, uint64_t peerBytes) {
+  return {TimePoint{} + milliseconds(ms), sent, static_cast<uint64_t>(ms) * 1000 + 7, peerBytes};
+}
+
+TEST(DeliveryRate, OnlySaturatedSpansAreEvidence) {
+  DeliveryRate r;
+  const TimePoint t0 = TimePoint{} + seconds(100);
+  const Duration minRtt = milliseconds(10);
+  // 62 500 bytes per 100 ms delivered: 5 Mbit/s. Sent 625 000: 50 Mbit/s.
+  r.onReply(at(0, 0, 0), milliseconds(40), milliseconds(40), minRtt, t0);
+  r.onReply(at(100, 625'000, 62'500), milliseconds(40), milliseconds(40), minRtt, t0);
+  ASSERT_TRUE(r.capacityBps(t0));
+  EXPECT_EQ(*r.capacityBps(t0), 5'000'000u);
+  // No queue (RTT within 5 ms of the minimum): not evidence, however fast we sent.
+  DeliveryRate idle;
+  idle.onReply(at(0, 0, 0), milliseconds(14), milliseconds(14), minRtt, t0);
+  idle.onReply(at(100, 625'000, 62'500), milliseconds(14), milliseconds(14), minRtt, t0);
+  EXPECT_FALSE(idle.capacityBps(t0));
+  EXPECT_EQ(idle.lastRateBps(), 5'000'000u);
+  // A queue, but we sent less than 80 % of what arrived (someone else filled it).
+  DeliveryRate other;
+  other.onReply(at(0, 0, 0), milliseconds(40), milliseconds(40), minRtt, t0);
+  other.onReply(at(100, 40'000, 62'500), milliseconds(40), milliseconds(40), minRtt, t0);
+  EXPECT_FALSE(other.capacityBps(t0));
+  // Spans shorter than minSpan wait for a longer one.
+  DeliveryRate shortSpan;
+  shortSpan.onReply(at(0, 0, 0), milliseconds(40), milliseconds(40), minRtt, t0);
+  shortSpan.onReply(at(50, 312'500, 31'250), milliseconds(40), milliseconds(40), minRtt, t0);
+  EXPECT_EQ(shortSpan.lastRateBps(), 0u);
+  shortSpan.onReply(at(120, 750'000, 75'000), milliseconds(40), milliseconds(40), minRtt, t0);
+  EXPECT_EQ(*shortSpan.capacityBps(t0), 5'000'000u);
+}
+
+TEST(DeliveryRate, WindowedMaxThenExpiry) {
+  DeliveryRateConfig c;
+  DeliveryRate r(c);
+  const TimePoint t0 = TimePoint{} + seconds(100);
+  const Duration q = milliseconds(40), minRtt = milliseconds(10);
+  uint64_t sent = 0, got = 0;
+  int64_t ms = 0;
+  auto step = [&](uint64_t deliveredPer100ms, TimePoint now) {
+    ms += 100;
+    sent += deliveredPer100ms * 2;
+    got += deliveredPer100ms;
+    r.onReply(at(ms, sent, got), q, q, minRtt, now);
+  };
+  r.onReply(at(0, 0, 0), q, q, minRtt, t0);
+  step(125'000, t0);  // 10 Mbit/s
+  step(62'500, t0 + seconds(5));
+  EXPECT_EQ(*r.capacityBps(t0 + seconds(5)), 10'000'000u);  // the max within 10 s
+  step(62'500, t0 + seconds(11));
+  EXPECT_EQ(*r.capacityBps(t0 + seconds(11)), 5'000'000u);  // the 10 Mbit/s one aged out
+  EXPECT_TRUE(r.capacityBps(t0 + seconds(11) + c.expiry - milliseconds(1)));
+  EXPECT_FALSE(r.capacityBps(t0 + seconds(11) + c.expiry));
+  // A peer restart (its count back to 0) starts a new span instead of a huge rate.
+  r.onReply(at(ms + 100, sent + 1000, 10), q, q, minRtt, t0 + seconds(12));
+  EXPECT_EQ(r.evidence(), 3u);
+  // Replies out of order (the peer's time went backwards) are ignored.
+  r.onReply(at(ms - 50, sent, got), q, q, minRtt, t0 + seconds(12));
+  EXPECT_EQ(r.evidence(), 3u);
+}
+
 // ---- The supervisor with a reporting peer ----
 
 // One path to a braid peer that counts what it receives and reports it in its replies.
-// Loss is drawn per direction.
+// Loss is drawn per direction. With `bottleneckBps` set, our data goes through a drop-tail
+// queue of `bufferTime` at that rate (a fluid model in 1 ms steps) and probes wait behind
+// it; `sendBps` is what we offer. Edge's 5 ms poll of the byte counters is modelled too.
 class DirSim : public ProbeTransport, public PathListener {
  public:
-  explicit DirSim(uint64_t seed = 1) : rng_(seed) {}
+  explicit DirSim(uint64_t seed = 1) : rng_(seed) { tick(); }
 
   void sendProbe(PathId path, Bytes shim) override {
     ProbeMessage m;
     if (!decodeProbe(shim, m) || m.type != ProbeType::kProbe) return;
+    txBytes_ += shim.size();
     if (draw(forwardLoss)) return;
-    timers.schedule(clock.now() + owd, [this, path, m] {
-      ++peerCount;
-      if (draw(returnLoss)) return;
-      const uint64_t now = toWireMicros(clock.now());
-      ProbeMessage reply = makeReply(m, now, now);
-      reply.hasRxCounts = reports;
-      reply.rxProbes = peerCount;
-      std::array<uint8_t, kProbeMaxSize> buf{};
-      ByteWriter w(buf);
-      ASSERT_TRUE(encodeProbe(reply, w));
-      const size_t n = w.position();
-      timers.schedule(clock.now() + owd, [this, path, buf, n] {
-        (void)sup.onProbeBytes(path, Bytes(buf.data(), n), clock.now());
+    const Duration queueing = bottleneckBps > 0 ? queueDelay() : Duration::zero();
+    timers.schedule(clock.now() + queueing, [this, path, m] {
+      // Leaves the bottleneck: the peer's byte count is what had left it before.
+      const uint64_t peerBytes = delivered_;
+      timers.schedule(clock.now() + owd, [this, path, m, peerBytes] {
+        ++peerCount;
+        if (draw(returnLoss)) return;
+        const uint64_t now = toWireMicros(clock.now());
+        ProbeMessage reply = makeReply(m, now, now);
+        reply.hasRxCounts = reports;
+        reply.rxProbes = peerCount;
+        reply.rxBytes = peerBytes;
+        std::array<uint8_t, kProbeMaxSize> buf{};
+        ByteWriter w(buf);
+        ASSERT_TRUE(encodeProbe(reply, w));
+        const size_t n = w.position();
+        timers.schedule(clock.now() + owd, [this, path, buf, n] {
+          (void)sup.onProbeBytes(path, Bytes(buf.data(), n), clock.now());
+        });
       });
     });
   }
@@ -273,10 +347,41 @@ class DirSim : public ProbeTransport, public PathListener {
   double forwardLoss = 0, returnLoss = 0;
   bool reports = true;  // false: an older peer (28-byte replies)
   uint32_t peerCount = 0;
+  double bottleneckBps = 0;
+  double sendBps = 0;
+  Duration bufferTime = milliseconds(30);
 
  private:
+  Duration queueDelay() const {
+    return std::chrono::duration_cast<Duration>(
+        std::chrono::duration<double>(queue_ * 8 / bottleneckBps));
+  }
+  // Every millisecond: our offered data enters the queue, the bottleneck drains it; every
+  // 5 ms edge's poll hands the byte counts to the supervisor.
+  void tick() {
+    timers.schedule(clock.now() + milliseconds(1), [this] {
+      const double offered = sendBps / 8 / 1000;
+      txBytes_ += static_cast<uint64_t>(offered);
+      if (bottleneckBps > 0) {
+        queue_ += offered;
+        const double out = std::min(queue_, bottleneckBps / 8 / 1000);
+        queue_ -= out;
+        delivered_ += static_cast<uint64_t>(out);
+        queue_ =
+            std::min(queue_, bottleneckBps / 8 * std::chrono::duration<double>(bufferTime).count());
+      } else {
+        delivered_ += static_cast<uint64_t>(offered);
+      }
+      if (++ticks_ % 5 == 0) sup.setByteCounts(0, txBytes_, 0);
+      tick();
+    });
+  }
   bool draw(double p) { return p > 0 && static_cast<double>(rng_() >> 11) * 0x1.0p-53 < p; }
   std::mt19937_64 rng_;
+  double queue_ = 0;
+  uint64_t delivered_ = 0;
+  uint64_t txBytes_ = 0;
+  uint64_t ticks_ = 0;
 };
 
 void startPath(DirSim& sim, PathConfig c = {}) {
@@ -332,6 +437,7 @@ TEST(PathDirections, AnOlderPeerReportsNothing) {
   const PathStats s = sim.sup.stats(0);
   EXPECT_EQ(s.lossForward, -1.0);
   EXPECT_EQ(s.lossReturn, -1.0);
+  EXPECT_EQ(s.capacityMeasuredBps, 0u);
 }
 
 TEST(PathDirections, APeerRestartNeverYieldsLossOutsideZeroToOne) {
@@ -348,6 +454,49 @@ TEST(PathDirections, APeerRestartNeverYieldsLossOutsideZeroToOne) {
     }
   }
   EXPECT_GE(sim.sup.stats(0).lossForward, 0.0);
+}
+
+TEST(PathCapacity, SaturatedBottleneckIsMeasuredWithinAFewProbes) {
+  DirSim sim;
+  sim.bottleneckBps = 5e6;
+  startPath(sim);
+  sim.runFor(seconds(3));  // idle: probes only, the min RTT is the base RTT
+  EXPECT_EQ(sim.sup.stats(0).capacityMeasuredBps, 0u);
+  sim.sendBps = 50e6;  // what a 50 Mbit/s configured path would be sent
+  sim.runFor(milliseconds(300));
+  const uint64_t c = sim.sup.stats(0).capacityMeasuredBps;
+  EXPECT_GE(c, 4'750'000u);
+  EXPECT_LE(c, 5'250'000u);
+  EXPECT_EQ(sim.sup.state(0), PathState::kUp);
+  sim.runFor(seconds(3));  // stays measured while saturated
+  EXPECT_NEAR(double(sim.sup.stats(0).capacityMeasuredBps), 5e6, 0.25e6);
+}
+
+TEST(PathCapacity, AnIdleOrAppLimitedPathSaysNothing) {
+  DirSim sim;
+  sim.bottleneckBps = 5e6;
+  startPath(sim);
+  sim.runFor(seconds(5));
+  EXPECT_EQ(sim.sup.stats(0).capacityMeasuredBps, 0u);
+  sim.sendBps = 3e6;  // under the bottleneck: no queue, no evidence
+  sim.runFor(seconds(5));
+  EXPECT_EQ(sim.sup.stats(0).capacityMeasuredBps, 0u);
+}
+
+TEST(PathCapacity, MeasurementExpiresWithoutEvidence) {
+  DirSim sim;
+  sim.bottleneckBps = 5e6;
+  PathConfig c;
+  startPath(sim, c);
+  sim.runFor(seconds(3));
+  sim.sendBps = 50e6;
+  sim.runFor(seconds(1));
+  ASSERT_GT(sim.sup.stats(0).capacityMeasuredBps, 0u);
+  sim.sendBps = 0;
+  sim.runFor(c.capacity.expiry - seconds(1));
+  EXPECT_GT(sim.sup.stats(0).capacityMeasuredBps, 0u);  // held: no contrary evidence
+  sim.runFor(seconds(2));
+  EXPECT_EQ(sim.sup.stats(0).capacityMeasuredBps, 0u);
 }
 
 }  // namespace
