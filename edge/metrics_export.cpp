@@ -151,6 +151,15 @@ m::Field<PS> pathCounter(std::string_view name, std::string_view help, uint64_t 
 double lossRatio(const PS& s) {
   return s.loss;
 }
+double lossForwardRatio(const PS& s) {
+  return s.lossForward;
+}
+double lossReturnRatio(const PS& s) {
+  return s.lossReturn;
+}
+double capacityMeasured(const PS& s) {
+  return static_cast<double>(s.capacityMeasuredBps) / 8;  // bytes: Prometheus' base unit
+}
 constexpr std::string_view kPercentileHelp = "Probe RTT percentiles over the window.";
 constexpr std::string_view kRepliesHelp = "Probe replies received, by result.";
 constexpr std::string_view kProbeErrorHelp = "Probe messages refused, by reason.";
@@ -188,6 +197,19 @@ const auto kMonitorFields = m::concat(
                       &seconds<&PS::inboundJitter>),
             pathGauge("braid_path_loss_ratio", "Probe loss over the window, 0..1.", &lossRatio,
                       "ratio"),
+            pathGauge("braid_path_loss_forward_ratio",
+                      "Probe loss on the way to the peer, from its probe count, 0..1 (-1: the "
+                      "peer does not report).",
+                      &lossForwardRatio, "ratio"),
+            pathGauge("braid_path_loss_return_ratio",
+                      "Probe loss on the way back: the rest of the round-trip loss, 0..1 (-1: "
+                      "the peer does not report).",
+                      &lossReturnRatio, "ratio"),
+            pathGauge("braid_path_capacity_measured_bytes_per_second",
+                      "Delivery rate towards the peer while the path was saturated (windowed "
+                      "maximum, wire bytes); lowers the configured egress_kbps weight (0: no "
+                      "evidence).",
+                      &capacityMeasured, ""),
             pathGauge("braid_path_probe_interval_seconds", "Current probe interval.",
                       &seconds<&PS::probeInterval>),
             pathGauge("braid_path_last_failover_detection_seconds",

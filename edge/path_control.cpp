@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/log.hpp"
+#include "edge/path_view.hpp"
 #include "edge/steering.hpp"
 
 namespace braid::edge {
@@ -227,35 +228,11 @@ void PathControl::onSuspect(pathmon::PathId path, bool suspect, TimePoint /*at*/
 
 policy::PathView PathControl::view(size_t path) const {
   const Path& p = paths_[path];
-  policy::PathView v;
-  v.id = policy::PathId(path);
-  v.keyed = p.keyed;
-  const pathmon::PathStats s = sup_.stats(pathmon::PathId(path));
-  switch (s.state) {
-    case pathmon::PathState::kUp:
-      v.health = policy::PathHealth::kUp;
-      break;
-    case pathmon::PathState::kDegraded:
-      v.health = policy::PathHealth::kDegraded;
-      break;
-    case pathmon::PathState::kProbing:
-      // A newly keyed path carries traffic while its first probes run (penalised like a
-      // degraded one); a path recovering from a death waits for its hold-down.
-      v.health = p.fresh ? policy::PathHealth::kDegraded : policy::PathHealth::kDown;
-      break;
-    default:
-      v.health = policy::PathHealth::kDown;
-  }
-  auto us = [](Duration d) {
-    return uint32_t(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
-  };
-  v.rttUs = us(s.srtt);
-  v.jitterUs = us(std::max(s.rttJitter, s.inboundJitter));
-  v.loss = float(s.loss);
-  v.suspect = s.suspect;
   const UplinkConfig& u = cfg_.uplinks[p.uplink];
+  policy::PathView v =
+      monitorView(policy::PathId(path), sup_.stats(pathmon::PathId(path)), p.fresh, u.egressKbps);
+  v.keyed = p.keyed;
   v.metered = u.metered;
-  v.capacityKbps = u.egressKbps;
   v.budget = uplinkBudget_[p.uplink];
   return v;
 }
@@ -306,6 +283,9 @@ void PathControl::poll() {
         sup_.onRoundTrip(pathmon::PathId(i), answer);
       }
     }
+    // Replies report our received bytes, probes keep our sent ones (measured capacity).
+    sup_.setByteCounts(pathmon::PathId(i), a.txWireBytes[i].load(std::memory_order_relaxed),
+                       a.rxWireBytes[i].load(std::memory_order_relaxed));
     const uint64_t tx = a.txPackets[i].load(std::memory_order_relaxed);
     if (tx != p.lastTx) {
       p.lastTx = tx;

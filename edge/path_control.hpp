@@ -4,7 +4,8 @@
 //   * probes and replies go out sealed in the path's SA (DataPlane::sendShim), probes that
 //     arrive are copied on the RX thread and posted here with their receive time;
 //   * passive liveness and activity: every poll it reads the data threads' per-path figures
-//     (newest authenticated packet, packets sent) and tells the supervisor;
+//     (newest authenticated packet, packets sent, wire bytes each way) and tells the
+//     supervisor;
 //   * every path event is logged once with its cause and figures, and the path views the
 //     TX thread's policy engines choose from are republished at once (the first packet
 //     after a death is learnt already avoids the path) and every 100 ms for the figures.

@@ -79,7 +79,14 @@ const char* pathCauseName(PathCause c) {
 
 struct PathSupervisor::Path {
   Path(PathId i, const PathConfig& c, TimerScheduler& timers)
-      : id(i), cfg(c), loss(c.lossWindow), sentAt(loss.size()), timer(timers) {
+      : id(i),
+        cfg(c),
+        loss(c.lossWindow),
+        sentAt(loss.size()),
+        sentBytes(loss.size()),
+        forward(loss.size()),
+        rate(c.capacity),
+        timer(timers) {
     rng = cfg.seed ^ (uint64_t{i} << 32 | 0x5bd1e995u);
   }
   PathId id;
@@ -94,7 +101,12 @@ struct PathSupervisor::Path {
   JitterEstimator rttJitter;
   JitterEstimator inJitter;
   LossWindow loss;
-  std::vector<TimePoint> sentAt;  // by seq % loss.size()
+  std::vector<TimePoint> sentAt;    // by seq % loss.size()
+  std::vector<uint64_t> sentBytes;  // txBytes when the probe left, likewise
+  ForwardLoss forward;
+  DeliveryRate rate;
+  uint64_t txBytes = 0, rxBytes = 0;  // edge's counts (setByteCounts)
+  uint32_t peerProbes = 0;            // the peer's probes received, reported in replies
   uint64_t nextSeq = 1;
   uint64_t nextTimeoutSeq = 1;  // oldest probe whose timeout is not yet processed
 
@@ -398,6 +410,7 @@ void PathSupervisor::sendProbe(Path& p, TimePoint now) {
   if (!encodeProbe(m, w)) return;
   p.loss.onSent(seq);
   p.sentAt[seq % p.sentAt.size()] = now;
+  p.sentBytes[seq % p.sentBytes.size()] = p.txBytes;
   ++p.counters.probesSent;
   Duration iv = interval(p);
   p.maxIntervalSinceAlive = std::max(p.maxIntervalSinceAlive, iv);
@@ -670,6 +683,13 @@ void PathSupervisor::handleReply(Path& p, const ProbeMessage& m, TimePoint rx) {
   p.lastAlive = std::max(p.lastAlive, rx);
   p.maxIntervalSinceAlive = Duration::zero();
   p.missStreak = 0;
+  if (m.hasRxCounts) {
+    // A late reply's counts are as good as a timely one's.
+    p.forward.onReport(seq, m.rxProbes, p.nextSeq - 1);
+    const uint64_t peerRxUs = m.txUs > m.holdUs ? m.txUs - m.holdUs : 0;
+    p.rate.onReply({sent, p.sentBytes[seq % p.sentBytes.size()], peerRxUs, m.rxBytes}, rtt,
+                   p.rtt.srtt(), p.rtt.windowMin(), rx);
+  }
   if (prev == ProbeOutcome::kPending) {
     ++p.counters.repliesReceived;
     ++p.goodStreak;
@@ -692,13 +712,18 @@ bool PathSupervisor::onProbeBytes(PathId id, Bytes shim, TimePoint rxTime) {
   if (!p) return true;
   TimePoint now = clock_.now();
   if (m.type == ProbeType::kProbe) {
-    // Answer even while Down: the peer measures its own view of the path.
+    // Answer even while Down: the peer measures its own view of the path. Our counts let
+    // it tell its direction's loss and delivery rate from the round trip's.
+    ++p->peerProbes;
     ProbeMessage reply = makeReply(m, toWireMicros(rxTime), toWireMicros(now));
-    std::array<uint8_t, kProbeSize> buf{};
+    reply.hasRxCounts = true;
+    reply.rxProbes = p->peerProbes;
+    reply.rxBytes = p->rxBytes;
+    std::array<uint8_t, kProbeMaxSize> buf{};
     ByteWriter w(buf);
     if (encodeProbe(reply, w)) {
       ++p->counters.peerProbesAnswered;
-      transport_.sendProbe(id, Bytes(buf.data(), buf.size()));
+      transport_.sendProbe(id, Bytes(buf.data(), w.position()));
     }
     p->inJitter.add(std::chrono::microseconds(static_cast<int64_t>(toWireMicros(rxTime)) -
                                               static_cast<int64_t>(m.txUs)));
@@ -737,6 +762,13 @@ void PathSupervisor::onRoundTrip(PathId id, TimePoint rxTime) {
   if (checksLiveness(*p) && (p->rtSentAt || p->state == PathState::kDead)) service(*p);
 }
 
+void PathSupervisor::setByteCounts(PathId id, uint64_t txBytes, uint64_t rxBytes) {
+  if (Path* p = find(id)) {
+    p->txBytes = txBytes;
+    p->rxBytes = rxBytes;
+  }
+}
+
 PathStats PathSupervisor::stats(PathId id) const {
   PathStats s;
   const Path* p = find(id);
@@ -751,6 +783,11 @@ PathStats PathSupervisor::stats(PathId id) const {
   s.rttJitter = p->rttJitter.jitter();
   s.inboundJitter = p->inJitter.jitter();
   s.loss = p->loss.lossRatio();
+  if (auto fwd = p->forward.loss(p->nextSeq - 1)) {
+    s.lossForward = *fwd;
+    s.lossReturn = ForwardLoss::returnLoss(s.loss, *fwd);
+  }
+  s.capacityMeasuredBps = p->rate.capacityBps(clock_.now()).value_or(0);
   s.lost = p->loss.lost();
   s.late = p->loss.late();
   s.received = p->loss.received();

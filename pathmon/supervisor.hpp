@@ -39,7 +39,9 @@
 #include "core/bytes.hpp"
 #include "core/clock.hpp"
 #include "core/timer.hpp"
+#include "pathmon/delivery_rate.hpp"
 #include "pathmon/estimators.hpp"
+#include "pathmon/forward_loss.hpp"
 #include "pathmon/probe.hpp"
 
 namespace braid::pathmon {
@@ -116,6 +118,8 @@ struct PathConfig {
   // `livenessTimeout` without a response is Dead (kRoundTripLost). While this is on, a
   // dead path comes back only by a response too. 0: off (needs espSilence).
   Duration roundTripCheck{0};
+  // Measured capacity from the peer's byte counts (pathmon/delivery_rate.hpp).
+  DeliveryRateConfig capacity;
 };
 
 struct PathEvent {
@@ -156,7 +160,14 @@ struct PathStats {
   Duration srtt{0}, rttvar{0}, minRtt{0}, p50{0}, p95{0}, p99{0};
   Duration rttJitter{0};      // RFC 3550 estimator over consecutive RTT samples
   Duration inboundJitter{0};  // RFC 3550 over the peer's timestamps (peer -> us)
-  double loss = 0;            // probe loss over the window
+  double loss = 0;            // probe loss over the window (round trip)
+  // Split by direction from the peer's probe count (pathmon/forward_loss.hpp); -1: the
+  // peer does not report counts (an older braid) or too few replies yet.
+  double lossForward = -1;  // our probes lost on the way to the peer
+  double lossReturn = -1;   // the rest of the round-trip loss: replies lost on the way back
+  // Delivery rate of our direction while saturated (pathmon/delivery_rate.hpp), bits per
+  // second; 0: no recent evidence.
+  uint64_t capacityMeasuredBps = 0;
   uint32_t lost = 0, late = 0, received = 0;
   uint32_t missStreak = 0;
   bool suspect = false;  // one answer overdue while carrying traffic (see above)
@@ -227,6 +238,9 @@ class PathSupervisor {
   // A path without probes: the peer answered one of our IKE requests on `id` at rxTime,
   // which proves both directions (and counts as traffic).
   void onRoundTrip(PathId id, TimePoint rxTime);
+  // Edge's running counts of the ESP bytes sent and received on `id` (wire bytes): replies
+  // report the received count to the peer, probes keep the sent one for the delivery rate.
+  void setByteCounts(PathId id, uint64_t txBytes, uint64_t rxBytes);
 
   PathState state(PathId id) const;
   PathStats stats(PathId id) const;

@@ -373,7 +373,8 @@ Decision Engine::decide(const FlowKey& key, TimePoint now, std::span<const PathV
 
   if (c.fec != FecWhen::kNever) {
     const PathView* primary = findIn(cands, d.primary);
-    float loss = primary ? primary->loss : 0.0f;
+    // Parity protects only our direction: replies lost on the way back need none.
+    float loss = primary ? fecLoss(*primary) : 0.0f;
     if (c.fec == FecWhen::kAlways) {
       d.fecK = fecGroupForLoss(std::max(loss, c.fecLossThreshold));
     } else if (loss >= c.fecLossThreshold && loss > 0.0f) {

@@ -3,7 +3,7 @@
 // (manual keys). The ESP next header is 253, from RFC 3692's range for experimentation, so
 // a standard peer never sees it. The first byte of every shim message is
 // version (high 4 bits, = 1) | type (low 4 bits):
-//   1 probe, 2 probe reply   pathmon/probe.hpp (28 bytes)
+//   1 probe, 2 probe reply   pathmon/probe.hpp (28 bytes, a reply with counts 40)
 //   3 data                   this header, then the inner IPv4/IPv6 packet
 //   4 FEC parity             a parity header, then policy/fec.hpp's parity payload
 //

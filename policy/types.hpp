@@ -3,6 +3,7 @@
 // for one packet (Decision, fixed size, no allocation).
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <string>
@@ -32,12 +33,31 @@ struct PathView {
   PathHealth health = PathHealth::kDown;
   uint32_t rttUs = 0;  // smoothed RTT
   uint32_t jitterUs = 0;
-  float loss = 0;  // 0..1, probe loss over pathmon's window
+  float loss = 0;  // 0..1, probe loss over pathmon's window (round trip)
   bool metered = false;
-  uint32_t capacityKbps = 0;  // configured egress rate (or measured); bond/balance weight
+  uint32_t capacityKbps = 0;  // bond/balance weight: boundedCapacityKbps() below
   BudgetUse budget = BudgetUse::kOk;
   bool suspect = false;  // an answer overdue: maybe dying (pathmon's suspicion)
+  // 0..1, loss on our way to the peer (pathmon's split of `loss`); < 0: not reported (a
+  // standard or older peer). FEC protects only our direction, so it follows this.
+  float lossForward = -1;
 };
+
+// The weight of a path: the operator's configured egress rate is an upper bound, and a
+// measured delivery rate under saturation (pathmon/delivery_rate.hpp) can only lower it: such
+// a sample underestimates whenever the sender did not fill the path, so it is evidence of a
+// lower ceiling, never of a higher one. 0 configured (unknown): the measurement, if any.
+inline uint32_t boundedCapacityKbps(uint32_t configuredKbps, uint64_t measuredBps) {
+  if (measuredBps == 0) return configuredKbps;
+  const uint64_t measured = std::max<uint64_t>(measuredBps / 1000, 1);
+  if (configuredKbps == 0) return static_cast<uint32_t>(std::min<uint64_t>(measured, UINT32_MAX));
+  return static_cast<uint32_t>(std::min<uint64_t>(configuredKbps, measured));
+}
+
+// The loss FEC should cover on a path: our direction's when the peer reports it.
+inline float fecLoss(const PathView& p) {
+  return p.lossForward >= 0 ? p.lossForward : p.loss;
+}
 
 // What the classifier sees besides the 5-tuple.
 struct PacketMeta {

@@ -407,6 +407,9 @@ TEST(MetricsExportTest, PathMonitorFigures) {
   monitor[1].srtt = std::chrono::microseconds(25500);
   monitor[1].p99 = std::chrono::milliseconds(40);
   monitor[1].loss = 0.125;
+  monitor[1].lossForward = 0.1;
+  monitor[1].lossReturn = 0.025;
+  monitor[1].capacityMeasuredBps = 5'000'000;
   monitor[1].counters.probesSent = 17;
   monitor[1].counters.repliesLate = 2;
   monitor[1].counters.transitions[static_cast<size_t>(pathmon::PathCause::kLossHigh)] = 3;
@@ -420,6 +423,11 @@ TEST(MetricsExportTest, PathMonitorFigures) {
   EXPECT_TRUE(
       hasLine(text, "braid_path_rtt_percentile_seconds{" + lte + ",percentile=\"99\"} 0.04"));
   EXPECT_TRUE(hasLine(text, "braid_path_loss_ratio{" + lte + "} 0.125"));
+  EXPECT_TRUE(hasLine(text, "braid_path_loss_forward_ratio{" + lte + "} 0.1"));
+  EXPECT_TRUE(hasLine(text, "braid_path_loss_return_ratio{" + lte + "} 0.025"));
+  EXPECT_TRUE(hasLine(text, "braid_path_loss_forward_ratio{path=\"hq/wan0\"} -1"));  // unreported
+  EXPECT_TRUE(hasLine(text, "braid_path_capacity_measured_bytes_per_second{" + lte + "} 625000"));
+  EXPECT_TRUE(hasLine(text, "braid_path_capacity_measured_bytes_per_second{path=\"hq/wan0\"} 0"));
   EXPECT_TRUE(hasLine(text, "braid_path_probes_sent_total{" + lte + "} 17"));
   EXPECT_TRUE(hasLine(text, "braid_path_probe_replies_total{" + lte + ",result=\"late\"} 2"));
   EXPECT_TRUE(hasLine(text, "braid_path_transitions_total{" + lte + ",cause=\"" +

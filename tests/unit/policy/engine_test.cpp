@@ -378,6 +378,61 @@ TEST(Engine, FecFollowsLoss) {
   EXPECT_EQ(e.decide(udp(1), TimePoint{}, paths).fecK, 3);
 }
 
+TEST(Engine, FecFollowsForwardLossWhenReported) {
+  EngineConfig cfg;
+  cfg.classes.resize(1);
+  cfg.classes[0].fec = FecWhen::kLossAbove;
+  cfg.classes[0].fecLossThreshold = 0.02f;
+  Engine e(cfg);
+  auto paths = referencePaths();
+  paths[kBroadband].health = PathHealth::kDown;
+  paths[kFiber].loss = 0.05f;
+  // Not reported (a standard or older peer): the round trip's loss, as before.
+  EXPECT_EQ(e.decide(udp(1), TimePoint{}, paths).fecK, 3);
+  // All of it on the way back: parity would protect nothing that is lost.
+  paths[kFiber].lossForward = 0.0f;
+  EXPECT_EQ(e.decide(udp(1), TimePoint{}, paths).fecK, 0);
+  paths[kFiber].lossForward = 0.05f;
+  EXPECT_EQ(e.decide(udp(1), TimePoint{}, paths).fecK, 3);
+  paths[kFiber].lossForward = 0.03f;  // part of it forward: sized for that part
+  EXPECT_EQ(e.decide(udp(1), TimePoint{}, paths).fecK, 5);
+  // `fec = "always"` keeps its floor of the threshold.
+  cfg.classes[0].fec = FecWhen::kAlways;
+  Engine always(cfg);
+  paths[kFiber].lossForward = 0.0f;
+  EXPECT_EQ(always.decide(udp(1), TimePoint{}, paths).fecK, Engine::fecGroupForLoss(0.02f));
+}
+
+TEST(Engine, MeasuredCapacityOnlyLowersTheConfiguredWeight) {
+  EXPECT_EQ(boundedCapacityKbps(50'000, 0), 50'000u);           // no measurement
+  EXPECT_EQ(boundedCapacityKbps(50'000, 5'000'000), 5'000u);    // delivers 5 Mbit/s
+  EXPECT_EQ(boundedCapacityKbps(50'000, 80'000'000), 50'000u);  // never above the operator's
+  EXPECT_EQ(boundedCapacityKbps(0, 5'000'000), 5'000u);         // unknown: the measurement
+  EXPECT_EQ(boundedCapacityKbps(0, 0), 0u);
+  EXPECT_EQ(boundedCapacityKbps(50'000, 10), 1u);
+}
+
+TEST(Engine, BondFollowsMeasuredCapacity) {
+  auto share = [](const std::vector<PathView>& paths) {
+    Engine e(referenceConfig());
+    std::map<PathId, int> n;
+    for (int i = 0; i < 6000; ++i) ++n[e.decide(udp(1, 873), TimePoint{}, paths).primary];
+    return n;
+  };
+  // Fiber configured at 50 Mbit/s, broadband at 20: 5:2.
+  auto paths = referencePaths();
+  paths[kFiber].capacityKbps = boundedCapacityKbps(50'000, 0);
+  paths[kBroadband].capacityKbps = boundedCapacityKbps(20'000, 0);
+  auto n = share(paths);
+  EXPECT_NEAR(n[kFiber], 6000 * 5 / 7, 1);
+  EXPECT_NEAR(n[kBroadband], 6000 * 2 / 7, 1);
+  // Fiber really delivers 5 Mbit/s under saturation: it weighs 5 against broadband's 20.
+  paths[kFiber].capacityKbps = boundedCapacityKbps(50'000, 5'000'000);
+  n = share(paths);
+  EXPECT_EQ(n[kFiber], 1200);
+  EXPECT_EQ(n[kBroadband], 4800);
+}
+
 TEST(Engine, IdleFlowIsReclassifiedAsNew) {
   EngineConfig cfg = referenceConfig();
   cfg.flowIdle = seconds(30);
