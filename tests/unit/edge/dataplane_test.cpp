@@ -88,6 +88,7 @@ TEST(DataPlaneTest, SasInstalledAndRemovedAtRunTime) {
 
   // Outbound SA removed on A: back to "no SA".
   pa->removeOutbound(0);
+  pa->snapshot();  // applied before the packet is written (the earlier steps sync the same way)
   ASSERT_EQ(::write(a.tun[1], pkt.data(), pkt.size()), ssize_t(pkt.size()));
   EXPECT_TRUE(eventually([&] { return pa->snapshot().tx.dropped(TxDrop::kNoSa) == 2; }));
   pa->stop();
