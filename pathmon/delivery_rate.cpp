@@ -4,15 +4,20 @@
 
 namespace braid::pathmon {
 
-bool DeliveryRate::queued(Duration rtt, Duration srtt, Duration minRtt) const {
-  if (minRtt <= Duration::zero()) return false;
+bool DeliveryRate::queued(int64_t delayUs, Duration minRtt, TimePoint now) {
+  if (!minDelayUs_ || delayUs <= *minDelayUs_ || now - minDelayAt_ >= cfg_.minDelayWindow) {
+    minDelayUs_ = delayUs;
+    minDelayAt_ = now;
+  }
   const auto extra = std::chrono::duration_cast<Duration>(minRtt * cfg_.queueRatio);
-  const Duration threshold = minRtt + std::max(cfg_.queueMin, extra);
-  return std::max(rtt, srtt) > threshold;
+  const Duration threshold = std::max(cfg_.queueMin, extra);
+  return std::chrono::microseconds(delayUs - *minDelayUs_) > threshold;
 }
 
-void DeliveryRate::onReply(const DeliverySample& s, Duration rtt, Duration srtt, Duration minRtt,
-                           TimePoint now) {
+void DeliveryRate::onReply(const DeliverySample& s, Duration minRtt, TimePoint now) {
+  const int64_t sentAtUs =
+      std::chrono::duration_cast<std::chrono::microseconds>(s.sentAt.time_since_epoch()).count();
+  const bool queue = queued(static_cast<int64_t>(s.peerRxUs) - sentAtUs, minRtt, now);
   if (!base_) {
     base_ = s;
     return;
@@ -31,7 +36,7 @@ void DeliveryRate::onReply(const DeliverySample& s, Duration rtt, Duration srtt,
   const double sending = static_cast<double>(s.sentBytes - b.sentBytes) * 8e6 / sentUs;
   base_ = s;
   lastRate_ = static_cast<uint64_t>(delivered);
-  if (delivered <= 0 || sending < cfg_.busyRatio * delivered || !queued(rtt, srtt, minRtt)) {
+  if (delivered <= 0 || sending < cfg_.busyRatio * delivered || !queue) {
     return;
   }
   ring_[evidenceCount_ % kSamples] = {now, lastRate_};

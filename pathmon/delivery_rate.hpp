@@ -7,8 +7,11 @@
 // fill it sees its own sending rate. So a sample counts as evidence only when
 //   - we sent at least `busyRatio` of the delivered rate over the same span (our bytes and
 //     our clock), and
-//   - the RTT showed a queue: the reply's RTT or srtt above the windowed min RTT by
-//     max(queueMin, queueRatio x min RTT).
+//   - our direction showed a queue: the probe's one-way delay (peer's receive time minus our
+//     send time; the clocks' offset cancels against its own minimum) above its minimum of
+//     the last `minDelayWindow` by max(queueMin, queueRatio x min RTT). Not the RTT: a
+//     download filling the peer's direction raises the RTT too, and our sending (its ACKs)
+//     would pass for our capacity.
 // The capacity is the maximum of the evidence within `window` of the newest evidence (BBR's
 // bottleneck-bandwidth filter, draft-cardwell-iccrg-bbr-congestion-control 4.5.2.2); with no
 // evidence for `expiry` it is forgotten (the operator's configured rate applies again).
@@ -40,15 +43,17 @@ struct DeliveryRateConfig {
   double busyRatio = 0.8;
   Duration queueMin = std::chrono::milliseconds(5);
   double queueRatio = 0.25;
+  // The one-way delay's minimum is kept this long (then the current delay takes its place):
+  // a queue standing longer than this becomes the minimum and stops being evidence.
+  Duration minDelayWindow = std::chrono::seconds(30);
 };
 
 class DeliveryRate {
  public:
   explicit DeliveryRate(const DeliveryRateConfig& c = {}) : cfg_(c) {}
 
-  // A reply arrived at `now` with its RTT sample; srtt and minRtt include it.
-  void onReply(const DeliverySample& s, Duration rtt, Duration srtt, Duration minRtt,
-               TimePoint now);
+  // A reply arrived at `now`; minRtt (the path's windowed minimum) scales the queue test.
+  void onReply(const DeliverySample& s, Duration minRtt, TimePoint now);
   // Bits per second, while there is recent evidence.
   std::optional<uint64_t> capacityBps(TimePoint now) const;
   // The last delivery rate computed, evidence or not (bits per second; 0: none yet).
@@ -61,7 +66,8 @@ class DeliveryRate {
     TimePoint at{};
     uint64_t bps = 0;
   };
-  bool queued(Duration rtt, Duration srtt, Duration minRtt) const;
+  // Updates the one-way delay's minimum with this sample's delay; true if it shows a queue.
+  bool queued(int64_t delayUs, Duration minRtt, TimePoint now);
 
   DeliveryRateConfig cfg_;
   std::optional<DeliverySample> base_;
@@ -69,6 +75,8 @@ class DeliveryRate {
   uint64_t evidenceCount_ = 0;
   TimePoint lastEvidence_{};
   uint64_t lastRate_ = 0;
+  std::optional<int64_t> minDelayUs_;
+  TimePoint minDelayAt_{};
 };
 
 }  // namespace braid::pathmon

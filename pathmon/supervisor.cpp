@@ -687,8 +687,8 @@ void PathSupervisor::handleReply(Path& p, const ProbeMessage& m, TimePoint rx) {
     // A late reply's counts are as good as a timely one's.
     p.forward.onReport(seq, m.rxProbes, p.nextSeq - 1);
     const uint64_t peerRxUs = m.txUs > m.holdUs ? m.txUs - m.holdUs : 0;
-    p.rate.onReply({sent, p.sentBytes[seq % p.sentBytes.size()], peerRxUs, m.rxBytes}, rtt,
-                   p.rtt.srtt(), p.rtt.windowMin(), rx);
+    p.rate.onReply({sent, p.sentBytes[seq % p.sentBytes.size()], peerRxUs, m.rxBytes},
+                   p.rtt.windowMin(), rx);
   }
   if (prev == ProbeOutcome::kPending) {
     ++p.counters.repliesReceived;

@@ -15,7 +15,7 @@ PKGS=(
   python3-gi gir1.2-nm-1.0  # libnm's keyfile reader for the NetworkManager profile (no daemon)
   libstrongswan-standard-plugins libstrongswan-extra-plugins
   wireguard-go wireguard-tools openvpn prometheus python3-prometheus-client linux-perf gnuplot-nox
-  mptcpd  # mptcpize: the kernel MPTCP baseline of lab_bond
+  mptcpize  # the kernel MPTCP baseline of lab_bond (only a recommendation of mptcpd)
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -228,53 +228,77 @@ TEST(ForwardLoss, MatchesASlowReferenceAcrossPeerRestarts) {
 
 // ---- DeliveryRate ----
 
-DeliverySample at(int64_t ms, uint64_t sent, uint64_t peerBytes) {
-  return {TimePoint{} + milliseconds(ms), sent, static_cast<uint64_t>(ms) * 1000 + 7, peerBytes};
+// A reply's figures: our probe sent at `ms`, received by the peer `owdMs` later than the
+// path's quiet one-way delay (its clock runs 7 us apart from ours: only differences count).
+DeliverySample at(int64_t ms, uint64_t sent, uint64_t peerBytes, int64_t owdMs = 0) {
+  return {TimePoint{} + milliseconds(ms), sent, static_cast<uint64_t>(ms + owdMs) * 1000 + 7,
+          peerBytes};
 }
 
 TEST(DeliveryRate, OnlySaturatedSpansAreEvidence) {
-  DeliveryRate r;
   const TimePoint t0 = TimePoint{} + seconds(100);
   const Duration minRtt = milliseconds(10);
-  // 62 500 bytes per 100 ms delivered: 5 Mbit/s. Sent 625 000: 50 Mbit/s.
-  r.onReply(at(0, 0, 0), milliseconds(40), milliseconds(40), minRtt, t0);
-  r.onReply(at(100, 625'000, 62'500), milliseconds(40), milliseconds(40), minRtt, t0);
+  // A quiet sample gives the one-way delay's minimum; the span measured starts 1 s later
+  // with `owd` ms of queue, which both of its ends see.
+  auto start = [&](DeliveryRate& r, int64_t owd) {
+    r.onReply(at(0, 0, 0), minRtt, t0);
+    r.onReply(at(1000, 0, 0, owd), minRtt, t0);
+  };
+  // 62 500 bytes per 100 ms delivered: 5 Mbit/s. Sent 625 000: 50 Mbit/s; 30 ms of queue.
+  DeliveryRate r;
+  start(r, 30);
+  r.onReply(at(1100, 625'000, 62'500, 30), minRtt, t0);
   ASSERT_TRUE(r.capacityBps(t0));
   EXPECT_EQ(*r.capacityBps(t0), 5'000'000u);
-  // No queue (RTT within 5 ms of the minimum): not evidence, however fast we sent.
+  // No queue in our direction (one-way delay within 5 ms of its minimum): not evidence,
+  // however fast we sent.
   DeliveryRate idle;
-  idle.onReply(at(0, 0, 0), milliseconds(14), milliseconds(14), minRtt, t0);
-  idle.onReply(at(100, 625'000, 62'500), milliseconds(14), milliseconds(14), minRtt, t0);
+  start(idle, 4);
+  idle.onReply(at(1100, 625'000, 62'500, 4), minRtt, t0);
   EXPECT_FALSE(idle.capacityBps(t0));
   EXPECT_EQ(idle.lastRateBps(), 5'000'000u);
   // A queue, but we sent less than 80 % of what arrived (someone else filled it).
   DeliveryRate other;
-  other.onReply(at(0, 0, 0), milliseconds(40), milliseconds(40), minRtt, t0);
-  other.onReply(at(100, 40'000, 62'500), milliseconds(40), milliseconds(40), minRtt, t0);
+  start(other, 30);
+  other.onReply(at(1100, 40'000, 62'500, 30), minRtt, t0);
   EXPECT_FALSE(other.capacityBps(t0));
   // Spans shorter than minSpan wait for a longer one.
   DeliveryRate shortSpan;
-  shortSpan.onReply(at(0, 0, 0), milliseconds(40), milliseconds(40), minRtt, t0);
-  shortSpan.onReply(at(50, 312'500, 31'250), milliseconds(40), milliseconds(40), minRtt, t0);
+  start(shortSpan, 30);
+  shortSpan.onReply(at(1050, 312'500, 31'250, 30), minRtt, t0);
   EXPECT_EQ(shortSpan.lastRateBps(), 0u);
-  shortSpan.onReply(at(120, 750'000, 75'000), milliseconds(40), milliseconds(40), minRtt, t0);
+  shortSpan.onReply(at(1120, 750'000, 75'000, 30), minRtt, t0);
   EXPECT_EQ(*shortSpan.capacityBps(t0), 5'000'000u);
+}
+
+TEST(DeliveryRate, AQueueInThePeersDirectionIsNotEvidence) {
+  DeliveryRate r;
+  const TimePoint t0 = TimePoint{} + seconds(100);
+  uint64_t bytes = 0;
+  for (int i = 0; i <= 50; ++i) {
+    r.onReply(at(100 * i, bytes, bytes), milliseconds(10), t0 + milliseconds(100 * i));
+    bytes += 25'000;  // 2 Mbit/s of ACKs, all delivered
+  }
+  EXPECT_FALSE(r.capacityBps(t0 + seconds(5)));
+  EXPECT_EQ(r.lastRateBps(), 2'000'000u);
 }
 
 TEST(DeliveryRate, WindowedMaxThenExpiry) {
   DeliveryRateConfig c;
   DeliveryRate r(c);
   const TimePoint t0 = TimePoint{} + seconds(100);
-  const Duration q = milliseconds(40), minRtt = milliseconds(10);
+  const Duration minRtt = milliseconds(10);
   uint64_t sent = 0, got = 0;
   int64_t ms = 0;
   auto step = [&](uint64_t deliveredPer100ms, TimePoint now) {
     ms += 100;
     sent += deliveredPer100ms * 2;
     got += deliveredPer100ms;
-    r.onReply(at(ms, sent, got), q, q, minRtt, now);
+    r.onReply(at(ms, sent, got, 30), minRtt, now);
   };
-  r.onReply(at(0, 0, 0), q, q, minRtt, t0);
+  r.onReply(at(0, 0, 0), minRtt, t0);  // quiet: the one-way delay's minimum
+  ms = 1000;
+  r.onReply(at(ms, 0, 0, 30), minRtt, t0);
   step(125'000, t0);  // 10 Mbit/s
   step(62'500, t0 + seconds(5));
   EXPECT_EQ(*r.capacityBps(t0 + seconds(5)), 10'000'000u);  // the max within 10 s
@@ -283,10 +307,10 @@ TEST(DeliveryRate, WindowedMaxThenExpiry) {
   EXPECT_TRUE(r.capacityBps(t0 + seconds(11) + c.expiry - milliseconds(1)));
   EXPECT_FALSE(r.capacityBps(t0 + seconds(11) + c.expiry));
   // A peer restart (its count back to 0) starts a new span instead of a huge rate.
-  r.onReply(at(ms + 100, sent + 1000, 10), q, q, minRtt, t0 + seconds(12));
+  r.onReply(at(ms + 100, sent + 1000, 10, 30), minRtt, t0 + seconds(12));
   EXPECT_EQ(r.evidence(), 3u);
   // Replies out of order (the peer's time went backwards) are ignored.
-  r.onReply(at(ms - 50, sent, got), q, q, minRtt, t0 + seconds(12));
+  r.onReply(at(ms - 50, sent, got, 30), minRtt, t0 + seconds(12));
   EXPECT_EQ(r.evidence(), 3u);
 }
 
