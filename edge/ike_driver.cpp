@@ -1,20 +1,14 @@
 #include "edge/ike_driver.hpp"
 
-#include <sys/socket.h>
-
-#include <cerrno>
-#include <cstring>
-
 #include <algorithm>
-#include <boost/asio/ip/udp.hpp>
 #include <boost/asio/post.hpp>
-#include <map>
-#include <set>
 #include <sstream>
 #include <string_view>
 #include <utility>
 
 #include "core/log.hpp"
+#include "edge/ike_sockets.hpp"
+#include "edge/ike_state.hpp"
 #include "edge/ike_support.hpp"
 #include "edge/metrics_ike.hpp"
 #include "edge/remote_access.hpp"
@@ -25,31 +19,8 @@
 namespace braid::edge {
 
 namespace asio = boost::asio;
-using asio::ip::udp;
 
 namespace {
-
-constexpr size_t kMaxIkeDatagram = 65535;
-
-IpAddress fromAsio(const asio::ip::address& a) {
-  if (a.is_v4()) {
-    auto b = a.to_v4().to_bytes();
-    return IpAddress::v4(Bytes(b.data(), b.size()));
-  }
-  auto b = a.to_v6().to_bytes();
-  return IpAddress::v6(Bytes(b.data(), b.size()));
-}
-
-asio::ip::address toAsio(const IpAddress& a) {
-  if (a.isV4()) {
-    asio::ip::address_v4::bytes_type b;
-    std::copy_n(a.bytes().data(), 4, b.begin());
-    return asio::ip::address_v4(b);
-  }
-  asio::ip::address_v6::bytes_type b;
-  std::copy_n(a.bytes().data(), 16, b.begin());
-  return asio::ip::address_v6(b);
-}
 
 std::string_view failureWord(ike::FailureKind k) {
   switch (k) {
@@ -75,63 +46,7 @@ std::string_view failureWord(ike::FailureKind k) {
 
 }  // namespace
 
-struct IkeDriver::Impl {
-  struct Uplink;
-
-  // One IKE path: (peer x uplink), data-plane path `index`.
-  struct Path {
-    size_t index = 0;
-    std::string name;  // "peer/uplink"
-    const PeerConfig* peer = nullptr;
-    const PathConfig* config = nullptr;
-    Uplink* uplink = nullptr;
-    std::string state = "idle";
-    uint64_t failures = 0;
-    std::optional<ike::FailureKind> lastFailure;
-    bool failedSinceUp = false;  // the core retries this IKE SA itself
-    bool dpdHeld = false;        // DPD found the peer dead, dpd_action clear/hold: stay down
-    uint32_t outSpi = 0;
-    uint32_t newestInSpi = 0;  // the inbound SPI of the Child SA that set outSpi
-    std::set<uint32_t> inSpis;
-    std::optional<SockAddr> espRemote;
-    std::vector<IpPrefix> remoteNets;  // negotiated remote TS of the newest Child SA
-    bool keepalive = false;
-    std::unique_ptr<ScopedTimer> keepaliveTimer, childRetryTimer, reinitiateTimer;
-    Duration childRetryDelay{};
-  };
-
-  struct Uplink final : ike::DatagramSender, ike::SaListener {
-    Impl* impl = nullptr;
-    size_t index = 0;
-    const UplinkConfig* config = nullptr;
-    IpAddress address;  // the local address now (follow_address: renumbering moves it)
-    int nattFd = -1;
-    std::unique_ptr<udp::socket> socket;
-    uint64_t socketGeneration = 0;  // a receive of a replaced socket stops there
-    std::vector<uint8_t> rxBuffer;
-    udp::endpoint rxFrom;
-    std::unique_ptr<ike::SaManager> manager;
-    std::map<std::string, Path*, std::less<>> paths;  // by peer name
-
-    Path* path(std::string_view peer) {
-      auto it = paths.find(peer);
-      return it == paths.end() ? nullptr : it->second;
-    }
-    void sendDatagram(const ike::Endpoint& local, const ike::Endpoint& remote,
-                      Bytes data) override {
-      impl->send(*this, local, remote, data);
-    }
-    void onIkeSaUp(const ike::IkeSaEvent& e) override { impl->ikeSaUp(*this, e); }
-    void onIkeSaDown(const ike::IkeSaEvent& e) override { impl->ikeSaDown(*this, e); }
-    void onChildSaUp(const ike::ChildSaEvent& e) override { impl->childSaUp(*this, e); }
-    void onChildSaDown(const ike::ChildSaEvent& e) override { impl->childSaDown(*this, e); }
-    void onChildSaOutbound(const ike::ChildSaEvent& e) override { impl->childSaOutbound(*this, e); }
-    void onPeerEndpointChanged(const ike::IkeSaEvent& e) override {
-      impl->endpointChanged(*this, e);
-    }
-    void onFailure(const ike::FailureEvent& e) override { impl->failure(*this, e); }
-  };
-
+struct IkeDriver::Impl final : IkeUplinkEvents {
   Impl(asio::io_context& io, const Config& cfg, DataPlane& dp, std::vector<int> fds)
       : io(io),
         cfg(cfg),
@@ -151,13 +66,10 @@ struct IkeDriver::Impl {
   // One inbound ESP SPI space for every uplink's SaManager and the manual SPIs: inbound ESP
   // is demultiplexed by SPI whatever socket it arrived on.
   std::shared_ptr<ike::SpiRegistry> spis = std::make_shared<ike::SpiRegistry>();
-  std::vector<std::unique_ptr<Uplink>> uplinks;  // only uplinks with IKE paths
-  std::vector<std::unique_ptr<Path>> paths;
-  IkeDriverCounters counters;
-  uint64_t espEndpointUpdates = 0;  // NAT rebinding learnt from authenticated ESP
-  bool down = false;
-  IkeDriver::KeyingHandler keying;   // path keyed / unkeyed (multipath: the path monitor)
-  std::unique_ptr<RoadWarriors> ra;  // [[remote_access]] clients, if any
+  // The sockets send for the SaManagers in `state`: they are destroyed after them.
+  IkeSockets sockets{io, cfg, ports, clock, state};
+  IkeState state;
+  IkeDriver::KeyingHandler keying;  // path keyed / unkeyed (multipath: the path monitor)
 
   // Routes published to the data plane: a peer's IKE paths that are up send only to their
   // (possibly narrowed) remote TS; with nothing up, the configured subnets (tx no_sa). Only
@@ -169,26 +81,21 @@ struct IkeDriver::Impl {
   void shutdown();
   std::string formatStats(const IkeStats& stats) const;
 
-  void receiveNext(Uplink& u);
-  void deliver(Uplink& u, const ike::Endpoint& local, const SockAddr& from, Bytes data);
-  void send(Uplink& u, const ike::Endpoint& local, const ike::Endpoint& remote, Bytes data);
-  void initiate(Path& p);
-  SockAddr espEndpoint(const ike::Endpoint& remote) const;
-  void armKeepalive(Path& p);
+  void initiate(IkePath& p);
 
-  void ikeSaUp(Uplink& u, const ike::IkeSaEvent& e);
-  void ikeSaDown(Uplink& u, const ike::IkeSaEvent& e);
-  void childSaUp(Uplink& u, const ike::ChildSaEvent& e);
-  void childSaDown(Uplink& u, const ike::ChildSaEvent& e);
-  void childSaOutbound(Uplink& u, const ike::ChildSaEvent& e);
+  void ikeSaUp(IkeUplink& u, const ike::IkeSaEvent& e) override;
+  void ikeSaDown(IkeUplink& u, const ike::IkeSaEvent& e) override;
+  void childSaUp(IkeUplink& u, const ike::ChildSaEvent& e) override;
+  void childSaDown(IkeUplink& u, const ike::ChildSaEvent& e) override;
+  void childSaOutbound(IkeUplink& u, const ike::ChildSaEvent& e) override;
   // Every second: the data plane's per-SA counters to the core (Child SA byte/packet
   // lifetimes, ESP sequence limit); read from snapshot(), nothing added to the data path.
   void pollUsage();
   std::unique_ptr<ScopedTimer> usageTimer;
-  void endpointChanged(Uplink& u, const ike::IkeSaEvent& e);
+  void endpointChanged(IkeUplink& u, const ike::IkeSaEvent& e) override;
   void localAddressChanged(size_t uplink, const IpAddress& address);
   void espSourceChanged(size_t path, uint32_t spi, const SockAddr& from);
-  void failure(Uplink& u, const ike::FailureEvent& e);
+  void failure(IkeUplink& u, const ike::FailureEvent& e) override;
 };
 
 Status IkeDriver::Impl::open() {
@@ -208,20 +115,20 @@ Status IkeDriver::Impl::open() {
       }
     }
   }
-  std::vector<Uplink*> byIndex(cfg.uplinks.size(), nullptr);
+  std::vector<IkeUplink*> byIndex(cfg.uplinks.size(), nullptr);
   size_t pathIndex = 0;
   // The IKE socket and SA manager of an uplink, made on first use (site paths, then the
   // [[remote_access]] sections).
   auto uplinkAt = [&](size_t uplinkIndex) -> Status {
-    Uplink*& u = byIndex[uplinkIndex];
+    IkeUplink*& u = byIndex[uplinkIndex];
     if (u != nullptr) return Status::ok();
-    auto owned = std::make_unique<Uplink>();
+    auto owned = std::make_unique<IkeUplink>();
     u = owned.get();
-    u->impl = this;
+    u->events = this;
     u->index = uplinkIndex;
     u->config = &cfg.uplinks[uplinkIndex];
     u->nattFd = fds.at(uplinkIndex);
-    u->rxBuffer.resize(kMaxIkeDatagram);
+    ike::DatagramSender& sender = sockets.add(*u);
     ike::SaManagerOptions opts;
     opts.keySink = keylog.get();
     opts.spis = spis;
@@ -236,26 +143,17 @@ Status IkeDriver::Impl::open() {
       opts.limits.initRatePerSource = *g.initRatePerSource;
       opts.limits.initBurstPerSource = 2.0 * *g.initRatePerSource;
     }
-    u->manager = std::make_unique<ike::SaManager>(clock, timers, *u, *u, std::move(opts));
+    u->manager = std::make_unique<ike::SaManager>(clock, timers, sender, *u, std::move(opts));
     // RFC 7383 2.5.2: IKE fragments are cut for the uplink's MTU unless fragment_size says.
     const uint32_t linkMtu = interfaceMtu(u->config->localAddress);
     u->manager->setLinkMtu(linkMtu);
-    boost::system::error_code ec;
     u->address = u->config->localAddress;
-    udp::endpoint ep(toAsio(u->address), cfg.ike.port);
-    u->socket = std::make_unique<udp::socket>(io);
-    if (u->socket->open(ep.protocol(), ec); !ec) u->socket->bind(ep, ec);
-    if (ec) {
-      return errorStatus(ErrorCode::kIoError, "uplink " + u->config->name + ": IKE socket " +
-                                                  u->config->localAddress.toString() + " port " +
-                                                  std::to_string(cfg.ike.port) + ": " +
-                                                  ec.message());
-    }
+    if (Status s = sockets.open(*u); !s) return s;
     BRAID_LOG(kInfo, "ike") << "uplink " << u->config->name << ": IKE on "
                             << u->config->localAddress.toString() << " port " << cfg.ike.port
                             << ", NAT-T on port " << u->config->port << ", interface MTU "
                             << linkMtu;
-    uplinks.push_back(std::move(owned));
+    state.uplinks.push_back(std::move(owned));
     return Status::ok();
   };
   for (const PeerConfig& peer : cfg.peers) {
@@ -263,8 +161,8 @@ Status IkeDriver::Impl::open() {
       const size_t index = pathIndex++;
       if (pc.manual) continue;
       if (Status s = uplinkAt(pc.uplinkIndex); !s) return s;
-      Uplink* u = byIndex[pc.uplinkIndex];
-      auto p = std::make_unique<Path>();
+      IkeUplink* u = byIndex[pc.uplinkIndex];
+      auto p = std::make_unique<IkePath>();
       p->index = index;
       p->name = peer.name + "/" + pc.uplink;
       p->peer = &peer;
@@ -277,18 +175,19 @@ Status IkeDriver::Impl::open() {
         return errorStatus(ErrorCode::kInvalidArgument, "path " + p->name + ": " + s.message());
       }
       u->paths[peer.name] = p.get();
-      paths.push_back(std::move(p));
+      state.paths.push_back(std::move(p));
     }
   }
   // [[remote_access]]: one responder config per section and uplink; clients get data-plane
   // slots after the site paths (remote_access.hpp).
   if (!cfg.remoteAccess.empty()) {
-    ra = std::make_unique<RoadWarriors>(cfg, dp, pathIndex, cfg.peers.size());
+    state.ra = std::make_unique<RoadWarriors>(cfg, dp, pathIndex, cfg.peers.size());
     for (size_t si = 0; si < cfg.remoteAccess.size(); ++si) {
       for (size_t ui : cfg.remoteAccess[si].uplinks) {
         if (Status s = uplinkAt(ui); !s) return s;
-        Uplink* u = byIndex[ui];
-        auto pc = remoteAccessPeerConfig(cfg.remoteAccess[si], *u->config, ra->coreConfig(si));
+        IkeUplink* u = byIndex[ui];
+        auto pc =
+            remoteAccessPeerConfig(cfg.remoteAccess[si], *u->config, state.ra->coreConfig(si));
         if (Status s = u->manager->addPeer(std::move(pc)); !s) {
           return errorStatus(ErrorCode::kInvalidArgument,
                              "remote_access " + cfg.remoteAccess[si].name + ": " + s.message());
@@ -300,26 +199,13 @@ Status IkeDriver::Impl::open() {
 }
 
 void IkeDriver::Impl::start() {
-  if (uplinks.empty()) return;
-  // RX thread: copy the message, hand it to this (control) thread.
-  dp.setIkeHandler([this](size_t uplink, const SockAddr& from, Bytes message) {
-    auto copy = std::make_shared<std::vector<uint8_t>>(message.begin(), message.end());
-    asio::post(io, [this, uplink, from, copy] {
-      for (auto& u : uplinks) {
-        if (u->index == uplink) {
-          deliver(*u, ike::Endpoint{u->address, ike::kNattPort}, from, *copy);
-          return;
-        }
-      }
-      BRAID_LOG(kDebug, "ike") << "NAT-T IKE datagram on an uplink without IKE paths: dropped";
-    });
-  });
+  if (state.uplinks.empty()) return;
+  sockets.start(dp);
   // RX thread: the newest authenticated ESP of an SA came from a new source (hands over).
   dp.setEspSourceHandler([this](size_t path, uint32_t spi, const SockAddr& from) {
     asio::post(io, [this, path, spi, from] { espSourceChanged(path, spi, from); });
   });
-  for (auto& u : uplinks) receiveNext(*u);
-  for (auto& p : paths) {
+  for (auto& p : state.paths) {
     if (p->peer->ike->initiate) initiate(*p);
   }
   usageTimer = std::make_unique<ScopedTimer>(timers);
@@ -327,15 +213,15 @@ void IkeDriver::Impl::start() {
 }
 
 void IkeDriver::Impl::pollUsage() {
-  if (down) return;
+  if (state.down) return;
   bool keyed = false;
-  for (auto& p : paths) keyed = keyed || !p->inSpis.empty();
-  keyed = keyed || (ra && ra->slotsInUse() > 0);
+  for (auto& p : state.paths) keyed = keyed || !p->inSpis.empty();
+  keyed = keyed || (state.ra && state.ra->slotsInUse() > 0);
   if (keyed) {
     for (const SaStats& s : dp.snapshot().sas) {
       const uint64_t bytes = s.inbound ? s.esp.bytesOpened : s.esp.bytesSealed;
       const uint64_t packets = s.inbound ? s.esp.packetsOpened : s.esp.packetsSealed;
-      for (auto& u : uplinks) {
+      for (auto& u : state.uplinks) {
         if (u->manager->reportUsage(s.spi, s.inbound, bytes, packets)) break;
       }
     }
@@ -343,7 +229,7 @@ void IkeDriver::Impl::pollUsage() {
   usageTimer->arm(clock.now() + std::chrono::seconds(1), [this] { pollUsage(); });
 }
 
-void IkeDriver::Impl::initiate(Path& p) {
+void IkeDriver::Impl::initiate(IkePath& p) {
   p.state = "connecting";
   ike::Endpoint local{p.uplink->address, ike::kIkePort};
   if (Status s = p.uplink->manager->initiate(p.peer->name, local); !s) {
@@ -351,101 +237,21 @@ void IkeDriver::Impl::initiate(Path& p) {
   }
 }
 
-void IkeDriver::Impl::receiveNext(Uplink& u) {
-  const uint64_t generation = u.socketGeneration;
-  u.socket->async_receive_from(
-      asio::buffer(u.rxBuffer), u.rxFrom,
-      [this, &u, generation](const boost::system::error_code& ec, size_t n) {
-        if (ec == asio::error::operation_aborted || down || generation != u.socketGeneration) {
-          return;
-        }
-        if (!ec) {
-          SockAddr from = SockAddr::from(fromAsio(u.rxFrom.address()), u.rxFrom.port());
-          deliver(u, ike::Endpoint{u.address, ike::kIkePort}, from, Bytes(u.rxBuffer.data(), n));
-        }
-        receiveNext(u);
-      });
-}
-
-void IkeDriver::Impl::deliver(Uplink& u, const ike::Endpoint& local, const SockAddr& from,
-                              Bytes data) {
-  if (down) return;
-  auto remote = endpointOf(from);
-  if (!remote) return;
-  remote->port = ports.map(remote->port);
-  ++counters.datagramsReceived;
-  u.manager->receive(local, *remote, data);
-}
-
-void IkeDriver::Impl::send(Uplink& u, const ike::Endpoint& local, const ike::Endpoint& remote,
-                           Bytes data) {
-  const uint16_t port = ports.map(remote.port);
-  if (local.port == ike::kNattPort) {
-    // RFC 3948 2.2: IKE on the ESP-in-UDP port carries the 4-byte non-ESP marker.
-    std::vector<uint8_t> buf(4 + data.size(), 0);
-    std::copy(data.begin(), data.end(), buf.begin() + 4);
-    SockAddr to = SockAddr::from(remote.address, port);
-    ssize_t n = ::sendto(u.nattFd, buf.data(), buf.size(), 0,
-                         reinterpret_cast<const sockaddr*>(&to.storage), to.length);
-    if (n < 0) {
-      ++counters.sendErrors;
-      BRAID_LOG(kDebug, "ike") << "send to " << to.toString() << ": " << std::strerror(errno);
-      return;
-    }
-  } else {
-    boost::system::error_code ec;
-    u.socket->send_to(asio::buffer(data.data(), data.size()),
-                      udp::endpoint(toAsio(remote.address), port), 0, ec);
-    if (ec) {
-      ++counters.sendErrors;
-      BRAID_LOG(kDebug, "ike") << "send to " << remote.address.toString() << " port " << port
-                               << ": " << ec.message();
-      return;
-    }
-  }
-  ++counters.datagramsSent;
-}
-
-// braid's data plane only does ESP-in-UDP: the peer's NAT-T port, or the port a NAT mapped.
-SockAddr IkeDriver::Impl::espEndpoint(const ike::Endpoint& remote) const {
-  uint16_t port = remote.port == ike::kIkePort || remote.port == ike::kNattPort
-                      ? cfg.ike.nattPort
-                      : ports.map(remote.port);
-  return SockAddr::from(remote.address, port);
-}
-
-void IkeDriver::Impl::armKeepalive(Path& p) {
-  if (!p.keepalive || cfg.ike.natKeepaliveSeconds == 0) return;
-  p.keepaliveTimer->arm(clock.now() + std::chrono::seconds(cfg.ike.natKeepaliveSeconds),
-                        [this, &p] {
-                          if (p.espRemote) {
-                            // RFC 3948 2.3: one 0xFF byte keeps the NAT mapping alive.
-                            const uint8_t ka = 0xFF;
-                            if (::sendto(p.uplink->nattFd, &ka, 1, 0,
-                                         reinterpret_cast<const sockaddr*>(&p.espRemote->storage),
-                                         p.espRemote->length) == 1) {
-                              ++counters.keepalivesSent;
-                            }
-                          }
-                          armKeepalive(p);
-                        });
-}
-
-void IkeDriver::Impl::ikeSaUp(Uplink& u, const ike::IkeSaEvent& e) {
-  Path* p = u.path(e.peer);
+void IkeDriver::Impl::ikeSaUp(IkeUplink& u, const ike::IkeSaEvent& e) {
+  IkePath* p = u.path(e.peer);
   if (p == nullptr) return;
   p->state = "established";
   p->failedSinceUp = false;
   p->dpdHeld = false;
   p->reinitiateTimer->cancel();
-  p->espRemote = espEndpoint(e.remote);
+  p->espRemote = espEndpoint(ports, e.remote);
   p->keepalive = e.natDetected && (e.behindNat || p->peer->ike->forceEncap);
-  armKeepalive(*p);
+  sockets.armKeepalive(*p);
 }
 
-void IkeDriver::Impl::ikeSaDown(Uplink& u, const ike::IkeSaEvent& e) {
-  Path* p = u.path(e.peer);
-  if (p == nullptr || down) return;
+void IkeDriver::Impl::ikeSaDown(IkeUplink& u, const ike::IkeSaEvent& e) {
+  IkePath* p = u.path(e.peer);
+  if (p == nullptr || state.down) return;
   // Another IKE SA of this path may still be up (both sides initiated); the ending one is
   // already dead, so findByPeer() does not return it.
   ike::IkeSa* other = u.manager->findByPeer(e.peer);
@@ -457,10 +263,10 @@ void IkeDriver::Impl::ikeSaDown(Uplink& u, const ike::IkeSaEvent& e) {
       p->peer->ike->retryInitial.count() > 0) {
     // A clean end (the peer deleted it, or it restarted): the core retries only failures,
     // but braid's tunnels are always on, so start again after retry_initial.
-    Path* path = p;
+    IkePath* path = p;
     p->reinitiateTimer->arm(clock.now() + p->peer->ike->retryInitial, [this, path] {
       ike::IkeSa* sa = path->uplink->manager->findByPeer(path->peer->name);
-      if (sa == nullptr && !down) {
+      if (sa == nullptr && !state.down) {
         BRAID_LOG(kInfo, "ike") << "path " << path->name
                                 << ": re-initiating after the IKE SA ended";
         initiate(*path);
@@ -469,22 +275,22 @@ void IkeDriver::Impl::ikeSaDown(Uplink& u, const ike::IkeSaEvent& e) {
   }
 }
 
-void IkeDriver::Impl::childSaUp(Uplink& u, const ike::ChildSaEvent& e) {
-  if (ra && ra->owns(e.peer)) {
-    if (!ra->childSaUp(
-            u.index, e, [this](const ike::Endpoint& r) { return espEndpoint(r); },
+void IkeDriver::Impl::childSaUp(IkeUplink& u, const ike::ChildSaEvent& e) {
+  if (state.ra && state.ra->owns(e.peer)) {
+    if (!state.ra->childSaUp(
+            u.index, e, [this](const ike::Endpoint& r) { return espEndpoint(ports, r); },
             [this](size_t path, bool on) {
               if (keying) keying(path, on, false, true);
             })) {
-      ++counters.installErrors;
+      ++state.counters.installErrors;
     }
     publishRoutes();
     return;
   }
-  Path* p = u.path(e.peer);
+  IkePath* p = u.path(e.peer);
   if (p == nullptr) return;
   auto fail = [&](const std::string& why) {
-    ++counters.installErrors;
+    ++state.counters.installErrors;
     BRAID_LOG(kError, "ike") << "path " << p->name << ": Child SA not installed: " << why;
   };
   if (!dataPlaneSupports(e.inbound) || !dataPlaneSupports(e.outbound)) {
@@ -497,7 +303,7 @@ void IkeDriver::Impl::childSaUp(Uplink& u, const ike::ChildSaEvent& e) {
   auto remoteNets = selectorPrefixes(e.remoteTs);
   auto localNets = selectorPrefixes(e.localTs);
   if (remoteNets.empty() || localNets.empty()) return fail("selectors are not address prefixes");
-  p->espRemote = espEndpoint(e.remote);
+  p->espRemote = espEndpoint(ports, e.remote);
   dp.setPathRemote(p->index, *p->espRemote);
   // RFC 4301 5.1/5.2: selectors with protocol or ports are enforced both ways (ts_match.hpp).
   auto ports = SelectorMatcher::from(e.remoteTs, e.localTs);
@@ -530,15 +336,15 @@ void IkeDriver::Impl::childSaUp(Uplink& u, const ike::ChildSaEvent& e) {
                           << p->espRemote->toString();
 }
 
-void IkeDriver::Impl::childSaDown(Uplink& u, const ike::ChildSaEvent& e) {
-  if (ra && ra->owns(e.peer)) {
-    ra->childSaDown(e, [this](size_t path, bool on) {
+void IkeDriver::Impl::childSaDown(IkeUplink& u, const ike::ChildSaEvent& e) {
+  if (state.ra && state.ra->owns(e.peer)) {
+    state.ra->childSaDown(e, [this](size_t path, bool on) {
       if (keying) keying(path, on, false, true);
     });
     publishRoutes();
     return;
   }
-  Path* p = u.path(e.peer);
+  IkePath* p = u.path(e.peer);
   if (p == nullptr) return;
   dp.removeInbound(e.inbound.spi);
   p->inSpis.erase(e.inbound.spi);
@@ -552,13 +358,13 @@ void IkeDriver::Impl::childSaDown(Uplink& u, const ike::ChildSaEvent& e) {
   }
 }
 
-void IkeDriver::Impl::childSaOutbound(Uplink& u, const ike::ChildSaEvent& e) {
-  if (ra && ra->owns(e.peer)) return ra->childSaOutbound(e);
-  Path* p = u.path(e.peer);
+void IkeDriver::Impl::childSaOutbound(IkeUplink& u, const ike::ChildSaEvent& e) {
+  if (state.ra && state.ra->owns(e.peer)) return state.ra->childSaOutbound(e);
+  IkePath* p = u.path(e.peer);
   if (p == nullptr) return;
   auto out = ipsec::EspOutboundSa::create(e.outbound);
   if (!out) {
-    ++counters.installErrors;
+    ++state.counters.installErrors;
     BRAID_LOG(kError, "ike") << "path " << p->name
                              << ": rekeyed outbound SA not installed: " << out.status().message();
     return;
@@ -588,7 +394,7 @@ void IkeDriver::Impl::publishRoutes() {
       spec.paths.push_back(pathIndex++);
       manual = manual || pc.manual.has_value();
     }
-    for (auto& p : paths) {
+    for (auto& p : state.paths) {
       if (p->peer != &peer) continue;
       for (auto& n : p->remoteNets) {
         if (std::find(spec.remoteSubnets.begin(), spec.remoteSubnets.end(), n) ==
@@ -600,7 +406,7 @@ void IkeDriver::Impl::publishRoutes() {
     if (manual || spec.remoteSubnets.empty()) spec.remoteSubnets = peer.remoteSubnets;
     specs.push_back(std::move(spec));
   }
-  if (ra) ra->appendRoutes(specs);
+  if (state.ra) state.ra->appendRoutes(specs);
   dp.setRoutes(std::move(specs));
 }
 
@@ -608,25 +414,12 @@ void IkeDriver::Impl::publishRoutes() {
 // address (the data plane's uplink socket, which carries NAT-T IKE, has already), then the
 // core moves each IKE SA with MOBIKE or re-establishes it (RFC 4555 3.5; issue 12).
 void IkeDriver::Impl::localAddressChanged(size_t uplink, const IpAddress& address) {
-  if (down) return;
-  for (auto& up : uplinks) {
-    Uplink& u = *up;
+  if (state.down) return;
+  for (auto& up : state.uplinks) {
+    IkeUplink& u = *up;
     if (u.index != uplink || u.address == address) continue;
     const IpAddress old = u.address;
-    auto sock = std::make_unique<udp::socket>(io);
-    boost::system::error_code ec;
-    udp::endpoint ep(toAsio(address), cfg.ike.port);
-    if (sock->open(ep.protocol(), ec); !ec) sock->bind(ep, ec);
-    if (ec) {
-      BRAID_LOG(kError, "ike") << "uplink " << u.config->name << ": IKE socket "
-                               << address.toString() << " port " << cfg.ike.port << ": "
-                               << ec.message() << " (NAT-T IKE still works)";
-    } else {
-      u.socket->close(ec);
-      u.socket = std::move(sock);
-      ++u.socketGeneration;
-      receiveNext(u);
-    }
+    sockets.rebind(u, address);
     u.address = address;
     BRAID_LOG(kInfo, "ike") << "uplink " << u.config->name << ": local address " << old.toString()
                             << " -> " << address.toString() << ", moving its IKE SAs";
@@ -634,10 +427,10 @@ void IkeDriver::Impl::localAddressChanged(size_t uplink, const IpAddress& addres
   }
 }
 
-void IkeDriver::Impl::endpointChanged(Uplink& u, const ike::IkeSaEvent& e) {
-  Path* p = u.path(e.peer);
+void IkeDriver::Impl::endpointChanged(IkeUplink& u, const ike::IkeSaEvent& e) {
+  IkePath* p = u.path(e.peer);
   if (p == nullptr) return;
-  p->espRemote = espEndpoint(e.remote);
+  p->espRemote = espEndpoint(ports, e.remote);
   dp.setPathRemote(p->index, *p->espRemote);
   BRAID_LOG(kInfo, "ike") << "path " << p->name << ": ESP now sent to " << p->espRemote->toString();
 }
@@ -647,12 +440,9 @@ void IkeDriver::Impl::endpointChanged(Uplink& u, const ike::IkeSaEvent& e) {
 // does it too, so traffic from the NATed peer after its NAT rebound (new mapping, new port)
 // brings our ESP and IKE to the new port at once instead of waiting for its next IKE message.
 void IkeDriver::Impl::espSourceChanged(size_t path, uint32_t spi, const SockAddr& from) {
-  if (down) return;
-  if (ra && ra->espSourceChanged(path, spi, from)) return;  // a road-warrior client
-  Path* p = nullptr;
-  for (auto& q : paths) {
-    if (q->index == path) p = q.get();
-  }
+  if (state.down) return;
+  if (state.ra && state.ra->espSourceChanged(path, spi, from)) return;  // a road-warrior client
+  IkePath* p = state.pathAt(path);
   if (p == nullptr || !p->espRemote) return;  // a manual path: its endpoint is configured
   ike::IkeSa* sa = p->uplink->manager->findByPeer(p->peer->name);
   // Only for the current SA of an established, NAT-T IKE SA, and never when we are the one
@@ -668,15 +458,15 @@ void IkeDriver::Impl::espSourceChanged(size_t path, uint32_t spi, const SockAddr
   BRAID_LOG(kInfo, "ike") << "path " << p->name << ": authenticated ESP (SPI " << spiText
                           << ") from " << from.toString() << ", was " << p->espRemote->toString()
                           << ": following the peer's new NAT mapping";
-  ++espEndpointUpdates;
+  ++state.espEndpointUpdates;
   remote->port = ports.map(remote->port);
   // The core moves the IKE SA (so IKE follows too), counts ike.peer_endpoint_changes and
   // calls endpointChanged(), which points the path's ESP at the new port.
   sa->setEndpoints(sa->local(), *remote);
 }
 
-void IkeDriver::Impl::failure(Uplink& u, const ike::FailureEvent& e) {
-  Path* p = u.path(e.peer);
+void IkeDriver::Impl::failure(IkeUplink& u, const ike::FailureEvent& e) {
+  IkePath* p = u.path(e.peer);
   if (p == nullptr) return;  // no config matched: the core logged and counted it
   ++p->failures;
   p->lastFailure = e.kind;  // diagnostics only, below
@@ -689,7 +479,7 @@ void IkeDriver::Impl::failure(Uplink& u, const ike::FailureEvent& e) {
   ike::IkeSa* sa = u.manager->findByPeer(e.peer);
   if (sa != nullptr && sa->state() == ike::IkeSaState::kEstablished) {
     // The Child SA was refused; the IKE SA stays (RFC 7296 2.21.2). The initiator asks again.
-    if (!sa->initiator() || !sa->children().empty() || down) return;
+    if (!sa->initiator() || !sa->children().empty() || state.down) return;
     const PeerIkeConfig& k = *p->peer->ike;
     if (k.retryInitial.count() == 0) return;
     p->childRetryDelay = p->childRetryDelay.count() == 0
@@ -697,9 +487,9 @@ void IkeDriver::Impl::failure(Uplink& u, const ike::FailureEvent& e) {
                              : std::min(p->childRetryDelay * 2, k.retryMax);
     BRAID_LOG(kInfo, "ike") << "path " << p->name << ": retrying the Child SA in "
                             << toMillis(p->childRetryDelay) / 1000 << " s";
-    Path* path = p;
+    IkePath* path = p;
     p->childRetryTimer->arm(clock.now() + p->childRetryDelay, [this, path] {
-      ++counters.childRetries;
+      ++state.counters.childRetries;
       (void)path->uplink->manager->createChild(path->peer->name, path->peer->name);
     });
     return;
@@ -709,24 +499,21 @@ void IkeDriver::Impl::failure(Uplink& u, const ike::FailureEvent& e) {
 }
 
 void IkeDriver::Impl::shutdown() {
-  if (down) return;
-  for (auto& p : paths) {
+  if (state.down) return;
+  for (auto& p : state.paths) {
     if (ike::IkeSa* sa = p->uplink->manager->findByPeer(p->peer->name);
         sa != nullptr && sa->state() == ike::IkeSaState::kEstablished) {
       (void)p->uplink->manager->deleteIkeSa(p->peer->name);  // sends Delete (RFC 7296 1.4.1)
     }
   }
-  down = true;
-  for (auto& p : paths) {
+  state.down = true;
+  for (auto& p : state.paths) {
     p->keepaliveTimer->cancel();
     p->childRetryTimer->cancel();
     p->reinitiateTimer->cancel();
   }
   if (usageTimer) usageTimer->cancel();
-  for (auto& u : uplinks) {
-    boost::system::error_code ec;
-    u->socket->close(ec);
-  }
+  sockets.close();
 }
 
 std::string IkeDriver::Impl::formatStats(const IkeStats& st) const {
@@ -754,8 +541,8 @@ std::string IkeDriver::Impl::formatStats(const IkeStats& st) const {
   }
   std::ostringstream os;
   os << r.statsFile();
-  if (ra) ra->formatStats(os);
-  for (auto& p : paths) {
+  if (state.ra) state.ra->formatStats(os);
+  for (auto& p : state.paths) {
     std::string base = "ike.path." + p->name + ".";
     os << base << "state " << p->state << '\n';
     os << base << "last_failure " << (p->lastFailure ? failureWord(*p->lastFailure) : "none")
@@ -816,7 +603,7 @@ void IkeDriver::setKeyingHandler(KeyingHandler h) {
 }
 
 void IkeDriver::checkLiveness(size_t path) {
-  for (auto& p : impl_->paths) {
+  for (auto& p : impl_->state.paths) {
     if (p->index != path) continue;
     if (ike::IkeSa* sa = p->uplink->manager->findByPeer(p->peer->name)) {
       (void)sa->checkLivenessIfIdle();
@@ -826,7 +613,7 @@ void IkeDriver::checkLiveness(size_t path) {
 }
 
 TimePoint IkeDriver::lastPeerMessage(size_t path) const {
-  for (auto& p : impl_->paths) {
+  for (auto& p : impl_->state.paths) {
     if (p->index != path) continue;
     const ike::IkeSa* sa = p->uplink->manager->findByPeer(p->peer->name);
     return sa != nullptr ? sa->lastMessage() : TimePoint{};
@@ -836,7 +623,7 @@ TimePoint IkeDriver::lastPeerMessage(size_t path) const {
 
 std::vector<ControlIkeSa> IkeDriver::describeSas(std::string_view path) const {
   std::vector<ControlIkeSa> out;
-  for (auto& p : impl_->paths) {
+  for (auto& p : impl_->state.paths) {
     if (p->name != path) continue;
     const ike::IkeSa* sa = p->uplink->manager->findByPeer(p->peer->name);
     if (sa == nullptr) break;
@@ -887,13 +674,13 @@ std::vector<ControlIkeSa> IkeDriver::describeSas(std::string_view path) const {
 
 IkeStats IkeDriver::stats() const {
   IkeStats s;
-  for (auto& u : impl_->uplinks) {
+  for (auto& u : impl_->state.uplinks) {
     s.uplinks.push_back({u->config->name, u->manager->counters(), u->manager->halfOpenCount(),
                          u->manager->ikeSaCount()});
   }
-  s.driver = impl_->counters;
-  s.espEndpointUpdates = impl_->espEndpointUpdates;
-  for (auto& p : impl_->paths) {
+  s.driver = impl_->state.counters;
+  s.espEndpointUpdates = impl_->state.espEndpointUpdates;
+  for (auto& p : impl_->state.paths) {
     s.paths.push_back({p->name, p->state, p->inSpis.size(), p->failures});
   }
   return s;
