@@ -7,12 +7,12 @@
 #include <utility>
 
 #include "core/log.hpp"
+#include "edge/child_sa_installer.hpp"
 #include "edge/ike_sockets.hpp"
 #include "edge/ike_state.hpp"
 #include "edge/ike_support.hpp"
 #include "edge/metrics_ike.hpp"
 #include "edge/remote_access.hpp"
-#include "edge/ts_match.hpp"
 #include "ipsec/ike/sa_manager.hpp"
 #include "metrics/registry.hpp"
 
@@ -69,12 +69,7 @@ struct IkeDriver::Impl final : IkeUplinkEvents {
   // The sockets send for the SaManagers in `state`: they are destroyed after them.
   IkeSockets sockets{io, cfg, ports, clock, state};
   IkeState state;
-  IkeDriver::KeyingHandler keying;  // path keyed / unkeyed (multipath: the path monitor)
-
-  // Routes published to the data plane: a peer's IKE paths that are up send only to their
-  // (possibly narrowed) remote TS; with nothing up, the configured subnets (tx no_sa). Only
-  // routes: which path carries what is the policy engines' business.
-  void publishRoutes();
+  ChildSaInstaller installer{cfg, dp, ports, state};
 
   Status open();
   void start();
@@ -85,14 +80,20 @@ struct IkeDriver::Impl final : IkeUplinkEvents {
 
   void ikeSaUp(IkeUplink& u, const ike::IkeSaEvent& e) override;
   void ikeSaDown(IkeUplink& u, const ike::IkeSaEvent& e) override;
-  void childSaUp(IkeUplink& u, const ike::ChildSaEvent& e) override;
-  void childSaDown(IkeUplink& u, const ike::ChildSaEvent& e) override;
-  void childSaOutbound(IkeUplink& u, const ike::ChildSaEvent& e) override;
+  void childSaUp(IkeUplink& u, const ike::ChildSaEvent& e) override { installer.childSaUp(u, e); }
+  void childSaDown(IkeUplink& u, const ike::ChildSaEvent& e) override {
+    installer.childSaDown(u, e);
+  }
+  void childSaOutbound(IkeUplink& u, const ike::ChildSaEvent& e) override {
+    installer.childSaOutbound(u, e);
+  }
   // Every second: the data plane's per-SA counters to the core (Child SA byte/packet
   // lifetimes, ESP sequence limit); read from snapshot(), nothing added to the data path.
   void pollUsage();
   std::unique_ptr<ScopedTimer> usageTimer;
-  void endpointChanged(IkeUplink& u, const ike::IkeSaEvent& e) override;
+  void endpointChanged(IkeUplink& u, const ike::IkeSaEvent& e) override {
+    installer.endpointChanged(u, e);
+  }
   void localAddressChanged(size_t uplink, const IpAddress& address);
   void espSourceChanged(size_t path, uint32_t spi, const SockAddr& from);
   void failure(IkeUplink& u, const ike::FailureEvent& e) override;
@@ -275,141 +276,6 @@ void IkeDriver::Impl::ikeSaDown(IkeUplink& u, const ike::IkeSaEvent& e) {
   }
 }
 
-void IkeDriver::Impl::childSaUp(IkeUplink& u, const ike::ChildSaEvent& e) {
-  if (state.ra && state.ra->owns(e.peer)) {
-    if (!state.ra->childSaUp(
-            u.index, e, [this](const ike::Endpoint& r) { return espEndpoint(ports, r); },
-            [this](size_t path, bool on) {
-              if (keying) keying(path, on, false, true);
-            })) {
-      ++state.counters.installErrors;
-    }
-    publishRoutes();
-    return;
-  }
-  IkePath* p = u.path(e.peer);
-  if (p == nullptr) return;
-  auto fail = [&](const std::string& why) {
-    ++state.counters.installErrors;
-    BRAID_LOG(kError, "ike") << "path " << p->name << ": Child SA not installed: " << why;
-  };
-  if (!dataPlaneSupports(e.inbound) || !dataPlaneSupports(e.outbound)) {
-    return fail("cipher not supported by the data plane");
-  }
-  auto out = ipsec::EspOutboundSa::create(e.outbound);
-  if (!out) return fail(out.status().message());
-  auto in = ipsec::EspInboundSa::create(e.inbound);
-  if (!in) return fail(in.status().message());
-  auto remoteNets = selectorPrefixes(e.remoteTs);
-  auto localNets = selectorPrefixes(e.localTs);
-  if (remoteNets.empty() || localNets.empty()) return fail("selectors are not address prefixes");
-  p->espRemote = espEndpoint(ports, e.remote);
-  dp.setPathRemote(p->index, *p->espRemote);
-  // RFC 4301 5.1/5.2: selectors with protocol or ports are enforced both ways (ts_match.hpp).
-  auto ports = SelectorMatcher::from(e.remoteTs, e.localTs);
-  dp.installInbound(p->index, std::move(*in), remoteNets, localNets, ports);
-  p->inSpis.insert(e.inbound.spi);
-  if (!e.outboundActive) {
-    // The peer rekeys (make-before-break, RFC 7296 2.8): receive on the new SA now, keep
-    // sending on the current one until childSaOutbound.
-    char spi[12];
-    std::snprintf(spi, sizeof spi, "0x%08x", e.inbound.spi);
-    BRAID_LOG(kInfo, "ike") << "path " << p->name << ": inbound ESP SA " << spi
-                            << " installed (peer's rekey)";
-    return;
-  }
-  dp.installOutbound(p->index, std::move(*out), ports);
-  p->outSpi = e.outbound.spi;
-  p->newestInSpi = e.inbound.spi;
-  p->remoteNets = remoteNets;
-  publishRoutes();
-  if (keying) {
-    const ike::IkeSa* sa = u.manager->findByPeer(e.peer);
-    keying(p->index, true, e.shim, sa != nullptr && !sa->initiator());
-  }
-  p->childRetryDelay = Duration{};
-  p->childRetryTimer->cancel();
-  char spis[40];
-  std::snprintf(spis, sizeof spis, "out 0x%08x in 0x%08x", e.outbound.spi, e.inbound.spi);
-  BRAID_LOG(kInfo, "ike") << "path " << p->name << ": ESP SAs installed (" << spis << ", "
-                          << ipsec::espCipherName(e.outbound.cipher) << "), sending to "
-                          << p->espRemote->toString();
-}
-
-void IkeDriver::Impl::childSaDown(IkeUplink& u, const ike::ChildSaEvent& e) {
-  if (state.ra && state.ra->owns(e.peer)) {
-    state.ra->childSaDown(e, [this](size_t path, bool on) {
-      if (keying) keying(path, on, false, true);
-    });
-    publishRoutes();
-    return;
-  }
-  IkePath* p = u.path(e.peer);
-  if (p == nullptr) return;
-  dp.removeInbound(e.inbound.spi);
-  p->inSpis.erase(e.inbound.spi);
-  // A rekey installed the new outbound SA first; only remove the one this event names.
-  if (p->outSpi == e.outbound.spi) {
-    dp.removeOutbound(p->index);
-    p->outSpi = 0;
-    p->remoteNets.clear();
-    publishRoutes();
-    if (keying) keying(p->index, false, false, false);
-  }
-}
-
-void IkeDriver::Impl::childSaOutbound(IkeUplink& u, const ike::ChildSaEvent& e) {
-  if (state.ra && state.ra->owns(e.peer)) return state.ra->childSaOutbound(e);
-  IkePath* p = u.path(e.peer);
-  if (p == nullptr) return;
-  auto out = ipsec::EspOutboundSa::create(e.outbound);
-  if (!out) {
-    ++state.counters.installErrors;
-    BRAID_LOG(kError, "ike") << "path " << p->name
-                             << ": rekeyed outbound SA not installed: " << out.status().message();
-    return;
-  }
-  dp.installOutbound(p->index, std::move(*out), SelectorMatcher::from(e.remoteTs, e.localTs));
-  p->outSpi = e.outbound.spi;
-  p->newestInSpi = e.inbound.spi;
-  p->remoteNets = selectorPrefixes(e.remoteTs);
-  publishRoutes();
-  if (keying) {
-    const ike::IkeSa* sa = u.manager->findByPeer(e.peer);
-    keying(p->index, true, e.shim, sa != nullptr && !sa->initiator());
-  }
-  char spis[40];
-  std::snprintf(spis, sizeof spis, "out 0x%08x in 0x%08x", e.outbound.spi, e.inbound.spi);
-  BRAID_LOG(kInfo, "ike") << "path " << p->name << ": sending on the rekeyed ESP SA (" << spis
-                          << ")";
-}
-
-void IkeDriver::Impl::publishRoutes() {
-  std::vector<PeerSpec> specs;
-  size_t pathIndex = 0;
-  for (const PeerConfig& peer : cfg.peers) {
-    PeerSpec spec{peer.name, {}, {}};
-    bool manual = false;
-    for (const PathConfig& pc : peer.paths) {
-      spec.paths.push_back(pathIndex++);
-      manual = manual || pc.manual.has_value();
-    }
-    for (auto& p : state.paths) {
-      if (p->peer != &peer) continue;
-      for (auto& n : p->remoteNets) {
-        if (std::find(spec.remoteSubnets.begin(), spec.remoteSubnets.end(), n) ==
-            spec.remoteSubnets.end()) {
-          spec.remoteSubnets.push_back(n);
-        }
-      }
-    }
-    if (manual || spec.remoteSubnets.empty()) spec.remoteSubnets = peer.remoteSubnets;
-    specs.push_back(std::move(spec));
-  }
-  if (state.ra) state.ra->appendRoutes(specs);
-  dp.setRoutes(std::move(specs));
-}
-
 // Renumbering (follow_address; edge/link_monitor.hpp): the IKE socket moves to the new
 // address (the data plane's uplink socket, which carries NAT-T IKE, has already), then the
 // core moves each IKE SA with MOBIKE or re-establishes it (RFC 4555 3.5; issue 12).
@@ -425,14 +291,6 @@ void IkeDriver::Impl::localAddressChanged(size_t uplink, const IpAddress& addres
                             << " -> " << address.toString() << ", moving its IKE SAs";
     u.manager->localAddressChanged(old, address);
   }
-}
-
-void IkeDriver::Impl::endpointChanged(IkeUplink& u, const ike::IkeSaEvent& e) {
-  IkePath* p = u.path(e.peer);
-  if (p == nullptr) return;
-  p->espRemote = espEndpoint(ports, e.remote);
-  dp.setPathRemote(p->index, *p->espRemote);
-  BRAID_LOG(kInfo, "ike") << "path " << p->name << ": ESP now sent to " << p->espRemote->toString();
 }
 
 // RFC 7296 2.23: a host that is not behind a NAT SHOULD send to the address and port of
@@ -599,7 +457,7 @@ void IkeDriver::localAddressChanged(size_t uplink, const IpAddress& address) {
 }
 
 void IkeDriver::setKeyingHandler(KeyingHandler h) {
-  impl_->keying = std::move(h);
+  impl_->installer.setKeyingHandler(std::move(h));
 }
 
 void IkeDriver::checkLiveness(size_t path) {
