@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <boost/asio/post.hpp>
-#include <sstream>
 #include <string_view>
 #include <utility>
 
@@ -11,40 +10,13 @@
 #include "edge/ike_sockets.hpp"
 #include "edge/ike_state.hpp"
 #include "edge/ike_support.hpp"
-#include "edge/metrics_ike.hpp"
+#include "edge/ike_views.hpp"
 #include "edge/remote_access.hpp"
 #include "ipsec/ike/sa_manager.hpp"
-#include "metrics/registry.hpp"
 
 namespace braid::edge {
 
 namespace asio = boost::asio;
-
-namespace {
-
-std::string_view failureWord(ike::FailureKind k) {
-  switch (k) {
-    case ike::FailureKind::kAuthFailed:
-      return "auth_failed";
-    case ike::FailureKind::kNoProposal:
-      return "no_proposal";
-    case ike::FailureKind::kUnknownIdentity:
-      return "unknown_identity";
-    case ike::FailureKind::kTsUnacceptable:
-      return "ts_unacceptable";
-    case ike::FailureKind::kInvalidKe:
-      return "invalid_ke";
-    case ike::FailureKind::kPeerNotAnswering:
-      return "peer_not_answering";
-    case ike::FailureKind::kInvalidSyntax:
-      return "invalid_syntax";
-    case ike::FailureKind::kOther:
-      return "other";
-  }
-  return "other";
-}
-
-}  // namespace
 
 struct IkeDriver::Impl final : IkeUplinkEvents {
   Impl(asio::io_context& io, const Config& cfg, DataPlane& dp, std::vector<int> fds)
@@ -70,11 +42,11 @@ struct IkeDriver::Impl final : IkeUplinkEvents {
   IkeSockets sockets{io, cfg, ports, clock, state};
   IkeState state;
   ChildSaInstaller installer{cfg, dp, ports, state};
+  IkeViews views{state, clock};
 
   Status open();
   void start();
   void shutdown();
-  std::string formatStats(const IkeStats& stats) const;
 
   void initiate(IkePath& p);
 
@@ -374,59 +346,6 @@ void IkeDriver::Impl::shutdown() {
   sockets.close();
 }
 
-std::string IkeDriver::Impl::formatStats(const IkeStats& st) const {
-  // Every number comes from the scrape's descriptor tables (edge/metrics_ike.hpp), each
-  // field with its stats key: the core's counters and the gauges summed over the uplinks,
-  // the driver's counters, and per path; only the words below are written here.
-  metrics::Registry r;
-  ike::IkeCounters sum;
-  IkeUplinkStats gauges;
-  for (const IkeUplinkStats& u : st.uplinks) {
-    for (const metrics::Field<ike::IkeCounters>& f : ikeFields()) sum.*f.member += u.core.*f.member;
-    gauges.halfOpen += u.halfOpen;
-    gauges.ikeSas += u.ikeSas;
-  }
-  // The tables are fixed and path names follow the label rules (MetricsExporter::create
-  // refuses others): a unit test registers them all.
-  if (auto t = metrics::StructMetrics<ike::IkeCounters>::add(r, ikeFields())) t->update(r, sum);
-  if (auto t = metrics::StructMetrics<IkeUplinkStats>::add(r, ikeUplinkFields())) {
-    t->update(r, gauges);
-  }
-  if (auto t = metrics::StructMetrics<IkeStats>::add(r, ikeDriverFields())) t->update(r, st);
-  for (const IkePathStats& p : st.paths) {
-    auto t = metrics::StructMetrics<IkePathStats>::add(r, ikePathFields(), {{"path", p.name}});
-    if (t) t->update(r, p);
-  }
-  std::ostringstream os;
-  os << r.statsFile();
-  if (state.ra) state.ra->formatStats(os);
-  for (auto& p : state.paths) {
-    std::string base = "ike.path." + p->name + ".";
-    os << base << "state " << p->state << '\n';
-    os << base << "last_failure " << (p->lastFailure ? failureWord(*p->lastFailure) : "none")
-       << '\n';
-    // The newest Child SA's SPIs, where the path's ESP goes, the NAT its IKE SA detected.
-    if (p->outSpi != 0 && p->inSpis.count(p->newestInSpi) != 0) {
-      char spis[32];
-      std::snprintf(spis, sizeof spis, "0x%08x", p->outSpi);
-      os << base << "out_spi " << spis << '\n';
-      std::snprintf(spis, sizeof spis, "0x%08x", p->newestInSpi);
-      os << base << "in_spi " << spis << '\n';
-    }
-    if (p->espRemote) os << base << "remote " << p->espRemote->toString() << '\n';
-    if (ike::IkeSa* sa = p->uplink->manager->findByPeer(p->peer->name);
-        sa != nullptr && sa->state() == ike::IkeSaState::kEstablished) {
-      const char* nat = sa->natLocal() && sa->natRemote() ? "both"
-                        : sa->natLocal()                  ? "local"
-                        : sa->natRemote()                 ? "remote"
-                        : sa->natDetected()               ? "forced"
-                                                          : "none";
-      os << base << "nat " << nat << '\n';
-    }
-  }
-  return os.str();
-}
-
 IkeDriver::IkeDriver(asio::io_context& io, const Config& config, DataPlane& dataPlane,
                      std::vector<int> uplinkFds)
     : impl_(std::make_unique<Impl>(io, config, dataPlane, std::move(uplinkFds))) {}
@@ -445,7 +364,7 @@ void IkeDriver::shutdown() {
   impl_->shutdown();
 }
 std::string IkeDriver::formatStats() const {
-  return impl_->formatStats(stats());
+  return impl_->views.formatStats(stats());
 }
 
 }  // namespace braid::edge
@@ -471,77 +390,15 @@ void IkeDriver::checkLiveness(size_t path) {
 }
 
 TimePoint IkeDriver::lastPeerMessage(size_t path) const {
-  for (auto& p : impl_->state.paths) {
-    if (p->index != path) continue;
-    const ike::IkeSa* sa = p->uplink->manager->findByPeer(p->peer->name);
-    return sa != nullptr ? sa->lastMessage() : TimePoint{};
-  }
-  return TimePoint{};
+  return impl_->views.lastPeerMessage(path);
 }
 
 std::vector<ControlIkeSa> IkeDriver::describeSas(std::string_view path) const {
-  std::vector<ControlIkeSa> out;
-  for (auto& p : impl_->state.paths) {
-    if (p->name != path) continue;
-    const ike::IkeSa* sa = p->uplink->manager->findByPeer(p->peer->name);
-    if (sa == nullptr) break;
-    const TimePoint now = impl_->clock.now();
-    auto ago = [&](TimePoint t) { return std::chrono::duration<double>(now - t).count(); };
-    auto in = [&](TimePoint t) {
-      return t == TimePoint{} ? -1.0
-                              : std::max(0.0, std::chrono::duration<double>(t - now).count());
-    };
-    ControlIkeSa x;
-    x.state = std::string(ike::ikeSaStateName(sa->state()));
-    x.initiator = sa->initiator();
-    x.spiI = sa->spiI();
-    x.spiR = sa->spiR();
-    x.proposal = ike::formatProposal(ike::proposalOf(sa->suite));
-    x.local = sa->local().toString();
-    x.remote = sa->remote().toString();
-    x.localId = sa->config() != nullptr ? sa->config()->localId.toString() : "";
-    x.remoteId = sa->peerId.toString();
-    x.establishedAgo = sa->establishedAt() == TimePoint{} ? 0 : ago(sa->establishedAt());
-    x.rekeyIn = in(sa->ikeRekeyAt());
-    x.expireIn = in(sa->ikeExpireAt());
-    x.natLocal = sa->natLocal();
-    x.natRemote = sa->natRemote();
-    for (const auto& c : sa->children()) {
-      ControlChildSa y;
-      y.name = c->config != nullptr ? c->config->name : "";
-      y.state = std::string(ike::childSaStateName(c->state));
-      y.spiIn = c->spiIn;
-      y.spiOut = c->spiOut;
-      y.proposal = ike::formatProposal(ike::proposalOf(c->suite));
-      y.installedAgo = ago(c->installedAt);
-      y.rekeyIn = in(c->softAt);
-      y.expireIn = in(c->hardAt);
-      y.bytesIn = c->bytesIn;
-      y.packetsIn = c->packetsIn;
-      y.bytesOut = c->bytesOut;
-      y.packetsOut = c->packetsOut;
-      for (const auto& ts : c->localTs) y.localTs.push_back(ts.toString());
-      for (const auto& ts : c->remoteTs) y.remoteTs.push_back(ts.toString());
-      x.children.push_back(std::move(y));
-    }
-    out.push_back(std::move(x));
-    break;
-  }
-  return out;
+  return impl_->views.describeSas(path);
 }
 
 IkeStats IkeDriver::stats() const {
-  IkeStats s;
-  for (auto& u : impl_->state.uplinks) {
-    s.uplinks.push_back({u->config->name, u->manager->counters(), u->manager->halfOpenCount(),
-                         u->manager->ikeSaCount()});
-  }
-  s.driver = impl_->state.counters;
-  s.espEndpointUpdates = impl_->state.espEndpointUpdates;
-  for (auto& p : impl_->state.paths) {
-    s.paths.push_back({p->name, p->state, p->inSpis.size(), p->failures});
-  }
-  return s;
+  return impl_->views.stats();
 }
 
 }  // namespace braid::edge
