@@ -7,6 +7,7 @@
 
 #include "core/log.hpp"
 #include "edge/child_sa_installer.hpp"
+#include "edge/ike_path_lifecycle.hpp"
 #include "edge/ike_sockets.hpp"
 #include "edge/ike_state.hpp"
 #include "edge/ike_support.hpp"
@@ -43,15 +44,14 @@ struct IkeDriver::Impl final : IkeUplinkEvents {
   IkeState state;
   ChildSaInstaller installer{cfg, dp, ports, state};
   IkeViews views{state, clock};
+  IkePathLifecycle lifecycle{clock, ports, sockets, state};
 
   Status open();
   void start();
   void shutdown();
 
-  void initiate(IkePath& p);
-
-  void ikeSaUp(IkeUplink& u, const ike::IkeSaEvent& e) override;
-  void ikeSaDown(IkeUplink& u, const ike::IkeSaEvent& e) override;
+  void ikeSaUp(IkeUplink& u, const ike::IkeSaEvent& e) override { lifecycle.ikeSaUp(u, e); }
+  void ikeSaDown(IkeUplink& u, const ike::IkeSaEvent& e) override { lifecycle.ikeSaDown(u, e); }
   void childSaUp(IkeUplink& u, const ike::ChildSaEvent& e) override { installer.childSaUp(u, e); }
   void childSaDown(IkeUplink& u, const ike::ChildSaEvent& e) override {
     installer.childSaDown(u, e);
@@ -68,7 +68,7 @@ struct IkeDriver::Impl final : IkeUplinkEvents {
   }
   void localAddressChanged(size_t uplink, const IpAddress& address);
   void espSourceChanged(size_t path, uint32_t spi, const SockAddr& from);
-  void failure(IkeUplink& u, const ike::FailureEvent& e) override;
+  void failure(IkeUplink& u, const ike::FailureEvent& e) override { lifecycle.failure(u, e); }
 };
 
 Status IkeDriver::Impl::open() {
@@ -179,7 +179,7 @@ void IkeDriver::Impl::start() {
     asio::post(io, [this, path, spi, from] { espSourceChanged(path, spi, from); });
   });
   for (auto& p : state.paths) {
-    if (p->peer->ike->initiate) initiate(*p);
+    if (p->peer->ike->initiate) lifecycle.initiate(*p);
   }
   usageTimer = std::make_unique<ScopedTimer>(timers);
   usageTimer->arm(clock.now() + std::chrono::seconds(1), [this] { pollUsage(); });
@@ -200,52 +200,6 @@ void IkeDriver::Impl::pollUsage() {
     }
   }
   usageTimer->arm(clock.now() + std::chrono::seconds(1), [this] { pollUsage(); });
-}
-
-void IkeDriver::Impl::initiate(IkePath& p) {
-  p.state = "connecting";
-  ike::Endpoint local{p.uplink->address, ike::kIkePort};
-  if (Status s = p.uplink->manager->initiate(p.peer->name, local); !s) {
-    BRAID_LOG(kError, "ike") << "path " << p.name << ": cannot initiate: " << s.message();
-  }
-}
-
-void IkeDriver::Impl::ikeSaUp(IkeUplink& u, const ike::IkeSaEvent& e) {
-  IkePath* p = u.path(e.peer);
-  if (p == nullptr) return;
-  p->state = "established";
-  p->failedSinceUp = false;
-  p->dpdHeld = false;
-  p->reinitiateTimer->cancel();
-  p->espRemote = espEndpoint(ports, e.remote);
-  p->keepalive = e.natDetected && (e.behindNat || p->peer->ike->forceEncap);
-  sockets.armKeepalive(*p);
-}
-
-void IkeDriver::Impl::ikeSaDown(IkeUplink& u, const ike::IkeSaEvent& e) {
-  IkePath* p = u.path(e.peer);
-  if (p == nullptr || state.down) return;
-  // Another IKE SA of this path may still be up (both sides initiated); the ending one is
-  // already dead, so findByPeer() does not return it.
-  ike::IkeSa* other = u.manager->findByPeer(e.peer);
-  if (other != nullptr && other->state() == ike::IkeSaState::kEstablished) return;
-  p->keepaliveTimer->cancel();
-  p->childRetryTimer->cancel();
-  p->state = p->failedSinceUp ? "failed" : (p->peer->ike->initiate ? "connecting" : "idle");
-  if (!p->failedSinceUp && !p->dpdHeld && p->peer->ike->initiate &&
-      p->peer->ike->retryInitial.count() > 0) {
-    // A clean end (the peer deleted it, or it restarted): the core retries only failures,
-    // but braid's tunnels are always on, so start again after retry_initial.
-    IkePath* path = p;
-    p->reinitiateTimer->arm(clock.now() + p->peer->ike->retryInitial, [this, path] {
-      ike::IkeSa* sa = path->uplink->manager->findByPeer(path->peer->name);
-      if (sa == nullptr && !state.down) {
-        BRAID_LOG(kInfo, "ike") << "path " << path->name
-                                << ": re-initiating after the IKE SA ended";
-        initiate(*path);
-      }
-    });
-  }
 }
 
 // Renumbering (follow_address; edge/link_monitor.hpp): the IKE socket moves to the new
@@ -293,39 +247,6 @@ void IkeDriver::Impl::espSourceChanged(size_t path, uint32_t spi, const SockAddr
   // The core moves the IKE SA (so IKE follows too), counts ike.peer_endpoint_changes and
   // calls endpointChanged(), which points the path's ESP at the new port.
   sa->setEndpoints(sa->local(), *remote);
-}
-
-void IkeDriver::Impl::failure(IkeUplink& u, const ike::FailureEvent& e) {
-  IkePath* p = u.path(e.peer);
-  if (p == nullptr) return;  // no config matched: the core logged and counted it
-  ++p->failures;
-  p->lastFailure = e.kind;  // diagnostics only, below
-  if (e.kind == ike::FailureKind::kPeerNotAnswering && p->peer->ike->dpdDelay.count() > 0 &&
-      p->peer->ike->dpdAction != ike::DpdAction::kRestart) {
-    p->dpdHeld = true;  // RFC 7296 2.4 peer dead; the core does not restart either
-  }
-  // Anyone can make a responder fail before IKE_AUTH; that says nothing about the path.
-  if (!e.authenticated) return;
-  ike::IkeSa* sa = u.manager->findByPeer(e.peer);
-  if (sa != nullptr && sa->state() == ike::IkeSaState::kEstablished) {
-    // The Child SA was refused; the IKE SA stays (RFC 7296 2.21.2). The initiator asks again.
-    if (!sa->initiator() || !sa->children().empty() || state.down) return;
-    const PeerIkeConfig& k = *p->peer->ike;
-    if (k.retryInitial.count() == 0) return;
-    p->childRetryDelay = p->childRetryDelay.count() == 0
-                             ? k.retryInitial
-                             : std::min(p->childRetryDelay * 2, k.retryMax);
-    BRAID_LOG(kInfo, "ike") << "path " << p->name << ": retrying the Child SA in "
-                            << toMillis(p->childRetryDelay) / 1000 << " s";
-    IkePath* path = p;
-    p->childRetryTimer->arm(clock.now() + p->childRetryDelay, [this, path] {
-      ++state.counters.childRetries;
-      (void)path->uplink->manager->createChild(path->peer->name, path->peer->name);
-    });
-    return;
-  }
-  p->failedSinceUp = true;
-  p->state = "failed";
 }
 
 void IkeDriver::Impl::shutdown() {
