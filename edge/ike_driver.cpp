@@ -7,6 +7,7 @@
 
 #include "core/log.hpp"
 #include "edge/child_sa_installer.hpp"
+#include "edge/ike_mobility.hpp"
 #include "edge/ike_path_lifecycle.hpp"
 #include "edge/ike_sockets.hpp"
 #include "edge/ike_state.hpp"
@@ -45,6 +46,7 @@ struct IkeDriver::Impl final : IkeUplinkEvents {
   ChildSaInstaller installer{cfg, dp, ports, state};
   IkeViews views{state, clock};
   IkePathLifecycle lifecycle{clock, ports, sockets, state};
+  IkeMobility mobility{ports, sockets, state};
 
   Status open();
   void start();
@@ -66,8 +68,6 @@ struct IkeDriver::Impl final : IkeUplinkEvents {
   void endpointChanged(IkeUplink& u, const ike::IkeSaEvent& e) override {
     installer.endpointChanged(u, e);
   }
-  void localAddressChanged(size_t uplink, const IpAddress& address);
-  void espSourceChanged(size_t path, uint32_t spi, const SockAddr& from);
   void failure(IkeUplink& u, const ike::FailureEvent& e) override { lifecycle.failure(u, e); }
 };
 
@@ -176,7 +176,7 @@ void IkeDriver::Impl::start() {
   sockets.start(dp);
   // RX thread: the newest authenticated ESP of an SA came from a new source (hands over).
   dp.setEspSourceHandler([this](size_t path, uint32_t spi, const SockAddr& from) {
-    asio::post(io, [this, path, spi, from] { espSourceChanged(path, spi, from); });
+    asio::post(io, [this, path, spi, from] { mobility.espSourceChanged(path, spi, from); });
   });
   for (auto& p : state.paths) {
     if (p->peer->ike->initiate) lifecycle.initiate(*p);
@@ -200,53 +200,6 @@ void IkeDriver::Impl::pollUsage() {
     }
   }
   usageTimer->arm(clock.now() + std::chrono::seconds(1), [this] { pollUsage(); });
-}
-
-// Renumbering (follow_address; edge/link_monitor.hpp): the IKE socket moves to the new
-// address (the data plane's uplink socket, which carries NAT-T IKE, has already), then the
-// core moves each IKE SA with MOBIKE or re-establishes it (RFC 4555 3.5; issue 12).
-void IkeDriver::Impl::localAddressChanged(size_t uplink, const IpAddress& address) {
-  if (state.down) return;
-  for (auto& up : state.uplinks) {
-    IkeUplink& u = *up;
-    if (u.index != uplink || u.address == address) continue;
-    const IpAddress old = u.address;
-    sockets.rebind(u, address);
-    u.address = address;
-    BRAID_LOG(kInfo, "ike") << "uplink " << u.config->name << ": local address " << old.toString()
-                            << " -> " << address.toString() << ", moving its IKE SAs";
-    u.manager->localAddressChanged(old, address);
-  }
-}
-
-// RFC 7296 2.23: a host that is not behind a NAT SHOULD send to the address and port of
-// the newest authenticated packet of a NAT-T SA. IKE messages do this in the core; here ESP
-// does it too, so traffic from the NATed peer after its NAT rebound (new mapping, new port)
-// brings our ESP and IKE to the new port at once instead of waiting for its next IKE message.
-void IkeDriver::Impl::espSourceChanged(size_t path, uint32_t spi, const SockAddr& from) {
-  if (state.down) return;
-  if (state.ra && state.ra->espSourceChanged(path, spi, from)) return;  // a road-warrior client
-  IkePath* p = state.pathAt(path);
-  if (p == nullptr || !p->espRemote) return;  // a manual path: its endpoint is configured
-  ike::IkeSa* sa = p->uplink->manager->findByPeer(p->peer->name);
-  // Only for the current SA of an established, NAT-T IKE SA, and never when we are the one
-  // behind the NAT (then a spoofed source could cut us off; RFC 7296 2.23).
-  if (sa == nullptr || sa->state() != ike::IkeSaState::kEstablished ||
-      sa->findChildByInbound(spi) == nullptr || !sa->natDetected() || sa->natLocal()) {
-    return;
-  }
-  auto remote = endpointOf(from);
-  if (!remote || from.toString() == p->espRemote->toString()) return;
-  char spiText[12];
-  std::snprintf(spiText, sizeof spiText, "0x%08x", spi);
-  BRAID_LOG(kInfo, "ike") << "path " << p->name << ": authenticated ESP (SPI " << spiText
-                          << ") from " << from.toString() << ", was " << p->espRemote->toString()
-                          << ": following the peer's new NAT mapping";
-  ++state.espEndpointUpdates;
-  remote->port = ports.map(remote->port);
-  // The core moves the IKE SA (so IKE follows too), counts ike.peer_endpoint_changes and
-  // calls endpointChanged(), which points the path's ESP at the new port.
-  sa->setEndpoints(sa->local(), *remote);
 }
 
 void IkeDriver::Impl::shutdown() {
@@ -293,7 +246,7 @@ std::string IkeDriver::formatStats() const {
 namespace braid::edge {
 
 void IkeDriver::localAddressChanged(size_t uplink, const IpAddress& address) {
-  impl_->localAddressChanged(uplink, address);
+  impl_->mobility.localAddressChanged(uplink, address);
 }
 
 void IkeDriver::setKeyingHandler(KeyingHandler h) {
