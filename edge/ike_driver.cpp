@@ -1,6 +1,9 @@
+// IkeDriver owns the IKE state and wires its parts: IkeSockets (datagrams), IkePathLifecycle
+// (IKE SA up/down, retries), ChildSaInstaller (ESP SAs and routes in the data plane),
+// IkeMobility (address changes), IkeViews (stats, braidctl). Here: open, start, shutdown,
+// the SaManagers' events to the parts, usage polling and liveness checks.
 #include "edge/ike_driver.hpp"
 
-#include <algorithm>
 #include <boost/asio/post.hpp>
 #include <string_view>
 #include <utility>
@@ -52,8 +55,14 @@ struct IkeDriver::Impl final : IkeUplinkEvents {
   void start();
   void shutdown();
 
+  // Every second: the data plane's per-SA counters to the core (Child SA byte/packet
+  // lifetimes, ESP sequence limit); read from snapshot(), nothing added to the data path.
+  void pollUsage();
+  std::unique_ptr<ScopedTimer> usageTimer;
+
   void ikeSaUp(IkeUplink& u, const ike::IkeSaEvent& e) override { lifecycle.ikeSaUp(u, e); }
   void ikeSaDown(IkeUplink& u, const ike::IkeSaEvent& e) override { lifecycle.ikeSaDown(u, e); }
+  void failure(IkeUplink& u, const ike::FailureEvent& e) override { lifecycle.failure(u, e); }
   void childSaUp(IkeUplink& u, const ike::ChildSaEvent& e) override { installer.childSaUp(u, e); }
   void childSaDown(IkeUplink& u, const ike::ChildSaEvent& e) override {
     installer.childSaDown(u, e);
@@ -61,14 +70,9 @@ struct IkeDriver::Impl final : IkeUplinkEvents {
   void childSaOutbound(IkeUplink& u, const ike::ChildSaEvent& e) override {
     installer.childSaOutbound(u, e);
   }
-  // Every second: the data plane's per-SA counters to the core (Child SA byte/packet
-  // lifetimes, ESP sequence limit); read from snapshot(), nothing added to the data path.
-  void pollUsage();
-  std::unique_ptr<ScopedTimer> usageTimer;
   void endpointChanged(IkeUplink& u, const ike::IkeSaEvent& e) override {
     installer.endpointChanged(u, e);
   }
-  void failure(IkeUplink& u, const ike::FailureEvent& e) override { lifecycle.failure(u, e); }
 };
 
 Status IkeDriver::Impl::open() {
@@ -241,10 +245,6 @@ std::string IkeDriver::formatStats() const {
   return impl_->views.formatStats(stats());
 }
 
-}  // namespace braid::edge
-
-namespace braid::edge {
-
 void IkeDriver::localAddressChanged(size_t uplink, const IpAddress& address) {
   impl_->mobility.localAddressChanged(uplink, address);
 }
@@ -254,12 +254,10 @@ void IkeDriver::setKeyingHandler(KeyingHandler h) {
 }
 
 void IkeDriver::checkLiveness(size_t path) {
-  for (auto& p : impl_->state.paths) {
-    if (p->index != path) continue;
-    if (ike::IkeSa* sa = p->uplink->manager->findByPeer(p->peer->name)) {
-      (void)sa->checkLivenessIfIdle();
-    }
-    return;
+  IkePath* p = impl_->state.pathAt(path);
+  if (p == nullptr) return;
+  if (ike::IkeSa* sa = p->uplink->manager->findByPeer(p->peer->name)) {
+    (void)sa->checkLivenessIfIdle();
   }
 }
 
