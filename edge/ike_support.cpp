@@ -201,6 +201,13 @@ std::optional<ike::Endpoint> endpointOf(const SockAddr& a) {
   return std::nullopt;
 }
 
+SockAddr espEndpoint(const IkePortMap& ports, const ike::Endpoint& remote) {
+  uint16_t port = remote.port == ike::kIkePort || remote.port == ike::kNattPort
+                      ? ports.nattPort
+                      : ports.map(remote.port);
+  return SockAddr::from(remote.address, port);
+}
+
 namespace {
 // a + 1, or nothing past the family's last address.
 std::optional<IpAddress> nextAddress(const IpAddress& a) {

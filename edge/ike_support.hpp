@@ -75,6 +75,9 @@ struct IkePortMap {
 
 std::optional<ike::Endpoint> endpointOf(const SockAddr& a);
 
+// braid's data plane only does ESP-in-UDP: the peer's NAT-T port, or the port a NAT mapped.
+SockAddr espEndpoint(const IkePortMap& ports, const ike::Endpoint& remote);
+
 // Prefixes covering a selector's address range exactly (ports and protocol are not
 // enforced by the data plane), for IPv4 and IPv6 ranges.
 std::vector<IpPrefix> selectorPrefixes(const ike::TrafficSelector& ts);
