@@ -93,9 +93,12 @@ void Engine::reload(EngineConfig config) {
 }
 
 uint8_t Engine::fecGroupForLoss(float loss) {
-  if (loss <= 0.0f) return 20;
-  float k = std::round(0.15f / loss);
-  return static_cast<uint8_t>(std::clamp(k, 2.0f, 20.0f));
+  const double p = loss;
+  if (p <= kFecResidual) return 20;
+  if (p >= 1.0) return 2;
+  // Largest k with p (1 - (1 - p)^(k - 1)) <= target: (k - 1) <= ln(1 - target/p) / ln(1 - p).
+  const double k = 1.0 + std::floor(std::log(1.0 - kFecResidual / p) / std::log(1.0 - p));
+  return static_cast<uint8_t>(std::clamp(k, 2.0, 20.0));
 }
 
 uint64_t Engine::score(const PathView& p, bool withLoss) const {
@@ -375,10 +378,20 @@ Decision Engine::decide(const FlowKey& key, TimePoint now, std::span<const PathV
     const PathView* primary = findIn(cands, d.primary);
     // Parity protects only our direction: replies lost on the way back need none.
     float loss = primary ? fecLoss(*primary) : 0.0f;
+    ClassState& fs = state_[f->cls];
+    if (loss >= c.fecLossThreshold && loss > 0.0f) {
+      // The peak is renewed at least every half hold, so an old burst does not size the
+      // groups for the whole of a long, milder loss.
+      if (now >= fs.fecUntil || loss >= fs.fecPeak || now - fs.fecPeakAt >= kFecHold / 2) {
+        fs.fecPeak = loss;
+        fs.fecPeakAt = now;
+      }
+      fs.fecUntil = now + kFecHold;
+    }
     if (c.fec == FecWhen::kAlways) {
       d.fecK = fecGroupForLoss(std::max(loss, c.fecLossThreshold));
-    } else if (loss >= c.fecLossThreshold && loss > 0.0f) {
-      d.fecK = fecGroupForLoss(loss);
+    } else if (now < fs.fecUntil) {
+      d.fecK = fecGroupForLoss(std::max(loss, fs.fecPeak));
     }
   }
   ++counters_.decisions[static_cast<size_t>(d.cause)];

@@ -81,10 +81,18 @@ class Engine {
   // The class's current best path (kNoPath before its first packet).
   PathId classBest(ClassId id) const { return state_[id].best; }
 
-  // FEC group size for a measured loss: one parity per k, k = 0.15 / loss clamped to
-  // [2, 20]: about Juniper SSR's documented ramp (1:20 at 1 % loss to 1:2 at 10 %), a bit
-  // denser so that 3 % random loss leaves < 0.5 % (k = 5: 0.03 x (1 - 0.97^5) = 0.42 %).
+  // FEC group size for a measured loss p: one parity per k. With XOR parity a lost packet
+  // stays lost when another of its group is lost too, so i.i.d. loss leaves
+  // p x (1 - (1 - p)^(k - 1)); k is the largest in [2, 20] that keeps this under
+  // kFecResidual (0.2 %): 20 up to ~1 %, 6 at 2 %, 3 at 3 %, 2 from 5 % (Juniper SSR's
+  // documented ramp runs 1:20 at 1 % to 1:2 at 10 %).
   static uint8_t fecGroupForLoss(float loss);
+  static constexpr double kFecResidual = 0.002;
+  // Once a class's loss reached its FEC threshold, parity goes on for this long after the
+  // last time it did, sized for the highest loss seen meanwhile: the probe window's loss
+  // estimate swings (3 % over 100 probes reads 0-7 %), and each dip below the threshold
+  // would leave packets unprotected while the loss goes on.
+  static constexpr Duration kFecHold = std::chrono::seconds(10);
 
  private:
   struct Cands {
@@ -100,6 +108,9 @@ class Engine {
     PathId best = kNoPath;
     uint32_t epoch = 0;
     Swrr swrr;
+    TimePoint fecUntil{};  // kFecHold after the loss was last at the threshold
+    TimePoint fecPeakAt{};
+    float fecPeak = 0;  // the highest loss since fecPeakAt
   };
 
   Cands candidates(const ClassPolicy& c, std::span<const PathView> paths) const;

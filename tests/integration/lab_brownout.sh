@@ -116,8 +116,9 @@ over=$(awk -v b="$bb" -v f="$fb" 'BEGIN { printf "%.1f", (f > 0 ? 100 * b / f : 
 echo "FEC (fiber 3 % loss, 200 packets/s of 1000 bytes): delivered loss $lost of $N ($loss_pct %)," \
   "$recovered rebuilt from $parity parities; bytes on broadband (parity, probes) $bb =" \
   "$over % of fiber's $fb; load $(mp_load)"
-# The target is 0.5 % (measured 0.07-0.40 %, docs/performance.md); 1 % bounds a loaded VM.
-nn_check "FEC kept the delivered loss under 1 % ($loss_pct %, 3 % without)" fcmp "$loss_pct < 1.0"
+# The target is 0.5 %; k is sized for 0.2 % (measured 0.10 %, docs/performance.md), so the
+# target is the bound (k sized from a lower loss reading gave 0.97 % once: this catches it).
+nn_check "FEC kept the delivered loss under 0.5 % ($loss_pct %, 3 % without)" fcmp "$loss_pct < 0.5"
 nn_check "packets were rebuilt from parities ($recovered)" fcmp "$recovered > 20"
 nn_check "no video packet delivered twice" [ "$(kv dup <<<"$R")" = 0 ]
 

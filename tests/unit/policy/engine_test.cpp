@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <map>
 #include <random>
 
@@ -358,13 +360,27 @@ TEST(Engine, PinNeverLeavesItsPaths) {
   EXPECT_EQ(d.cause, DecisionCause::kNoPath);
 }
 
+// The largest k whose residual loss p (1 - (1 - p)^(k - 1)) stays under 0.2 %, checked
+// against that formula for every loss from 0.1 % to 20 %.
 TEST(Engine, FecFollowsLoss) {
-  EXPECT_EQ(Engine::fecGroupForLoss(0.01f), 15);
-  EXPECT_EQ(Engine::fecGroupForLoss(0.03f), 5);
-  EXPECT_EQ(Engine::fecGroupForLoss(0.05f), 3);
+  EXPECT_EQ(Engine::fecGroupForLoss(0.01f), 20);
+  EXPECT_EQ(Engine::fecGroupForLoss(0.02f), 6);
+  EXPECT_EQ(Engine::fecGroupForLoss(0.03f), 3);
+  EXPECT_EQ(Engine::fecGroupForLoss(0.05f), 2);
   EXPECT_EQ(Engine::fecGroupForLoss(0.10f), 2);
   EXPECT_EQ(Engine::fecGroupForLoss(0.5f), 2);
   EXPECT_EQ(Engine::fecGroupForLoss(0.001f), 20);
+  auto residual = [](double p, int k) { return p * (1 - std::pow(1 - p, k - 1)); };
+  for (int i = 1; i <= 200; ++i) {
+    const double p = i / 1000.0;
+    const int k = Engine::fecGroupForLoss(float(p));
+    if (k > 2) {
+      EXPECT_LE(residual(p, k), Engine::kFecResidual * 1.001) << p;
+    }
+    if (k < 20) {
+      EXPECT_GT(residual(p, k + 1), Engine::kFecResidual * 0.999) << p;
+    }
+  }
   EngineConfig cfg;
   cfg.classes.resize(1);
   cfg.classes[0].fec = FecWhen::kLossAbove;
@@ -375,7 +391,31 @@ TEST(Engine, FecFollowsLoss) {
   paths[kFiber].loss = 0.01f;
   EXPECT_EQ(e.decide(udp(1), TimePoint{}, paths).fecK, 0);
   paths[kFiber].loss = 0.05f;
-  EXPECT_EQ(e.decide(udp(1), TimePoint{}, paths).fecK, 3);
+  EXPECT_EQ(e.decide(udp(1), TimePoint{}, paths).fecK, 2);
+}
+
+// The window's loss estimate swings: a class keeps parity for kFecHold after its loss was
+// last at the threshold, sized for the highest loss meanwhile (renewed every half hold).
+TEST(Engine, FecHoldsThroughDipsOfTheEstimate) {
+  EngineConfig cfg;
+  cfg.classes.resize(1);
+  cfg.classes[0].fec = FecWhen::kLossAbove;
+  cfg.classes[0].fecLossThreshold = 0.01f;
+  Engine e(cfg);
+  auto paths = referencePaths();
+  paths[kBroadband].health = PathHealth::kDown;
+  const TimePoint t0 = TimePoint{} + std::chrono::seconds(100);
+  paths[kFiber].loss = 0.03f;
+  EXPECT_EQ(e.decide(udp(1), t0, paths).fecK, 3);
+  paths[kFiber].loss = 0.0f;  // a window without a loss
+  EXPECT_EQ(e.decide(udp(1), t0 + std::chrono::seconds(4), paths).fecK, 3);
+  paths[kFiber].loss = 0.02f;  // milder: the 3 % peak still sizes the groups
+  EXPECT_EQ(e.decide(udp(1), t0 + std::chrono::seconds(4), paths).fecK, 3);
+  // Half a hold after the peak, the current loss sizes them again.
+  EXPECT_EQ(e.decide(udp(1), t0 + std::chrono::seconds(6), paths).fecK, 6);
+  paths[kFiber].loss = 0.0f;
+  EXPECT_EQ(e.decide(udp(1), t0 + std::chrono::seconds(15), paths).fecK, 6);
+  EXPECT_EQ(e.decide(udp(1), t0 + std::chrono::seconds(16), paths).fecK, 0);  // 10 s clean
 }
 
 TEST(Engine, FecFollowsForwardLossWhenReported) {
@@ -388,14 +428,16 @@ TEST(Engine, FecFollowsForwardLossWhenReported) {
   paths[kBroadband].health = PathHealth::kDown;
   paths[kFiber].loss = 0.05f;
   // Not reported (a standard or older peer): the round trip's loss, as before.
-  EXPECT_EQ(e.decide(udp(1), TimePoint{}, paths).fecK, 3);
-  // All of it on the way back: parity would protect nothing that is lost.
+  EXPECT_EQ(e.decide(udp(1), TimePoint{}, paths).fecK, 2);
+  // All of it on the way back: parity would protect nothing that is lost (a fresh engine:
+  // this one holds its parity on for kFecHold).
   paths[kFiber].lossForward = 0.0f;
-  EXPECT_EQ(e.decide(udp(1), TimePoint{}, paths).fecK, 0);
+  EXPECT_EQ(Engine(cfg).decide(udp(1), TimePoint{}, paths).fecK, 0);
   paths[kFiber].lossForward = 0.05f;
-  EXPECT_EQ(e.decide(udp(1), TimePoint{}, paths).fecK, 3);
-  paths[kFiber].lossForward = 0.03f;  // part of it forward: sized for that part
-  EXPECT_EQ(e.decide(udp(1), TimePoint{}, paths).fecK, 5);
+  EXPECT_EQ(Engine(cfg).decide(udp(1), TimePoint{}, paths).fecK, 2);
+  paths[kFiber].lossForward = 0.025f;  // part of it forward: sized for that part
+  EXPECT_EQ(Engine(cfg).decide(udp(1), TimePoint{}, paths).fecK, Engine::fecGroupForLoss(0.025f));
+  EXPECT_EQ(Engine::fecGroupForLoss(0.025f), 4);
   // `fec = "always"` keeps its floor of the threshold.
   cfg.classes[0].fec = FecWhen::kAlways;
   Engine always(cfg);

@@ -61,7 +61,7 @@ TEST(XorFec, LossyStreamRecoversWhatAReferenceSaysItCan) {
   // overtaken by the next group's packets.
   const float loss = 0.03f;
   const uint8_t k = Engine::fecGroupForLoss(loss);
-  ASSERT_EQ(k, 5);
+  ASSERT_EQ(k, 3);
   std::mt19937_64 rng(11);
   auto lost = [&] { return static_cast<double>(rng() >> 11) * 0x1.0p-53 < loss; };
   XorFecEncoder enc(1400);
