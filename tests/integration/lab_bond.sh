@@ -97,6 +97,10 @@ bash "$LAB_SH" tunnel status >/dev/null 2>&1
 grep -E '^rx\.reorder_|^rx\.drop\.(duplicate|shim_old) ' "$LAB_STATE_DIR/braidd-b.stats" 2>/dev/null |
   tr '\n' ' '
 echo
+# What A's path monitor measured of each path while the bond filled both (reported).
+grep -E '^path\.[^ ]*(fiber|broadband)\.(capacity|loss_forward)' "$LAB_STATE_DIR/braidd-a.stats" 2>/dev/null |
+  tr '\n' ' '
+echo
 nn_check "bond beats one path: ${gain}x >= ${MIN_GAIN}x" fcmp "$gain >= $MIN_GAIN"
 fib=$(mp_bytes fiber:ab); bb=$(mp_bytes broadband:ab)
 echo "bytes A->B during the runs: fiber $fib, broadband $bb"
