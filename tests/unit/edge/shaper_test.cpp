@@ -12,14 +12,21 @@ using policy::Priority;
 using std::chrono::microseconds;
 using std::chrono::milliseconds;
 
-TEST(ShaperTest, HoldsTheRateOverALongRun) {
+// 50 Mbit/s (6.25 MB/s) with unbounded queues, and 20 000 bulk packets of 1250 bytes
+// waiting: 4 s of backlog.
+EgressShaper<int> backlogged() {
   ShaperConfig c;
-  c.rateBitsPerSecond = 50'000'000;  // 6.25 MB/s
+  c.rateBitsPerSecond = 50'000'000;
   c.otherPackets = 100000;
   c.otherBytes = 1u << 30;
   EgressShaper<int> s(c);
+  for (int i = 0; i < 20000; ++i) EXPECT_TRUE(s.push(int(i), Priority::kBulk, 1250));
+  return s;
+}
+
+TEST(ShaperTest, HoldsTheRateOverALongRun) {
+  EgressShaper<int> s = backlogged();
   TimePoint now{};
-  for (int i = 0; i < 20000; ++i) ASSERT_TRUE(s.push(int(i), Priority::kBulk, 1250));
   uint64_t sent = 0;
   // One second of 100 us ticks.
   for (int t = 0; t < 10000; ++t) {
@@ -36,13 +43,8 @@ TEST(ShaperTest, HoldsTheRateOverALongRun) {
 // The bucket holds 3 ms of rate, so a wake-up up to ~3 ms late costs no rate; a longer stall
 // releases at most that burst at once, which bounds the queue it makes in the link.
 TEST(ShaperTest, LateWakeUpsWithinTheBurstCostNoRate) {
-  ShaperConfig c;
-  c.rateBitsPerSecond = 50'000'000;  // 6.25 MB/s
-  c.otherPackets = 100000;
-  c.otherBytes = 1u << 30;
-  EgressShaper<int> s(c);
+  EgressShaper<int> s = backlogged();
   TimePoint now{};
-  for (int i = 0; i < 20000; ++i) ASSERT_TRUE(s.push(int(i), Priority::kBulk, 1250));
   uint64_t sent = 0;
   // One second of 2.5 ms wake-ups: each finds 2.5 ms of tokens waiting.
   for (int t = 0; t < 400; ++t) {

@@ -360,6 +360,20 @@ TEST(Engine, PinNeverLeavesItsPaths) {
   EXPECT_EQ(d.cause, DecisionCause::kNoPath);
 }
 
+// One class with `fec = "auto"` above `threshold`, and paths with only fiber up.
+EngineConfig fecConfig(float threshold) {
+  EngineConfig cfg;
+  cfg.classes.resize(1);
+  cfg.classes[0].fec = FecWhen::kLossAbove;
+  cfg.classes[0].fecLossThreshold = threshold;
+  return cfg;
+}
+std::vector<PathView> fiberOnly() {
+  auto paths = referencePaths();
+  paths[kBroadband].health = PathHealth::kDown;
+  return paths;
+}
+
 // The largest k whose residual loss p (1 - (1 - p)^(k - 1)) stays under 0.2 %, checked
 // against that formula for every loss from 0.1 % to 20 %.
 TEST(Engine, FecFollowsLoss) {
@@ -381,13 +395,8 @@ TEST(Engine, FecFollowsLoss) {
       EXPECT_GT(residual(p, k + 1), Engine::kFecResidual * 0.999) << p;
     }
   }
-  EngineConfig cfg;
-  cfg.classes.resize(1);
-  cfg.classes[0].fec = FecWhen::kLossAbove;
-  cfg.classes[0].fecLossThreshold = 0.02f;
-  Engine e(cfg);
-  auto paths = referencePaths();
-  paths[kBroadband].health = PathHealth::kDown;
+  Engine e(fecConfig(0.02f));
+  auto paths = fiberOnly();
   paths[kFiber].loss = 0.01f;
   EXPECT_EQ(e.decide(udp(1), TimePoint{}, paths).fecK, 0);
   paths[kFiber].loss = 0.05f;
@@ -397,13 +406,8 @@ TEST(Engine, FecFollowsLoss) {
 // The window's loss estimate swings: a class keeps parity for kFecHold after its loss was
 // last at the threshold, sized for the highest loss meanwhile (renewed every half hold).
 TEST(Engine, FecHoldsThroughDipsOfTheEstimate) {
-  EngineConfig cfg;
-  cfg.classes.resize(1);
-  cfg.classes[0].fec = FecWhen::kLossAbove;
-  cfg.classes[0].fecLossThreshold = 0.01f;
-  Engine e(cfg);
-  auto paths = referencePaths();
-  paths[kBroadband].health = PathHealth::kDown;
+  Engine e(fecConfig(0.01f));
+  auto paths = fiberOnly();
   const TimePoint t0 = TimePoint{} + std::chrono::seconds(100);
   paths[kFiber].loss = 0.03f;
   EXPECT_EQ(e.decide(udp(1), t0, paths).fecK, 3);
@@ -419,13 +423,9 @@ TEST(Engine, FecHoldsThroughDipsOfTheEstimate) {
 }
 
 TEST(Engine, FecFollowsForwardLossWhenReported) {
-  EngineConfig cfg;
-  cfg.classes.resize(1);
-  cfg.classes[0].fec = FecWhen::kLossAbove;
-  cfg.classes[0].fecLossThreshold = 0.02f;
+  EngineConfig cfg = fecConfig(0.02f);
   Engine e(cfg);
-  auto paths = referencePaths();
-  paths[kBroadband].health = PathHealth::kDown;
+  auto paths = fiberOnly();
   paths[kFiber].loss = 0.05f;
   // Not reported (a standard or older peer): the round trip's loss, as before.
   EXPECT_EQ(e.decide(udp(1), TimePoint{}, paths).fecK, 2);
