@@ -105,6 +105,10 @@ constexpr auto kIkeFields = std::to_array<m::Field<I>>({
     ike("braid_ike_refused_child_deletes_total",
         "Child SAs the peer installed that we refused and deleted (RFC 7296 2.9).",
         &I::refusedChildDeletes, {}, "ike.refused_child_deletes"),
+    ike("braid_ike_child_deleted_before_created_total",
+        "Child SAs not installed: the peer's Delete of them overtook the CREATE_CHILD_SA "
+        "response.",
+        &I::childDeletedBeforeCreated, {}, "ike.child_deleted_before_created"),
     ike("braid_ike_retransmits_total", "IKE requests retransmitted.", &I::retransmits, {},
         "ike.retransmits"),
     ike("braid_ike_responses_replayed_total",

@@ -220,7 +220,20 @@ ChildNegotiation::Outcome ChildNegotiation::processResponse(const Message& m) {
     ni_ = sa_.nonceI;
     nr_ = sa_.nonceR;
   }
-  return install(*suite, loadBe32(chosen.spi.data()), tsi->selectors, tsr->selectors);
+  const uint32_t spiOut = loadBe32(chosen.spi.data());
+  if (sa_.deletedBeforeCreated(spiOut)) {
+    // The peer's Delete of this very SA overtook this response (a retransmission answered
+    // from its cache): it has no half any more. Installing ours would leave a one-sided SA.
+    char spi[9];
+    std::snprintf(spi, sizeof spi, "%08x", spiOut);
+    BRAID_LOG(kInfo, "ike") << sa_.peerName() << ": " << child << ": the peer deleted SPI " << spi
+                            << " before its CREATE_CHILD_SA response arrived; not installed";
+    ++sa_.ctx().counterRef().childDeletedBeforeCreated;
+    sa_.tasks().queue(makeRefusedChildDeleteTask(sa_, spiIn_));
+    spiIn_ = 0;  // the delete task's now
+    return Outcome::kFailed;
+  }
+  return install(*suite, spiOut, tsi->selectors, tsr->selectors);
 }
 
 // The responder answered with its SA, so it has installed its half: one failure line, then

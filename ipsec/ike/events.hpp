@@ -160,6 +160,9 @@ struct IkeCounters {
   // Initiator: Deletes sent for Child SAs the responder installed but we refused (selectors
   // wider than proposed, a proposal or KE we did not offer; RFC 7296 2.9).
   uint64_t refusedChildDeletes = 0;
+  // Initiator: Child SAs not installed because the peer's Delete of them overtook the
+  // CREATE_CHILD_SA response (IkeSa::noteUnknownDelete).
+  uint64_t childDeletedBeforeCreated = 0;
   uint64_t invalidKeSent = 0, invalidKeReceived = 0;
   uint64_t invalidSyntaxSent = 0, invalidSyntaxReceived = 0;
   uint64_t unsupportedCritical = 0;

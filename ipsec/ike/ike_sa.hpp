@@ -2,6 +2,8 @@
 // endpoint, its Child SAs and the TaskManager that drives its exchanges.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -278,12 +280,33 @@ class IkeSa {
   TimePoint lastActivity_{};     // the peer's last authenticated message or inbound ESP
   TimePoint lastMessage_{};      // the peer's last authenticated IKE message only
   TimePoint lastResponse_{};     // the peer's last authenticated response to our request
+  std::array<uint32_t, 4> unknownDeletes_{};  // noteUnknownDelete
+  size_t unknownDeleteCount_ = 0;
   TimePoint establishedAt_{}, ikeRekeyAt_{}, ikeExpireAt_{};
 
  public:
   // An authenticated IKE message from the peer (request or response).
   void noteActivity() { lastActivity_ = lastMessage_ = ctx_.clock().now(); }
   TimePoint lastMessage() const { return lastMessage_; }
+  // A Delete from the peer can overtake the CREATE_CHILD_SA response that created the Child
+  // SA it names (RFC 7296 1.4.1 lets the peer delete at once; a lost response is answered
+  // again from the cache). So while our CREATE_CHILD_SA is in flight, ESP SPIs it deletes
+  // that we do not know yet are remembered, and a response naming one is not installed
+  // (docs/fuzzing.md F2). Consumed by the check; a few are enough (one exchange in flight).
+  void noteUnknownDelete(uint32_t spiOut) {
+    const Task* t = tasks_.active();
+    if (t == nullptr ||
+        (t->kind() != TaskKind::kChildCreate && t->kind() != TaskKind::kChildRekey)) {
+      return;
+    }
+    unknownDeletes_[unknownDeleteCount_++ % unknownDeletes_.size()] = spiOut;
+  }
+  bool deletedBeforeCreated(uint32_t spiOut) {
+    const size_t n = std::min(unknownDeleteCount_, unknownDeletes_.size());
+    unknownDeleteCount_ = 0;
+    return std::find(unknownDeletes_.begin(), unknownDeletes_.begin() + n, spiOut) !=
+           unknownDeletes_.begin() + n;
+  }
   // Only a response proves that our direction works too (a request from the peer does not).
   void noteResponse() { lastResponse_ = ctx_.clock().now(); }
   TimePoint lastResponse() const { return lastResponse_; }

@@ -212,7 +212,11 @@ class InformationalTask final : public Task {
       if (d->protocol != ProtocolId::kEsp) continue;
       for (uint32_t spi : d->spis) {
         // The peer names its inbound SPI, i.e. our outbound one.
-        if (ChildSa* c = sa_.findChildByOutbound(spi)) deleted_.push_back(c->spiIn);
+        if (ChildSa* c = sa_.findChildByOutbound(spi)) {
+          deleted_.push_back(c->spiIn);
+        } else {
+          sa_.noteUnknownDelete(spi);  // maybe one our CREATE_CHILD_SA in flight creates
+        }
       }
     }
     return TaskResult::kDone;

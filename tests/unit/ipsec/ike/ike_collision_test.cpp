@@ -404,5 +404,43 @@ const Case kCases[] = {
 INSTANTIATE_TEST_SUITE_P(Cases, Collision, ::testing::ValuesIn(kCases),
                          [](const ::testing::TestParamInfo<Case>& p) { return p.param.name; });
 
+// docs/fuzzing.md F2 (found by fuzz_ike_sa): b creates a Child SA, a installs it, answers,
+// and deletes it at once (RFC 7296 1.4.1 allows that); a's response is lost, so a's Delete
+// reaches b first, naming an SPI b does not know yet. b's retransmitted request gets the
+// cached response: b must not install the SA a no longer has. Both sides keep only the
+// first Child SA, and b deletes its half of the one it refused.
+TEST(ChildDeleteOvertakesCreate, TheCreatorDoesNotInstallWhatThePeerDeleted) {
+  TwoParty t(1, 2);
+  LogCapture log;
+  PeerConfig pa = pskPeer("to-b", t.b.addr.address, "@a.example", "@b.example", "secret");
+  pa.children.push_back(child("net", {ts("10.1.0.0/16")}, {ts("10.2.0.0/16")}));
+  PeerConfig pb = pskPeer("to-a", t.a.addr.address, "@b.example", "@a.example", "secret");
+  pb.children.push_back(child("net", {ts("10.2.0.0/16")}, {ts("10.1.0.0/16")}));
+  ASSERT_TRUE(t.a.mgr->addPeer(pa).isOk());
+  ASSERT_TRUE(t.b.mgr->addPeer(pb).isOk());
+  ASSERT_TRUE(t.a.mgr->initiate("to-b", t.a.addr).isOk());
+  t.run();
+  ASSERT_EQ(t.b.events.childUp.size(), 1u);
+
+  ASSERT_TRUE(t.b.mgr->createChild("to-a", "net").isOk());
+  t.deliver(t.b);  // CREATE_CHILD_SA request: a installs and answers
+  ASSERT_EQ(t.a.events.childUp.size(), 2u);
+  const uint32_t aNew = t.a.events.childUp.back().inbound.spi;
+  t.drop(t.a);  // the response is lost
+  ASSERT_TRUE(t.a.mgr->deleteChild("to-b", aNew).isOk());
+  t.deliver(t.a);  // a's Delete overtakes: b does not know the SPI
+  t.deliver(t.b);  // b's answer, without a Delete payload: a removes its half
+  EXPECT_EQ(t.a.mgr->findByPeer("to-b")->children().size(), 1u);
+  t.advance(5s);  // b retransmits; a answers from its cache
+  t.run();
+  t.advance(1s);
+  t.run();
+  EXPECT_EQ(t.b.events.childUp.size(), 1u) << "b installed the SA a deleted";
+  EXPECT_EQ(t.b.mgr->findByPeer("to-a")->children().size(), 1u);
+  EXPECT_EQ(t.a.mgr->findByPeer("to-b")->children().size(), 1u);
+  EXPECT_EQ(t.b.counters().childDeletedBeforeCreated, 1u);
+  EXPECT_EQ(t.b.events.sending, t.a.events.childUp.front().inbound.spi);
+}
+
 }  // namespace
 }  // namespace braid::ike::test
