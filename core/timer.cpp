@@ -1,5 +1,7 @@
 #include "core/timer.hpp"
 
+#include <algorithm>
+
 namespace braid {
 
 TimerId TimerQueue::schedule(TimePoint deadline, std::function<void()> callback) {
@@ -15,6 +17,16 @@ void TimerQueue::cancel(TimerId id) {
 
 void TimerQueue::dropCancelledHead() {
   while (!heap_.empty() && !live_.contains(heap_.top().id)) heap_.pop();
+}
+
+void TimerQueue::runFor(ManualClock& clock, Duration d) {
+  const TimePoint end = clock.now() + d;
+  while (auto next = nextDeadline()) {
+    if (*next > end) break;
+    clock.set(std::max(clock.now(), *next));
+    runUntil(clock.now());
+  }
+  clock.set(end);
 }
 
 size_t TimerQueue::runUntil(TimePoint now) {

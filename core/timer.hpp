@@ -34,6 +34,9 @@ class TimerQueue final : public TimerScheduler {
   // Fires every timer due at or before `now`, including ones scheduled by callbacks.
   // Returns how many fired.
   size_t runUntil(TimePoint now);
+  // Simulated time: moves `clock` to each deadline in turn up to now + d, firing what is due
+  // there (each callback sees its own time, not the end of the span), then to now + d.
+  void runFor(ManualClock& clock, Duration d);
   std::optional<TimePoint> nextDeadline();
   size_t pending() const { return live_.size(); }
 

@@ -2,11 +2,11 @@
 
 #include <algorithm>
 
+#include "pathmon/supervisor_path.hpp"
+
 namespace braid::pathmon {
 
 namespace {
-
-constexpr size_t kDeathHistory = 8;
 
 uint64_t splitmix(uint64_t& s) {
   uint64_t z = (s += 0x9e3779b97f4a7c15ull);
@@ -76,74 +76,6 @@ const char* pathCauseName(PathCause c) {
   }
   return "?";
 }
-
-struct PathSupervisor::Path {
-  Path(PathId i, const PathConfig& c, TimerScheduler& timers)
-      : id(i),
-        cfg(c),
-        loss(c.lossWindow),
-        sentAt(loss.size()),
-        sentBytes(loss.size()),
-        forward(loss.size()),
-        rate(c.capacity),
-        timer(timers) {
-    rng = cfg.seed ^ (uint64_t{i} << 32 | 0x5bd1e995u);
-  }
-  PathId id;
-  PathConfig cfg;
-  PathState state = PathState::kDown;
-  bool keyed = false;
-  bool linkUp = true;
-  bool adminDown = false;
-  bool active = false;
-
-  RttEstimator rtt;
-  JitterEstimator rttJitter;
-  JitterEstimator inJitter;
-  LossWindow loss;
-  std::vector<TimePoint> sentAt;    // by seq % loss.size()
-  std::vector<uint64_t> sentBytes;  // txBytes when the probe left, likewise
-  ForwardLoss forward;
-  DeliveryRate rate;
-  uint64_t txBytes = 0, rxBytes = 0;  // edge's counts (setByteCounts)
-  uint32_t peerProbes = 0;            // the peer's probes received, reported in replies
-  uint64_t nextSeq = 1;
-  uint64_t nextTimeoutSeq = 1;  // oldest probe whose timeout is not yet processed
-
-  TimePoint lastAlive{};
-  Duration maxIntervalSinceAlive{0};  // so a shortened interval cannot fake a silence
-  // Silence is counted from here at the earliest: when the path became active its proof of
-  // life came at the idle rate, and the active deadline must not judge that old silence.
-  TimePoint silenceFrom{};
-  bool settling = false;  // a late timer: input queued meanwhile goes first
-  uint32_t missStreak = 0;
-  uint32_t goodStreak = 0;
-  bool suspect = false;
-  // Probes of the last outage: from the first that went unanswered before the path stopped
-  // being usable to the last sent before it was probed back. Only these are forgotten when
-  // it comes back: the loss measured before (a brownout) still counts.
-  uint64_t outageFrom = 0, outageTo = 0;
-  TimePoint stateSince{};
-  TimePoint upNotBefore{};
-  std::array<TimePoint, kDeathHistory> deaths{};
-  size_t deathCount = 0;
-  Duration lastDetection{0};
-
-  std::optional<TimePoint> nextProbe;
-  // Paths without probes (cfg.espSilence): the outstanding liveness check, and while Dead
-  // when the next one goes.
-  std::optional<TimePoint> checkSentAt;
-  // Round-trip check (cfg.roundTripCheck): the last IKE response, the check in flight and
-  // whether its request was sent again.
-  TimePoint lastRoundTrip{};
-  std::optional<TimePoint> rtSentAt;
-  bool rtResent = false;
-  TimePoint nextCheck{};
-  uint64_t rng;
-  ScopedTimer timer;
-  std::optional<TimePoint> armedAt;
-  PathCounters counters;
-};
 
 PathSupervisor::PathSupervisor(const Clock& clock, TimerScheduler& timers,
                                ProbeTransport& transport, PathListener& listener)
@@ -514,108 +446,6 @@ void PathSupervisor::service(Path& p) {
   rearm(p);
 }
 
-bool PathSupervisor::checksLiveness(const Path& p) {
-  return !p.cfg.probes && p.cfg.espSilence > Duration::zero() && p.state != PathState::kDown;
-}
-
-// A path to a standard IKEv2 peer has no probes: the peer's ESP proves it alive, and when
-// that falls silent while we send, an IKE liveness check decides. A cut of our direction
-// alone leaves the peer's ESP arriving: the round-trip check (serviceRoundTrip) sees it.
-void PathSupervisor::serviceLiveness(Path& p, TimePoint now) {
-  const PathConfig& c = p.cfg;
-  if (p.state == PathState::kDead) {
-    p.checkSentAt.reset();
-    p.rtSentAt.reset();
-    // With round-trip checks, the peer's ESP alone does not bring the path back: it kept
-    // arriving while our direction was cut.
-    const TimePoint proof = c.roundTripCheck > Duration::zero() ? p.lastRoundTrip : p.lastAlive;
-    if (proof > p.stateSince && now >= p.upNotBefore) {
-      transition(p, PathState::kUp, PathCause::kLivenessAnswered, now);
-      p.silenceFrom = now;
-      return;
-    }
-    if (now >= p.nextCheck) {
-      p.nextCheck = now + c.deadLivenessInterval;
-      ++p.counters.livenessChecks;
-      transport_.checkLiveness(p.id, true);  // an unanswered request goes again each time
-    }
-    return;
-  }
-  if (p.state != PathState::kUp && p.state != PathState::kDegraded) return;
-  if (p.checkSentAt) {
-    if (p.lastAlive >= *p.checkSentAt) {
-      p.checkSentAt.reset();  // answered (or ESP came back meanwhile)
-    } else if (now - *p.checkSentAt >= c.livenessTimeout) {
-      p.checkSentAt.reset();
-      transition(p, PathState::kDead, PathCause::kLivenessLost, now);
-      p.nextCheck = now + c.deadLivenessInterval;
-      return;
-    } else {
-      return;
-    }
-  }
-  if (p.active && now - std::max(p.lastAlive, p.silenceFrom) >= c.espSilence) {
-    p.checkSentAt = now;
-    ++p.counters.livenessChecks;
-    transport_.checkLiveness(p.id, false);
-    return;
-  }
-  if (c.roundTripCheck > Duration::zero()) serviceRoundTrip(p, now);
-}
-
-// Every roundTripCheck on a busy path: a check whose IKE response must come back. One lost
-// request or response is forgiven (sent again at the first timeout): on a path with 1 %
-// loss each way a single attempt would fail about once in 50 checks.
-void PathSupervisor::serviceRoundTrip(Path& p, TimePoint now) {
-  const PathConfig& c = p.cfg;
-  if (p.rtSentAt) {
-    if (p.lastRoundTrip >= *p.rtSentAt) {
-      p.rtSentAt.reset();
-      p.rtResent = false;
-    } else if (now - *p.rtSentAt < c.livenessTimeout) {
-      return;
-    } else if (!p.rtResent) {
-      p.rtResent = true;
-      p.rtSentAt = now;
-      ++p.counters.livenessChecks;
-      transport_.checkLiveness(p.id, true);
-      return;
-    } else {
-      p.rtSentAt.reset();
-      p.rtResent = false;
-      transition(p, PathState::kDead, PathCause::kRoundTripLost, now);
-      p.nextCheck = now + c.deadLivenessInterval;
-      return;
-    }
-  }
-  if (p.active && now - std::max(p.lastRoundTrip, p.silenceFrom) >= c.roundTripCheck) {
-    p.rtSentAt = now;
-    ++p.counters.livenessChecks;
-    ++p.counters.roundTripChecks;
-    transport_.checkLiveness(p.id, false);
-  }
-}
-
-std::optional<TimePoint> PathSupervisor::livenessDeadline(const Path& p) const {
-  const bool roundTrip = p.cfg.roundTripCheck > Duration::zero();
-  if (p.state == PathState::kDead) {
-    const TimePoint proof = roundTrip ? p.lastRoundTrip : p.lastAlive;
-    if (proof > p.stateSince) return std::max(p.upNotBefore, clock_.now());
-    return p.nextCheck;
-  }
-  if (p.state != PathState::kUp && p.state != PathState::kDegraded) return std::nullopt;
-  if (p.checkSentAt) return *p.checkSentAt + p.cfg.livenessTimeout;
-  std::optional<TimePoint> due;
-  if (p.active) due = std::max(p.lastAlive, p.silenceFrom) + p.cfg.espSilence;
-  if (roundTrip && (p.rtSentAt || p.active)) {
-    const TimePoint rt = p.rtSentAt
-                             ? *p.rtSentAt + p.cfg.livenessTimeout
-                             : std::max(p.lastRoundTrip, p.silenceFrom) + p.cfg.roundTripCheck;
-    due = due ? std::min(*due, rt) : rt;
-  }
-  return due;
-}
-
 void PathSupervisor::rearm(Path& p) {
   std::optional<TimePoint> next;
   auto consider = [&next](TimePoint t) { next = next ? std::min(*next, t) : t; };
@@ -752,14 +582,6 @@ void PathSupervisor::onTraffic(PathId id, TimePoint rxTime) {
   // path without probes acts on it: an answered check, or a dead path's proof of life.
   if (checksLiveness(*p) && (p->checkSentAt || p->state == PathState::kDead)) service(*p);
   if (p->suspect) service(*p);  // heard from again: clear it now, not at the next timer
-}
-
-void PathSupervisor::onRoundTrip(PathId id, TimePoint rxTime) {
-  Path* p = find(id);
-  if (!p) return;
-  if (rxTime > p->lastRoundTrip) p->lastRoundTrip = rxTime;
-  onTraffic(id, rxTime);
-  if (checksLiveness(*p) && (p->rtSentAt || p->state == PathState::kDead)) service(*p);
 }
 
 void PathSupervisor::setByteCounts(PathId id, uint64_t txBytes, uint64_t rxBytes) {

@@ -102,14 +102,13 @@ nn_check "no voice packet delivered twice" [ "$(kv dup <<<"$R")" = 0 ]
 nn_check "fiber: 3 % random loss" eval "lab_wanem set fiber loss=3% >/dev/null"
 sleep 3
 bash "$LAB_SH" tunnel status >/dev/null 2>&1
-stat() { awk -v k="$1" '$1 == k {print $2}' "$LAB_STATE_DIR/braidd-$2.stats"; }
-p0=$(stat tx.fec_parity a); r0=$(stat rx.fec_recovered b)
+p0=$(mp_stat a tx.fec_parity); r0=$(mp_stat b rx.fec_recovered)
 fb0=$(mp_bytes fiber:ab); bb0=$(mp_bytes broadband:ab)
 N=3000
 R=$(LAB_PROBE_IDLE=1500ms lab_probe a-lan b-lan 10.10.2.10 6000 --pps 200 --count "$N" --size 1000)
 fb=$(( $(mp_bytes fiber:ab) - fb0 )); bb=$(( $(mp_bytes broadband:ab) - bb0 ))
 bash "$LAB_SH" tunnel status >/dev/null 2>&1
-parity=$(( $(stat tx.fec_parity a) - p0 )); recovered=$(( $(stat rx.fec_recovered b) - r0 ))
+parity=$(( $(mp_stat a tx.fec_parity) - p0 )); recovered=$(( $(mp_stat b rx.fec_recovered) - r0 ))
 lost=$(kv lost <<<"$R")
 loss_pct=$(awk -v l="$lost" -v n="$N" 'BEGIN { printf "%.2f", 100 * l / n }')
 over=$(awk -v b="$bb" -v f="$fb" 'BEGIN { printf "%.1f", (f > 0 ? 100 * b / f : 0) }')

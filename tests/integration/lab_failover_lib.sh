@@ -172,6 +172,12 @@ mp_stats() {
   grep -E '^(pathmon|path|policy|class|mp)\.' "$LAB_STATE_DIR/braidd-$1.stats" 2>/dev/null | head -60
 }
 
+# mp_stat SITE KEY: one counter of braidd's stats file of that site, as last written (0 when
+# absent); `lab tunnel status` writes fresh ones.
+mp_stat() {
+  awk -v k="$2" '$1 == k {print $2; f = 1} END {if (!f) print 0}' "$LAB_STATE_DIR/braidd-$1.stats" 2>/dev/null
+}
+
 # mp_load: the 1-minute load average, reported with every figure.
 mp_load() { cut -d' ' -f1 /proc/loadavg; }
 

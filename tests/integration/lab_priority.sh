@@ -47,10 +47,6 @@ protocol = "tcp"
 EOF
 export MP_FIBER_KBPS=50000
 
-# stat SITE KEY: one counter of a fresh stats file (0 when absent).
-stat() {
-  awk -v k="$2" '$1 == k {print $2; f = 1} END {if (!f) print 0}' "$LAB_STATE_DIR/braidd-$1.stats" 2>/dev/null
-}
 kv() { awk -F= -v k="$1" '$1 == k {print $2}'; }
 
 # run_case LABEL: voice alone, then voice under 4 bulk flows; sets IDLE_P99, LOAD_P50,
@@ -60,7 +56,7 @@ run_case() {
   idle=$(mp_voice 5510 150)
   IDLE_P50=$(kv owd_p50_ms <<<"$idle"); IDLE_P99=$(kv owd_p99_ms <<<"$idle")
   bash "$LAB_SH" tunnel status >/dev/null 2>&1
-  deaths0=$(($(stat a paths.deaths) + $(stat b paths.deaths)))
+  deaths0=$(($(mp_stat a paths.deaths) + $(mp_stat b paths.deaths)))
   nn_bg b-lan "$NN_TMP/iperf-s-$label.log" iperf3 -s -1 -p 5201
   srv=$NN_LAST_PID
   nn_wait_for 5 bash -c "ss -N $(lab_ns b-lan) -ltnH 'sport = :5201' | grep -q ." ||
@@ -83,10 +79,10 @@ except Exception:
 PY
 )
   bash "$LAB_SH" tunnel status >/dev/null 2>&1
-  DEATHS=$(($(stat a paths.deaths) + $(stat b paths.deaths) - deaths0))
-  NO_PATH=$(stat a tx.drop.no_path)
-  QFULL=$(stat a tx.drop.queue_full)
-  SHAPED_BULK=$(stat a tx.shaper.bulk.sent) SHAPED_VOICE=$(stat a tx.shaper.realtime.sent)
+  DEATHS=$(($(mp_stat a paths.deaths) + $(mp_stat b paths.deaths) - deaths0))
+  NO_PATH=$(mp_stat a tx.drop.no_path)
+  QFULL=$(mp_stat a tx.drop.queue_full)
+  SHAPED_BULK=$(mp_stat a tx.shaper.bulk.sent) SHAPED_VOICE=$(mp_stat a tx.shaper.realtime.sent)
   echo "$label: voice idle p50/p99 $IDLE_P50/$IDLE_P99 ms; under 4 bulk flows p50/p99" \
     "$LOAD_P50/$LOAD_P99 ms, $LOAD_LOST lost; bulk $BULK Mbit/s; path deaths $DEATHS;" \
     "no_path $NO_PATH, queue_full $QFULL; load $(mp_load)"

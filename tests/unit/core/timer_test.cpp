@@ -37,6 +37,22 @@ TEST(TimerQueue, CallbackMayScheduleDueTimer) {
   EXPECT_EQ(n, 2);
 }
 
+TEST(TimerQueue, RunForStepsTheClockThroughEachDeadline) {
+  ManualClock clock;
+  TimerQueue q;
+  const auto t0 = clock.now();
+  std::vector<Duration> seen;
+  q.schedule(t0 + 10ms, [&] {
+    seen.push_back(clock.now() - t0);
+    q.schedule(clock.now() + 5ms, [&] { seen.push_back(clock.now() - t0); });
+  });
+  q.schedule(t0 + 50ms, [&] { seen.push_back(clock.now() - t0); });
+  q.runFor(clock, 30ms);
+  EXPECT_EQ(seen, (std::vector<Duration>{10ms, 15ms}));  // each at its own time
+  EXPECT_EQ(clock.now(), t0 + 30ms);
+  EXPECT_EQ(*q.nextDeadline(), t0 + 50ms);
+}
+
 TEST(ScopedTimer, RearmCancelsPrevious) {
   ManualClock clock;
   TimerQueue q;

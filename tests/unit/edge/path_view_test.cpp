@@ -41,15 +41,7 @@ class Reflector : public pathmon::ProbeTransport, public pathmon::PathListener {
     });
   }
   void onPathEvent(const pathmon::PathEvent&) override {}
-  void runFor(Duration d) {
-    const TimePoint end = clock.now() + d;
-    while (auto next = timers.nextDeadline()) {
-      if (*next > end) break;
-      clock.set(std::max(clock.now(), *next));
-      timers.runUntil(clock.now());
-    }
-    clock.set(end);
-  }
+  void runFor(Duration d) { timers.runFor(clock, d); }
 
   ManualClock clock;
   TimerQueue timers;

@@ -353,15 +353,7 @@ class DirSim : public ProbeTransport, public PathListener {
   }
   void onPathEvent(const PathEvent& e) override { events.push_back(e); }
 
-  void runFor(Duration d) {
-    const TimePoint end = clock.now() + d;
-    while (auto next = timers.nextDeadline()) {
-      if (*next > end) break;
-      clock.set(std::max(clock.now(), *next));
-      timers.runUntil(clock.now());
-    }
-    clock.set(end);
-  }
+  void runFor(Duration d) { timers.runFor(clock, d); }
 
   ManualClock clock;
   TimerQueue timers;

@@ -44,15 +44,7 @@ class Peer : public ProbeTransport, public PathListener {
       startEsp(path);
     });
   }
-  void runFor(Duration d) {
-    const TimePoint end = clock.now() + d;
-    while (auto next = timers.nextDeadline()) {
-      if (*next > end) break;
-      clock.set(std::max(clock.now(), *next));
-      timers.runUntil(clock.now());
-    }
-    clock.set(end);
-  }
+  void runFor(Duration d) { timers.runFor(clock, d); }
   std::optional<PathEvent> last(PathState to) const {
     for (auto it = events.rbegin(); it != events.rend(); ++it) {
       if (it->to == to) return *it;
